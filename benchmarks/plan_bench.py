@@ -1,0 +1,168 @@
+"""Benchmark: `registry-sync plan` end to end against N models, versus the floor.
+
+Generates N model files and a matching saved registry with about 1% drift, then
+times (best of --repeat runs, each in a fresh process):
+
+* plan  -- `registry-sync plan --registry-file ...` as a user runs it;
+* floor -- only reading the same YAML files (libyaml) and the JSON snapshot.
+
+Prints wall times, the ratio plan/floor and the peak memory (max RSS) of each.
+Target at N = 10,000: ratio within 1.5, peak memory under 300 MB.
+
+    python benchmarks/plan_bench.py --models 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FLOOR = """
+import json, sys
+from pathlib import Path
+import yaml
+loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+root = Path(sys.argv[1])
+docs = [
+    d
+    for p in sorted(root.rglob("*.yaml"))
+    for d in yaml.load_all(p.read_text(encoding="utf-8"), Loader=loader)
+]
+data = json.loads(Path(sys.argv[2]).read_text(encoding="utf-8"))
+assert len(docs) == len(data["data"]) - int(sys.argv[3])
+"""
+
+
+def definition(index: int) -> dict[str, Any]:
+    """A realistic definition: nested capabilities, auth, rate limits, reroutes."""
+    return {
+        "id": f"bench:model-{index:05d}",
+        "provider": "openai-compatible",
+        "modelId": f"model-{index:05d}",
+        "displayName": f"Benchmark model {index}",
+        "baseUrl": f"https://upstream-{index % 17}.example.com/v1",
+        "apiFormat": "responses",
+        "apiProviderType": "openai",
+        "auth": {"type": "api-key", "envVar": f"UPSTREAM_{index % 17}_KEY"},
+        "capabilities": {
+            "modalities": {"input": ["text", "image"], "output": ["text"]},
+            "reasoning": index % 2 == 0,
+            "supportsTemperature": True,
+        },
+        "contextWindow": 128000,
+        "rateLimits": [
+            {"scope": "org", "rpm": 600, "queue": {"maxDepth": 50, "maxWaitMs": 2000}},
+            {"scope": "user", "rpm": 60},
+        ],
+        "defaultParams": {"temperature": 0.7, "topP": 0.95},
+        "healthCheck": {"mode": "preflight", "path": "/health", "method": "GET"},
+        "rerouteRules": [
+            {
+                "trigger": {"type": "context-exceeded"},
+                "targetModelId": "bench:model-00001" if index == 0 else "bench:model-00000",
+            }
+        ],
+    }
+
+
+def generate(root: Path, count: int) -> tuple[Path, Path, int]:
+    """Write N model files and a registry with ~1% drift; returns (models, registry, extra)."""
+    models = root / "models"
+    models.mkdir()
+    data = []
+    for index in range(count):
+        body = definition(index)
+        shard = models / f"team-{index % 20:02d}"
+        shard.mkdir(exist_ok=True)
+        (shard / f"model-{index:05d}.yaml").write_text(
+            yaml.safe_dump(body, sort_keys=False), encoding="utf-8"
+        )
+        live = json.loads(json.dumps(body))
+        live["created"] = 1_700_000_000
+        if index % 100 == 1:
+            live["contextWindow"] = 64000  # update
+        elif index % 100 == 2:
+            live["hidden"] = False  # replace
+        elif index % 100 == 3:
+            continue  # create
+        data.append(_entry(live))
+    extra = max(1, count // 200)
+    for index in range(extra):
+        extra_body = definition(count + index)
+        extra_body["created"] = 1_700_000_000
+        data.append(_entry(extra_body))  # unmanaged
+    registry = root / "registry.json"
+    registry.write_text(json.dumps({"object": "list", "data": data}), encoding="utf-8")
+    missing = len([i for i in range(count) if i % 100 == 3])
+    return models, registry, extra - missing
+
+
+def _entry(definition: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": definition["id"],
+        "provider": definition["provider"],
+        "model_id": definition["modelId"],
+        "source": "database",
+        "immutable": False,
+        "definition": {**definition, "source": "database", "immutable": False},
+        "health": {"is_available": True, "last_health_check": None, "error": None},
+        "created_at": 1_700_000_000_000,
+        "updated_at": 1_700_000_000_000,
+    }
+
+
+def timed(command: list[str]) -> tuple[float, float, int]:
+    """Run a command in a fresh process: (seconds, peak RSS in MB, exit code)."""
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode not in (0, 2):
+        sys.stderr.write(result.stderr[-2000:])
+        raise SystemExit(f"command failed ({result.returncode}): {' '.join(command)}")
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return elapsed, peak_mb, result.returncode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as temp:
+        models, registry, extra = generate(Path(temp), args.models)
+        floor_cmd = [sys.executable, "-c", FLOOR, str(models), str(registry), str(extra)]
+        plan_cmd = [
+            sys.executable,
+            "-m",
+            "registry_sync",
+            "plan",
+            "--models-dir",
+            str(models),
+            "--registry-file",
+            str(registry),
+            "--no-color",
+        ]
+        # RUSAGE_CHILDREN's max RSS is the largest child so far: measure the floor first,
+        # since the plan process is expected to be the larger one.
+        floor = min(timed(floor_cmd)[0] for _ in range(args.repeat))
+        floor_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        runs = [timed(plan_cmd) for _ in range(args.repeat)]
+        plan = min(run[0] for run in runs)
+        plan_peak = max(run[1] for run in runs)
+    print(f"models:        {args.models}")
+    print(f"floor (read):  {floor:.2f} s   peak {floor_peak:.0f} MB")
+    print(f"plan:          {plan:.2f} s   peak {plan_peak:.0f} MB")
+    print(f"ratio:         {plan / floor:.2f}x  (target <= 1.5x; memory target < 300 MB)")
+
+
+if __name__ == "__main__":
+    main()

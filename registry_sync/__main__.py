@@ -1,0 +1,5 @@
+"""``python -m registry_sync`` runs the CLI."""
+
+from registry_sync.cli import main
+
+main()

@@ -1,0 +1,5 @@
+"""``python -m registry_sync.github``: the GitHub Action's entry point."""
+
+from registry_sync.github.cli import main
+
+main()

@@ -1,0 +1,202 @@
+"""The GitHub Actions runner's side of things: its environment and its commands.
+
+:class:`ActionsContext` reads what Actions sets (``GITHUB_EVENT_NAME``,
+``GITHUB_EVENT_PATH``, ``GITHUB_REPOSITORY``, ...). :class:`ActionLog` is the one
+place output goes through: plain lines, workflow commands (``::error::``,
+``::add-mask::``, groups) and the step summary and outputs files.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from registry_sync.errors import ConfigError
+
+DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_SERVER_URL = "https://github.com"
+PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_target"})
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """The pull request an event is about. ``head_repository`` is None when the
+    fork it came from has been deleted."""
+
+    number: int
+    base_repository: str
+    head_repository: str | None
+
+    @property
+    def from_fork(self) -> bool:
+        """True when the head branch lives in another repository: such runs get no
+        secrets and a read-only token."""
+        return self.head_repository != self.base_repository
+
+
+@dataclass(frozen=True)
+class ActionsContext:
+    """What the Actions runner tells a step about its run."""
+
+    event_name: str
+    repository: str
+    api_url: str = DEFAULT_API_URL
+    server_url: str = DEFAULT_SERVER_URL
+    run_id: str | None = None
+    ref_name: str | None = None
+    token: str | None = None
+    pull_request: PullRequest | None = None
+    summary_path: Path | None = None
+    output_path: Path | None = None
+    workspace: Path | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ActionsContext:
+        """Read the context from the environment variables Actions sets."""
+        event_name = environ.get("GITHUB_EVENT_NAME", "")
+        repository = environ.get("GITHUB_REPOSITORY", "")
+        if not event_name or not repository:
+            raise ConfigError(
+                "GITHUB_EVENT_NAME and GITHUB_REPOSITORY are not set: this command runs "
+                "inside a GitHub Actions job (use `registry-sync plan` elsewhere)"
+            )
+        pull_request = None
+        if event_name in PULL_REQUEST_EVENTS:
+            pull_request = _pull_request(_event(environ.get("GITHUB_EVENT_PATH", "")))
+        return cls(
+            event_name=event_name,
+            repository=repository,
+            api_url=(environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
+            server_url=(environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL).rstrip("/"),
+            run_id=environ.get("GITHUB_RUN_ID") or None,
+            ref_name=environ.get("GITHUB_REF_NAME") or None,
+            token=environ.get("GITHUB_TOKEN") or None,
+            pull_request=pull_request,
+            summary_path=_path(environ.get("GITHUB_STEP_SUMMARY")),
+            output_path=_path(environ.get("GITHUB_OUTPUT")),
+            workspace=_path(environ.get("GITHUB_WORKSPACE")),
+        )
+
+    @property
+    def run_url(self) -> str | None:
+        """The web page of this workflow run, where its artifacts are listed."""
+        if self.run_id is None:
+            return None
+        return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _event(path: str) -> dict[str, object]:
+    if not path:
+        raise ConfigError("GITHUB_EVENT_PATH is not set: the pull request cannot be read")
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"reading the event payload {path} failed: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ConfigError(f"the event payload {path} is not a JSON object")
+    return document
+
+
+def _pull_request(event: dict[str, object]) -> PullRequest:
+    pull = event.get("pull_request")
+    number = pull.get("number") if isinstance(pull, dict) else None
+    if not isinstance(pull, dict) or not isinstance(number, int):
+        raise ConfigError("the event payload has no pull_request.number")
+    return PullRequest(
+        number=number,
+        base_repository=_full_name(pull, "base") or "",
+        head_repository=_full_name(pull, "head"),
+    )
+
+
+def _full_name(pull: dict[str, object], side: str) -> str | None:
+    branch = pull.get(side)
+    repo = branch.get("repo") if isinstance(branch, dict) else None
+    name = repo.get("full_name") if isinstance(repo, dict) else None
+    return name if isinstance(name, str) else None
+
+
+class ActionLog:
+    """All output of the action: the job log, annotations, summary and outputs."""
+
+    def __init__(self, stream: TextIO, context: ActionsContext | None = None) -> None:
+        self.stream = stream
+        self.context = context
+
+    def line(self, text: str = "") -> None:
+        """Print trusted text (written by this tool) to the job log."""
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def untrusted(self, text: str) -> None:
+        """Print text that may hold lines from pull-request files without letting a
+        line such as ``::add-mask::`` or ``::error::`` act as a workflow command."""
+        if not text:
+            return
+        token = secrets.token_hex(16)
+        self.line(f"::stop-commands::{token}")
+        self.stream.write(text if text.endswith("\n") else text + "\n")
+        self.line(f"::{token}::")
+
+    def mask(self, value: str) -> None:
+        """Ask the runner to hide ``value`` in every later log line."""
+        for part in value.splitlines():
+            if part.strip():
+                self.line(f"::add-mask::{part}")
+
+    def annotate(
+        self, level: str, message: str, *, title: str = "", file: str = "", line: int = 0
+    ) -> None:
+        """An ``::error::`` / ``::warning::`` / ``::notice::`` annotation."""
+        properties = {"title": title, "file": file, "line": str(line) if line else ""}
+        joined = ",".join(f"{k}={_escape_property(v)}" for k, v in properties.items() if v)
+        self.line(f"::{level}{' ' + joined if joined else ''}::{_escape_data(message)}")
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        """A foldable group of log lines."""
+        self.line(f"::group::{_escape_data(title)}")
+        try:
+            yield
+        finally:
+            self.line("::endgroup::")
+
+    def summary(self, markdown: str) -> None:
+        """Append Markdown to the job summary, when the runner provides one."""
+        path = self.context.summary_path if self.context else None
+        if path is None:
+            return
+        _append(path, markdown if markdown.endswith("\n") else markdown + "\n")
+
+    def output(self, name: str, value: str) -> None:
+        """Set a step output; the random delimiter lets any value through."""
+        path = self.context.output_path if self.context else None
+        if path is None:
+            return
+        delimiter = f"registry_sync_{secrets.token_hex(8)}"
+        _append(path, f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+
+
+def _append(path: Path, text: str) -> None:
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise ConfigError(f"writing {path} failed: {exc.strerror or exc}") from exc
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")

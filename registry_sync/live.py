@@ -1,0 +1,137 @@
+"""Live registry entries, parsed from the list response with its shape checked.
+
+A response of the wrong shape raises :class:`ResponseShapeError`: it is never read
+as an empty registry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from registry_sync.errors import ResponseShapeError
+from registry_sync.secrets import redact
+
+# Keys the server owns: never desired state, never diffed.
+SERVER_OWNED_TOP_LEVEL = frozenset(
+    {"source", "immutable", "health", "created_at", "updated_at", "provider", "model_id"}
+)
+# Keys the server echoes inside ``definition``.
+SERVER_OWNED_IN_DEFINITION = frozenset({"source", "immutable"})
+# Keys a models/ file may not set, because the server owns them.
+SERVER_OWNED_FIELDS = ("source", "immutable", "health", "created_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class LiveEntry:
+    """One registry entry as the server has it.
+
+    ``definition`` excludes the server-owned keys echoed inside it. It may hold
+    fields this tool does not know (the API's definition is an open object) and
+    secrets: render it only through :func:`registry_sync.secrets.redact`.
+    """
+
+    id: str
+    immutable: bool
+    source: str
+    definition: dict[str, Any]
+    updated_at: float | None = None
+
+    def fingerprint(self) -> str:
+        """A stable digest of what the entry is now; secrets enter it only redacted."""
+        payload = {
+            "id": self.id,
+            "immutable": self.immutable,
+            "definition": redact(self.definition),
+            "updated_at": self.updated_at,
+        }
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse_list_response(document: object, origin: str) -> list[LiveEntry]:
+    """Parse ``{"object": "list", "data": [RegistryModel, ...]}`` into live entries."""
+    if not isinstance(document, dict):
+        raise ResponseShapeError(origin, "", f"expected a JSON object, got {_kind(document)}")
+    if document.get("object") != "list":
+        raise ResponseShapeError(
+            origin, "object", f"expected 'list', got {document.get('object')!r}"
+        )
+    data = document.get("data")
+    if not isinstance(data, list):
+        raise ResponseShapeError(origin, "data", f"expected a list, got {_kind(data)}")
+    entries = [parse_entry(item, origin, f"data[{index}]") for index, item in enumerate(data)]
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        if entry.id in seen:
+            raise ResponseShapeError(
+                origin, f"data[{index}].id", f"id {entry.id!r} repeats data[{seen[entry.id]}]"
+            )
+        seen[entry.id] = index
+    return entries
+
+
+def parse_entry(document: object, origin: str, where: str = "") -> LiveEntry:
+    """Parse one RegistryModel object (a get/add/update response or a list item)."""
+    prefix = f"{where}." if where else ""
+    if not isinstance(document, dict):
+        raise ResponseShapeError(origin, where, f"expected a JSON object, got {_kind(document)}")
+    entry_id = document.get("id")
+    if not isinstance(entry_id, str) or not entry_id:
+        raise ResponseShapeError(origin, f"{prefix}id", f"expected a string, got {_kind(entry_id)}")
+    immutable = document.get("immutable")
+    if not isinstance(immutable, bool):
+        raise ResponseShapeError(
+            origin, f"{prefix}immutable", f"expected a boolean, got {_kind(immutable)}"
+        )
+    source = document.get("source")
+    if not isinstance(source, str):
+        raise ResponseShapeError(
+            origin, f"{prefix}source", f"expected a string, got {_kind(source)}"
+        )
+    definition = document.get("definition")
+    if not isinstance(definition, dict):
+        raise ResponseShapeError(
+            origin, f"{prefix}definition", f"expected a JSON object, got {_kind(definition)}"
+        )
+    inner_id = definition.get("id", entry_id)
+    if inner_id != entry_id:
+        raise ResponseShapeError(
+            origin, f"{prefix}definition.id", f"{inner_id!r} differs from the entry id {entry_id!r}"
+        )
+    updated_at = document.get("updated_at")
+    if updated_at is not None and (
+        isinstance(updated_at, bool) or not isinstance(updated_at, (int, float))
+    ):
+        raise ResponseShapeError(
+            origin,
+            f"{prefix}updated_at",
+            f"expected epoch milliseconds or null, got {_kind(updated_at)}",
+        )
+    if SERVER_OWNED_IN_DEFINITION.isdisjoint(definition):
+        clean = definition
+    else:
+        clean = {k: v for k, v in definition.items() if k not in SERVER_OWNED_IN_DEFINITION}
+    if "id" not in clean:
+        clean = {"id": entry_id, **clean}
+    return LiveEntry(
+        id=entry_id, immutable=immutable, source=source, definition=clean, updated_at=updated_at
+    )
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

@@ -1,0 +1,508 @@
+"""models/ folder -> desired definitions, with file:line for every problem.
+
+:func:`load_models` reads every ``*.yaml``/``*.yml`` file below the folder and returns
+the valid definitions and *all* problems of all files, sorted, so one run shows
+everything to fix. Lines are looked up only for problems: valid files are parsed once,
+with no position kept (see :mod:`registry_sync.yamlsource`).
+
+No message ever repeats a value found under ``auth``, ``baseUrl`` or
+``healthCheck.url``: those may hold secrets.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from registry_sync.definition import (
+    PATTERN_MEANINGS,
+    Definition,
+    allowed_keys,
+    health_check_form,
+)
+from registry_sync.errors import ConfigError
+from registry_sync.live import SERVER_OWNED_FIELDS
+from registry_sync.problems import Problem
+from registry_sync.secrets import secret_paths, url_has_credentials
+from registry_sync.yamlsource import Document, PathParts, SourceMap, parse_documents
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+SECRET_MESSAGE = (
+    "inline secret; secrets come only as environment variable names "
+    "(auth.envVar / auth.envVars), never as values in models/"
+)
+SERVER_OWNED_MESSAGE = "server-owned field; remove it"
+
+_SERVER_OWNED = frozenset(SERVER_OWNED_FIELDS)
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_MAX_SHOWN = 60
+
+
+@dataclass(frozen=True)
+class DesiredDefinition:
+    """One valid definition as a models/ file declares it."""
+
+    id: str
+    body: dict[str, Any]  # the loaded YAML mapping, keys as written, validated
+    file: str  # display path, e.g. "models/chat.yaml"
+    line: int  # 1-based line where the document's mapping starts
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What a models/ folder holds: valid definitions, and every problem found."""
+
+    definitions: tuple[DesiredDefinition, ...]  # valid ones, sorted by id
+    problems: tuple[Problem, ...]  # all of them, sorted by (file, line, path)
+    notes: tuple[str, ...]  # things skipped on purpose, e.g. empty files
+    files: int  # files read
+
+
+def load_models(models_dir: Path) -> LoadResult:
+    """Load and validate every YAML file below ``models_dir``, recursively, in path order.
+
+    Never stops at the first problem: each file and each document is checked, and
+    every problem is returned. Raises :class:`ConfigError` when ``models_dir`` is
+    missing or not a directory.
+    """
+    if not models_dir.exists():
+        raise ConfigError(
+            f"load models failed: {models_dir} does not exist; create it, "
+            "or point the tool at the folder that holds the model YAML files"
+        )
+    if not models_dir.is_dir():
+        raise ConfigError(
+            f"load models failed: {models_dir} is not a directory; "
+            "point the tool at the folder that holds the model YAML files"
+        )
+    cwd = Path.cwd()
+    paths = sorted((_display(path, cwd), path) for path in _yaml_files(models_dir))
+    problems: list[Problem] = []
+    notes: list[str] = []
+    declared: list[_Declared] = []
+    for display, path in paths:
+        source = _read(display, path, problems)
+        if source is None:
+            continue
+        documents, error = parse_documents(source.text)
+        if error is not None:
+            problems.append(Problem(display, error.line, "", error.message))
+        elif all(document.data is None for document in documents):
+            notes.append(f"{display}: empty file, skipped")
+        for document in documents:
+            declared.extend(_check_document(source, document, problems))
+    definitions = _unique_ids(declared, problems)
+    return LoadResult(
+        definitions=tuple(sorted(definitions, key=lambda definition: definition.id)),
+        problems=tuple(sorted(problems)),
+        notes=tuple(notes),
+        files=len(paths),
+    )
+
+
+def check_reroute_targets(
+    definitions: Sequence[DesiredDefinition], known_ids: Collection[str]
+) -> list[Problem]:
+    """Problems for reroute rules whose ``targetModelId`` names no model.
+
+    A target must be a desired id (in ``definitions``) or a live id (``known_ids``),
+    and not the definition's own id. Each problem is at the ``targetModelId`` line.
+    """
+    desired = {definition.id for definition in definitions}
+    maps: dict[str, SourceMap | None] = {}
+    problems: list[Problem] = []
+    for definition in definitions:
+        for index, rule in enumerate(definition.body.get("rerouteRules") or ()):
+            target = rule["targetModelId"]
+            if target == definition.id:
+                message = "reroutes to its own id; name another model"
+            elif target in desired or target in known_ids:
+                continue
+            else:
+                message = f"no model '{target}' in models/ or in the registry"
+                close = difflib.get_close_matches(target, [*desired, *known_ids], n=1)
+                if close:
+                    message += f"; did you mean '{close[0]}'?"
+            parts = ("rerouteRules", index, "targetModelId")
+            line = _line_in(maps, definition, parts)
+            problems.append(Problem(definition.file, line, _format_path(parts), message))
+    return sorted(problems)
+
+
+def line_of(file: str, document_line: int, path: Sequence[str | int]) -> int:
+    """The line of ``path`` in the document of ``file`` that starts at ``document_line``.
+
+    For a field that is not there, the line of the deepest part that is. Falls back
+    to ``document_line`` when the file cannot be read or no longer has that document.
+    """
+    try:
+        text = Path(file).read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return document_line
+    return _line_in_map(SourceMap(text), document_line, path)
+
+
+def _line_in(
+    maps: dict[str, SourceMap | None], definition: DesiredDefinition, path: PathParts
+) -> int:
+    if definition.file not in maps:
+        try:
+            text = Path(definition.file).read_bytes().decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            maps[definition.file] = None
+        else:
+            maps[definition.file] = SourceMap(text)
+    source_map = maps[definition.file]
+    if source_map is None:
+        return definition.line
+    return _line_in_map(source_map, definition.line, path)
+
+
+def _line_in_map(source_map: SourceMap, document_line: int, path: Sequence[str | int]) -> int:
+    document = source_map.document_at(document_line)
+    if document is None:
+        return document_line
+    return source_map.line_of(document, path) or document_line
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One file's text; its source map is built only if a problem needs a line."""
+
+    display: str
+    text: str
+
+    @cached_property
+    def map(self) -> SourceMap:
+        return SourceMap(self.text)
+
+    def problem(self, document: Document, path: PathParts, message: str) -> Problem:
+        line = self.map.line_of(document.index, path) or document.line
+        return Problem(self.display, line, _format_path(path), message)
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """A document that names an id: a definition if valid, a clash if repeated."""
+
+    id: str
+    source: _Source
+    document: Document
+    valid: bool
+
+
+def _yaml_files(models_dir: Path) -> list[Path]:
+    found: list[Path] = []
+    # os.walk over rglob: one pass for both suffixes, and cheap on big folders.
+    for folder, _dirs, names in os.walk(models_dir):
+        found.extend(Path(folder, name) for name in names if name.endswith(YAML_SUFFIXES))
+    return found
+
+
+def _display(path: Path, cwd: Path) -> str:
+    try:
+        return path.absolute().relative_to(cwd).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _read(display: str, path: Path, problems: list[Problem]) -> _Source | None:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(display, 0, "", f"cannot read the file: {exc.strerror}"))
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        byte = raw[exc.start]
+        problems.append(
+            Problem(display, line, "", f"not UTF-8 text (byte 0x{byte:02x}); save it as UTF-8")
+        )
+        return None
+    return _Source(display, text)
+
+
+# --- checking one document ---------------------------------------------------------------
+
+
+def _check_document(
+    source: _Source, document: Document, problems: list[Problem]
+) -> list[_Declared]:
+    """Append the document's problems; return it as a declared id, if it names one."""
+    data = document.data
+    if data is None:  # an empty document, e.g. after a trailing '---'
+        return []
+    if not isinstance(data, dict):
+        problems.append(
+            Problem(
+                source.display,
+                document.line,
+                "",
+                f"expected a mapping of definition fields, got {_describe(data)}",
+            )
+        )
+        return []
+    found: list[Problem] = []
+    if document.maybe_duplicate_keys:
+        for duplicate in source.map.duplicate_keys(document.index):
+            found.append(
+                Problem(
+                    source.display,
+                    duplicate.second_line,
+                    _format_path(duplicate.path),
+                    f"duplicate key: first at line {duplicate.first_line}, "
+                    f"again at line {duplicate.second_line}; keep one",
+                )
+            )
+    candidate = data
+    if not _SERVER_OWNED.isdisjoint(data):
+        for key in SERVER_OWNED_FIELDS:
+            if key in data:
+                found.append(source.problem(document, (key,), SERVER_OWNED_MESSAGE))
+        # Validated without them, so they are not reported twice as unknown fields.
+        candidate = {key: value for key, value in data.items() if key not in _SERVER_OWNED}
+    secrets = _secret_paths(data)
+    for path in secrets:
+        found.append(source.problem(document, path, SECRET_MESSAGE))
+    try:
+        Definition.model_validate(candidate)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            path, message = _translate(error, candidate)
+            # Under an inline secret in auth the fix is to delete it; more noise helps no one.
+            if any(path[: len(secret)] == secret and secret[0] == "auth" for secret in secrets):
+                continue
+            found.append(source.problem(document, path, message))
+    problems.extend(found)
+    definition_id = data.get("id")
+    if not isinstance(definition_id, str) or not definition_id:
+        return []
+    return [_Declared(definition_id, source, document, valid=not found)]
+
+
+def _secret_paths(data: dict[str, Any]) -> list[PathParts]:
+    paths: list[PathParts] = list(secret_paths(data))
+    health_check = data.get("healthCheck")
+    if isinstance(health_check, dict) and url_has_credentials(health_check.get("url")):
+        paths.append(("healthCheck", "url"))
+    return paths
+
+
+def _unique_ids(declared: list[_Declared], problems: list[Problem]) -> list[DesiredDefinition]:
+    """The valid definitions whose id is declared once; a problem for each repeat."""
+    by_id: dict[str, list[_Declared]] = {}
+    for item in declared:
+        by_id.setdefault(item.id, []).append(item)
+    definitions: list[DesiredDefinition] = []
+    for definition_id, items in by_id.items():
+        if len(items) == 1:
+            item = items[0]
+            if item.valid:
+                definitions.append(
+                    DesiredDefinition(
+                        definition_id, item.document.data, item.source.display, item.document.line
+                    )
+                )
+            continue
+        first = f"{items[0].source.display}:{_id_line(items[0])}"
+        for item in items[1:]:
+            line = _id_line(item)
+            place = f"{item.source.display}:{line}"
+            problems.append(
+                Problem(
+                    item.source.display,
+                    line,
+                    "id",
+                    f"duplicate id '{definition_id}': declared at {first} and at {place}",
+                )
+            )
+    return definitions
+
+
+def _id_line(item: _Declared) -> int:
+    return item.source.map.line_of(item.document.index, ("id",)) or item.document.line
+
+
+# --- pydantic errors -> short human messages ---------------------------------------------
+
+_EXPECTED = {
+    "bool_type": "expected a boolean",
+    "int_type": "expected an integer",
+    "float_type": "expected a number",
+    "finite_number": "expected a finite number",
+    "string_type": "expected a string",
+    "list_type": "expected a list",
+    "dict_type": "expected a mapping",
+    "model_type": "expected a mapping",
+    "model_attributes_type": "expected a mapping",
+}
+_BOUNDS = {
+    "greater_than": "must be greater than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be at most {le}",
+}
+
+
+def _translate(error: ErrorDetails, data: dict[str, Any]) -> tuple[PathParts, str]:
+    """The user's path and a short message for one pydantic error."""
+    kind = error["type"]
+    ctx: dict[str, Any] = dict(error.get("ctx") or {})
+    value = error["input"]
+    path = _user_path(data, error["loc"], keep_missing=kind == "missing")
+    if kind == "missing":
+        return path, "missing required field"
+    if kind == "extra_forbidden":
+        return path, _unknown_field(error["loc"])
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return _union_tag(kind, ctx, value, path)
+    if kind in _EXPECTED:
+        message = _EXPECTED[kind]
+    elif kind in _BOUNDS:
+        message = _BOUNDS[kind].format(**{key: _number(bound) for key, bound in ctx.items()})
+    elif kind == "literal_error":
+        message = f"expected one of {_one_of(ctx['expected'])}"
+    elif kind == "string_too_short":
+        return path, "must not be empty"
+    elif kind == "too_short":
+        return path, f"must have at least {ctx['min_length']} item(s)"
+    elif kind == "string_pattern_mismatch":
+        pattern = ctx["pattern"]
+        message = "expected " + PATTERN_MEANINGS.get(pattern, f"a string matching {pattern}")
+    else:  # our own PydanticCustomErrors, whose messages are written for people
+        message = error["msg"]
+        return path, message[:1].lower() + message[1:]
+    return path, _with_value(message, value, path)
+
+
+def _union_tag(
+    kind: str, ctx: dict[str, Any], value: object, path: PathParts
+) -> tuple[PathParts, str]:
+    if not isinstance(value, dict):
+        return path, _with_value("expected a mapping", value, path)
+    discriminator = str(ctx["discriminator"])
+    if discriminator == f"{health_check_form.__name__}()":
+        if kind == "union_tag_not_found":
+            return path, (
+                "missing required field 'mode' (one of 'off', 'preflight', 'periodic'); "
+                "or give 'url' and 'method'"
+            )
+        key = "mode"
+        # 'url-form' is the tag of the {url, method} form, not a value of mode.
+        expected = ", ".join(
+            tag for tag in str(ctx.get("expected_tags", "")).split(", ") if tag != "'url-form'"
+        )
+    else:
+        key = discriminator.strip("'")
+        expected = str(ctx.get("expected_tags", ""))
+    if kind == "union_tag_not_found":
+        return (*path, key), "missing required field"
+    message = f"expected one of {expected}"
+    return (*path, key), _with_value(message, value.get(key), (*path, key))
+
+
+def _unknown_field(loc: tuple[str | int, ...]) -> str:
+    key = loc[-1]
+    allowed = allowed_keys(loc[:-1])
+    if loc == ("definition",):
+        return (
+            "unknown field; this looks like a registry entry as the API returns it: "
+            "declare the fields of its definition at the top level"
+        )
+    close = difflib.get_close_matches(str(key), allowed, n=1) if isinstance(key, str) else []
+    if close:
+        return f"unknown field; did you mean '{close[0]}'?"
+    if allowed and len(allowed) <= 8:
+        return f"unknown field; expected one of {', '.join(repr(k) for k in allowed)}"
+    return "unknown field"
+
+
+def _one_of(expected: str) -> str:
+    # pydantic writes "'a', 'b' or 'c'"; the list reads better without the "or".
+    head, _, last = expected.rpartition(" or ")
+    return f"{head}, {last}" if head else expected
+
+
+def _user_path(
+    data: dict[str, Any], loc: tuple[str | int, ...], *, keep_missing: bool
+) -> PathParts:
+    """Map a pydantic location onto the user's data.
+
+    pydantic puts union tags (``'api-key'``) and markers (``'[key]'``) in ``loc``;
+    only the parts that are keys or indexes of the data are the user's path. The last
+    part of a ``missing`` error names the absent field, so it stays.
+    """
+    path: list[str | int] = []
+    node: Any = data
+    for position, part in enumerate(loc):
+        if _has(node, part):
+            node = node[part]
+            path.append(part)
+        elif keep_missing and position == len(loc) - 1:
+            path.append(part)
+    return tuple(path)
+
+
+def _has(node: object, part: str | int) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+def _format_path(path: Sequence[str | int]) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _PLAIN_KEY.match(part):
+            text += f".{part}" if text else part
+        else:
+            text += f'["{part}"]'
+    return text
+
+
+def _is_sensitive(path: PathParts) -> bool:
+    return bool(path) and (path[0] in ("auth", "baseUrl") or path[:2] == ("healthCheck", "url"))
+
+
+def _with_value(message: str, value: object, path: PathParts) -> str:
+    if _is_sensitive(path):
+        return message
+    return f"{message}, got {_describe(value)}"
+
+
+def _number(value: object) -> object:
+    # A float field's bounds are floats: show 1, not 1.0.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = value if len(value) <= _MAX_SHOWN else value[: _MAX_SHOWN - 3] + "..."
+        return "'" + repr(text)[1:-1] + "'"  # repr escapes newlines and control characters
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"

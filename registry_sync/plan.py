@@ -1,0 +1,122 @@
+"""The plan: plain frozen data describing what would change, with no I/O.
+
+The planner builds it; renderers read it; the applier executes it. Reasons exist
+only to explain the plan to people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Action(str, Enum):
+    """What happens to one registry entry. The values are the JSON plan's strings."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    NO_OP = "no-op"
+    READ_ONLY = "read-only"
+    UNMANAGED = "unmanaged"
+
+
+class ChangeKind(str, Enum):
+    """How one field differs: only in the file, only live, or in both with other values."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field-level difference. ``before`` is live, ``after`` is desired.
+
+    ``before`` is None when the field is absent live (ADDED), ``after`` is None when
+    it is absent from the file (REMOVED). Secrets are already ``(sensitive)`` here.
+    """
+
+    path: str
+    kind: ChangeKind
+    before: Any = None
+    after: Any = None
+    forces_replace: bool = False
+
+
+@dataclass(frozen=True)
+class Change:
+    """The planned action for one registry id.
+
+    ``body`` is the full definition to POST (create, replace); ``patch`` holds the
+    changed top-level fields to PATCH (update); ``live_fingerprint`` identifies the
+    live entry the action was computed from (None when there was none).
+    ``conflict`` marks a read-only entry whose file differs from the server.
+    """
+
+    id: str
+    action: Action
+    reason: str
+    file: str | None = None
+    line: int | None = None
+    changes: tuple[FieldChange, ...] = ()
+    body: Mapping[str, Any] | None = None
+    patch: Mapping[str, Any] | None = None
+    live_fingerprint: str | None = None
+    conflict: bool = False
+
+    @property
+    def replace_fields(self) -> tuple[str, ...]:
+        """The paths whose removal forces a replace."""
+        return tuple(c.path for c in self.changes if c.forces_replace)
+
+
+# Actions that write to the registry when applied.
+WRITING_ACTIONS = frozenset({Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every planned change, sorted by id, plus what the plan was computed from.
+
+    ``immutable_undeclared`` counts immutable live entries no file declares: they
+    are counted, not listed.
+    """
+
+    changes: tuple[Change, ...]
+    models_dir: str
+    registry: str
+    prune: bool = False
+    immutable_undeclared: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+    def count(self, action: Action) -> int:
+        """How many changes have ``action``."""
+        return sum(1 for change in self.changes if change.action is action)
+
+    @property
+    def conflicts(self) -> tuple[Change, ...]:
+        """Read-only entries whose declared definition differs: never appliable."""
+        return tuple(change for change in self.changes if change.conflict)
+
+    @property
+    def writes(self) -> tuple[Change, ...]:
+        """The changes that write to the registry."""
+        return tuple(change for change in self.changes if change.action in WRITING_ACTIONS)
+
+    @property
+    def has_changes(self) -> bool:
+        """True when applying would write something or a read-only conflict exists."""
+        return bool(self.writes) or bool(self.conflicts)
+
+    def summary(self) -> dict[str, int]:
+        """A count per action string, plus ``conflict`` and ``immutable-undeclared``."""
+        counts = {action.value: 0 for action in Action}
+        for change in self.changes:
+            counts[change.action.value] += 1
+        counts["conflict"] = len(self.conflicts)
+        counts["immutable-undeclared"] = self.immutable_undeclared
+        return counts

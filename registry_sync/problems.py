@@ -1,0 +1,24 @@
+"""Problems found in models/ are values: comparable, sortable, rendered late."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem at ``file:line`` in the field ``path`` (dotted, ``a.b[2].c``).
+
+    ``line`` is 1-based; 0 means the problem concerns the whole file.
+    """
+
+    file: str
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        if self.path:
+            return f"{where}: {self.path}: {self.message}"
+        return f"{where}: {self.message}"

@@ -1,0 +1,75 @@
+"""The JSON plan: the versioned contract other tools (and ``apply``) read.
+
+Format version 1::
+
+    {
+      "format_version": "1",
+      "tool": {"name": "registry-sync", "version": "..."},
+      "models_dir": "models", "registry": "<API URL or file:PATH>", "prune": false,
+      "summary": {"create": 0, "update": 0, "replace": 0, "delete": 0, "no-op": 0,
+                  "read-only": 0, "unmanaged": 0, "conflict": 0, "immutable-undeclared": 0},
+      "actions": [
+        {"id": "...", "action": "create|update|replace|delete|no-op|read-only|unmanaged",
+         "file": "models/x.yaml" | null, "line": 1 | null, "reason": "...",
+         "conflict": false,
+         "changes": [{"path": "a.b[0]", "kind": "added|removed|changed",
+                      "before": ..., "after": ..., "forces_replace": false}],
+         "body": {...} | null, "patch": {...} | null, "live_fingerprint": "sha256:..." | null}
+      ]
+    }
+
+``before``/``after`` are null when the field is absent on that side (see ``kind``).
+Secrets seen live are the string ``(sensitive)``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from registry_sync import __version__
+from registry_sync.plan import Change, Plan
+
+FORMAT_VERSION = "1"
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """The plan as a JSON-ready dict in format version 1."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "tool": {"name": "registry-sync", "version": __version__},
+        "models_dir": plan.models_dir,
+        "registry": plan.registry,
+        "prune": plan.prune,
+        "summary": plan.summary(),
+        "actions": [_action(change) for change in plan.changes],
+    }
+
+
+def render_json(plan: Plan) -> str:
+    """The plan as indented JSON text, ending with a newline."""
+    return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"
+
+
+def _action(change: Change) -> dict[str, Any]:
+    return {
+        "id": change.id,
+        "action": change.action.value,
+        "file": change.file,
+        "line": change.line,
+        "reason": change.reason,
+        "conflict": change.conflict,
+        "changes": [
+            {
+                "path": item.path,
+                "kind": item.kind.value,
+                "before": item.before,
+                "after": item.after,
+                "forces_replace": item.forces_replace,
+            }
+            for item in change.changes
+        ],
+        "body": None if change.body is None else dict(change.body),
+        "patch": None if change.patch is None else dict(change.patch),
+        "live_fingerprint": change.live_fingerprint,
+    }

@@ -1,0 +1,257 @@
+"""The plan as a pull-request comment (GitHub-flavoured Markdown).
+
+Layout, top to bottom: a hidden marker (so a bot finds and updates its own comment),
+the headline with the counts, a caution block naming every read-only conflict,
+delete and replace (the things a reviewer must not miss), then one collapsed
+``<details>`` block per changed entry with a ``field | before | after`` table, and
+last the unmanaged entries.
+
+A comment has a size limit (GitHub: 65,536 characters). Past ``limit`` the headline
+is kept, entries are kept riskiest first, and a closing note says how many were left
+out and where the full plan is.
+
+Everything that comes from files or the server is escaped for the context it lands
+in: code spans in tables (pipes escaped), HTML in ``<summary>``, backslash escapes in
+prose. Secrets are already ``(sensitive)`` in the plan and stay so.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
+from registry_sync.render.text import format_value, summary_line, unchanged_line
+
+MARKER = "<!-- registry-sync-plan -->"
+COMMENT_LIMIT = 65536
+
+# The order a reviewer reads in, and the order entries are kept in when truncating.
+_RISK_ORDER = (Action.READ_ONLY, Action.DELETE, Action.REPLACE, Action.UPDATE, Action.CREATE)
+_RISKY = frozenset({Action.READ_ONLY, Action.DELETE, Action.REPLACE})
+_HEADS: dict[Action, tuple[str, str]] = {
+    # action: (icon, phrase after the id)
+    Action.READ_ONLY: ("⛔", "is read-only on the server: CONFLICT"),
+    Action.DELETE: ("🔴", "will be deleted"),
+    Action.REPLACE: ("🟣", "must be replaced (delete, then re-create)"),
+    Action.UPDATE: ("🟡", "will be updated in place"),
+    Action.CREATE: ("🟢", "will be created"),
+}
+_NOUNS: dict[Action, tuple[str, str]] = {
+    Action.READ_ONLY: ("read-only conflict", "read-only conflicts"),
+    Action.DELETE: ("delete", "deletes"),
+    Action.REPLACE: ("replace", "replaces"),
+    Action.UPDATE: ("update", "updates"),
+    Action.CREATE: ("create", "creates"),
+}
+_CALLOUT_LABELS = {
+    Action.READ_ONLY: "read-only conflict, blocks apply",
+    Action.DELETE: "delete",
+    Action.REPLACE: "replace (delete, then re-create)",
+}
+_ABSENT = "*(absent)*"
+# Characters that mean something inline in Markdown; ``#``, ``-``, ``+`` and digits
+# only matter at the start of a line, where prose never stands here.
+_PROSE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """One unit that is kept or left out whole when truncating."""
+
+    text: str
+    change: Change | None = None
+    unmanaged: bool = False
+
+
+def render_markdown(
+    plan: Plan, *, limit: int = COMMENT_LIMIT, artifact_hint: str | None = None
+) -> str:
+    """The plan as a Markdown comment of at most ``limit`` characters, ending with a newline.
+
+    The marker line and the headline are always kept, so a ``limit`` smaller than
+    those (a few hundred characters) is exceeded. ``artifact_hint`` is Markdown naming
+    where the full plan is (for example the workflow run's artifact); it is shown
+    only when entries were left out.
+    """
+    shown = sorted(
+        (
+            c
+            for c in plan.changes
+            if c.action in _HEADS and (c.conflict or c.action is not Action.READ_ONLY)
+        ),
+        key=lambda change: _RISK_ORDER.index(change.action),
+    )
+    head = _headline(plan)
+    pieces = list(_callouts(shown))
+    pieces.extend(_Piece(_block(change), change) for change in shown)
+    unmanaged = [c for c in plan.changes if c.action is Action.UNMANAGED]
+    if unmanaged:
+        pieces.append(_Piece(_unmanaged_block(plan, unmanaged), unmanaged=True))
+
+    full = head + "".join(piece.text for piece in pieces) + "\n"
+    if len(full) <= limit:
+        return full
+    return _truncated(head, pieces, shown, limit, artifact_hint)
+
+
+def _truncated(
+    head: str, pieces: list[_Piece], shown: list[Change], limit: int, artifact_hint: str | None
+) -> str:
+    # The note's length with every entry left out bounds its length in any case.
+    budget = limit - len(head) - len(_left_out_note(shown, True, artifact_hint)) - 1
+    kept: list[_Piece] = []
+    used = 0
+    for piece in pieces:
+        # Stop at the first piece that does not fit: a smaller, less risky one
+        # further on must not take the place of a riskier one.
+        if used + len(piece.text) > budget:
+            break
+        kept.append(piece)
+        used += len(piece.text)
+    dropped = pieces[len(kept) :]
+    left_out = [piece.change for piece in dropped if piece.change is not None]
+    unmanaged_left_out = any(piece.unmanaged for piece in dropped)
+    note = _left_out_note(left_out, unmanaged_left_out, artifact_hint)
+    return head + "".join(piece.text for piece in kept) + note + "\n"
+
+
+def _left_out_note(left_out: list[Change], unmanaged: bool, artifact_hint: str | None) -> str:
+    counts = []
+    for action in _RISK_ORDER:
+        count = sum(1 for change in left_out if change.action is action)
+        if count:
+            counts.append(f"{count} {_plural(count, *_NOUNS[action])}")
+    parts = []
+    if left_out:
+        entries = _plural(len(left_out), "entry", "entries")
+        parts.append(f"{len(left_out)} {entries} ({', '.join(counts)})")
+    if unmanaged:
+        parts.append("the list of unmanaged entries")
+    where = (
+        f"The full plan is in {artifact_hint}."
+        if artifact_hint
+        else "Run `registry-sync plan` to see the full plan."
+    )
+    return (
+        f"\n\n---\n\n**Not shown:** {' and '.join(parts)}, to keep this comment within "
+        f"the size limit. {where}"
+    )
+
+
+def _headline(plan: Plan) -> str:
+    lines = [MARKER, "### registry-sync plan", "", f"**{escape_text(summary_line(plan))}**", ""]
+    context = f"Registry {code_span(plan.registry)}, models in {code_span(plan.models_dir + '/')}."
+    unchanged = unchanged_line(plan)
+    if unchanged:
+        context += f" {escape_text(unchanged)}"
+    lines.append(context)
+    lines.extend(f"\n> [!NOTE]\n> {escape_text(note)}" for note in plan.notes)
+    return "\n".join(lines)
+
+
+def _callouts(shown: list[Change]) -> Iterable[_Piece]:
+    risky = [change for change in shown if change.action in _RISKY]
+    if not risky:
+        return
+    yield _Piece("\n\n> [!CAUTION]\n> **Review before approving:**")
+    for change in risky:
+        icon, _ = _HEADS[change.action]
+        label = _CALLOUT_LABELS[change.action]
+        reason = escape_text(change.reason)
+        yield _Piece(f"\n> - {icon} **{label}** {code_span(change.id)}{_where(change)}: {reason}")
+
+
+def _block(change: Change) -> str:
+    icon, phrase = _HEADS[change.action]
+    where = f" ({_html(_location(change))})" if change.file else ""
+    summary = f"{icon} <code>{_html(change.id)}</code> {phrase}{where}"
+    reason = f"*{escape_text(change.reason)}*"
+    lines = ["", "", "<details>", f"<summary>{summary}</summary>", "", reason]
+    rows = _rows(change)
+    if rows:
+        lines.extend(["", "| field | before | after |", "| --- | --- | --- |", *rows])
+    lines.extend(["", "</details>"])
+    return "\n".join(lines)
+
+
+def _rows(change: Change) -> list[str]:
+    rows: list[str] = []
+    if change.action is Action.CREATE and change.body is not None:
+        rows.extend(
+            f"| {code_span(key, table=True)} | {_ABSENT} | {_value(value)} |"
+            for key, value in change.body.items()
+        )
+    rows.extend(_row(item) for item in change.changes)
+    return rows
+
+
+def _row(item: FieldChange) -> str:
+    before = _ABSENT if item.kind is ChangeKind.ADDED else _value(item.before)
+    after = _ABSENT if item.kind is ChangeKind.REMOVED else _value(item.after)
+    field = code_span(item.path, table=True)
+    if item.forces_replace:
+        field += " **forces replacement**"
+    return f"| {field} | {before} | {after} |"
+
+
+def _unmanaged_block(plan: Plan, unmanaged: list[Change]) -> str:
+    count = len(unmanaged)
+    summary = html.escape(
+        f"{count} unmanaged {_plural(count, 'entry', 'entries')}: live, not declared in "
+        f"{plan.models_dir}/ (left alone; --prune deletes them)"
+    )
+    items = [f"- {code_span(change.id)}" for change in unmanaged]
+    return "\n".join(
+        ["", "", "<details>", f"<summary>{summary}</summary>", "", *items, "", "</details>"]
+    )
+
+
+def _value(value: object) -> str:
+    return code_span(format_value(value), table=True)
+
+
+def _where(change: Change) -> str:
+    return f" ({code_span(_location(change))})" if change.file else ""
+
+
+def _location(change: Change) -> str:
+    return f"{change.file}:{change.line}" if change.line is not None else str(change.file)
+
+
+def code_span(text: str, *, table: bool = False) -> str:
+    """``text`` shown literally: a code span, or ``<code>`` with entities when a span
+    cannot hold it. ``table`` escapes pipes for a table cell."""
+    if "\n" in text or "\r" in text:
+        # A code span cannot hold a line break in a table row. Every ASCII punctuation
+        # character as an entity: nothing is read as Markdown, HTML or a cell border.
+        escaped = "".join(f"&#{ord(c)};" if _is_special(c) else c for c in text)
+        return f"<code>{escaped}</code>"
+    if table:
+        # GitHub's table parser takes any backslash-pipe as an escaped pipe and drops
+        # that one backslash, inside code spans too: the span then shows ``text``.
+        text = text.replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    # A span that starts or ends with a backtick or a space needs padding, or the
+    # space (or the fence) would be read differently.
+    pad = " " if text[:1] in ("`", " ") or text[-1:] in ("`", " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _is_special(char: str) -> bool:
+    return (char.isascii() and not char.isalnum() and char != " ") or char in "\n\r"
+
+
+def _html(text: str) -> str:
+    return html.escape(text).replace("\n", "&#10;").replace("\r", "&#13;")
+
+
+def escape_text(text: str) -> str:
+    """``text`` as inline Markdown prose that shows as written, on one line."""
+    return _PROSE_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return one if count == 1 else many

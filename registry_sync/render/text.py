@@ -1,0 +1,170 @@
+"""The human plan, in the manner of ``terraform plan``.
+
+One block per entry that changes (or conflicts), each field as ``before -> after``;
+then the unmanaged entries; then the closing summary. Colour (ANSI) only when the
+caller asks for it: the CLI decides that from the terminal and ``NO_COLOR``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
+from registry_sync.secrets import SENSITIVE
+
+_RESET = "\x1b[0m"
+_BOLD = "\x1b[1m"
+_RED = "\x1b[31m"
+_GREEN = "\x1b[32m"
+_YELLOW = "\x1b[33m"
+_MAGENTA = "\x1b[35m"
+_DIM = "\x1b[2m"
+
+_HEADS: dict[Action, tuple[str, str, str]] = {
+    # action: (symbol, phrase, colour)
+    Action.CREATE: ("+", "will be created", _GREEN),
+    Action.UPDATE: ("~", "will be updated in place", _YELLOW),
+    Action.REPLACE: ("-/+", "must be replaced", _MAGENTA),
+    Action.DELETE: ("-", "will be deleted", _RED),
+    Action.READ_ONLY: ("!", "is read-only on the server: CONFLICT", _RED),
+}
+# Longer values print as indented JSON, so a reviewer can read nested blocks.
+_FLAT_LIMIT = 72
+_FIELD_MARKS = {ChangeKind.ADDED: "+", ChangeKind.REMOVED: "-", ChangeKind.CHANGED: "~"}
+_FIELD_COLOURS = {ChangeKind.ADDED: _GREEN, ChangeKind.REMOVED: _RED, ChangeKind.CHANGED: _YELLOW}
+# The order a reviewer reads in: the things that cannot or must not be missed first.
+_BLOCK_ORDER = (Action.READ_ONLY, Action.DELETE, Action.REPLACE, Action.UPDATE, Action.CREATE)
+
+
+def render_text(plan: Plan, *, color: bool = False) -> str:
+    """The plan as terminal text, ending with a newline."""
+    paint = _Painter(color)
+    lines: list[str] = []
+    shown = [
+        c
+        for c in plan.changes
+        if c.action in _HEADS and (c.conflict or c.action is not Action.READ_ONLY)
+    ]
+
+    if shown:
+        lines.append(f"registry-sync will perform the following actions on {plan.registry}:")
+        lines.append("")
+        for action in _BLOCK_ORDER:
+            for change in shown:
+                if change.action is action:
+                    lines.extend(_block(change, paint))
+                    lines.append("")
+    unmanaged = [c for c in plan.changes if c.action is Action.UNMANAGED]
+    if unmanaged:
+        lines.append(
+            f"Unmanaged: {len(unmanaged)} live {_plural(len(unmanaged), 'entry', 'entries')} "
+            f"not declared in {plan.models_dir}/ (left alone; --prune deletes them):"
+        )
+        lines.extend(f"  {paint(_DIM, '?')} {change.id}" for change in unmanaged)
+        lines.append("")
+    lines.append(paint(_BOLD, summary_line(plan)))
+    unchanged = unchanged_line(plan)
+    if unchanged:
+        lines.append(unchanged)
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(plan: Plan) -> str:
+    """``Plan: 1 to create, ...`` or ``No changes. ...``; shared by every renderer."""
+    counts = plan.summary()
+    if not plan.has_changes:
+        unmanaged = f" {counts['unmanaged']} unmanaged." if counts["unmanaged"] else ""
+        return f"No changes. The registry matches {plan.models_dir}/.{unmanaged}"
+    conflicts = _plural(counts["conflict"], "conflict", "conflicts")
+    tail = f"{counts['conflict']} read-only {conflicts}, {counts['unmanaged']} unmanaged."
+    return (
+        f"Plan: {counts['create']} to create, {counts['update']} to update, "
+        f"{counts['replace']} to replace, {counts['delete']} to delete. {tail}"
+    )
+
+
+def unchanged_line(plan: Plan) -> str:
+    """What the plan does not list: entries in sync and undeclared immutable ones."""
+    counts = plan.summary()
+    in_sync_read_only = counts["read-only"] - counts["conflict"]
+    parts = []
+    if counts["no-op"]:
+        parts.append(f"{counts['no-op']} in sync")
+    if in_sync_read_only:
+        parts.append(f"{in_sync_read_only} read-only in sync")
+    if counts["immutable-undeclared"]:
+        parts.append(
+            f"{counts['immutable-undeclared']} immutable server "
+            f"{_plural(counts['immutable-undeclared'], 'entry', 'entries')} not declared"
+        )
+    return f"Not listed: {', '.join(parts)}." if parts else ""
+
+
+def _block(change: Change, paint: _Painter) -> list[str]:
+    symbol, phrase, colour = _HEADS[change.action]
+    where = f"{change.file}:{change.line}" if change.file else "not in models/"
+    lines = [
+        f"  {paint(colour, symbol)} {paint(_BOLD, change.id)} {phrase}  {paint(_DIM, f'({where})')}"
+    ]
+    lines.append(f"      {paint(_DIM, '# ' + change.reason)}")
+    if change.action is Action.CREATE and change.body is not None:
+        lines.extend(_created_fields(change.body, paint))
+    for item in change.changes:
+        lines.append("      " + _field_line(item, paint))
+    return lines
+
+
+def _created_fields(body: Any, paint: _Painter) -> list[str]:
+    width = max(len(key) for key in body)
+    lines = []
+    for key, value in body.items():
+        prefix = f"{paint(_GREEN, '+')} {key.ljust(width)} = "
+        lines.append("      " + prefix + _block_value(value, indent=8 + width + 3))
+    return lines
+
+
+def _block_value(value: Any, *, indent: int) -> str:
+    """A value on one line when short, else as indented JSON under its field."""
+    flat = format_value(value)
+    if len(flat) <= _FLAT_LIMIT or not isinstance(value, (dict, list)):
+        return flat
+    nested = json.dumps(value, ensure_ascii=False, indent=2)
+    nested = nested.replace(json.dumps(SENSITIVE), SENSITIVE)
+    return nested.replace("\n", "\n" + " " * indent)
+
+
+def _field_line(item: FieldChange, paint: _Painter) -> str:
+    mark = paint(_FIELD_COLOURS[item.kind], _FIELD_MARKS[item.kind])
+    indent = 8 + len(item.path) + 2
+    before = _block_value(item.before, indent=indent)
+    after = _block_value(item.after, indent=indent)
+    if item.kind is ChangeKind.ADDED:
+        text = f"{mark} {item.path}: {after}"
+    elif item.kind is ChangeKind.REMOVED:
+        text = f"{mark} {item.path}: {before} -> (absent)"
+    else:
+        text = f"{mark} {item.path}: {before} -> {after}"
+    if item.forces_replace:
+        text += " " + paint(_MAGENTA, "# forces replacement")
+    return text
+
+
+def format_value(value: Any) -> str:
+    """A value as a reviewer reads it: JSON, except ``(sensitive)`` stays bare."""
+    if value == SENSITIVE:
+        return SENSITIVE
+    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return text.replace(json.dumps(SENSITIVE), SENSITIVE)
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return one if count == 1 else many
+
+
+class _Painter:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if self.enabled else text

@@ -1,0 +1,101 @@
+"""Which values are secrets, and how they are hidden.
+
+A secret is never written to models/, never printed and never put in a plan. The
+rules here serve the loader (reject secrets in files), the planner and renderers
+(show ``(sensitive)`` for secrets seen in live definitions) and export.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+SENSITIVE = "(sensitive)"
+
+_CREDENTIAL_HEADER = re.compile(
+    r"(authorization|auth|api[-_]?key|token|secret|password|passwd|cookie|credential|signature)",
+    re.IGNORECASE,
+)
+_CREDENTIAL_VALUE = re.compile(
+    r"^(bearer|basic|token|digest)\s+\S+|^(sk|pk|rk|gsk|xai|ghp|gho|glpat)[-_]\S{8,}",
+    re.IGNORECASE,
+)
+_TOKEN_LIKE = re.compile(r"^[A-Za-z0-9_\-.+/=]{24,}$")
+
+
+def is_credential_header(name: str, value: object) -> bool:
+    """True when a custom header carries a credential, judged by its name or value."""
+    if _CREDENTIAL_HEADER.search(name):
+        return True
+    if not isinstance(value, str):
+        return False
+    if _CREDENTIAL_VALUE.search(value.strip()):
+        return True
+    token = value.strip()
+    return bool(
+        _TOKEN_LIKE.match(token)
+        and any(c.isdigit() for c in token)
+        and any(c.isalpha() for c in token)
+    )
+
+
+def url_has_credentials(url: object) -> bool:
+    """True when a URL embeds a user name or password (``https://user:pw@host``)."""
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.username is not None or parts.password is not None
+
+
+def secret_paths(definition: dict[str, Any]) -> Iterator[tuple[str, ...]]:
+    """Yield the key paths of every secret in a definition (top-level keys first)."""
+    if url_has_credentials(definition.get("baseUrl")):
+        yield ("baseUrl",)
+    auth = definition.get("auth")
+    if isinstance(auth, dict):
+        yield from _auth_secret_paths(auth, ("auth",))
+
+
+def _auth_secret_paths(auth: dict[str, Any], prefix: tuple[str | int, ...]) -> Iterator[Any]:
+    if "value" in auth:
+        yield (*prefix, "value")
+    headers = auth.get("headers")
+    if isinstance(headers, dict):
+        for name, value in headers.items():
+            if is_credential_header(str(name), value):
+                yield (*prefix, "headers", name)
+    strategies = auth.get("strategies")
+    if isinstance(strategies, list):
+        for index, strategy in enumerate(strategies):
+            if isinstance(strategy, dict):
+                yield from _auth_secret_paths(strategy, (*prefix, "strategies", index))
+
+
+def redact(definition: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``definition`` with every secret replaced by ``(sensitive)``.
+
+    Returns the same object when it holds no secret, so equal entries cost nothing.
+    """
+    paths = list(secret_paths(definition))
+    if not paths:
+        return definition
+    result: dict[str, Any] = _deep_copy(definition)
+    for path in paths:
+        target: Any = result
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = SENSITIVE
+    return result
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _deep_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(item) for item in value]
+    return value

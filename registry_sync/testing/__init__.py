@@ -1,0 +1,8 @@
+"""A local MKA1 model registry for tests, demos and benchmarks (not used at run time).
+
+Run it from a shell with ``python -m registry_sync.testing --seed FILE``.
+"""
+
+from registry_sync.testing.server import Fault, FaultKind, RecordedRequest, RegistryServer
+
+__all__ = ["Fault", "FaultKind", "RecordedRequest", "RegistryServer"]

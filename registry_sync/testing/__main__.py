@@ -1,0 +1,60 @@
+"""``python -m registry_sync.testing``: run the local registry in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import threading
+from collections.abc import Sequence
+
+from registry_sync.errors import RegistrySyncError
+from registry_sync.testing.server import RegistryServer
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve until interrupted; returns the exit code (1 when the server cannot start)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m registry_sync.testing",
+        description="Run a local MKA1 model registry seeded from a list response document.",
+    )
+    parser.add_argument(
+        "--seed",
+        required=True,
+        metavar="FILE",
+        help='JSON list response: {"object": "list", "data": [RegistryModel, ...]}',
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
+    parser.add_argument("--api-key", default="test-key", help="the key clients must send")
+    parser.add_argument(
+        "--latency-ms", type=int, default=0, help="milliseconds added to every request"
+    )
+    args = parser.parse_args(argv)
+
+    try:
+        server = RegistryServer(
+            args.seed,
+            api_key=args.api_key,
+            port=args.port,
+            latency=args.latency_ms / 1000,
+            log=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+        server.start()
+    except (OSError, ValueError, RegistrySyncError) as exc:
+        # ValueError covers a seed that is not JSON; RegistrySyncError one of the wrong shape.
+        print(f"error: cannot start the registry server: {exc}", file=sys.stderr)
+        return 1
+    try:
+        print(f"registry server listening on {server.url} ({len(server.entries())} entries)")
+        print("point registry-sync at it with:")
+        print(f"  export MKA1_API_URL={server.url} MKA1_API_KEY={args.api_key}")
+        print("press Ctrl-C to stop", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Parsing live entries: server-owned fields dropped, wrong shapes refused (fail closed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from registry_sync.errors import ResponseShapeError
+from registry_sync.live import parse_entry, parse_list_response
+
+
+def entry(**overrides: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "id": "meetkai:chat",
+        "provider": "openai-compatible",
+        "model_id": "chat",
+        "source": "database",
+        "immutable": False,
+        "definition": {
+            "id": "meetkai:chat",
+            "provider": "openai-compatible",
+            "modelId": "chat",
+            "source": "database",
+            "immutable": False,
+        },
+        "health": {"is_available": True, "last_health_check": None, "error": None},
+        "created_at": None,
+        "updated_at": 1704153600000,
+    }
+    document.update(overrides)
+    return document
+
+
+def test_server_owned_fields_are_not_part_of_the_definition() -> None:
+    parsed = parse_entry(entry(), "test")
+    assert parsed.definition == {
+        "id": "meetkai:chat",
+        "provider": "openai-compatible",
+        "modelId": "chat",
+    }
+    assert (parsed.immutable, parsed.source, parsed.updated_at) == (
+        False,
+        "database",
+        1704153600000,
+    )
+
+
+def test_unknown_definition_fields_are_kept() -> None:
+    document = entry()
+    document["definition"]["newServerField"] = {"x": 1}
+    assert parse_entry(document, "test").definition["newServerField"] == {"x": 1}
+
+
+def test_definition_without_id_gets_the_entry_id() -> None:
+    document = entry()
+    del document["definition"]["id"]
+    assert parse_entry(document, "test").definition["id"] == "meetkai:chat"
+
+
+def test_empty_list_is_an_empty_registry() -> None:
+    assert parse_list_response({"object": "list", "data": []}, "test") == []
+
+
+@pytest.mark.parametrize(
+    ("document", "where", "what"),
+    [
+        (None, "", "expected a JSON object, got null"),
+        ({"data": []}, "object", "expected 'list', got None"),
+        ({"object": "list"}, "data", "expected a list, got null"),
+        ({"object": "list", "data": [1]}, "data[0]", "expected a JSON object, got a number"),
+        ({"object": "list", "data": [entry(id=None)]}, "data[0].id", "expected a string, got null"),
+        (
+            {"object": "list", "data": [entry(immutable="no")]},
+            "data[0].immutable",
+            "expected a boolean",
+        ),
+        ({"object": "list", "data": [entry(source=None)]}, "data[0].source", "expected a string"),
+        ({"object": "list", "data": [entry(definition=[])]}, "data[0].definition", "got a list"),
+        ({"object": "list", "data": [entry(updated_at="x")]}, "data[0].updated_at", "epoch"),
+        ({"object": "list", "data": [entry(), entry()]}, "data[1].id", "repeats data[0]"),
+        (
+            {"object": "list", "data": [entry(id="other:id")]},
+            "data[0].definition.id",
+            "differs from the entry id",
+        ),
+    ],
+)
+def test_wrong_shapes_are_errors(document: object, where: str, what: str) -> None:
+    with pytest.raises(ResponseShapeError) as info:
+        parse_list_response(document, "GET /x")
+    assert info.value.where == where
+    assert what in info.value.what
+    assert str(info.value).startswith("unexpected response from GET /x")
+    assert "refusing to treat it as the registry's state" in str(info.value)
+
+
+def test_fingerprint_ignores_nothing_but_hides_secrets() -> None:
+    plain = parse_entry(entry(), "t")
+    document = entry()
+    document["definition"]["auth"] = {"type": "api-key", "value": "sk-abcdefghijklmnop123456"}
+    secret = parse_entry(document, "t")
+    assert plain.fingerprint() != secret.fingerprint()
+    newer = parse_entry(entry(updated_at=1704153600001), "t")
+    assert newer.fingerprint() != plain.fingerprint()

@@ -1,0 +1,262 @@
+"""Planner rules, table-driven: each case is desired + live -> expected action."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from registry_sync.live import LiveEntry
+from registry_sync.loader import DesiredDefinition
+from registry_sync.plan import Action, ChangeKind, FieldChange
+from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, field_changes, format_path
+
+NOW = 1_764_000_000
+SECRET = "sk-live-0123456789abcdefSECRET"
+
+
+def chat(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": "meetkai:chat",
+        "provider": "openai-compatible",
+        "modelId": "chat-v1",
+        "apiFormat": "responses",
+        "auth": {"type": "api-key", "envVar": "CHAT_KEY"},
+        "capabilities": {"modalities": {"input": ["text"], "output": ["text"]}, "reasoning": False},
+        "contextWindow": 8192,
+    }
+    body.update(overrides)
+    return body
+
+
+def desired(body: dict[str, Any], file: str = "models/chat.yaml") -> DesiredDefinition:
+    return DesiredDefinition(id=body["id"], body=body, file=file, line=1)
+
+
+def live(
+    body: dict[str, Any], *, immutable: bool = False, created: int | None = 1_700_000_000
+) -> LiveEntry:
+    definition = copy.deepcopy(body)
+    if created is not None:
+        definition.setdefault("created", created)
+    return LiveEntry(
+        id=body["id"],
+        immutable=immutable,
+        source="yaml" if immutable else "database",
+        definition=definition,
+        updated_at=1_704_153_600_000,
+    )
+
+
+def plan_one(want: dict[str, Any] | None, have: LiveEntry | None, **options: Any) -> Any:
+    plan = build_plan(
+        [desired(want)] if want else [], [have] if have else [], PlanOptions(now=NOW, **options)
+    )
+    assert len(plan.changes) == 1
+    return plan.changes[0]
+
+
+CASES = [
+    pytest.param(chat(), None, Action.CREATE, [], id="declared-not-live-creates"),
+    pytest.param(chat(), live(chat()), Action.NO_OP, [], id="equal-is-no-op"),
+    pytest.param(
+        chat(),
+        live(chat(), created=1_600_000_000),
+        Action.NO_OP,
+        [],
+        id="created-omitted-in-file-is-not-drift",
+    ),
+    pytest.param(
+        chat(created=1_600_000_001),
+        live(chat(), created=1_600_000_000),
+        Action.UPDATE,
+        [FieldChange("created", ChangeKind.CHANGED, 1_600_000_000, 1_600_000_001)],
+        id="created-declared-is-compared",
+    ),
+    pytest.param(
+        chat(defaultParams={"temperature": 1}),
+        live(chat(defaultParams={"temperature": 1.0})),
+        Action.NO_OP,
+        [],
+        id="numbers-compare-by-value",
+    ),
+    pytest.param(
+        chat(contextWindow=16384),
+        live(chat()),
+        Action.UPDATE,
+        [FieldChange("contextWindow", ChangeKind.CHANGED, 8192, 16384)],
+        id="changed-scalar-updates",
+    ),
+    pytest.param(
+        chat(
+            capabilities={
+                "modalities": {"input": ["text", "image"], "output": ["text"]},
+                "reasoning": False,
+            }
+        ),
+        live(chat()),
+        Action.UPDATE,
+        [FieldChange("capabilities.modalities.input[1]", ChangeKind.ADDED, None, "image")],
+        id="list-item-added-has-readable-path",
+    ),
+    pytest.param(
+        chat(),
+        live(chat(auth={"type": "api-key", "envVar": "CHAT_KEY", "headerName": "X-Key"})),
+        Action.UPDATE,
+        [FieldChange("auth.headerName", ChangeKind.REMOVED, "X-Key", None)],
+        id="nested-removal-is-an-update-of-the-top-level-field",
+    ),
+    pytest.param(
+        chat(),
+        live(chat(rpm=60)),
+        Action.REPLACE,
+        [FieldChange("rpm", ChangeKind.REMOVED, 60, None, forces_replace=True)],
+        id="top-level-removal-forces-replace",
+    ),
+    pytest.param(
+        chat(), live(chat(), immutable=True), Action.READ_ONLY, [], id="immutable-equal-in-sync"
+    ),
+    pytest.param(
+        chat(contextWindow=4096),
+        live(chat(), immutable=True),
+        Action.READ_ONLY,
+        [FieldChange("contextWindow", ChangeKind.CHANGED, 8192, 4096)],
+        id="immutable-different-conflicts",
+    ),
+    pytest.param(None, live(chat()), Action.UNMANAGED, [], id="undeclared-mutable-is-unmanaged"),
+]
+
+
+@pytest.mark.parametrize(("want", "have", "action", "changes"), CASES)
+def test_action_per_rule(
+    want: dict[str, Any] | None, have: LiveEntry | None, action: Action, changes: list[FieldChange]
+) -> None:
+    change = plan_one(want, have)
+    assert change.action is action
+    assert list(change.changes) == changes
+
+
+def test_create_fills_created_only_when_the_file_omits_it() -> None:
+    assert plan_one(chat(), None).body["created"] == NOW
+    assert plan_one(chat(created=123), None).body["created"] == 123
+
+
+def test_update_patches_only_changed_top_level_fields_with_desired_values() -> None:
+    want = chat(contextWindow=16384, defaultParams={"temperature": 0.2, "topP": 0.9})
+    have = live(chat(defaultParams={"temperature": 0.7, "topP": 0.9}))
+    change = plan_one(want, have)
+    assert change.patch == {
+        "contextWindow": 16384,
+        "defaultParams": {"temperature": 0.2, "topP": 0.9},
+    }
+    assert change.body is None
+    assert change.live_fingerprint == have.fingerprint()
+
+
+def test_replace_names_the_forcing_fields_and_keeps_the_live_created_stamp() -> None:
+    change = plan_one(chat(), live(chat(rpm=60, hidden=True), created=1_650_000_000))
+    assert change.replace_fields == ("hidden", "rpm")
+    assert "hidden and rpm" in change.reason
+    assert change.body == {**chat(), "created": 1_650_000_000}
+
+
+def test_read_only_conflict_is_flagged_and_in_sync_is_not() -> None:
+    conflict = plan_one(chat(contextWindow=1), live(chat(), immutable=True))
+    assert conflict.conflict and conflict.body is None and conflict.patch is None
+    in_sync = plan_one(chat(), live(chat(), immutable=True))
+    assert not in_sync.conflict
+
+
+def test_prune_turns_unmanaged_into_delete() -> None:
+    have = live(chat())
+    change = plan_one(None, have, prune=True)
+    assert change.action is Action.DELETE
+    assert change.live_fingerprint == have.fingerprint()
+
+
+def test_immutable_undeclared_entries_are_counted_not_listed() -> None:
+    other = live(chat(id="meetkai:system"), immutable=True)
+    plan = build_plan([], [other], PlanOptions(now=NOW))
+    assert plan.changes == ()
+    assert plan.immutable_undeclared == 1
+    assert plan.summary()["immutable-undeclared"] == 1
+    assert not plan.has_changes
+
+
+def test_live_secret_never_enters_the_plan() -> None:
+    have = live(chat(auth={"type": "api-key", "value": SECRET}))
+    change = plan_one(chat(), have)
+    assert change.action is Action.UPDATE
+    assert FieldChange("auth.value", ChangeKind.REMOVED, "(sensitive)", None) in change.changes
+    assert SECRET not in repr(change)
+
+
+def test_secret_header_in_live_is_redacted_in_changes() -> None:
+    headers = {"Authorization": f"Bearer {SECRET}", "X-Org": "team-a"}
+    have = live(chat(auth={"type": "custom-headers", "headers": headers}))
+    change = plan_one(chat(), have)
+    assert SECRET not in repr(change)
+    removed = FieldChange(
+        "auth.headers",
+        ChangeKind.REMOVED,
+        {"Authorization": "(sensitive)", "X-Org": "team-a"},
+        None,
+    )
+    assert removed in change.changes
+
+
+@pytest.mark.parametrize(
+    ("rules", "action"),
+    [
+        ((IgnoreRule("meetkai:*", ("contextWindow",)),), Action.NO_OP),
+        ((IgnoreRule("*", ("capabilities.reasoning",)),), Action.UPDATE),
+        ((IgnoreRule("other:*", ("contextWindow",)),), Action.UPDATE),
+    ],
+)
+def test_ignore_rules_apply_to_matching_ids_only(
+    rules: tuple[IgnoreRule, ...], action: Action
+) -> None:
+    change = plan_one(chat(contextWindow=1), live(chat()), ignore=rules)
+    assert change.action is action
+
+
+def test_ignored_nested_field_is_not_diffed() -> None:
+    want = chat(
+        capabilities={"modalities": {"input": ["text"], "output": ["text"]}, "reasoning": True}
+    )
+    rules = (IgnoreRule("*", ("capabilities.reasoning",)),)
+    assert plan_one(want, live(chat()), ignore=rules).action is Action.NO_OP
+
+
+def test_plan_is_sorted_by_id_and_summarised() -> None:
+    wants = [chat(id="b:new"), chat(id="a:same"), chat(id="c:changed", contextWindow=1)]
+    haves = [live(chat(id="a:same")), live(chat(id="c:changed")), live(chat(id="d:extra"))]
+    plan = build_plan([desired(w) for w in wants], haves, PlanOptions(now=NOW))
+    assert [c.id for c in plan.changes] == ["a:same", "b:new", "c:changed", "d:extra"]
+    summary = plan.summary()
+    assert (summary["create"], summary["update"], summary["no-op"], summary["unmanaged"]) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    assert plan.has_changes
+
+
+def test_field_changes_sort_indexes_numerically() -> None:
+    before = {"xs": list(range(12))}
+    after = {"xs": [*range(2), 99, *range(3, 10), 98, 11]}
+    paths = [c.path for c in field_changes(before, after)]
+    assert paths == ["xs[2]", "xs[10]"]
+
+
+def test_format_path() -> None:
+    assert format_path(["rateLimits", 0, "queue", "maxDepth"]) == "rateLimits[0].queue.maxDepth"
+    assert format_path(["id"]) == "id"
+
+
+def test_fingerprint_tracks_the_live_definition() -> None:
+    assert live(chat()).fingerprint() == live(chat()).fingerprint()
+    assert live(chat()).fingerprint() != live(chat(contextWindow=1)).fingerprint()
+    assert live(chat(auth={"type": "api-key", "value": SECRET})).fingerprint().startswith("sha256:")

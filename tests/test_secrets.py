@@ -1,0 +1,78 @@
+"""What counts as a secret, and redaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from registry_sync.secrets import (
+    SENSITIVE,
+    is_credential_header,
+    redact,
+    secret_paths,
+    url_has_credentials,
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "secret"),
+    [
+        ("Authorization", "anything", True),
+        ("X-Api-Key", "abc", True),
+        ("x-auth-token", "abc", True),
+        ("X-Region", "eu-west-1", False),
+        ("X-Client-Name", "registry-sync", False),
+        ("X-Custom", "Bearer abc.def", True),
+        ("X-Custom", "sk-proj-abcdefgh12345", True),
+        ("X-Custom", "a1B2c3D4e5F6g7H8i9J0k1L2m3", True),
+        ("X-Custom", "application/json", False),
+        ("X-Count", 3, False),
+    ],
+)
+def test_credential_headers(name: str, value: object, secret: bool) -> None:
+    assert is_credential_header(name, value) is secret
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("https://user:pw@host/v1", True),
+        ("https://token@host/v1", True),
+        ("https://host/v1", False),
+        (None, False),
+        ("http://[bad", False),
+    ],
+)
+def test_url_credentials(url: object, secret: bool) -> None:
+    assert url_has_credentials(url) is secret
+
+
+def test_secret_paths_cover_nested_composite_auth() -> None:
+    definition: dict[str, Any] = {
+        "baseUrl": "https://u:p@h",
+        "auth": {
+            "type": "composite",
+            "strategies": [
+                {"type": "api-key", "value": "x"},
+                {"type": "custom-headers", "headers": {"Authorization": "y", "X-Region": "eu"}},
+            ],
+        },
+    }
+    assert list(secret_paths(definition)) == [
+        ("baseUrl",),
+        ("auth", "strategies", 0, "value"),
+        ("auth", "strategies", 1, "headers", "Authorization"),
+    ]
+
+
+def test_redact_copies_and_hides() -> None:
+    definition: dict[str, Any] = {"auth": {"type": "api-key", "value": "sk-1", "envVar": "K"}}
+    hidden = redact(definition)
+    assert hidden == {"auth": {"type": "api-key", "value": SENSITIVE, "envVar": "K"}}
+    assert definition["auth"]["value"] == "sk-1"
+
+
+def test_redact_returns_the_same_object_when_there_is_no_secret() -> None:
+    definition: dict[str, Any] = {"auth": {"type": "none"}}
+    assert redact(definition) is definition

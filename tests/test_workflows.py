@@ -1,0 +1,176 @@
+"""The workflow files, action.yml and the pre-commit hook: actionlint, then structure."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+EXAMPLES = sorted((ROOT / "examples" / "github").glob("*.yml"))
+ACTION = ROOT / "action.yml"
+TEST_COMMAND = (
+    "python -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
+)
+# A release tag (v1.2.3) or a full commit SHA: never a branch or a moving major tag.
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@(v\d+\.\d+\.\d+|[0-9a-f]{40})$")
+
+
+def load(path: Path) -> dict[Any, Any]:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(document, dict), path
+    return document
+
+
+def triggers(workflow: dict[Any, Any]) -> Any:
+    # YAML 1.1 reads the key `on` as the boolean true.
+    return workflow.get("on", workflow.get(True))
+
+
+def steps_of(document: dict[Any, Any]) -> list[dict[str, Any]]:
+    if "runs" in document:
+        return list(document["runs"]["steps"])
+    return [step for job in document["jobs"].values() for step in job.get("steps", [])]
+
+
+def test_there_is_something_to_check() -> None:
+    assert "ci.yml" in {p.name for p in WORKFLOWS}
+    assert {p.name for p in EXAMPLES} >= {
+        "registry-apply.yml",
+        "registry-drift.yml",
+        "registry-plan.yml",
+    }
+
+
+def test_actionlint_passes() -> None:
+    # jactionlint: the actionlint fork that ships wheels and also reads action.yml.
+    # Its default profile adds policy rules; only SHA pinning is waived, since these
+    # files pin release tags. shellcheck (from the test extra) checks run: scripts.
+    bin_dir = str(Path(sys.executable).parent)
+    search_path = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    binary = shutil.which("jactionlint", path=search_path)
+    assert binary, "jactionlint is missing: install the test extra (pip install -e '.[test]')"
+    assert shutil.which("shellcheck", path=search_path), "shellcheck is missing: install '.[test]'"
+    files = [str(p.relative_to(ROOT)) for p in [*WORKFLOWS, *EXAMPLES, ACTION]]
+    result = subprocess.run(
+        [binary, "--no-online", "--no-color", "--ignore", "unpinned-uses", *files],
+        cwd=ROOT,
+        env={**os.environ, "PATH": search_path},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "shellcheck was not found" not in result.stderr
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, *EXAMPLES, ACTION], ids=lambda p: p.name)
+def test_actions_are_pinned_by_version(path: Path) -> None:
+    uses = [step["uses"] for step in steps_of(load(path)) if "uses" in step]
+    assert uses, path
+    for reference in uses:
+        assert PINNED.match(reference), f"{path.name}: {reference} is not pinned to a release"
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, *EXAMPLES], ids=lambda p: p.name)
+def test_workflows_declare_least_permissions(path: Path) -> None:
+    workflow = load(path)
+    assert triggers(workflow), f"{path.name} has no triggers"
+    assert "permissions" in workflow, f"{path.name} must declare permissions"
+    allowed = {"contents": "read", "pull-requests": "write"}
+    for name, job in workflow["jobs"].items():
+        permissions = job.get("permissions", workflow["permissions"])
+        assert isinstance(permissions, dict), f"{name}: permissions must be a mapping"
+        for scope, level in permissions.items():
+            assert allowed.get(scope) == level, f"{path.name} {name}: {scope}: {level}"
+        assert "runs-on" in job
+        assert "timeout-minutes" in job
+
+
+def test_only_the_plan_example_may_write_to_pull_requests() -> None:
+    for path in [*WORKFLOWS, *EXAMPLES]:
+        text = path.read_text(encoding="utf-8")
+        writes = "pull-requests: write" in text
+        assert writes == (path.name == "registry-plan.yml"), path.name
+    plan = (ROOT / "examples" / "github" / "registry-plan.yml").read_text(encoding="utf-8")
+    assert "Resource not accessible by integration" in plan
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, *EXAMPLES, ACTION], ids=lambda p: p.name)
+def test_api_key_comes_only_from_a_secret(path: Path) -> None:
+    for step in steps_of(load(path)):
+        value = step.get("env", {}).get("MKA1_API_KEY")
+        if value is not None:
+            assert value == "${{ secrets.MKA1_API_KEY }}", f"{path.name}: {step}"
+    assert "--api-key" not in path.read_text(encoding="utf-8")
+
+
+def test_ci_runs_the_test_command_on_every_python_and_lints() -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "ci.yml")
+    assert set(triggers(workflow)) == {"push", "pull_request"}
+    assert workflow["permissions"] == {"contents": "read"}
+    test = workflow["jobs"]["test"]
+    assert test["strategy"]["matrix"]["python-version"] == ["3.10", "3.11", "3.12", "3.13"]
+    assert TEST_COMMAND in [step.get("run") for step in test["steps"]]
+    lint = " ".join(step.get("run", "") for step in workflow["jobs"]["lint"]["steps"])
+    for command in ("ruff check", "ruff format --check", "mypy --strict"):
+        assert command in lint
+
+
+def test_action_metadata() -> None:
+    action = load(ACTION)
+    assert action["runs"]["using"] == "composite"
+    inputs = action["inputs"]
+    for name in ("models-dir", "api-url", "mode", "python-version", "prune", "github-token"):
+        assert inputs[name]["description"], name
+    assert inputs["mode"]["default"] == "auto"
+    for name, output in action["outputs"].items():
+        assert output["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
+    for step in action["runs"]["steps"]:
+        if "run" in step:
+            assert step["shell"] == "bash"
+            # Inputs reach scripts through env only: interpolated, they could inject shell.
+            assert "${{" not in step["run"], step["run"]
+    run = next(step for step in action["runs"]["steps"] if step.get("id") == "run")
+    assert "-m registry_sync.github" in run["run"]
+    upload = action["runs"]["steps"][-1]
+    assert upload["uses"].startswith("actions/upload-artifact@")
+    assert upload["if"].startswith("always()")
+
+
+def test_every_action_input_is_an_argument_of_the_entry_point() -> None:
+    run = next(step for step in load(ACTION)["runs"]["steps"] if step.get("id") == "run")
+    for name in run["env"]:
+        if name.startswith("INPUT_"):
+            flag = "--" + name.removeprefix("INPUT_").lower().replace("_", "-")
+            assert f'{flag} "${name}"' in run["run"], flag
+
+
+def test_pre_commit_hook() -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    (hook,) = hooks
+    assert hook["id"] == "registry-sync-validate"
+    assert hook["entry"] == "registry-sync validate"
+    assert hook["language"] == "python"
+    assert hook["pass_filenames"] is False
+    pattern = re.compile(hook["files"])
+    assert pattern.search("models/chat/a.yaml")
+    assert pattern.search("models/b.yml")
+    assert not pattern.search("docs/models/a.yaml")
+    assert not pattern.search("models/readme.md")
+
+
+def test_readme_documents_every_input_and_output() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    action = load(ACTION)
+    for name in [*action["inputs"], *action["outputs"]]:
+        assert f"| `{name}` |" in readme, name
+    assert "# yaml-language-server: $schema=" in readme
