@@ -26,6 +26,11 @@ from typing import Any
 
 import yaml
 
+from registry_sync.testing import list_response, registry_model
+
+# When every live entry was created and last updated (epoch milliseconds).
+CREATED_AT = 1_700_000_000_000
+
 FLOOR = """
 import json, sys
 from pathlib import Path
@@ -94,30 +99,17 @@ def generate(root: Path, count: int) -> tuple[Path, Path, int]:
             live["hidden"] = False  # replace
         elif index % 100 == 3:
             continue  # create
-        data.append(_entry(live))
+        data.append(registry_model(live, created_at=CREATED_AT, updated_at=CREATED_AT))
     extra = max(1, count // 200)
     for index in range(extra):
         extra_body = definition(count + index)
         extra_body["created"] = 1_700_000_000
-        data.append(_entry(extra_body))  # unmanaged
+        unmanaged = registry_model(extra_body, created_at=CREATED_AT, updated_at=CREATED_AT)
+        data.append(unmanaged)
     registry = root / "registry.json"
-    registry.write_text(json.dumps({"object": "list", "data": data}), encoding="utf-8")
+    registry.write_text(json.dumps(list_response(data)), encoding="utf-8")
     missing = len([i for i in range(count) if i % 100 == 3])
     return models, registry, extra - missing
-
-
-def _entry(definition: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": definition["id"],
-        "provider": definition["provider"],
-        "model_id": definition["modelId"],
-        "source": "database",
-        "immutable": False,
-        "definition": {**definition, "source": "database", "immutable": False},
-        "health": {"is_available": True, "last_health_check": None, "error": None},
-        "created_at": 1_700_000_000_000,
-        "updated_at": 1_700_000_000_000,
-    }
 
 
 def timed(command: list[str]) -> tuple[float, float, int]:

@@ -1,14 +1,17 @@
 """The command line: parse, wire, print, exit code. The only module that imports click.
 
 Exit codes: 0 success; 1 error, invalid models or a read-only conflict; with
-``plan --detailed-exitcode``, 2 when changes are present. Usage errors exit 1 too,
-so that CI never mistakes a typo for drift.
+``plan --detailed-exitcode``, 2 when changes are present; 3 when ``apply`` wrote some
+changes and others failed. Usage errors exit 1 too, so that CI never mistakes a typo
+for drift.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import math
 import os
 import sys
 import time
@@ -18,17 +21,35 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import click
+from click.core import ParameterSource
 
-from registry_sync import __version__
+from registry_sync._version import __version__
+from registry_sync.applier import (
+    DEFAULT_PARALLELISM,
+    ApplyEvent,
+    ApplyResult,
+    Throttled,
+    apply_plan,
+)
 from registry_sync.client import RetryPolicy
+from registry_sync.config import ProjectConfig, project_config
 from registry_sync.definition import definition_json_schema
-from registry_sync.errors import InvalidModels, RegistrySyncError
+from registry_sync.errors import (
+    ApplyRefused,
+    ConfigError,
+    InvalidConfig,
+    InvalidModels,
+    RegistrySyncError,
+)
 from registry_sync.export import READ_ONLY_DIR, Export, plan_export, printable, write_export
 from registry_sync.loader import check_reroute_targets, load_models
 from registry_sync.plan import Plan
-from registry_sync.planner import PlanOptions, build_plan
+from registry_sync.planfile import read_plan
+from registry_sync.planner import IgnoreRule, PlanOptions, build_plan
+from registry_sync.preflight import SafetyRails, conflict_reasons, rail_violations, refusal
 from registry_sync.render.json import render_json
 from registry_sync.render.markdown import render_markdown
+from registry_sync.render.result import render_result_json, render_result_text
 from registry_sync.render.text import render_text
 from registry_sync.state import (
     API_KEY_VARIABLE,
@@ -36,6 +57,7 @@ from registry_sync.state import (
     LiveSource,
     fetch_live,
     load_desired,
+    open_client,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,6 +65,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
+EXIT_PARTIAL = 3
 
 
 class Output:
@@ -57,6 +80,10 @@ class Output:
 
     def err(self, text: str = "", *, nl: bool = True) -> None:
         click.echo(text, err=True, nl=nl, color=self.color)
+
+    def ask(self, question: str) -> str:
+        """Ask on the terminal and return the answer as typed (empty when just Enter)."""
+        return str(click.prompt(question, default="", show_default=False, prompt_suffix=" "))
 
 
 def _want_color() -> bool:
@@ -75,7 +102,35 @@ def models_dir_option(function: F) -> F:
     )(function)
 
 
+def config_option(function: F) -> F:
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="Project configuration file (default: registry-sync.yaml in this folder or "
+        "the nearest parent, up to the repository root).",
+    )(function)
+
+
 def live_source_options(function: F) -> F:
+    """The registry to read: the API (URL, user, retries) or a saved list response."""
+    return _source_options(function, offline=True)
+
+
+def api_source_options(function: F) -> F:
+    """The registry API to talk to, for commands that write: no --registry-file."""
+    return _source_options(function, offline=False)
+
+
+def _source_options(function: F, *, offline: bool) -> F:
+    registry_file_option = click.option(
+        "--registry-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="Work offline from a saved list response "
+        '({"object": "list", "data": [...]}) instead of calling the API.',
+    )
     options = [
         click.option(
             "--api-url",
@@ -91,13 +146,8 @@ def live_source_options(function: F) -> F:
             default=None,
             help="Send X-On-Behalf-Of with this external user id [env: MKA1_ON_BEHALF_OF].",
         ),
-        click.option(
-            "--registry-file",
-            type=click.Path(path_type=Path, dir_okay=False),
-            default=None,
-            help="Plan offline against a saved list response "
-            '({"object": "list", "data": [...]}) instead of calling the API.',
-        ),
+        # Commands that write need the API itself.
+        *([registry_file_option] if offline else []),
         click.option(
             "--retry-budget",
             type=click.FloatRange(min=0),
@@ -115,8 +165,8 @@ def live_source_options(function: F) -> F:
         *args: Any,
         api_url: str,
         on_behalf_of: str | None,
-        registry_file: Path | None,
         retry_budget: float,
+        registry_file: Path | None = None,
         **kwargs: Any,
     ) -> Any:
         source = LiveSource(
@@ -164,7 +214,8 @@ def cli() -> None:
     """Keep an MKA1 model registry in git.
 
     Model definitions live as YAML files in models/ (the API's camelCase keys).
-    `validate` checks them, `plan` shows how the live registry differs.
+    `validate` checks them, `plan` shows how the live registry differs, `apply`
+    makes it match.
 
     The API key is read only from the MKA1_API_KEY environment variable.
     """
@@ -211,7 +262,13 @@ def schema() -> None:
 @cli.command()
 @models_dir_option
 @live_source_options
-@click.option("--prune", is_flag=True, help="Plan to delete mutable live entries no file declares.")
+@config_option
+@click.option(
+    "--prune/--no-prune",
+    default=False,
+    help="Plan to delete mutable live entries no file declares (default: prune in "
+    "registry-sync.yaml, else off).",
+)
 @click.option(
     "--format",
     "output_format",
@@ -246,6 +303,7 @@ def schema() -> None:
 def plan(
     models_dir: Path,
     source: LiveSource,
+    config_file: Path | None,
     prune: bool,
     output_format: str,
     out: Path | None,
@@ -261,7 +319,13 @@ def plan(
     output = Output(color)
 
     def run() -> int:
-        computed = compute_plan(models_dir, source, prune=prune)
+        settings = _configured(config_file, models_dir, source, prune)
+        computed = compute_plan(
+            settings.models_dir,
+            settings.source,
+            prune=settings.prune,
+            ignore=settings.config.ignore,
+        )
         if out is not None:
             _write_file(out, render_json(computed))
         if output_format == "json":
@@ -275,7 +339,44 @@ def plan(
     _exit(_guard(output, run))
 
 
-def compute_plan(models_dir: Path, source: LiveSource, *, prune: bool) -> Plan:
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What a command works on, once the project configuration has filled in what no
+    flag or environment variable set."""
+
+    config: ProjectConfig
+    models_dir: Path
+    source: LiveSource
+    prune: bool
+
+
+def _configured(
+    config_file: Path | None, models_dir: Path, source: LiveSource, prune: bool
+) -> Settings:
+    """Read the project configuration; flags and environment variables override it."""
+    config = project_config(config_file)
+    if config.models_dir is not None and not _given("models_dir"):
+        models_dir = config.models_dir
+    if config.api_url is not None and not _given("api_url"):
+        source = dataclasses.replace(source, api_url=config.api_url)
+    if config.prune is not None and not _given("prune"):
+        prune = config.prune
+    return Settings(config, models_dir, source, prune)
+
+
+def _given(name: str) -> bool:
+    """True when parameter ``name`` came from the command line or the environment."""
+    where = click.get_current_context().get_parameter_source(name)
+    return where not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+
+
+def compute_plan(
+    models_dir: Path,
+    source: LiveSource,
+    *,
+    prune: bool,
+    ignore: tuple[IgnoreRule, ...] = (),
+) -> Plan:
     """Load models/, fetch the live registry, check references and plan."""
     desired = load_desired(models_dir)
     live = fetch_live(source, os.environ.get(API_KEY_VARIABLE))
@@ -287,6 +388,7 @@ def compute_plan(models_dir: Path, source: LiveSource, *, prune: bool) -> Plan:
     options = PlanOptions(
         now=int(time.time()),
         prune=prune,
+        ignore=ignore,
         models_dir=str(models_dir).rstrip("/"),
         registry=source.describe(),
     )
@@ -300,6 +402,194 @@ def plan_exit_code(computed: Plan, *, detailed: bool) -> int:
     if detailed and computed.has_changes:
         return EXIT_CHANGES
     return EXIT_OK
+
+
+@cli.command()
+@click.argument("plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@models_dir_option
+@api_source_options
+@config_option
+@click.option(
+    "--prune/--no-prune",
+    default=False,
+    help="Delete mutable live entries no file declares (default: prune in "
+    "registry-sync.yaml, else off). Not with PLAN_FILE, whose plan decides.",
+)
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for approval.")
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 100),
+    default=DEFAULT_PARALLELISM,
+    show_default=True,
+    metavar="N",
+    help="How many requests run at once (1-100).",
+)
+@click.option(
+    "--max-deletes",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Refuse a plan that deletes more than N entries.",
+)
+@click.option(
+    "--allow-delete-all",
+    is_flag=True,
+    help="Allow a plan that deletes every mutable entry of the registry.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people; json is the machine-readable result (needs --auto-approve).",
+)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Force colour on or off (default: on for a terminal unless NO_COLOR is set).",
+)
+def apply(
+    plan_file: Path | None,
+    models_dir: Path,
+    source: LiveSource,
+    config_file: Path | None,
+    prune: bool,
+    auto_approve: bool,
+    parallelism: int,
+    max_deletes: int | None,
+    allow_delete_all: bool,
+    output_format: str,
+    color: bool | None,
+) -> None:
+    """Make the live registry match models/, or apply a saved plan (PLAN_FILE).
+
+    Shows the plan and asks for 'yes' first; --auto-approve skips the question.
+    Exit 0 when every change is done (or there is none), 1 when nothing was
+    written (refused, cancelled, or every write failed), 3 when some writes
+    landed and others failed: run apply again to finish.
+    """
+    output = Output(color)
+
+    def run() -> int:
+        if plan_file is not None:
+            given = [
+                f"--{name.replace('_', '-')}" for name in ("models_dir", "prune") if _given(name)
+            ]
+            if given:
+                raise ConfigError(
+                    f"{' and '.join(given)} cannot be used with a saved plan, which was made "
+                    "with its own; plan again to change them"
+                )
+        settings = _configured(config_file, models_dir, source, prune)
+        rails = SafetyRails(
+            protect=settings.config.protect,
+            max_deletes=max_deletes,
+            allow_delete_all=allow_delete_all,
+        )
+        return run_apply(
+            output,
+            plan_file=plan_file,
+            settings=settings,
+            rails=rails,
+            auto_approve=auto_approve,
+            parallelism=parallelism,
+            output_format=output_format,
+        )
+
+    _exit(_guard(output, run))
+
+
+def run_apply(
+    output: Output,
+    *,
+    plan_file: Path | None,
+    settings: Settings,
+    rails: SafetyRails,
+    auto_approve: bool,
+    parallelism: int,
+    output_format: str,
+) -> int:
+    """Plan (or read the saved plan), show it, ask, apply, report; returns the exit code."""
+    source = settings.source
+    if plan_file is not None:
+        computed = read_plan(plan_file, registry=source.describe())
+    else:
+        computed = compute_plan(
+            settings.models_dir, source, prune=settings.prune, ignore=settings.config.ignore
+        )
+    if output_format == "text":
+        output.out(render_text(computed, color=output.color), nl=False)
+    reasons = conflict_reasons(computed) + rail_violations(computed, rails)
+    if reasons:
+        raise refusal(reasons, "Change models/ or the flags, then plan again.")
+    if not computed.writes:
+        if output_format == "json":
+            output.out(render_result_json(ApplyResult(computed.registry)), nl=False)
+        return EXIT_OK
+    if not auto_approve:
+        if output_format == "json":
+            raise ApplyRefused(
+                "--format json shows no plan to approve: pass --auto-approve (after "
+                "reviewing the plan, e.g. a saved one). Nothing was written."
+            )
+        if not _stdin_is_terminal():
+            raise ApplyRefused(
+                "no terminal to ask for approval: run apply in a terminal and answer "
+                "'yes', or pass --auto-approve where the plan was approved otherwise "
+                "(a reviewed saved plan, a protected CI environment). Nothing was written."
+            )
+        answer = output.ask("Apply these changes? Only 'yes' will be accepted:")
+        if answer.strip() != "yes":
+            output.err("Apply cancelled: nothing was written.")
+            return EXIT_ERROR
+    with open_client(source, os.environ.get(API_KEY_VARIABLE)) as client:
+        result = apply_plan(
+            computed,
+            client,
+            parallelism=parallelism,
+            ignore=settings.config.ignore,
+            on_event=_progress(output),
+        )
+    if output_format == "json":
+        output.out(render_result_json(result), nl=False)
+    else:
+        output.out(render_result_text(result, color=output.color), nl=False)
+    return apply_exit_code(result)
+
+
+def apply_exit_code(result: ApplyResult) -> int:
+    """0 when every write is done, 3 when some landed and others did not, else 1."""
+    if result.complete:
+        return EXIT_OK
+    return EXIT_PARTIAL if result.wrote else EXIT_ERROR
+
+
+def _progress(output: Output) -> Callable[[ApplyEvent], None]:
+    """Progress on stderr: counts only, so the lines are the same in every run."""
+
+    def report(event: ApplyEvent) -> None:
+        if isinstance(event, Throttled):
+            output.err(
+                "note: the registry keeps rate limiting; going on with "
+                f"{event.parallelism} at a time"
+            )
+            return
+        if event.result.restore is not None:
+            # At once, not only in the final report: a run cut short must not lose it.
+            output.err(f"error: {event.result.detail}")
+            output.err("Definition to restore:")
+            output.err(json.dumps(dict(event.result.restore), indent=2, ensure_ascii=False))
+        # About 20 lines however long the run.
+        step = math.ceil(event.total / 20)
+        if event.done % step == 0 or event.done == event.total:
+            output.err(f"Applying: {event.done}/{event.total}")
+
+    return report
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
 
 
 @cli.command()
@@ -341,7 +631,8 @@ def export(
 
     namespace:name goes to <out-dir>/namespace/name.yaml. Secrets found in the
     registry are never written: the file gets a placeholder and the command warns.
-    Afterwards, plan against the same registry reports no changes.
+    Afterwards plan against the same registry reports no changes, unless a secret
+    had to be left out.
 
     Exit 0 on success, 1 on error.
     """
@@ -419,8 +710,8 @@ def _warn_unloadable(
         output.err(f"warning: {problem}")
     if problems:
         output.err(
-            "warning: the registry holds definitions registry-sync does not accept; "
-            "validate and plan will report these files until they are fixed"
+            "warning: validate and plan will reject the exported files above until they "
+            "are fixed: the registry holds what this version of registry-sync does not accept"
         )
     others = len(found) - len(problems)
     if others:
@@ -441,7 +732,7 @@ def _guard(output: Output, run: Callable[[], int]) -> int:
     """Run a command: known errors print ``error: ...`` and exit 1; others are bugs."""
     try:
         return run()
-    except InvalidModels as exc:
+    except (InvalidModels, InvalidConfig) as exc:
         for problem in exc.problems:
             output.err(str(problem))
         output.err(f"error: {exc}")

@@ -17,6 +17,7 @@ import difflib
 import hashlib
 import os
 import re
+import textwrap
 import types
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -31,7 +32,8 @@ from pydantic import BaseModel
 from registry_sync.definition import Definition
 from registry_sync.errors import ConfigError, ExportError
 from registry_sync.live import SERVER_OWNED_FIELDS, LiveEntry
-from registry_sync.secrets import secret_paths, url_has_credentials
+from registry_sync.secrets import PLACEHOLDER_ENV_VAR, secret_paths
+from registry_sync.values import deep_copy, format_path
 
 __all__ = [
     "PLACEHOLDER_ENV_VAR",
@@ -49,9 +51,6 @@ __all__ = [
 # Immutable entries go below this folder of the output folder. The loader reads
 # every folder, so a later plan checks them (read-only, in sync) like any file.
 READ_ONLY_DIR = "_read-only"
-# A valid variable name, so the file still validates and the plan shows it to
-# reviewers as the new auth value; the file's comments say to replace it.
-PLACEHOLDER_ENV_VAR = "TODO_SET_ENV_VAR_NAME"
 
 READ_ONLY_HEADER = (
     "# Read-only: this model is defined in the registry server's own configuration",
@@ -154,8 +153,10 @@ def assign_paths(ids: Iterable[tuple[str, bool]]) -> dict[str, PurePosixPath]:
         digest = _digest(entry_id)
         length = _HASH_LENGTH
         while True:
-            # The digest is of the whole id, so a longer prefix always ends a clash.
-            path = plain.with_name(f"{plain.stem}-{digest[:length]}{_SUFFIX}")
+            # Another id's plain name may be this very name: lengthen the tag until
+            # free, past the digest's end with a counter, so the loop always ends.
+            tag = digest[:length] if length <= len(digest) else f"{digest}-{length}"
+            path = plain.with_name(f"{plain.stem}-{tag}{_SUFFIX}")
             if _collision_key(path) not in taken:
                 break
             length += 1
@@ -177,17 +178,18 @@ class SecretLeftOut:
 
 def _without_secrets(definition: dict[str, Any]) -> tuple[dict[str, Any], list[SecretLeftOut]]:
     """A copy of ``definition`` holding no secret, and what was left out."""
-    clean: dict[str, Any] = _copy(definition)
+    clean: dict[str, Any] = deep_copy(definition)
     left_out: list[SecretLeftOut] = []
     # Collected first: the edits below change the containers secret_paths walks.
     for path in list(secret_paths(definition)):
-        if path == ("baseUrl",):
-            clean["baseUrl"] = _without_userinfo(clean["baseUrl"])
-            left_out.append(_url_left_out("baseUrl"))
+        if path[-1] == "url" or path == ("baseUrl",):  # baseUrl, healthCheck.url
+            container = _at(clean, path[:-1])
+            container[path[-1]] = _without_userinfo(container[path[-1]])
+            left_out.append(_url_left_out(format_path(path)))
         elif path[-1] == "value":
             auth = _at(clean, path[:-1])
             del auth["value"]
-            env_path = _format_path((*path[:-1], "envVar"))
+            env_path = format_path((*path[:-1], "envVar"))
             if "envVar" in auth:
                 fix = f"{env_path} is kept"
             else:
@@ -196,12 +198,12 @@ def _without_secrets(definition: dict[str, Any]) -> tuple[dict[str, Any], list[S
                     f"{env_path}: {PLACEHOLDER_ENV_VAR} stands in for it; replace that "
                     "with the environment variable the server reads the key from"
                 )
-            left_out.append(SecretLeftOut(_format_path(path), fix))
+            left_out.append(SecretLeftOut(format_path(path), fix))
         else:  # a credential header: (..., "headers", name)
             auth = _at(clean, path[:-2])
             name = path[-1]
             del auth["headers"][name]
-            env_path = _format_path((*path[:-2], "envVars", name))
+            env_path = format_path((*path[:-2], "envVars", name))
             env_vars = auth.setdefault("envVars", {})
             if not isinstance(env_vars, dict):  # a malformed envVars: nowhere to point
                 fix = "the header is not written"
@@ -213,12 +215,7 @@ def _without_secrets(definition: dict[str, Any]) -> tuple[dict[str, Any], list[S
                     f"{env_path}: {PLACEHOLDER_ENV_VAR} stands in for it; replace that "
                     "with the environment variable the server reads the header from"
                 )
-            left_out.append(SecretLeftOut(_format_path(path), fix))
-    health_check = clean.get("healthCheck")
-    # The loader rejects credentials in this URL as it does in baseUrl.
-    if isinstance(health_check, dict) and url_has_credentials(health_check.get("url")):
-        health_check["url"] = _without_userinfo(health_check["url"])
-        left_out.append(_url_left_out("healthCheck.url"))
+            left_out.append(SecretLeftOut(format_path(path), fix))
     return clean, left_out
 
 
@@ -241,30 +238,6 @@ def _at(document: dict[str, Any], path: Sequence[str | int]) -> Any:
     for key in path:
         target = target[key]
     return target
-
-
-def _copy(value: Any) -> Any:
-    """A deep copy, so no two places of the output share an object."""
-    if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy(item) for item in value]
-    return value
-
-
-_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _format_path(path: Sequence[str | int]) -> str:
-    text = ""
-    for key in path:
-        if isinstance(key, int):
-            text += f"[{key}]"
-        elif _PLAIN_KEY.match(key):
-            text += f".{key}" if text else key
-        else:  # a header name such as "X-Api.Key" or one with odd characters
-            text += "[" + printable(repr(key)) + "]"
-    return text
 
 
 def printable(text: str) -> str:
@@ -472,10 +445,18 @@ def _export_file(entry: LiveEntry, path: PurePosixPath) -> ExportFile:
         if header:
             header.append("#")
         header.append("# Secrets found in the registry were left out of this file:")
-        header.extend(
-            f"#   {printable(secret.field)}: secret left out; {printable(secret.fix)}."
-            for secret in left_out
-        )
+        for secret in left_out:
+            note = f"{printable(secret.field)}: secret left out; {printable(secret.fix)}."
+            header.extend(
+                textwrap.wrap(
+                    note,
+                    width=88,
+                    initial_indent="#   ",
+                    subsequent_indent="#     ",
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+            )
     text = render_definition(clean, header)
     if any(PLACEHOLDER_ENV_VAR in secret.fix for secret in left_out):
         text = _mark_placeholders(text)

@@ -13,6 +13,7 @@ from typing import Any
 
 from registry_sync.errors import ResponseShapeError
 from registry_sync.secrets import redact
+from registry_sync.values import json_kind
 
 # Keys the server owns: never desired state, never diffed.
 SERVER_OWNED_TOP_LEVEL = frozenset(
@@ -54,14 +55,14 @@ class LiveEntry:
 def parse_list_response(document: object, origin: str) -> list[LiveEntry]:
     """Parse ``{"object": "list", "data": [RegistryModel, ...]}`` into live entries."""
     if not isinstance(document, dict):
-        raise ResponseShapeError(origin, "", f"expected a JSON object, got {_kind(document)}")
+        raise ResponseShapeError(origin, "", f"expected a JSON object, got {json_kind(document)}")
     if document.get("object") != "list":
         raise ResponseShapeError(
             origin, "object", f"expected 'list', got {document.get('object')!r}"
         )
     data = document.get("data")
     if not isinstance(data, list):
-        raise ResponseShapeError(origin, "data", f"expected a list, got {_kind(data)}")
+        raise ResponseShapeError(origin, "data", f"expected a list, got {json_kind(data)}")
     entries = [parse_entry(item, origin, f"data[{index}]") for index, item in enumerate(data)]
     seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
@@ -77,24 +78,28 @@ def parse_entry(document: object, origin: str, where: str = "") -> LiveEntry:
     """Parse one RegistryModel object (a get/add/update response or a list item)."""
     prefix = f"{where}." if where else ""
     if not isinstance(document, dict):
-        raise ResponseShapeError(origin, where, f"expected a JSON object, got {_kind(document)}")
+        raise ResponseShapeError(
+            origin, where, f"expected a JSON object, got {json_kind(document)}"
+        )
     entry_id = document.get("id")
     if not isinstance(entry_id, str) or not entry_id:
-        raise ResponseShapeError(origin, f"{prefix}id", f"expected a string, got {_kind(entry_id)}")
+        raise ResponseShapeError(
+            origin, f"{prefix}id", f"expected a string, got {json_kind(entry_id)}"
+        )
     immutable = document.get("immutable")
     if not isinstance(immutable, bool):
         raise ResponseShapeError(
-            origin, f"{prefix}immutable", f"expected a boolean, got {_kind(immutable)}"
+            origin, f"{prefix}immutable", f"expected a boolean, got {json_kind(immutable)}"
         )
     source = document.get("source")
     if not isinstance(source, str):
         raise ResponseShapeError(
-            origin, f"{prefix}source", f"expected a string, got {_kind(source)}"
+            origin, f"{prefix}source", f"expected a string, got {json_kind(source)}"
         )
     definition = document.get("definition")
     if not isinstance(definition, dict):
         raise ResponseShapeError(
-            origin, f"{prefix}definition", f"expected a JSON object, got {_kind(definition)}"
+            origin, f"{prefix}definition", f"expected a JSON object, got {json_kind(definition)}"
         )
     inner_id = definition.get("id", entry_id)
     if inner_id != entry_id:
@@ -108,7 +113,7 @@ def parse_entry(document: object, origin: str, where: str = "") -> LiveEntry:
         raise ResponseShapeError(
             origin,
             f"{prefix}updated_at",
-            f"expected epoch milliseconds or null, got {_kind(updated_at)}",
+            f"expected epoch milliseconds or null, got {json_kind(updated_at)}",
         )
     if SERVER_OWNED_IN_DEFINITION.isdisjoint(definition):
         clean = definition
@@ -119,19 +124,3 @@ def parse_entry(document: object, origin: str, where: str = "") -> LiveEntry:
     return LiveEntry(
         id=entry_id, immutable=immutable, source=source, definition=clean, updated_at=updated_at
     )
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__

@@ -32,7 +32,8 @@ from registry_sync.definition import (
 from registry_sync.errors import ConfigError
 from registry_sync.live import SERVER_OWNED_FIELDS
 from registry_sync.problems import Problem
-from registry_sync.secrets import secret_paths, url_has_credentials
+from registry_sync.secrets import PLACEHOLDER_ENV_VAR, placeholder_paths, secret_paths
+from registry_sync.values import format_path
 from registry_sync.yamlsource import Document, PathParts, SourceMap, parse_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -42,6 +43,10 @@ SECRET_MESSAGE = (
     "(auth.envVar / auth.envVars), never as values in models/"
 )
 SERVER_OWNED_MESSAGE = "server-owned field; remove it"
+PLACEHOLDER_MESSAGE = (
+    f"{PLACEHOLDER_ENV_VAR} is the placeholder export wrote for a secret: set the name "
+    "of the environment variable the server reads"
+)
 
 _SERVER_OWNED = frozenset(SERVER_OWNED_FIELDS)
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -135,7 +140,7 @@ def check_reroute_targets(
                     message += f"; did you mean '{close[0]}'?"
             parts = ("rerouteRules", index, "targetModelId")
             line = _line_in(maps, definition, parts)
-            problems.append(Problem(definition.file, line, _format_path(parts), message))
+            problems.append(Problem(definition.file, line, format_path(parts), message))
     return sorted(problems)
 
 
@@ -191,7 +196,7 @@ class _Source:
 
     def problem(self, document: Document, path: PathParts, message: str) -> Problem:
         line = self.map.line_of(document.index, path) or document.line
-        return Problem(self.display, line, _format_path(path), message)
+        return Problem(self.display, line, format_path(path), message)
 
 
 @dataclass(frozen=True)
@@ -264,7 +269,7 @@ def _check_document(
                 Problem(
                     source.display,
                     duplicate.second_line,
-                    _format_path(duplicate.path),
+                    format_path(duplicate.path),
                     f"duplicate key: first at line {duplicate.first_line}, "
                     f"again at line {duplicate.second_line}; keep one",
                 )
@@ -276,9 +281,11 @@ def _check_document(
                 found.append(source.problem(document, (key,), SERVER_OWNED_MESSAGE))
         # Validated without them, so they are not reported twice as unknown fields.
         candidate = {key: value for key, value in data.items() if key not in _SERVER_OWNED}
-    secrets = _secret_paths(data)
+    secrets: list[PathParts] = list(secret_paths(data))
     for path in secrets:
         found.append(source.problem(document, path, SECRET_MESSAGE))
+    for path in placeholder_paths(data):
+        found.append(source.problem(document, path, PLACEHOLDER_MESSAGE))
     try:
         Definition.model_validate(candidate)
     except ValidationError as exc:
@@ -293,14 +300,6 @@ def _check_document(
     if not isinstance(definition_id, str) or not definition_id:
         return []
     return [_Declared(definition_id, source, document, valid=not found)]
-
-
-def _secret_paths(data: dict[str, Any]) -> list[PathParts]:
-    paths: list[PathParts] = list(secret_paths(data))
-    health_check = data.get("healthCheck")
-    if isinstance(health_check, dict) and url_has_credentials(health_check.get("url")):
-        paths.append(("healthCheck", "url"))
-    return paths
 
 
 def _unique_ids(declared: list[_Declared], problems: list[Problem]) -> list[DesiredDefinition]:
@@ -462,18 +461,6 @@ def _has(node: object, part: str | int) -> bool:
     if isinstance(node, dict):
         return part in node
     return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-
-
-def _format_path(path: Sequence[str | int]) -> str:
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif _PLAIN_KEY.match(part):
-            text += f".{part}" if text else part
-        else:
-            text += f'["{part}"]'
-    return text
 
 
 def _is_sensitive(path: PathParts) -> bool:

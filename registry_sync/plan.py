@@ -7,7 +7,7 @@ only to explain the plan to people.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -91,7 +91,6 @@ class Plan:
     registry: str
     prune: bool = False
     immutable_undeclared: int = 0
-    notes: tuple[str, ...] = field(default=())
 
     def count(self, action: Action) -> int:
         """How many changes have ``action``."""

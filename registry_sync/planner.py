@@ -7,7 +7,7 @@ equality test on the normalised form; deepdiff runs only on entries that differ.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from registry_sync.live import LiveEntry
 from registry_sync.loader import DesiredDefinition
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.secrets import redact
+from registry_sync.values import format_path
 
 _KIND_BY_REPORT = {
     "values_changed": ChangeKind.CHANGED,
@@ -94,9 +95,7 @@ def _plan_declared(
             line=desired.line,
         )
 
-    ignored = _ignored_fields(desired.id, options.ignore)
-    wanted = _normalise(desired.body, ignored)
-    have = _normalise(_comparable_live(entry.definition, desired.body), ignored)
+    wanted, have = comparable(desired.id, desired.body, entry, options.ignore)
     differences = () if wanted == have else field_changes(have, wanted)
 
     if entry.immutable:
@@ -198,15 +197,16 @@ def _path_sort_key(keys: Sequence[Any]) -> list[tuple[int, int, str]]:
     return [(1, key, "") if isinstance(key, int) else (0, 0, str(key)) for key in keys]
 
 
-def format_path(keys: Iterable[Any]) -> str:
-    """``['capabilities', 'modalities', 'input', 1]`` -> ``capabilities.modalities.input[1]``."""
-    text = ""
-    for key in keys:
-        if isinstance(key, int):
-            text += f"[{key}]"
-        else:
-            text += f".{key}" if text else str(key)
-    return text
+def comparable(
+    model_id: str, desired: Mapping[str, Any], entry: LiveEntry, ignore: Sequence[IgnoreRule]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(desired, live) as the planner compares them: ignored fields dropped from both,
+    live secrets redacted. The entry is in sync exactly when the two are equal; the
+    applier uses the same test to confirm that a write converged."""
+    ignored = _ignored_fields(model_id, ignore)
+    wanted = _normalise(desired, ignored)
+    have = _normalise(_comparable_live(entry.definition, desired), ignored)
+    return wanted, have
 
 
 def _comparable_live(definition: dict[str, Any], declared: Mapping[str, Any]) -> dict[str, Any]:

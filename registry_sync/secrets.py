@@ -12,7 +12,12 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from registry_sync.values import deep_copy
+
 SENSITIVE = "(sensitive)"
+# What export writes where a live secret was: a valid name, so the file still reads,
+# but validate rejects it until someone names the real variable.
+PLACEHOLDER_ENV_VAR = "TODO_SET_ENV_VAR_NAME"
 
 _CREDENTIAL_HEADER = re.compile(
     r"(authorization|auth|api[-_]?key|token|secret|password|passwd|cookie|credential|signature)",
@@ -56,6 +61,9 @@ def secret_paths(definition: dict[str, Any]) -> Iterator[tuple[str, ...]]:
     """Yield the key paths of every secret in a definition (top-level keys first)."""
     if url_has_credentials(definition.get("baseUrl")):
         yield ("baseUrl",)
+    health_check = definition.get("healthCheck")
+    if isinstance(health_check, dict) and url_has_credentials(health_check.get("url")):
+        yield ("healthCheck", "url")
     auth = definition.get("auth")
     if isinstance(auth, dict):
         yield from _auth_secret_paths(auth, ("auth",))
@@ -76,6 +84,30 @@ def _auth_secret_paths(auth: dict[str, Any], prefix: tuple[str | int, ...]) -> I
                 yield from _auth_secret_paths(strategy, (*prefix, "strategies", index))
 
 
+def placeholder_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
+    """Yield the paths of auth ``envVar``/``envVars`` values still set to the placeholder."""
+    auth = definition.get("auth")
+    if isinstance(auth, dict):
+        yield from _auth_placeholder_paths(auth, ("auth",))
+
+
+def _auth_placeholder_paths(
+    auth: dict[str, Any], prefix: tuple[str | int, ...]
+) -> Iterator[tuple[str | int, ...]]:
+    if auth.get("envVar") == PLACEHOLDER_ENV_VAR:
+        yield (*prefix, "envVar")
+    env_vars = auth.get("envVars")
+    if isinstance(env_vars, dict):
+        for header, name in env_vars.items():
+            if name == PLACEHOLDER_ENV_VAR:
+                yield (*prefix, "envVars", header)
+    strategies = auth.get("strategies")
+    if isinstance(strategies, list):
+        for index, strategy in enumerate(strategies):
+            if isinstance(strategy, dict):
+                yield from _auth_placeholder_paths(strategy, (*prefix, "strategies", index))
+
+
 def redact(definition: dict[str, Any]) -> dict[str, Any]:
     """Return a copy of ``definition`` with every secret replaced by ``(sensitive)``.
 
@@ -84,18 +116,10 @@ def redact(definition: dict[str, Any]) -> dict[str, Any]:
     paths = list(secret_paths(definition))
     if not paths:
         return definition
-    result: dict[str, Any] = _deep_copy(definition)
+    result: dict[str, Any] = deep_copy(definition)
     for path in paths:
         target: Any = result
         for key in path[:-1]:
             target = target[key]
         target[path[-1]] = SENSITIVE
     return result
-
-
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _deep_copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(item) for item in value]
-    return value

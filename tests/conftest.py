@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from registry_sync.testing import RegistryServer
+from registry_sync.testing import RegistryServer, list_response, registry_model
 
 IMMUTABLE_ID = "meetkai:functionary-medium-v3"
 DATABASE_IDS = ("meetkai:my-custom-chat-v1", "meetkai:embed-small-v1", "meetkai:vision-router-v1")
@@ -17,27 +17,15 @@ def _capabilities(inputs: list[str], outputs: list[str], reasoning: bool = False
     return {"modalities": {"input": inputs, "output": outputs}, "reasoning": reasoning}
 
 
-def _entry(definition: dict[str, Any], *, immutable: bool, updated_at: int) -> dict[str, Any]:
-    source = "yaml" if immutable else "database"
-    return {
-        "id": definition["id"],
-        "provider": definition["provider"],
-        "model_id": definition["modelId"],
-        "source": source,
-        "immutable": immutable,
-        "definition": {**definition, "source": source, "immutable": immutable},
-        "health": {"is_available": True, "last_health_check": 1735689600000, "error": None},
-        "created_at": None if immutable else 1704067200000,
-        "updated_at": None if immutable else updated_at,
-    }
+# Every seeded entry passed its last health probe on 2025-01-01.
+HEALTH = {"is_available": True, "last_health_check": 1735689600000, "error": None}
 
 
 def _seed_document() -> dict[str, Any]:
     """A fresh list response: one immutable (YAML) entry and three database entries."""
-    return {
-        "object": "list",
-        "data": [
-            _entry(
+    return list_response(
+        [
+            registry_model(
                 {
                     "id": IMMUTABLE_ID,
                     "provider": "meetkai",
@@ -51,9 +39,11 @@ def _seed_document() -> dict[str, Any]:
                     "contextWindow": 128000,
                 },
                 immutable=True,
-                updated_at=0,
+                health=HEALTH,
+                created_at=None,
+                updated_at=None,
             ),
-            _entry(
+            registry_model(
                 {
                     "id": DATABASE_IDS[0],
                     "provider": "openai-compatible",
@@ -71,10 +61,11 @@ def _seed_document() -> dict[str, Any]:
                     "rpm": 600,
                     "defaultParams": {"temperature": 0.7},
                 },
-                immutable=False,
+                health=HEALTH,
+                created_at=1704067200000,
                 updated_at=1704153600000,
             ),
-            _entry(
+            registry_model(
                 {
                     "id": DATABASE_IDS[1],
                     "provider": "openai-compatible",
@@ -87,10 +78,11 @@ def _seed_document() -> dict[str, Any]:
                     "capabilities": _capabilities(["text"], ["text"]),
                     "embeddingLimits": {"maxBatchSize": 2048, "dimensions": 1536},
                 },
-                immutable=False,
+                health=HEALTH,
+                created_at=1704067200000,
                 updated_at=1706832000000,
             ),
-            _entry(
+            registry_model(
                 {
                     "id": DATABASE_IDS[2],
                     "provider": "openai-compatible",
@@ -107,11 +99,12 @@ def _seed_document() -> dict[str, Any]:
                     ],
                     "hidden": True,
                 },
-                immutable=False,
+                health=HEALTH,
+                created_at=1704067200000,
                 updated_at=1709337600000,
             ),
-        ],
-    }
+        ]
+    )
 
 
 @pytest.fixture

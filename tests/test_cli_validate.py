@@ -98,3 +98,15 @@ def test_folder_without_yaml_is_valid_but_says_so(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "0 model definitions in 0 files" in result.stdout
     assert f"note: no *.yaml or *.yml files found below {tmp_path}" in result.stderr
+
+
+def test_export_placeholder_must_be_replaced(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        VALID.replace("envVar: CHAT_KEY", "envVar: TODO_SET_ENV_VAR_NAME")
+    )
+    result = validate(tmp_path)
+    assert result.exit_code == 1
+    assert (
+        f"{tmp_path}/a.yaml:7: auth.envVar: TODO_SET_ENV_VAR_NAME is the placeholder export "
+        "wrote for a secret: set the name of the environment variable the server reads"
+    ) in result.stderr

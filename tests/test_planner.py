@@ -10,7 +10,8 @@ import pytest
 from registry_sync.live import LiveEntry
 from registry_sync.loader import DesiredDefinition
 from registry_sync.plan import Action, ChangeKind, FieldChange
-from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, field_changes, format_path
+from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, field_changes
+from registry_sync.values import format_path
 
 NOW = 1_764_000_000
 SECRET = "sk-live-0123456789abcdefSECRET"
@@ -254,6 +255,8 @@ def test_field_changes_sort_indexes_numerically() -> None:
 def test_format_path() -> None:
     assert format_path(["rateLimits", 0, "queue", "maxDepth"]) == "rateLimits[0].queue.maxDepth"
     assert format_path(["id"]) == "id"
+    assert format_path(["auth", "headers", "X-Api.Key"]) == 'auth.headers["X-Api.Key"]'
+    assert format_path(["headers", 'a "b"']) == 'headers["a \\"b\\""]'
 
 
 def test_fingerprint_tracks_the_live_definition() -> None:

@@ -25,7 +25,7 @@ HINT = "the `registry-sync-plan` artifact of [this workflow run](https://github.
 
 
 def review_plan() -> Plan:
-    """One entry of each kind a reviewer sees, a secret, a forced replace, notes."""
+    """One entry of each kind a reviewer sees, a secret, a forced replace."""
     return Plan(
         changes=(
             Change(

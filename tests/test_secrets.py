@@ -51,6 +51,7 @@ def test_url_credentials(url: object, secret: bool) -> None:
 def test_secret_paths_cover_nested_composite_auth() -> None:
     definition: dict[str, Any] = {
         "baseUrl": "https://u:p@h",
+        "healthCheck": {"url": "https://probe:pw@h/status", "method": "GET"},
         "auth": {
             "type": "composite",
             "strategies": [
@@ -61,6 +62,7 @@ def test_secret_paths_cover_nested_composite_auth() -> None:
     }
     assert list(secret_paths(definition)) == [
         ("baseUrl",),
+        ("healthCheck", "url"),
         ("auth", "strategies", 0, "value"),
         ("auth", "strategies", 1, "headers", "Authorization"),
     ]

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from registry_sync import __version__
+from registry_sync._version import __version__
 from registry_sync.plan import Change, Plan
 
 FORMAT_VERSION = "1"

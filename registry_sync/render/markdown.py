@@ -148,7 +148,6 @@ def _headline(plan: Plan) -> str:
     if unchanged:
         context += f" {escape_text(unchanged)}"
     lines.append(context)
-    lines.extend(f"\n> [!NOTE]\n> {escape_text(note)}" for note in plan.notes)
     return "\n".join(lines)
 
 

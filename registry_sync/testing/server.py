@@ -27,6 +27,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from registry_sync.live import parse_list_response
+from registry_sync.testing.factories import list_response, registry_model
 
 API_PREFIX = "/api/v1/llm/models/registry"
 REQUIRED_FIELDS = ("id", "provider", "modelId", "apiFormat", "created", "auth", "capabilities")
@@ -323,7 +324,7 @@ class RegistryServer:
     # The handlers below run with self._lock held.
 
     def _list(self) -> _Reply:
-        return _Reply(200, {"object": "list", "data": copy.deepcopy(list(self._entries.values()))})
+        return _Reply(200, list_response(self._entries.values()))
 
     def _get(self, model_id: str, _body: Any) -> _Reply:
         entry = self._entries.get(model_id)
@@ -348,8 +349,7 @@ class RegistryServer:
             reason = "YAML models cannot be overridden" if existing["immutable"] else "it exists"
             return _error(409, f"model {model_id} already exists: {reason}", "conflict_error")
         now = _now_ms()
-        health = {"is_available": True, "last_health_check": None, "error": None}
-        entry = _entry(body, "database", False, health, now, now)
+        entry = registry_model(body, created_at=now, updated_at=now)
         self._entries[model_id] = entry
         return _Reply(200, copy.deepcopy(entry))
 
@@ -366,13 +366,13 @@ class RegistryServer:
         definition = {**entry["definition"], **body}
         # Strictly increasing, so an update is visible even within one millisecond.
         updated_at = max(_now_ms(), (entry["updated_at"] or 0) + 1)
-        self._entries[model_id] = _entry(
+        self._entries[model_id] = registry_model(
             definition,
-            entry["source"],
-            entry["immutable"],
-            entry["health"],
-            entry["created_at"],
-            updated_at,
+            immutable=entry["immutable"],
+            source=entry["source"],
+            created_at=entry["created_at"],
+            updated_at=updated_at,
+            health=entry["health"],
         )
         return _Reply(200, copy.deepcopy(self._entries[model_id]))
 
@@ -426,29 +426,6 @@ def _decode_body(raw: bytes) -> tuple[Any, bool]:
         return raw.decode("utf-8", "replace"), False
 
 
-def _entry(
-    definition: Mapping[str, Any],
-    source: str,
-    immutable: bool,
-    health: Mapping[str, Any],
-    created_at: int | None,
-    updated_at: int | None,
-) -> dict[str, Any]:
-    """A RegistryModel object: the definition plus the fields the server owns."""
-    stored = {k: v for k, v in definition.items() if k not in ("source", "immutable")}
-    return {
-        "id": stored["id"],
-        "provider": stored.get("provider", ""),
-        "model_id": stored.get("modelId", ""),
-        "source": source,
-        "immutable": immutable,
-        "definition": {**copy.deepcopy(stored), "source": source, "immutable": immutable},
-        "health": dict(health),
-        "created_at": created_at,
-        "updated_at": updated_at,
-    }
-
-
 def _load_seed(
     seed: Mapping[str, Any] | str | os.PathLike[str] | None,
 ) -> dict[str, dict[str, Any]]:
@@ -469,18 +446,14 @@ def _load_seed(
         definition = {"id": item["id"], **item["definition"]}
         definition.setdefault("provider", item.get("provider", ""))
         definition.setdefault("modelId", item.get("model_id", ""))
-        health = item.get("health") or {
-            "is_available": True,
-            "last_health_check": None,
-            "error": None,
-        }
-        entries[item["id"]] = _entry(
+        entries[item["id"]] = registry_model(
             definition,
-            item["source"],
-            item["immutable"],
-            health,
-            item.get("created_at"),
-            item.get("updated_at"),
+            immutable=item["immutable"],
+            source=item["source"],
+            created_at=item.get("created_at"),
+            updated_at=item.get("updated_at"),
+            # A missing or empty health is completed as never checked.
+            health=item.get("health") or None,
         )
     return entries
 

@@ -1,0 +1,166 @@
+"""Benchmark: `registry-sync apply` of N creates against a registry with latency.
+
+Generates N model files (each rerouting to the first, so the order matters), then,
+for each --parallelism, starts an empty local registry that answers every request
+after --latency seconds and runs `registry-sync apply --auto-approve` against it
+in a fresh process, as a user would. Prints the wall time end to end and of the
+write phase (first to last POST seen by the server), and checks that every entry
+is present afterwards with the definition that was sent.
+
+Target at N = 1,000 and 20 ms: --parallelism 8 at least 6x faster than 1.
+
+    python benchmarks/apply_bench.py --models 1000 --latency 0.02
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from registry_sync.testing import RegistryServer
+
+KEY = "bench-key"
+
+
+def definition(index: int) -> dict[str, Any]:
+    """A realistic definition; every model but the first falls back to the first."""
+    body: dict[str, Any] = {
+        "id": f"bench:model-{index:05d}",
+        "provider": "openai-compatible",
+        "modelId": f"model-{index:05d}",
+        "displayName": f"Benchmark model {index}",
+        "baseUrl": f"https://upstream-{index % 17}.example.com/v1",
+        "apiFormat": "responses",
+        "created": 1_700_000_000,
+        "auth": {"type": "api-key", "envVar": f"UPSTREAM_{index % 17}_KEY"},
+        "capabilities": {
+            "modalities": {"input": ["text", "image"], "output": ["text"]},
+            "reasoning": index % 2 == 0,
+        },
+        "contextWindow": 128000,
+        "rateLimits": [{"scope": "org", "rpm": 600}],
+    }
+    if index:
+        body["rerouteRules"] = [
+            {"trigger": {"type": "context-exceeded"}, "targetModelId": "bench:model-00000"}
+        ]
+    return body
+
+
+def generate(root: Path, count: int) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """Write N model files in 20 folders; returns the folder and the bodies by id."""
+    models = root / "models"
+    bodies = {}
+    for index in range(count):
+        body = definition(index)
+        bodies[body["id"]] = body
+        shard = models / f"team-{index % 20:02d}"
+        shard.mkdir(parents=True, exist_ok=True)
+        text = yaml.safe_dump(body, sort_keys=False)
+        (shard / f"model-{index:05d}.yaml").write_text(text, encoding="utf-8")
+    # The repository root: no registry-sync.yaml above it is read.
+    (root / ".git").mkdir()
+    return models, bodies
+
+
+class PostClock:
+    """Records when the server answered each POST (the server's log callback)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, line: str) -> None:
+        if line.startswith("POST "):
+            with self._lock:
+                self.times.append(time.perf_counter())
+
+    def span(self) -> float:
+        return self.times[-1] - self.times[0] if self.times else 0.0
+
+
+def run(root: Path, models: Path, parallelism: int, latency: float) -> tuple[float, float, Any]:
+    """One apply against a fresh registry: (end-to-end s, write phase s, final entries)."""
+    clock = PostClock()
+    with RegistryServer(api_key=KEY, latency=latency, log=clock) as server:
+        command = [
+            sys.executable,
+            "-m",
+            "registry_sync",
+            "apply",
+            "--auto-approve",
+            "--no-color",
+            "--parallelism",
+            str(parallelism),
+            "--models-dir",
+            str(models),
+            "--api-url",
+            server.url,
+        ]
+        env = {**os.environ, "MKA1_API_KEY": KEY}
+        env.pop("MKA1_API_URL", None)
+        start = time.perf_counter()
+        result = subprocess.run(
+            command, cwd=root, env=env, capture_output=True, text=True, check=False
+        )
+        elapsed = time.perf_counter() - start
+        if result.returncode != 0:
+            sys.stderr.write(result.stdout[-2000:] + result.stderr[-2000:])
+            raise SystemExit(f"apply --parallelism {parallelism} exited {result.returncode}")
+        return elapsed, clock.span(), server.entries()
+
+
+def check(entries: dict[str, dict[str, Any]], bodies: dict[str, dict[str, Any]]) -> bool:
+    """Every body is in the registry, exactly as sent, and nothing else is."""
+    if set(entries) != set(bodies):
+        return False
+    for model_id, body in bodies.items():
+        stored = entries[model_id]["definition"]
+        if {k: v for k, v in stored.items() if k not in ("source", "immutable")} != body:
+            return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.02, help="seconds per request")
+    parser.add_argument("--parallelism", type=int, nargs="+", default=[1, 8])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as temp:
+        root = Path(temp)
+        models, bodies = generate(root, args.models)
+        figures = {}
+        for parallelism in args.parallelism:
+            elapsed, writing, entries = run(root, models, parallelism, args.latency)
+            figures[parallelism] = (elapsed, writing, check(entries, bodies))
+    print(f"creates:        {args.models} ({args.latency * 1000:.0f} ms latency per request)")
+    for parallelism, (elapsed, writing, complete) in figures.items():
+        state = "all present" if complete else "ENTRIES MISSING OR WRONG"
+        print(
+            f"parallelism {parallelism:<3} {elapsed:7.2f} s end to end, "
+            f"{writing:6.2f} s writing; {state}"
+        )
+    low, high = min(figures), max(figures)
+    if low != high:
+        total = figures[low][0] / figures[high][0]
+        writes = figures[low][1] / figures[high][1]
+        print(
+            f"speed-up {high} vs {low}: {total:.1f}x end to end, {writes:.1f}x writing "
+            "(target >= 6x)"
+        )
+    if not all(complete for _, _, complete in figures.values()):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+"""The project configuration file, ``registry-sync.yaml``: defaults and safety rails.
+
+It is found in the current directory or the nearest parent, stopping at the
+repository root (the first directory holding ``.git``), so a command run from a
+subfolder still honours the repository's ``protect`` list. ``--config FILE`` names
+one explicitly. Every key is optional::
+
+    models_dir: models                 # relative to this file
+    api_url: https://apigw.mka1.com
+    prune: true
+    protect:                           # ids or glob patterns never deleted or replaced
+      - meetkai:assistant-chat-v2
+      - "prod:*"
+    ignore_fields:                     # not diffed, per id pattern
+      - id: "meetkai:*"
+        fields: [healthCheck, defaultParams.temperature]
+
+Flags and environment variables override the file. Problems are collected, each at
+its file, line and key, as for models/. Values are never repeated in messages: a
+file in the wrong place may hold something secret.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from registry_sync.definition import HTTP_URL_PATTERN
+from registry_sync.errors import ConfigError, InvalidConfig
+from registry_sync.planner import IgnoreRule
+from registry_sync.problems import Problem
+from registry_sync.secrets import url_has_credentials
+from registry_sync.values import format_path, json_kind
+from registry_sync.yamlsource import PathParts, SourceMap, parse_documents
+
+__all__ = ["CONFIG_FILE", "ProjectConfig", "find_config", "load_config", "project_config"]
+
+CONFIG_FILE = "registry-sync.yaml"
+
+_KEYS = ("models_dir", "api_url", "prune", "protect", "ignore_fields")
+_IGNORE_KEYS = ("id", "fields")
+_HTTP_URL = re.compile(HTTP_URL_PATTERN)
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """What the configuration file sets; None (or empty) where it sets nothing.
+
+    ``file`` is the display path of the file read, None when there was none.
+    ``models_dir`` is already resolved against the file's folder.
+    """
+
+    file: str | None = None
+    models_dir: Path | None = None
+    api_url: str | None = None
+    prune: bool | None = None
+    protect: tuple[str, ...] = ()
+    ignore: tuple[IgnoreRule, ...] = ()
+
+
+def project_config(explicit: Path | None = None) -> ProjectConfig:
+    """The configuration in effect: ``explicit`` (which must exist), else the file found
+    from the current directory up to the repository root, else an empty one."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(
+                f"configuration file {explicit} does not exist; check --config, "
+                f"or leave it out to use {CONFIG_FILE} from the repository"
+            )
+        return load_config(explicit)
+    found = find_config(Path.cwd())
+    return ProjectConfig() if found is None else load_config(found)
+
+
+def find_config(start: Path) -> Path | None:
+    """``registry-sync.yaml`` in ``start`` or its nearest parent that has one, looking no
+    higher than the repository root (the first folder with ``.git``)."""
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+        if (folder / ".git").exists():
+            return None
+    return None
+
+
+def load_config(path: Path) -> ProjectConfig:
+    """Read and check one configuration file; raises :class:`InvalidConfig` with every
+    problem, each at its line and key."""
+    display = _display(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {display}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError:
+        raise InvalidConfig(display, [Problem(display, 0, "", "not UTF-8 text")]) from None
+    documents, error = parse_documents(text)
+    if error is not None:
+        raise InvalidConfig(display, [Problem(display, error.line, "", error.message)])
+    present = [document for document in documents if document.data is not None]
+    if not present:
+        return ProjectConfig(file=display)
+    checker = _Checker(display, SourceMap(text), present[0].index)
+    if len(present) > 1:
+        checker.problems.append(
+            Problem(display, present[1].line, "", "a second YAML document; keep one")
+        )
+    document = present[0]
+    if document.maybe_duplicate_keys:
+        for duplicate in checker.source.duplicate_keys(document.index):
+            checker.problems.append(
+                Problem(
+                    display,
+                    duplicate.second_line,
+                    format_path(duplicate.path),
+                    f"duplicate key: first at line {duplicate.first_line}; keep one",
+                )
+            )
+    config = checker.check(document.data, path.parent)
+    if checker.problems:
+        raise InvalidConfig(display, checker.problems)
+    return config
+
+
+class _Checker:
+    """Checks the parsed mapping, collecting problems with their lines."""
+
+    def __init__(self, display: str, source: SourceMap, document: int) -> None:
+        self.display = display
+        self.source = source
+        self.document = document
+        self.problems: list[Problem] = []
+
+    def problem(self, path: PathParts, message: str) -> None:
+        line = self.source.line_of(self.document, path)
+        self.problems.append(Problem(self.display, line, format_path(path), message))
+
+    def check(self, data: Any, folder: Path) -> ProjectConfig:
+        if not isinstance(data, dict):
+            self.problem((), f"expected a mapping of settings, got {json_kind(data)}")
+            return ProjectConfig(file=self.display)
+        for key in data:
+            if key not in _KEYS:
+                self.problem((str(key),), _unknown_key(str(key), _KEYS))
+        models_dir = self._string(data, "models_dir")
+        api_url = self._api_url(data)
+        prune = data.get("prune")
+        if prune is not None and not isinstance(prune, bool):
+            self.problem(("prune",), f"expected true or false, got {json_kind(prune)}")
+            prune = None
+        return ProjectConfig(
+            file=self.display,
+            models_dir=None if models_dir is None else _relative_to(folder, models_dir),
+            api_url=api_url,
+            prune=prune,
+            protect=self._strings(data, ("protect",)),
+            ignore=self._ignore_rules(data),
+        )
+
+    def _string(self, data: Mapping[str, Any], key: str) -> str | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.problem((key,), f"expected a non-empty string, got {json_kind(value)}")
+            return None
+        return value
+
+    def _api_url(self, data: Mapping[str, Any]) -> str | None:
+        url = self._string(data, "api_url")
+        if url is None:
+            return None
+        if url_has_credentials(url):
+            self.problem(
+                ("api_url",),
+                "must not embed credentials; the API key is read only from MKA1_API_KEY",
+            )
+            return None
+        if not _HTTP_URL.match(url):
+            self.problem(("api_url",), "expected an http:// or https:// URL")
+            return None
+        return url
+
+    def _strings(self, data: Mapping[str, Any], path: PathParts) -> tuple[str, ...]:
+        value = data.get(str(path[-1]))
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.problem(path, f"expected a list of strings, got {json_kind(value)}")
+            return ()
+        found: list[str] = []
+        for index, item in enumerate(value):
+            if isinstance(item, str) and item.strip():
+                found.append(item)
+            else:
+                self.problem((*path, index), f"expected a non-empty string, got {json_kind(item)}")
+        return tuple(found)
+
+    def _ignore_rules(self, data: Mapping[str, Any]) -> tuple[IgnoreRule, ...]:
+        rules = data.get("ignore_fields")
+        if rules is None:
+            return ()
+        if not isinstance(rules, list):
+            self.problem(
+                ("ignore_fields",),
+                f"expected a list of {{id, fields}} mappings, got {json_kind(rules)}",
+            )
+            return ()
+        found: list[IgnoreRule] = []
+        for index, rule in enumerate(rules):
+            path: PathParts = ("ignore_fields", index)
+            if not isinstance(rule, dict):
+                self.problem(path, f"expected a mapping with id and fields, got {json_kind(rule)}")
+                continue
+            for key in rule:
+                if key not in _IGNORE_KEYS:
+                    self.problem((*path, str(key)), _unknown_key(str(key), _IGNORE_KEYS))
+            pattern = rule.get("id")
+            if pattern is None:
+                self.problem((*path, "id"), "missing: the id or glob pattern (e.g. 'meetkai:*')")
+            elif not isinstance(pattern, str) or not pattern.strip():
+                self.problem(
+                    (*path, "id"), f"expected an id or glob pattern, got {json_kind(pattern)}"
+                )
+            fields = self._strings(rule, (*path, "fields"))
+            if rule.get("fields") is None:
+                self.problem((*path, "fields"), "missing: the field paths not to compare")
+            elif rule["fields"] == []:
+                self.problem((*path, "fields"), "expected at least one field path")
+            if isinstance(pattern, str) and pattern.strip() and fields:
+                found.append(IgnoreRule(pattern, fields))
+        return tuple(found)
+
+
+def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
+    if "key" in key.lower() or "token" in key.lower():
+        return "unknown key; the API key is read only from MKA1_API_KEY, never from a file"
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        return f"unknown key; did you mean '{close[0]}'?"
+    return "unknown key; expected one of " + ", ".join(repr(name) for name in allowed)
+
+
+def _relative_to(folder: Path, value: str) -> Path:
+    path = folder / value
+    try:
+        # Shown in plans and messages: relative reads better when it is short.
+        return Path(os.path.relpath(path))
+    except ValueError:  # another drive on Windows
+        return path.absolute()
+
+
+def _display(path: Path) -> str:
+    try:
+        return Path(os.path.relpath(path)).as_posix()
+    except ValueError:
+        return path.as_posix()

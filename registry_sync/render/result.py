@@ -1,0 +1,139 @@
+"""The apply result: the final report for people, and the JSON document for tools.
+
+Both list every planned write in plan order (by id), whatever order they finished
+in, so two runs with the same outcome print the same text.
+
+JSON, format version 1::
+
+    {
+      "format_version": "1",
+      "registry": "<API URL>",
+      "outcome": "no-changes|complete|incomplete|interrupted",
+      "summary": {"created": 0, "updated": 0, "replaced": 0, "deleted": 0,
+                  "failed": 0, "skipped": 0},
+      "confirmed": true,            # every write reported done was re-read and checked
+      "unconfirmed_reason": null,   # why not, when it could not be
+      "entries": [
+        {"id": "...", "action": "create|update|replace|delete",
+         "outcome": "done|failed|skipped", "detail": "...",
+         "status": 500 | null, "wrote": true, "restore": {...} | null}
+      ]
+    }
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from registry_sync.applier import ApplyResult, EntryResult, Outcome
+from registry_sync.plan import Action
+
+FORMAT_VERSION = "1"
+
+_RESET = "\x1b[0m"
+_BOLD = "\x1b[1m"
+_RED = "\x1b[31m"
+_GREEN = "\x1b[32m"
+_YELLOW = "\x1b[33m"
+_SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-"}
+_COLOURS = {Outcome.DONE: _GREEN, Outcome.FAILED: _RED, Outcome.SKIPPED: _YELLOW}
+_COUNTED = (
+    ("created", Action.CREATE),
+    ("updated", Action.UPDATE),
+    ("replaced", Action.REPLACE),
+    ("deleted", Action.DELETE),
+)
+
+
+def outcome(result: ApplyResult) -> str:
+    """``no-changes``, ``complete``, ``interrupted`` or ``incomplete``."""
+    if not result.results:
+        return "no-changes"
+    if result.complete:
+        return "complete"
+    return "interrupted" if result.interrupted else "incomplete"
+
+
+def closing_line(result: ApplyResult) -> str:
+    """``Apply complete: 1 created, 2 updated, 0 replaced, 0 deleted.``, or what is left."""
+    counts = ", ".join(f"{result.count(Outcome.DONE, action)} {word}" for word, action in _COUNTED)
+    if result.complete:
+        return f"Apply complete: {counts}."
+    failed = result.count(Outcome.FAILED)
+    skipped = result.count(Outcome.SKIPPED)
+    head = "Apply interrupted" if result.interrupted else "Apply incomplete"
+    return f"{head}: {counts}; {failed} failed, {skipped} skipped."
+
+
+def render_result_text(result: ApplyResult, *, color: bool = False) -> str:
+    """The final report: one line per write, restore definitions, the closing line."""
+
+    def paint(code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if color else text
+
+    lines = ["", "Apply report:"]
+    for entry in result.results:
+        lines.append("  " + _entry_line(entry, paint))
+        if entry.restore is not None:
+            lines.append("      Definition to restore (POST it, or run apply again):")
+            text = json.dumps(dict(entry.restore), indent=2, ensure_ascii=False)
+            lines.extend("      " + line for line in text.splitlines())
+    lines.append("")
+    lines.append(paint(_BOLD, closing_line(result)))
+    if not result.complete:
+        if result.wrote:
+            lines.append(
+                "The registry is now partly changed. Fix the cause and run "
+                "`registry-sync apply` again: it continues where this run stopped."
+            )
+        else:
+            lines.append("Nothing was written.")
+    if result.unconfirmed is not None:
+        lines.append(
+            "warning: the registry could not be read again to confirm the writes "
+            f"({result.unconfirmed}); run `registry-sync plan` to check"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _entry_line(entry: EntryResult, paint: Callable[[str, str], str]) -> str:
+    symbol = paint(_COLOURS[entry.outcome], _SYMBOLS[entry.action])
+    if entry.outcome is Outcome.DONE:
+        return f"{symbol} {entry.id}: {entry.detail}"
+    word = "FAILED" if entry.outcome is Outcome.FAILED else "skipped"
+    label = paint(_COLOURS[entry.outcome], word)
+    return f"{symbol} {entry.id}: {label} ({entry.action.value}): {entry.detail}"
+
+
+def result_document(result: ApplyResult) -> dict[str, Any]:
+    """The result as a JSON-ready dict in format version 1."""
+    summary = {word: result.count(Outcome.DONE, action) for word, action in _COUNTED}
+    summary["failed"] = result.count(Outcome.FAILED)
+    summary["skipped"] = result.count(Outcome.SKIPPED)
+    return {
+        "format_version": FORMAT_VERSION,
+        "registry": result.registry,
+        "outcome": outcome(result),
+        "summary": summary,
+        "confirmed": result.unconfirmed is None,
+        "unconfirmed_reason": result.unconfirmed,
+        "entries": [
+            {
+                "id": entry.id,
+                "action": entry.action.value,
+                "outcome": entry.outcome.value,
+                "detail": entry.detail,
+                "status": entry.status,
+                "wrote": entry.wrote,
+                "restore": None if entry.restore is None else dict(entry.restore),
+            }
+            for entry in result.results
+        ],
+    }
+
+
+def render_result_json(result: ApplyResult) -> str:
+    """The result as indented JSON text, ending with a newline."""
+    return json.dumps(result_document(result), indent=2, ensure_ascii=False) + "\n"

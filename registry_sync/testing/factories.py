@@ -1,0 +1,86 @@
+"""Registry documents as the MKA1 API returns them, built in one place.
+
+The local server completes its entries with :func:`registry_model`, and tests, demos
+and benchmarks build their seeds and expectations with the same functions, so the
+RegistryModel shape (``shared/mka1-registry-api.md``) is written down once.
+
+Every function returns fresh data: nothing passed in is kept or changed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# The API reference's example timestamps (2024-01-01 and 2024-01-02, epoch milliseconds).
+CREATED_AT = 1_704_067_200_000
+UPDATED_AT = 1_704_153_600_000
+
+# Keys the server echoes inside ``definition``; it owns them, whatever a caller sends.
+_ECHOED = ("source", "immutable")
+
+
+def registry_model(
+    definition: Mapping[str, Any],
+    *,
+    immutable: bool = False,
+    source: str | None = None,
+    created_at: int | None = CREATED_AT,
+    updated_at: int | None = UPDATED_AT,
+    health: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One RegistryModel object, as a get, add, update or list response holds it.
+
+    ``definition`` must have an ``id``. It is deep-copied, any ``source`` and
+    ``immutable`` keys in it are replaced by the entry's own (the server echoes them
+    inside), and its ``provider`` and ``modelId`` are mirrored at the top level as
+    ``provider`` and ``model_id`` (empty strings when it lacks them).
+
+    ``source`` defaults to ``"yaml"`` for an immutable entry and ``"database"``
+    otherwise. ``health`` defaults to available and never checked. The timestamps are
+    epoch milliseconds or None, as the API allows.
+    """
+    stored = {k: copy.deepcopy(v) for k, v in definition.items() if k not in _ECHOED}
+    if source is None:
+        source = "yaml" if immutable else "database"
+    if health is None:
+        health = {"is_available": True, "last_health_check": None, "error": None}
+    return {
+        "id": stored["id"],
+        "provider": stored.get("provider", ""),
+        "model_id": stored.get("modelId", ""),
+        "source": source,
+        "immutable": immutable,
+        "definition": {**stored, "source": source, "immutable": immutable},
+        "health": copy.deepcopy(dict(health)),
+        "created_at": created_at,
+        "updated_at": updated_at,
+    }
+
+
+def list_response(entries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The list endpoint's document, ``{"object": "list", "data": [...]}``, in the given order.
+
+    The entries are deep-copied, so the document can be changed without touching them.
+    """
+    return {"object": "list", "data": [copy.deepcopy(dict(entry)) for entry in entries]}
+
+
+def minimal_definition(model_id: str, **fields: Any) -> dict[str, Any]:
+    """A definition with only the fields the add endpoint requires, valid as it is.
+
+    An ``openai-compatible`` model named ``model_id`` upstream, on the responses API,
+    without auth, taking and giving text, no reasoning. ``fields`` are added after
+    these, or replace them in place (so the key order stays that of the API reference).
+    """
+    return {
+        "id": model_id,
+        "provider": "openai-compatible",
+        "modelId": model_id,
+        "apiFormat": "responses",
+        "created": 1_704_067_200,
+        "auth": {"type": "none"},
+        "capabilities": {"modalities": {"input": ["text"], "output": ["text"]}, "reasoning": False},
+        **fields,
+    }

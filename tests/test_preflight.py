@@ -1,0 +1,108 @@
+"""The checks before any write: safety rails, and whether a plan is stale. Table-driven."""
+
+from __future__ import annotations
+
+import pytest
+
+from registry_sync.live import LiveEntry
+from registry_sync.plan import Action, Change, Plan
+from registry_sync.preflight import SafetyRails, rail_violations, stale_changes
+
+
+def live(model_id: str, *, immutable: bool = False, updated_at: float = 1) -> LiveEntry:
+    return LiveEntry(model_id, immutable, "database", {"id": model_id}, updated_at=updated_at)
+
+
+def change(model_id: str, action: Action) -> Change:
+    fingerprint = None if action is Action.CREATE else live(model_id).fingerprint()
+    return Change(model_id, action, "why", live_fingerprint=fingerprint)
+
+
+def plan(*changes: Change) -> Plan:
+    return Plan(changes=changes, models_dir="models", registry="https://r")
+
+
+MIXED = plan(
+    change("prod:chat", Action.REPLACE),
+    change("prod:embed", Action.UPDATE),
+    change("team:a", Action.DELETE),
+    change("team:b", Action.DELETE),
+    change("team:c", Action.NO_OP),
+    change("team:new", Action.CREATE),
+)
+
+
+@pytest.mark.parametrize(
+    ("rails", "reasons"),
+    [
+        (SafetyRails(), []),
+        (SafetyRails(protect=("prod:embed",)), []),  # updated, never deleted: allowed
+        (
+            SafetyRails(protect=("prod:*", "team:a")),
+            [
+                "prod:chat is protected (protect: 'prod:*') and the plan would replace "
+                "(delete and re-create) it",
+                "team:a is protected (protect: 'team:a') and the plan would delete it",
+            ],
+        ),
+        (SafetyRails(max_deletes=2), []),
+        (
+            SafetyRails(max_deletes=1),
+            ["the plan deletes 2 entries, more than --max-deletes 1"],
+        ),
+    ],
+)
+def test_rail_violations(rails: SafetyRails, reasons: list[str]) -> None:
+    assert rail_violations(MIXED, rails) == reasons
+
+
+@pytest.mark.parametrize(
+    ("changes", "refused"),
+    [
+        ((change("a", Action.DELETE), change("b", Action.DELETE)), True),
+        # Immutable entries (read-only) are not the registry's mutable entries.
+        ((change("a", Action.DELETE), change("sys", Action.READ_ONLY)), True),
+        ((change("a", Action.DELETE), change("b", Action.NO_OP)), False),
+        ((change("a", Action.DELETE), change("b", Action.UNMANAGED)), False),
+        ((change("a", Action.DELETE), change("b", Action.REPLACE)), False),
+        ((change("new", Action.CREATE),), False),  # an empty registry: nothing to delete
+    ],
+)
+def test_deleting_every_mutable_entry_needs_allow_delete_all(
+    changes: tuple[Change, ...], refused: bool
+) -> None:
+    reasons = rail_violations(plan(*changes), SafetyRails())
+
+    assert bool(reasons) is refused
+    assert rail_violations(plan(*changes), SafetyRails(allow_delete_all=True)) == []
+    if refused:
+        assert reasons[0].startswith("the plan deletes every mutable entry in the registry")
+
+
+@pytest.mark.parametrize(
+    ("entries", "stale"),
+    [
+        ([live("prod:chat"), live("prod:embed"), live("team:a"), live("team:b")], []),
+        (
+            [live("prod:chat", updated_at=2), live("prod:embed"), live("team:a"), live("team:b")],
+            ["prod:chat: changed since the plan was made"],
+        ),
+        (
+            [live("prod:chat"), live("prod:embed", immutable=True), live("team:a"), live("team:b")],
+            ["prod:embed: changed since the plan was made"],
+        ),
+        (
+            [live("prod:chat"), live("prod:embed"), live("team:b"), live("team:new")],
+            [
+                "team:a: to be deleted, but it no longer exists",
+                "team:new: to be created, but it now exists",
+            ],
+        ),
+        (
+            [live("prod:embed"), live("team:a"), live("team:b"), live("team:c", updated_at=9)],
+            ["prod:chat: to be replaced, but it no longer exists"],  # no-op entries do not count
+        ),
+    ],
+)
+def test_stale_changes(entries: list[LiveEntry], stale: list[str]) -> None:
+    assert stale_changes(MIXED, entries) == stale
