@@ -675,6 +675,12 @@ def run_export(
                 f"warning: {printable(file.id)}: {secret.field} holds a secret; not written "
                 f"to {path.as_posix()} ({secret.fix})"
             )
+        if file.unknown_fields:
+            names = ", ".join(printable(name) for name in file.unknown_fields)
+            output.err(
+                f"warning: {printable(file.id)}: {names} left out of {path.as_posix()}: "
+                "unknown to this version of registry-sync, which neither writes nor compares them"
+            )
     read_only = sum(file.read_only for file in exported.files)
     where = f" ({read_only} read-only, in {READ_ONLY_DIR}/)" if read_only else ""
     count = len(written)

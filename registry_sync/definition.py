@@ -428,3 +428,8 @@ def _tag_of(member: Any) -> object:
             if info is not None and get_origin(info.annotation) is Literal:
                 return get_args(info.annotation)[0]
     return None
+
+
+# The top-level fields this version knows, in the API reference's order. A live
+# definition may hold others (the API's definition is an open object).
+DEFINITION_FIELDS: tuple[str, ...] = allowed_keys(())

@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from registry_sync.definition import Definition
 from registry_sync.errors import ConfigError, ExportError
 from registry_sync.live import SERVER_OWNED_FIELDS, LiveEntry
+from registry_sync.planner import unknown_fields
 from registry_sync.secrets import PLACEHOLDER_ENV_VAR, secret_paths
 from registry_sync.values import deep_copy, format_path
 
@@ -384,6 +385,7 @@ class ExportFile:
     text: str
     read_only: bool
     secrets: tuple[SecretLeftOut, ...] = ()
+    unknown_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -436,11 +438,23 @@ def _check_ids(ids: Sequence[str], by_id: dict[str, LiveEntry], include_read_onl
 
 
 def _export_file(entry: LiveEntry, path: PurePosixPath) -> ExportFile:
+    # A field this version does not know cannot be declared (validate rejects it),
+    # and plan does not compare it: leave it out, and say so.
+    unknown = tuple(unknown_fields(entry.definition))
     definition = {
-        key: value for key, value in entry.definition.items() if key not in SERVER_OWNED_FIELDS
+        key: value
+        for key, value in entry.definition.items()
+        if key not in SERVER_OWNED_FIELDS and key not in unknown
     }
     clean, left_out = _without_secrets(definition)
     header: list[str] = list(READ_ONLY_HEADER) if entry.immutable else []
+    if unknown:
+        if header:
+            header.append("#")
+        header.append(
+            "# Left out, unknown to this version of registry-sync (the registry keeps them): "
+            + ", ".join(printable(name) for name in unknown)
+        )
     if left_out:
         if header:
             header.append("#")
@@ -460,7 +474,7 @@ def _export_file(entry: LiveEntry, path: PurePosixPath) -> ExportFile:
     text = render_definition(clean, header)
     if any(PLACEHOLDER_ENV_VAR in secret.fix for secret in left_out):
         text = _mark_placeholders(text)
-    return ExportFile(entry.id, path, text, entry.immutable, tuple(left_out))
+    return ExportFile(entry.id, path, text, entry.immutable, tuple(left_out), unknown)
 
 
 def _mark_placeholders(text: str) -> str:

@@ -83,7 +83,8 @@ class Plan:
     """Every planned change, sorted by id, plus what the plan was computed from.
 
     ``immutable_undeclared`` counts immutable live entries no file declares: they
-    are counted, not listed.
+    are counted, not listed. ``unknown_live_fields`` names the top-level fields
+    live definitions hold that this version does not know: never compared, never sent.
     """
 
     changes: tuple[Change, ...]
@@ -91,6 +92,7 @@ class Plan:
     registry: str
     prune: bool = False
     immutable_undeclared: int = 0
+    unknown_live_fields: tuple[str, ...] = ()
 
     def count(self, action: Action) -> int:
         """How many changes have ``action``."""

@@ -90,12 +90,16 @@ def _plan(top: Mapping[str, Any]) -> Plan:
     immutable_undeclared = summary.get("immutable-undeclared")
     if not _is_int(immutable_undeclared) or immutable_undeclared < 0:
         raise _Corrupt("summary.immutable-undeclared", "expected a count")
+    unknown = _optional(top, "unknown_live_fields", list, "") or []
+    if not all(isinstance(name, str) for name in unknown):
+        raise _Corrupt("unknown_live_fields", "expected a list of field names")
     plan = Plan(
         changes=tuple(sorted(changes, key=lambda change: change.id)),
         models_dir=_field(top, "models_dir", str, ""),
         registry=_field(top, "registry", str, ""),
         prune=_field(top, "prune", bool, ""),
         immutable_undeclared=immutable_undeclared,
+        unknown_live_fields=tuple(unknown),
     )
     # A hand-edited action list no longer matches the summary people reviewed.
     if plan.summary() != summary:

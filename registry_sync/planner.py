@@ -13,12 +13,14 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from registry_sync.definition import DEFINITION_FIELDS
 from registry_sync.live import LiveEntry
 from registry_sync.loader import DesiredDefinition
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.secrets import redact
 from registry_sync.values import format_path
 
+_KNOWN_FIELDS = frozenset(DEFINITION_FIELDS)
 _KIND_BY_REPORT = {
     "values_changed": ChangeKind.CHANGED,
     "type_changes": ChangeKind.CHANGED,
@@ -64,6 +66,7 @@ def build_plan(
     declared = {definition.id for definition in desired}
     changes = [_plan_declared(d, live_by_id.get(d.id), options) for d in desired]
     immutable_undeclared = 0
+    unknown = sorted({name for entry in live for name in unknown_fields(entry.definition)})
     for entry in live:
         if entry.id in declared:
             continue
@@ -78,6 +81,7 @@ def build_plan(
         registry=options.registry,
         prune=options.prune,
         immutable_undeclared=immutable_undeclared,
+        unknown_live_fields=tuple(unknown),
     )
 
 
@@ -209,12 +213,23 @@ def comparable(
     return wanted, have
 
 
+def unknown_fields(definition: Mapping[str, Any]) -> list[str]:
+    """Top-level fields of a live definition that this version does not know."""
+    if _KNOWN_FIELDS.issuperset(definition):
+        return []
+    return [key for key in definition if key not in _KNOWN_FIELDS]
+
+
 def _comparable_live(definition: dict[str, Any], declared: Mapping[str, Any]) -> dict[str, Any]:
-    """The live definition as compared: secrets redacted, and a ``created`` stamp
-    dropped when the file does not declare one (it is not drift)."""
+    """The live definition as compared: secrets redacted, fields this version does
+    not know dropped (no file can declare them, so they are never drift), and a
+    ``created`` stamp dropped when the file does not declare one."""
     visible = redact(definition)
+    dropped = set(unknown_fields(visible))
     if "created" in visible and "created" not in declared:
-        visible = {k: v for k, v in visible.items() if k != "created"}
+        dropped.add("created")
+    if dropped:
+        visible = {k: v for k, v in visible.items() if k not in dropped}
     return visible
 
 

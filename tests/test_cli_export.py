@@ -393,18 +393,35 @@ def test_live_secrets_are_never_written_or_printed(tmp_path: Path) -> None:
     )
 
 
-def test_a_field_from_a_newer_server_is_kept_and_flagged(tmp_path: Path) -> None:
+def test_a_field_from_a_newer_server_is_left_out_flagged_and_round_trips(tmp_path: Path) -> None:
     newer = base("newer:model", contextWindow=8192, futureField={"b": 1, "a": [1, 2]})
     out = tmp_path / "models"
     with RegistryServer(seed=document(newer), api_key=KEY) as server:
         result = export(server, out)
-    assert result.exit_code == 0, result.stderr
-    text = (out / "newer/model.yaml").read_text(encoding="utf-8")
-    assert text.endswith("contextWindow: 8192\nfutureField:\n  b: 1\n  a:\n    - 1\n    - 2\n")
-    # The loader knows only the fields of this version: it says so before plan does.
-    assert "model.yaml:" in result.stderr
-    assert "futureField: unknown field" in result.stderr
-    assert "validate and plan will reject the exported files above" in result.stderr
+        assert result.exit_code == 0, result.stderr
+        text = (out / "newer/model.yaml").read_text(encoding="utf-8")
+        assert text.startswith(
+            "# Left out, unknown to this version of registry-sync (the registry keeps them): "
+            "futureField\nid: newer:model\n"
+        )
+        assert "futureField:" not in text
+        assert (
+            "warning: newer:model: futureField left out of "
+            f"{(out / 'newer/model.yaml').as_posix()}: unknown to this version"
+        ) in result.stderr
+        assert "validate and plan will reject" not in result.stderr
+        # plan does not compare what it does not know: the round trip still holds.
+        planned = CliRunner().invoke(
+            cli,
+            ["plan", "--models-dir", str(out), "--api-url", server.url, "--detailed-exitcode"],
+            env={"MKA1_API_KEY": KEY},
+        )
+    assert planned.exit_code == 0, planned.output
+    assert "No changes." in planned.stdout
+    assert (
+        "Not compared: live field this version of registry-sync does not know: futureField."
+        in planned.stdout
+    )
 
 
 def test_nothing_to_export(tmp_path: Path) -> None:

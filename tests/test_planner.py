@@ -263,3 +263,19 @@ def test_fingerprint_tracks_the_live_definition() -> None:
     assert live(chat()).fingerprint() == live(chat()).fingerprint()
     assert live(chat()).fingerprint() != live(chat(contextWindow=1)).fingerprint()
     assert live(chat(auth={"type": "api-key", "value": SECRET})).fingerprint().startswith("sha256:")
+
+
+def test_live_fields_this_version_does_not_know_are_never_drift() -> None:
+    # A newer server may add a field to every entry; no file can declare it, so
+    # comparing it would plan a replace of the whole registry.
+    have = live(chat(priority=0, routing={"tier": "gold"}))
+    plan = build_plan([desired(chat())], [have], PlanOptions(now=NOW))
+    assert plan.changes[0].action is Action.NO_OP
+    assert plan.unknown_live_fields == ("priority", "routing")
+
+
+def test_unknown_live_fields_stay_out_of_a_replace_body() -> None:
+    change = plan_one(chat(), live(chat(rpm=1, priority=0)))
+    assert change.action is Action.REPLACE
+    assert change.replace_fields == ("rpm",)
+    assert change.body is not None and "priority" not in change.body

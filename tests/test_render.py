@@ -163,3 +163,17 @@ def test_no_changes_text_has_no_blocks() -> None:
 )
 def test_format_value(value: object, text: str) -> None:
     assert format_value(value) == text
+
+
+def test_unknown_live_fields_are_named_in_every_format() -> None:
+    plan = Plan(
+        changes=(),
+        models_dir="models",
+        registry="r",
+        unknown_live_fields=("priority", "routing"),
+    )
+    line = (
+        "Not compared: live fields this version of registry-sync does not know: priority, routing."
+    )
+    assert render_text(plan).endswith(line + "\n")
+    assert plan_document(plan)["unknown_live_fields"] == ["priority", "routing"]

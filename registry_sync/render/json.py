@@ -8,6 +8,7 @@ Format version 1::
       "models_dir": "models", "registry": "<API URL or file:PATH>", "prune": false,
       "summary": {"create": 0, "update": 0, "replace": 0, "delete": 0, "no-op": 0,
                   "read-only": 0, "unmanaged": 0, "conflict": 0, "immutable-undeclared": 0},
+      "unknown_live_fields": ["<top-level live fields this version does not compare>"],
       "actions": [
         {"id": "...", "action": "create|update|replace|delete|no-op|read-only|unmanaged",
          "file": "models/x.yaml" | null, "line": 1 | null, "reason": "...",
@@ -42,6 +43,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "registry": plan.registry,
         "prune": plan.prune,
         "summary": plan.summary(),
+        "unknown_live_fields": list(plan.unknown_live_fields),
         "actions": [_action(change) for change in plan.changes],
     }
 

@@ -23,7 +23,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
-from registry_sync.render.text import format_value, summary_line, unchanged_line
+from registry_sync.render.text import (
+    format_value,
+    summary_line,
+    unchanged_line,
+    unknown_fields_line,
+)
 
 MARKER = "<!-- registry-sync-plan -->"
 COMMENT_LIMIT = 65536
@@ -147,6 +152,9 @@ def _headline(plan: Plan) -> str:
     unchanged = unchanged_line(plan)
     if unchanged:
         context += f" {escape_text(unchanged)}"
+    unknown = unknown_fields_line(plan)
+    if unknown:
+        context += f" {escape_text(unknown)}"
     lines.append(context)
     return "\n".join(lines)
 

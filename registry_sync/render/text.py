@@ -67,7 +67,21 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     unchanged = unchanged_line(plan)
     if unchanged:
         lines.append(unchanged)
+    unknown = unknown_fields_line(plan)
+    if unknown:
+        lines.append(unknown)
     return "\n".join(lines) + "\n"
+
+
+def unknown_fields_line(plan: Plan) -> str:
+    """Names the live fields this version cannot compare, so no reviewer assumes it did."""
+    if not plan.unknown_live_fields:
+        return ""
+    names = ", ".join(plan.unknown_live_fields)
+    return (
+        f"Not compared: live {_plural(len(plan.unknown_live_fields), 'field', 'fields')} "
+        f"this version of registry-sync does not know: {names}."
+    )
 
 
 def summary_line(plan: Plan) -> str:
