@@ -351,11 +351,16 @@ class Settings:
 
 
 def _configured(
-    config_file: Path | None, models_dir: Path, source: LiveSource, prune: bool
+    config_file: Path | None,
+    models_dir: Path,
+    source: LiveSource,
+    prune: bool,
+    *,
+    models_dir_param: str = "models_dir",
 ) -> Settings:
     """Read the project configuration; flags and environment variables override it."""
     config = project_config(config_file)
-    if config.models_dir is not None and not _given("models_dir"):
+    if config.models_dir is not None and not _given(models_dir_param):
         models_dir = config.models_dir
     if config.api_url is not None and not _given("api_url"):
         source = dataclasses.replace(source, api_url=config.api_url)
@@ -599,8 +604,10 @@ def _stdin_is_terminal() -> bool:
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("models"),
     show_default=True,
-    help="Folder to write the model files to.",
+    help="Folder to write the model files to (default: models_dir in registry-sync.yaml, "
+    "else models).",
 )
+@config_option
 @click.option(
     "--id",
     "ids",
@@ -623,6 +630,7 @@ def _stdin_is_terminal() -> bool:
 def export(
     source: LiveSource,
     out_dir: Path,
+    config_file: Path | None,
     ids: tuple[str, ...],
     include_read_only: bool,
     force: bool,
@@ -637,19 +645,19 @@ def export(
     Exit 0 on success, 1 on error.
     """
     output = Output()
-    _exit(
-        _guard(
-            output,
-            lambda: run_export(
-                source,
-                out_dir,
-                ids=ids,
-                include_read_only=include_read_only,
-                force=force,
-                output=output,
-            ),
+
+    def run() -> int:
+        settings = _configured(config_file, out_dir, source, False, models_dir_param="out_dir")
+        return run_export(
+            settings.source,
+            settings.models_dir,
+            ids=ids,
+            include_read_only=include_read_only,
+            force=force,
+            output=output,
         )
-    )
+
+    _exit(_guard(output, run))
 
 
 def run_export(

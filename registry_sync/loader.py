@@ -83,12 +83,14 @@ def load_models(models_dir: Path) -> LoadResult:
     if not models_dir.exists():
         raise ConfigError(
             f"load models failed: {models_dir} does not exist; create it, "
-            "or point the tool at the folder that holds the model YAML files"
+            "or pass --models-dir (or set models_dir in registry-sync.yaml) to the folder "
+            "that holds the model YAML files"
         )
     if not models_dir.is_dir():
         raise ConfigError(
             f"load models failed: {models_dir} is not a directory; "
-            "point the tool at the folder that holds the model YAML files"
+            "pass --models-dir (or set models_dir in registry-sync.yaml) to the folder "
+            "that holds the model YAML files"
         )
     cwd = Path.cwd()
     paths = sorted((_display(path, cwd), path) for path in _yaml_files(models_dir))

@@ -465,3 +465,17 @@ def test_missing_key_says_what_to_do(shapes_server: RegistryServer, tmp_path: Pa
     )
     assert result.exit_code == 1
     assert "error: MKA1_API_KEY is not set" in result.stderr
+
+
+def test_export_takes_its_folder_and_registry_from_the_project_config(tmp_path: Path) -> None:
+    model = base("team:chat")
+    with RegistryServer(seed=document(model), api_key=KEY) as server:
+        config = tmp_path / "registry-sync.yaml"
+        config.write_text(f"models_dir: team-models\napi_url: {server.url}\n")
+        result = run(["export", "--config", str(config)])
+        assert result.exit_code == 0, result.stderr
+        assert (tmp_path / "team-models" / "team" / "chat.yaml").is_file()
+        # A flag still wins over the file.
+        flagged = run(["export", "--config", str(config), "--out-dir", str(tmp_path / "other")])
+        assert flagged.exit_code == 0, flagged.stderr
+        assert (tmp_path / "other" / "team" / "chat.yaml").is_file()
