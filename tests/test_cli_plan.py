@@ -386,3 +386,18 @@ def test_help_explains_exit_codes() -> None:
     assert "--detailed-exitcode" in result.stdout
     assert "2 changes present" in result.stdout
     assert "MKA1_API_KEY" in result.stdout
+
+
+def test_out_file_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
+    args = ["plan", "--models-dir", str(EXAMPLE_MODELS), "--registry-file", str(EXAMPLE_REGISTRY)]
+    result = run([*args, "--out", str(tmp_path / "missing-dir" / "plan.json")])
+    assert result.exit_code == 1
+    assert f"error: writing {tmp_path / 'missing-dir' / 'plan.json'} failed:" in result.stderr
+
+
+def test_registry_file_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "registry.json"
+    path.write_bytes(b'{"object": "list", "data": [], "x": "\xff"}')
+    result = run(["plan", "--models-dir", str(EXAMPLE_MODELS), "--registry-file", str(path)])
+    assert result.exit_code == 1
+    assert f"error: cannot read registry file {path}" in result.stderr

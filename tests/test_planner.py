@@ -279,3 +279,9 @@ def test_unknown_live_fields_stay_out_of_a_replace_body() -> None:
     assert change.action is Action.REPLACE
     assert change.replace_fields == ("rpm",)
     assert change.body is not None and "priority" not in change.body
+
+
+def test_ignore_rule_for_a_field_absent_on_both_sides_changes_nothing() -> None:
+    rules = (IgnoreRule("*", ("healthCheck.path", "rateLimits")),)
+    assert plan_one(chat(), live(chat()), ignore=rules).action is Action.NO_OP
+    assert plan_one(chat(contextWindow=1), live(chat()), ignore=rules).action is Action.UPDATE
