@@ -7,81 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
+from registry_sync.plan import Action, Change, Plan
 from registry_sync.render.json import FORMAT_VERSION, plan_document, render_json
 from registry_sync.render.text import format_value, render_text, summary_line
+from registry_sync.testing import review_plan
 
 GOLDEN = Path(__file__).parent / "golden"
-
-
-def sample_plan() -> Plan:
-    return Plan(
-        changes=(
-            Change(
-                "meetkai:chat",
-                Action.UPDATE,
-                "2 top-level fields differ",
-                file="models/chat.yaml",
-                line=1,
-                changes=(
-                    FieldChange("auth.value", ChangeKind.REMOVED, "(sensitive)", None),
-                    FieldChange(
-                        "capabilities.modalities.input[1]", ChangeKind.ADDED, None, "image"
-                    ),
-                    FieldChange("contextWindow", ChangeKind.CHANGED, 8192, 16384),
-                ),
-                patch={"contextWindow": 16384},
-                live_fingerprint="sha256:aa",
-            ),
-            Change(
-                "meetkai:embed",
-                Action.REPLACE,
-                "removing rpm needs delete and re-create: PATCH cannot remove a field",
-                file="models/embed.yaml",
-                line=3,
-                changes=(FieldChange("rpm", ChangeKind.REMOVED, 60, None, forces_replace=True),),
-                body={"id": "meetkai:embed", "provider": "openai", "created": 1},
-                live_fingerprint="sha256:bb",
-            ),
-            Change(
-                "meetkai:new",
-                Action.CREATE,
-                "not in the registry",
-                file="models/new.yaml",
-                line=1,
-                body={"id": "meetkai:new", "provider": "openai-compatible", "hidden": False},
-            ),
-            Change(
-                "meetkai:old",
-                Action.DELETE,
-                "not declared in models/ and --prune is set",
-                live_fingerprint="sha256:cc",
-            ),
-            Change("meetkai:same", Action.NO_OP, "in sync", file="models/same.yaml", line=1),
-            Change(
-                "system:chat",
-                Action.READ_ONLY,
-                "immutable on the server (source 'yaml'): it can never be changed through the API",
-                file="models/system.yaml",
-                line=1,
-                changes=(FieldChange("hidden", ChangeKind.ADDED, None, True),),
-                live_fingerprint="sha256:dd",
-                conflict=True,
-            ),
-            Change(
-                "system:embed",
-                Action.READ_ONLY,
-                "immutable on the server; in sync",
-                file="models/system.yaml",
-                line=9,
-            ),
-            Change("team:legacy", Action.UNMANAGED, "not declared in models/; left alone"),
-        ),
-        models_dir="models",
-        registry="https://registry.example",
-        prune=True,
-        immutable_undeclared=4,
-    )
 
 
 def empty_plan(unmanaged: int = 0) -> Plan:
@@ -91,15 +22,15 @@ def empty_plan(unmanaged: int = 0) -> Plan:
 
 @pytest.mark.parametrize(("color", "golden"), [(False, "plan.txt"), (True, "plan-color.txt")])
 def test_text_matches_golden(color: bool, golden: str) -> None:
-    assert render_text(sample_plan(), color=color) == (GOLDEN / golden).read_text(encoding="utf-8")
+    assert render_text(review_plan(), color=color) == (GOLDEN / golden).read_text(encoding="utf-8")
 
 
 def test_json_matches_golden() -> None:
-    assert render_json(sample_plan()) == (GOLDEN / "plan.json").read_text(encoding="utf-8")
+    assert render_json(review_plan()) == (GOLDEN / "plan.json").read_text(encoding="utf-8")
 
 
 def test_json_document_contract() -> None:
-    document = plan_document(sample_plan())
+    document = plan_document(review_plan())
     assert document["format_version"] == FORMAT_VERSION == "1"
     assert document["summary"] == {
         "create": 1,
@@ -126,7 +57,7 @@ def test_json_document_contract() -> None:
             "patch",
             "live_fingerprint",
         }
-    json.loads(render_json(sample_plan()))
+    json.loads(render_json(review_plan()))
 
 
 @pytest.mark.parametrize(
@@ -135,7 +66,7 @@ def test_json_document_contract() -> None:
         (empty_plan(), "No changes. The registry matches models/."),
         (empty_plan(2), "No changes. The registry matches models/. 2 unmanaged."),
         (
-            sample_plan(),
+            review_plan(),
             "Plan: 1 to create, 1 to update, 1 to replace, 1 to delete. "
             "1 read-only conflict, 1 unmanaged.",
         ),

@@ -4,7 +4,12 @@ Run it from a shell with ``python -m registry_sync.testing --seed FILE``. The
 factories build the documents it serves (seeds, expected responses) in one place.
 """
 
-from registry_sync.testing.factories import list_response, minimal_definition, registry_model
+from registry_sync.testing.factories import (
+    list_response,
+    minimal_definition,
+    registry_model,
+    review_plan,
+)
 from registry_sync.testing.server import Fault, FaultKind, RecordedRequest, RegistryServer
 
 __all__ = [
@@ -15,4 +20,5 @@ __all__ = [
     "list_response",
     "minimal_definition",
     "registry_model",
+    "review_plan",
 ]

@@ -13,6 +13,8 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
+
 # The API reference's example timestamps (2024-01-01 and 2024-01-02, epoch milliseconds).
 CREATED_AT = 1_704_067_200_000
 UPDATED_AT = 1_704_153_600_000
@@ -84,3 +86,81 @@ def minimal_definition(model_id: str, **fields: Any) -> dict[str, Any]:
         "capabilities": {"modalities": {"input": ["text"], "output": ["text"]}, "reasoning": False},
         **fields,
     }
+
+
+def review_plan() -> Plan:
+    """A plan with one entry of every action kind, a live secret and a forced replace,
+    as renderers' golden files show it."""
+    return Plan(
+        changes=(
+            Change(
+                "meetkai:chat",
+                Action.UPDATE,
+                "2 top-level fields differ",
+                file="models/chat.yaml",
+                line=1,
+                changes=(
+                    FieldChange("auth.value", ChangeKind.REMOVED, "(sensitive)", None),
+                    FieldChange(
+                        "capabilities.modalities.input[1]", ChangeKind.ADDED, None, "image"
+                    ),
+                    FieldChange("contextWindow", ChangeKind.CHANGED, 8192, 16384),
+                ),
+                patch={"contextWindow": 16384},
+                live_fingerprint="sha256:aa",
+            ),
+            Change(
+                "meetkai:embed",
+                Action.REPLACE,
+                "removing rpm needs delete and re-create: PATCH cannot remove a field",
+                file="models/embed.yaml",
+                line=3,
+                changes=(FieldChange("rpm", ChangeKind.REMOVED, 60, None, forces_replace=True),),
+                body={"id": "meetkai:embed", "provider": "openai", "created": 1},
+                live_fingerprint="sha256:bb",
+            ),
+            Change(
+                "meetkai:new",
+                Action.CREATE,
+                "not in the registry",
+                file="models/new.yaml",
+                line=1,
+                body={
+                    "id": "meetkai:new",
+                    "provider": "openai-compatible",
+                    "auth": {"type": "custom-headers", "headers": {"X-Team": "ml"}},
+                    "hidden": False,
+                },
+            ),
+            Change(
+                "meetkai:old",
+                Action.DELETE,
+                "not declared in models/ and --prune is set",
+                live_fingerprint="sha256:cc",
+            ),
+            Change("meetkai:same", Action.NO_OP, "in sync", file="models/same.yaml", line=1),
+            Change(
+                "system:chat",
+                Action.READ_ONLY,
+                "immutable on the server (source 'yaml'): it can never be changed through "
+                "the API; make models/ match it or remove the file",
+                file="models/system.yaml",
+                line=1,
+                changes=(FieldChange("hidden", ChangeKind.ADDED, None, True),),
+                live_fingerprint="sha256:dd",
+                conflict=True,
+            ),
+            Change(
+                "system:embed",
+                Action.READ_ONLY,
+                "immutable on the server; in sync",
+                file="models/system.yaml",
+                line=9,
+            ),
+            Change("team:legacy", Action.UNMANAGED, "not declared in models/; left alone"),
+        ),
+        models_dir="models",
+        registry="https://registry.example",
+        prune=True,
+        immutable_undeclared=4,
+    )
