@@ -334,6 +334,8 @@ def plan(
             output.out(render_markdown(computed, artifact_hint=artifact_hint), nl=False)
         else:
             output.out(render_text(computed, color=output.color), nl=False)
+        if computed.conflicts:
+            output.err(f"error: {conflict_message(computed)}")
         return plan_exit_code(computed, detailed=detailed_exitcode)
 
     _exit(_guard(output, run))
@@ -398,6 +400,18 @@ def compute_plan(
         registry=source.describe(),
     )
     return build_plan(desired.definitions, live, options)
+
+
+def conflict_message(computed: Plan) -> str:
+    """Why a plan with read-only conflicts fails, and what to do about it."""
+    ids = ", ".join(change.id for change in computed.conflicts)
+    count = len(computed.conflicts)
+    return (
+        f"{count} read-only {'conflict' if count == 1 else 'conflicts'} ({ids}): the server "
+        f"defines {'this entry' if count == 1 else 'these entries'} itself and no write can "
+        f"change {'it' if count == 1 else 'them'}; make {computed.models_dir}/ match the "
+        "registry, or remove the file"
+    )
 
 
 def plan_exit_code(computed: Plan, *, detailed: bool) -> int:

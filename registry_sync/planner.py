@@ -115,7 +115,7 @@ def _plan_declared(
             desired.id,
             Action.READ_ONLY,
             f"immutable on the server (source {entry.source!r}): it can never be changed "
-            "through the API; make models/ match it or remove the file",
+            f"through the API; make {options.models_dir}/ match it or remove the file",
             changes=differences,
             live_fingerprint=entry.fingerprint(),
             conflict=True,
@@ -158,11 +158,13 @@ def _plan_undeclared(entry: LiveEntry, options: PlanOptions) -> Change:
         return Change(
             entry.id,
             Action.DELETE,
-            "not declared in models/ and --prune is set",
+            f"not declared in {options.models_dir}/ and --prune is set",
             live_fingerprint=entry.fingerprint(),
         )
     return Change(
-        entry.id, Action.UNMANAGED, "not declared in models/; left alone (--prune deletes it)"
+        entry.id,
+        Action.UNMANAGED,
+        f"not declared in {options.models_dir}/; left alone (--prune deletes it)",
     )
 
 

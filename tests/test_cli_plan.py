@@ -164,6 +164,11 @@ def test_read_only_conflict_exits_1_and_is_shown(
         )
         assert "~ contextWindow: 1000000 -> 2000000" in result.stdout
         assert "1 read-only conflict," in result.stdout
+        assert (
+            "error: 1 read-only conflict (meetkai:long-context-chat-v1): the server defines "
+            f"this entry itself and no write can change it; make {models}/ match the registry, "
+            "or remove the file"
+        ) in result.stderr
     assert {r.method for r in example_server.requests()} == {"GET"}
 
 

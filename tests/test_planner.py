@@ -285,3 +285,9 @@ def test_ignore_rule_for_a_field_absent_on_both_sides_changes_nothing() -> None:
     rules = (IgnoreRule("*", ("healthCheck.path", "rateLimits")),)
     assert plan_one(chat(), live(chat()), ignore=rules).action is Action.NO_OP
     assert plan_one(chat(contextWindow=1), live(chat()), ignore=rules).action is Action.UPDATE
+
+
+def test_reasons_name_the_models_folder_in_use() -> None:
+    assert "not declared in team/" in plan_one(None, live(chat()), models_dir="team").reason
+    conflict = plan_one(chat(contextWindow=1), live(chat(), immutable=True), models_dir="team")
+    assert "make team/ match it" in conflict.reason
