@@ -18,7 +18,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 import click
 from click.core import ParameterSource
@@ -229,7 +229,7 @@ def validate(models_dir: Path) -> None:
     Exit 0 when every file is valid, 1 otherwise. No network access.
     """
     output = Output()
-    _exit(_guard(output, lambda: run_validate(models_dir, output)))
+    _run_command(output, lambda: run_validate(models_dir, output))
 
 
 def run_validate(models_dir: Path, output: Output) -> int:
@@ -256,7 +256,6 @@ def schema() -> None:
     Generated from the same models validate uses. No network access.
     """
     Output().out(json.dumps(definition_json_schema(), indent=2, ensure_ascii=False))
-    _exit(EXIT_OK)
 
 
 @cli.command()
@@ -338,7 +337,7 @@ def plan(
             output.err(f"error: {conflict_message(computed)}")
         return plan_exit_code(computed, detailed=detailed_exitcode)
 
-    _exit(_guard(output, run))
+    _run_command(output, run)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -516,7 +515,7 @@ def apply(
             output_format=output_format,
         )
 
-    _exit(_guard(output, run))
+    _run_command(output, run)
 
 
 def run_apply(
@@ -671,7 +670,7 @@ def export(
             output=output,
         )
 
-    _exit(_guard(output, run))
+    _run_command(output, run)
 
 
 def run_export(
@@ -770,8 +769,9 @@ def _guard(output: Output, run: Callable[[], int]) -> int:
         return EXIT_ERROR
 
 
-def _exit(code: int) -> None:
-    sys.exit(code)
+def _run_command(output: Output, run: Callable[[], int]) -> NoReturn:
+    """Run a command through :func:`_guard` and exit with its code."""
+    sys.exit(_guard(output, run))
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ left out but not set to null, because the API does not say that null clears a fi
 from __future__ import annotations
 
 import types
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
@@ -433,3 +433,11 @@ def _tag_of(member: Any) -> object:
 # The top-level fields this version knows, in the API reference's order. A live
 # definition may hold others (the API's definition is an open object).
 DEFINITION_FIELDS: tuple[str, ...] = allowed_keys(())
+_KNOWN_FIELDS = frozenset(DEFINITION_FIELDS)
+
+
+def unknown_fields(definition: Mapping[str, Any]) -> list[str]:
+    """Top-level fields of a live definition that this version does not know."""
+    if _KNOWN_FIELDS.issuperset(definition):
+        return []
+    return [key for key in definition if key not in _KNOWN_FIELDS]

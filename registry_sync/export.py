@@ -29,10 +29,9 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 from pydantic import BaseModel
 
-from registry_sync.definition import Definition
+from registry_sync.definition import Definition, unknown_fields
 from registry_sync.errors import ConfigError, ExportError
 from registry_sync.live import SERVER_OWNED_FIELDS, LiveEntry
-from registry_sync.planner import unknown_fields
 from registry_sync.secrets import PLACEHOLDER_ENV_VAR, secret_paths
 from registry_sync.values import deep_copy, format_path
 

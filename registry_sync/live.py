@@ -15,10 +15,6 @@ from registry_sync.errors import ResponseShapeError
 from registry_sync.secrets import redact
 from registry_sync.values import json_kind
 
-# Keys the server owns: never desired state, never diffed.
-SERVER_OWNED_TOP_LEVEL = frozenset(
-    {"source", "immutable", "health", "created_at", "updated_at", "provider", "model_id"}
-)
 # Keys the server echoes inside ``definition``.
 SERVER_OWNED_IN_DEFINITION = frozenset({"source", "immutable"})
 # Keys a models/ file may not set, because the server owns them.

@@ -13,14 +13,13 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from registry_sync.definition import DEFINITION_FIELDS
+from registry_sync.definition import unknown_fields
 from registry_sync.live import LiveEntry
 from registry_sync.loader import DesiredDefinition
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.secrets import redact
 from registry_sync.values import format_path
 
-_KNOWN_FIELDS = frozenset(DEFINITION_FIELDS)
 _KIND_BY_REPORT = {
     "values_changed": ChangeKind.CHANGED,
     "type_changes": ChangeKind.CHANGED,
@@ -213,13 +212,6 @@ def comparable(
     wanted = _normalise(desired, ignored)
     have = _normalise(_comparable_live(entry.definition, desired), ignored)
     return wanted, have
-
-
-def unknown_fields(definition: Mapping[str, Any]) -> list[str]:
-    """Top-level fields of a live definition that this version does not know."""
-    if _KNOWN_FIELDS.issuperset(definition):
-        return []
-    return [key for key in definition if key not in _KNOWN_FIELDS]
 
 
 def _comparable_live(definition: dict[str, Any], declared: Mapping[str, Any]) -> dict[str, Any]:

@@ -64,48 +64,43 @@ def secret_paths(definition: dict[str, Any]) -> Iterator[tuple[str, ...]]:
     health_check = definition.get("healthCheck")
     if isinstance(health_check, dict) and url_has_credentials(health_check.get("url")):
         yield ("healthCheck", "url")
-    auth = definition.get("auth")
-    if isinstance(auth, dict):
-        yield from _auth_secret_paths(auth, ("auth",))
-
-
-def _auth_secret_paths(auth: dict[str, Any], prefix: tuple[str | int, ...]) -> Iterator[Any]:
-    if "value" in auth:
-        yield (*prefix, "value")
-    headers = auth.get("headers")
-    if isinstance(headers, dict):
-        for name, value in headers.items():
-            if is_credential_header(str(name), value):
-                yield (*prefix, "headers", name)
-    strategies = auth.get("strategies")
-    if isinstance(strategies, list):
-        for index, strategy in enumerate(strategies):
-            if isinstance(strategy, dict):
-                yield from _auth_secret_paths(strategy, (*prefix, "strategies", index))
+    for auth, prefix in _auth_objects(definition):
+        if "value" in auth:
+            yield (*prefix, "value")
+        headers = auth.get("headers")
+        if isinstance(headers, dict):
+            for name, value in headers.items():
+                if is_credential_header(str(name), value):
+                    yield (*prefix, "headers", name)
 
 
 def placeholder_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
     """Yield the paths of auth ``envVar``/``envVars`` values still set to the placeholder."""
-    auth = definition.get("auth")
-    if isinstance(auth, dict):
-        yield from _auth_placeholder_paths(auth, ("auth",))
+    for auth, prefix in _auth_objects(definition):
+        if auth.get("envVar") == PLACEHOLDER_ENV_VAR:
+            yield (*prefix, "envVar")
+        env_vars = auth.get("envVars")
+        if isinstance(env_vars, dict):
+            for header, name in env_vars.items():
+                if name == PLACEHOLDER_ENV_VAR:
+                    yield (*prefix, "envVars", header)
 
 
-def _auth_placeholder_paths(
-    auth: dict[str, Any], prefix: tuple[str | int, ...]
-) -> Iterator[tuple[str | int, ...]]:
-    if auth.get("envVar") == PLACEHOLDER_ENV_VAR:
-        yield (*prefix, "envVar")
-    env_vars = auth.get("envVars")
-    if isinstance(env_vars, dict):
-        for header, name in env_vars.items():
-            if name == PLACEHOLDER_ENV_VAR:
-                yield (*prefix, "envVars", header)
-    strategies = auth.get("strategies")
-    if isinstance(strategies, list):
-        for index, strategy in enumerate(strategies):
-            if isinstance(strategy, dict):
-                yield from _auth_placeholder_paths(strategy, (*prefix, "strategies", index))
+def _auth_objects(definition: dict[str, Any]) -> Iterator[tuple[dict[str, Any], tuple[Any, ...]]]:
+    """Every auth object of a definition with its path: ``auth`` itself, then the
+    strategies of a composite one, depth first."""
+    pending: list[tuple[Any, tuple[Any, ...]]] = [(definition.get("auth"), ("auth",))]
+    while pending:
+        auth, prefix = pending.pop()
+        if not isinstance(auth, dict):
+            continue
+        yield auth, prefix
+        strategies = auth.get("strategies")
+        if isinstance(strategies, list):
+            pending.extend(
+                (strategy, (*prefix, "strategies", index))
+                for index, strategy in reversed(list(enumerate(strategies)))
+            )
 
 
 def redact(definition: dict[str, Any]) -> dict[str, Any]:
