@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
     """One problem at ``file:line`` in the field ``path`` (dotted, ``a.b[2].c``).
 
-    ``line`` is 1-based; 0 means the problem concerns the whole file.
+    ``line`` is 1-based; 0 means the problem concerns the whole file. A ``warning``
+    is a rule the API itself does not enforce: printed, but only ``--strict`` makes it
+    fail a command.
     """
 
     file: str
     line: int
     path: str
     message: str
+    severity: Severity = "error"
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
