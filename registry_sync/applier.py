@@ -24,6 +24,8 @@ What it promises:
 from __future__ import annotations
 
 import heapq
+import json
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -33,8 +35,8 @@ from typing import Any, TypeAlias
 from registry_sync.client import RegistryClient
 from registry_sync.errors import ApiError, RegistrySyncError
 from registry_sync.live import LiveEntry
-from registry_sync.plan import Action, Change, Plan
-from registry_sync.planner import IgnoreRule, comparable
+from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
+from registry_sync.planner import IgnoreRule, comparable, field_changes, top_key
 from registry_sync.preflight import conflict_reasons, refusal, stale_changes
 
 __all__ = [
@@ -149,14 +151,16 @@ def apply_plan(
     *,
     parallelism: int = DEFAULT_PARALLELISM,
     ignore: Sequence[IgnoreRule] = (),
+    server_defaults: Mapping[str, Any] | None = None,
     on_event: Callable[[ApplyEvent], None] | None = None,
 ) -> ApplyResult:
     """Carry out every write of ``plan`` through ``client`` and confirm the result.
 
     Raises :class:`ApplyRefused` before writing anything when the plan has a
     read-only conflict or is stale, and a :class:`RegistryError` when the registry
-    cannot be read first. ``ignore`` holds the rules the plan was made with, so that
-    the final check compares as the planner does.
+    cannot be read first. ``ignore`` and ``server_defaults`` are the rules the plan
+    was made with, so that the final check compares as the planner does. A create
+    whose body has no ``created`` is stamped with the time of the write.
     """
     if parallelism < 1:
         raise ValueError("parallelism must be at least 1")
@@ -174,9 +178,10 @@ def apply_plan(
     writes = plan.writes
     if not writes:
         return ApplyResult(plan.registry)
-    run = _Run(writes, _prerequisites(writes, live), client, parallelism, ignore, on_event)
+    rules = _Rules(tuple(ignore), dict(server_defaults or {}))
+    run = _Run(writes, _prerequisites(writes, live), client, parallelism, rules, on_event)
     results, interrupted = run.execute()
-    results, unconfirmed = _confirm(results, writes, client, ignore)
+    results, unconfirmed = _confirm(results, writes, client, rules, plan.models_dir)
     return ApplyResult(plan.registry, results, unconfirmed, interrupted)
 
 
@@ -206,9 +211,9 @@ class _Attempt:
 class _Writer:
     """Sends the requests of one change; called from the pool's threads."""
 
-    def __init__(self, client: RegistryClient, ignore: Sequence[IgnoreRule]) -> None:
+    def __init__(self, client: RegistryClient, rules: _Rules) -> None:
         self.client = client
-        self.ignore = tuple(ignore)
+        self.rules = rules
 
     def attempt(self, change: Change) -> _Attempt:
         if change.action is Action.REPLACE:
@@ -247,7 +252,7 @@ class _Writer:
         try:
             if action is Action.CREATE:
                 assert change.body is not None
-                self.client.add_model(change.body)
+                self.client.add_model(_stamped(change.body))
             elif action is Action.UPDATE:
                 assert change.patch is not None
                 self.client.update_model(change.id, change.patch)
@@ -275,7 +280,7 @@ class _Writer:
                 error=error,
                 note=f"re-reading it to check failed too: {again}",
             )
-        if _holds(change, action, entry, self.ignore):
+        if _holds(change, action, entry, self.rules):
             note = (
                 "the registry already had it"
                 if refused
@@ -285,22 +290,45 @@ class _Writer:
         return _Sent(holds=False, wrote=False, error=error)
 
 
-def _holds(
-    change: Change, action: Action, entry: LiveEntry | None, ignore: Sequence[IgnoreRule]
-) -> bool:
+@dataclass(frozen=True)
+class _Rules:
+    """How the plan compared: ignored fields and server defaults."""
+
+    ignore: tuple[IgnoreRule, ...]
+    server_defaults: Mapping[str, Any]
+
+
+def _stamped(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The body to POST: the add endpoint requires ``created``, stamped now when the
+    file declares none (at apply time, so that plans of the same inputs are equal)."""
+    if "created" in body:
+        return body
+    return {**body, "created": int(time.time())}
+
+
+def _holds(change: Change, action: Action, entry: LiveEntry | None, rules: _Rules) -> bool:
     """True when ``entry`` (None: absent) is what ``action`` of ``change`` asks for, as
-    the planner compares: deleted, or holding the body sent, or the patched fields."""
+    the planner compares: deleted, or holding the body sent, or the patched fields
+    (a field patched with null absent)."""
     if action is Action.DELETE:
         return entry is None
     if entry is None or entry.immutable:
         return False
+    return not _differences(change, action, entry, rules)
+
+
+def _differences(
+    change: Change, action: Action, entry: LiveEntry, rules: _Rules
+) -> tuple[FieldChange, ...]:
+    """How ``entry`` differs from what the write of ``change`` sent."""
+    sent = change.patch if action is Action.UPDATE else change.body
+    assert sent is not None
+    wanted, have = comparable(change.id, sent, entry, rules.ignore, rules.server_defaults)
     if action is Action.UPDATE:
-        assert change.patch is not None
-        wanted, have = comparable(change.id, change.patch, entry, ignore)
-        return all(key in have and have[key] == value for key, value in wanted.items())
-    assert change.body is not None
-    wanted, have = comparable(change.id, change.body, entry, ignore)
-    return wanted == have
+        have = {key: value for key, value in have.items() if key in sent}
+    if wanted == have:
+        return ()
+    return field_changes(have, wanted)
 
 
 def _done(change: Change, sent: _Sent, *, wrote: bool | None = None) -> EntryResult:
@@ -440,7 +468,7 @@ class _Run:
         waits: Mapping[str, Mapping[str, str]],
         client: RegistryClient,
         parallelism: int,
-        ignore: Sequence[IgnoreRule],
+        rules: _Rules,
         on_event: Callable[[ApplyEvent], None] | None,
     ) -> None:
         self.changes = {change.id: change for change in writes}
@@ -450,7 +478,7 @@ class _Run:
         for node, firsts in waits.items():
             for first in firsts:
                 self.dependents[first].append(node)
-        self.writer = _Writer(client, ignore)
+        self.writer = _Writer(client, rules)
         self.parallelism = parallelism
         self.on_event = on_event
         self.results: dict[str, EntryResult] = {}
@@ -551,9 +579,11 @@ def _confirm(
     results: tuple[EntryResult, ...],
     writes: Sequence[Change],
     client: RegistryClient,
-    ignore: Sequence[IgnoreRule],
+    rules: _Rules,
+    models_dir: str,
 ) -> tuple[tuple[EntryResult, ...], str | None]:
-    """Re-read the registry; a write reported done whose entry does not match fails."""
+    """Re-read the registry; a write reported done whose entry does not match fails,
+    unless the only difference is fields the server added, which is reported."""
     if not any(result.outcome is Outcome.DONE for result in results):
         return results, None
     try:
@@ -565,15 +595,41 @@ def _confirm(
     for result in results:
         change = changes[result.id]
         final = Action.CREATE if change.action is Action.REPLACE else change.action
-        if result.outcome is Outcome.DONE and not _holds(
-            change, final, live.get(change.id), ignore
-        ):
-            result = replace(
-                result,
-                outcome=Outcome.FAILED,
-                detail=f"{result.detail}, but re-reading the registry afterwards shows "
-                "it differs (did something else change it?); run `registry-sync plan` "
-                "to see how",
-            )
+        entry = live.get(change.id)
+        if result.outcome is Outcome.DONE and not _holds(change, final, entry, rules):
+            added = _server_added(change, final, entry, rules)
+            if added:
+                result = replace(
+                    result,
+                    detail=f"{result.detail}; it landed, and the server added "
+                    f"{', '.join(added)}, which {models_dir}/ does not declare: add it to "
+                    "server_defaults in registry-sync.yaml (or to the file), or the next "
+                    "plan shows it as drift",
+                )
+            else:
+                result = replace(
+                    result,
+                    outcome=Outcome.FAILED,
+                    detail=f"{result.detail}, but re-reading the registry afterwards shows "
+                    "it differs (did something else change it?); run `registry-sync plan` "
+                    "to see how",
+                )
         confirmed.append(result)
     return tuple(confirmed), None
+
+
+def _server_added(
+    change: Change, action: Action, entry: LiveEntry | None, rules: _Rules
+) -> list[str]:
+    """``path: value`` for each field the server holds that the write did not send,
+    when that is the only difference; empty otherwise."""
+    if action is Action.DELETE or entry is None or entry.immutable:
+        return []
+    differences = _differences(change, action, entry, rules)
+    cleared = {key for key, value in (change.patch or {}).items() if value is None}
+    if not all(
+        item.kind is ChangeKind.REMOVED and top_key(item.path) not in cleared
+        for item in differences
+    ):
+        return []
+    return [f"{item.path}: {json.dumps(item.before)}" for item in differences]

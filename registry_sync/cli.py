@@ -14,9 +14,8 @@ import json
 import math
 import os
 import sys
-import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar, cast
 
@@ -45,8 +44,9 @@ from registry_sync.export import READ_ONLY_DIR, Export, plan_export, printable, 
 from registry_sync.loader import check_reroute_targets, load_models
 from registry_sync.plan import Plan
 from registry_sync.planfile import read_plan
-from registry_sync.planner import IgnoreRule, PlanOptions, build_plan
+from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, replace_problems
 from registry_sync.preflight import SafetyRails, conflict_reasons, rail_violations, refusal
+from registry_sync.problems import Problem
 from registry_sync.render.json import render_json
 from registry_sync.render.markdown import render_markdown
 from registry_sync.render.result import render_result_json, render_result_text
@@ -59,6 +59,7 @@ from registry_sync.state import (
     load_desired,
     open_client,
 )
+from registry_sync.writable import write_problems
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,6 +91,17 @@ def _want_color() -> bool:
     if os.environ.get("NO_COLOR"):
         return False
     return sys.stdout.isatty()
+
+
+def replace_option(function: F) -> F:
+    return click.option(
+        "--replace",
+        "replace",
+        multiple=True,
+        metavar="ID",
+        help="Delete and re-create this declared, mutable entry (exact id); repeat for more. "
+        "The only way a plan replaces an entry.",
+    )(function)
 
 
 def models_dir_option(function: F) -> F:
@@ -221,26 +233,37 @@ def cli() -> None:
     """
 
 
+def strict_option(function: F) -> F:
+    return click.option(
+        "--strict",
+        is_flag=True,
+        help="Fail on warnings too (rules the registry API itself does not enforce).",
+    )(function)
+
+
 @cli.command()
 @models_dir_option
-def validate(models_dir: Path) -> None:
+@strict_option
+def validate(models_dir: Path, strict: bool) -> None:
     """Check every model file and list all problems with file and line.
 
-    Exit 0 when every file is valid, 1 otherwise. No network access.
+    Warnings (rules the API does not enforce) are printed; they fail only with
+    --strict. Exit 0 when every file is valid, 1 otherwise. No network access.
     """
     output = Output()
-    _run_command(output, lambda: run_validate(models_dir, output))
+    _run_command(output, lambda: run_validate(models_dir, output, strict=strict))
 
 
-def run_validate(models_dir: Path, output: Output) -> int:
+def run_validate(models_dir: Path, output: Output, *, strict: bool = False) -> int:
     """Validate models/, print notes then the verdict; returns the exit code."""
     result = load_models(models_dir)
     for note in result.notes:
         output.err(f"note: {note}")
     if result.files == 0:
         output.err(f"note: no *.yaml or *.yml files found below {models_dir}")
-    if result.problems:
+    if result.failing(strict=strict):
         raise InvalidModels(result.problems)
+    _print_warnings(output, result.warnings)
     count = len(result.definitions)
     output.out(
         f"{count} model {'definition' if count == 1 else 'definitions'} in "
@@ -299,6 +322,8 @@ def schema() -> None:
     default=None,
     help="Force colour on or off (default: on for a terminal unless NO_COLOR is set).",
 )
+@replace_option
+@strict_option
 def plan(
     models_dir: Path,
     source: LiveSource,
@@ -309,6 +334,8 @@ def plan(
     artifact_hint: str | None,
     detailed_exitcode: bool,
     color: bool | None,
+    replace: tuple[str, ...],
+    strict: bool,
 ) -> None:
     """Show how the live registry differs from models/.
 
@@ -324,6 +351,10 @@ def plan(
             settings.source,
             prune=settings.prune,
             ignore=settings.config.ignore,
+            server_defaults=settings.config.server_defaults,
+            replace=replace,
+            strict=strict,
+            output=output,
         )
         if out is not None:
             _write_file(out, render_json(computed))
@@ -382,23 +413,43 @@ def compute_plan(
     *,
     prune: bool,
     ignore: tuple[IgnoreRule, ...] = (),
+    server_defaults: Mapping[str, Any] | None = None,
+    replace: tuple[str, ...] = (),
+    strict: bool = False,
+    output: Output | None = None,
 ) -> Plan:
-    """Load models/, fetch the live registry, check references and plan."""
-    desired = load_desired(models_dir)
+    """Load models/, fetch the live registry, check references and plan; then check
+    that the API accepts every write. Warnings go to ``output``'s stderr."""
+    desired = load_desired(models_dir, strict=strict)
+    if output is not None:
+        _print_warnings(output, desired.warnings)
     live = fetch_live(source, os.environ.get(API_KEY_VARIABLE))
+    wrong = replace_problems(replace, desired.definitions, live)
+    if wrong:
+        raise ConfigError("; ".join(wrong))
     known = {d.id for d in desired.definitions}
     known.update(entry.id for entry in live if entry.immutable or not prune)
     problems = check_reroute_targets(desired.definitions, known)
     if problems:
         raise InvalidModels(problems)
     options = PlanOptions(
-        now=int(time.time()),
         prune=prune,
         ignore=ignore,
+        replace=frozenset(replace),
+        server_defaults=server_defaults or {},
         models_dir=str(models_dir).rstrip("/"),
         registry=source.describe(),
     )
-    return build_plan(desired.definitions, live, options)
+    computed = build_plan(desired.definitions, live, options)
+    problems = write_problems(computed)
+    if problems:
+        raise InvalidModels(problems)
+    return computed
+
+
+def _print_warnings(output: Output, warnings: Sequence[Problem]) -> None:
+    for warning in warnings:
+        output.err(str(warning))
 
 
 def conflict_message(computed: Plan) -> str:
@@ -434,6 +485,8 @@ def plan_exit_code(computed: Plan, *, detailed: bool) -> int:
     "registry-sync.yaml, else off). Not with PLAN_FILE, whose plan decides.",
 )
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for approval.")
+@replace_option
+@strict_option
 @click.option(
     "--parallelism",
     type=click.IntRange(1, 100),
@@ -474,6 +527,8 @@ def apply(
     config_file: Path | None,
     prune: bool,
     auto_approve: bool,
+    replace: tuple[str, ...],
+    strict: bool,
     parallelism: int,
     max_deletes: int | None,
     allow_delete_all: bool,
@@ -492,7 +547,9 @@ def apply(
     def run() -> int:
         if plan_file is not None:
             given = [
-                f"--{name.replace('_', '-')}" for name in ("models_dir", "prune") if _given(name)
+                f"--{name.replace('_', '-')}"
+                for name in ("models_dir", "prune", "replace", "strict")
+                if _given(name)
             ]
             if given:
                 raise ConfigError(
@@ -513,6 +570,8 @@ def apply(
             auto_approve=auto_approve,
             parallelism=parallelism,
             output_format=output_format,
+            replace=replace,
+            strict=strict,
         )
 
     _run_command(output, run)
@@ -527,6 +586,8 @@ def run_apply(
     auto_approve: bool,
     parallelism: int,
     output_format: str,
+    replace: tuple[str, ...] = (),
+    strict: bool = False,
 ) -> int:
     """Plan (or read the saved plan), show it, ask, apply, report; returns the exit code."""
     source = settings.source
@@ -534,7 +595,14 @@ def run_apply(
         computed = read_plan(plan_file, registry=source.describe())
     else:
         computed = compute_plan(
-            settings.models_dir, source, prune=settings.prune, ignore=settings.config.ignore
+            settings.models_dir,
+            source,
+            prune=settings.prune,
+            ignore=settings.config.ignore,
+            server_defaults=settings.config.server_defaults,
+            replace=replace,
+            strict=strict,
+            output=output,
         )
     if output_format == "text":
         output.out(render_text(computed, color=output.color), nl=False)
@@ -567,6 +635,7 @@ def run_apply(
             client,
             parallelism=parallelism,
             ignore=settings.config.ignore,
+            server_defaults=settings.config.server_defaults,
             on_event=_progress(output),
         )
     if output_format == "json":
@@ -730,7 +799,9 @@ def _warn_unloadable(
     The file keeps what the registry holds; validate and plan will report it.
     """
     result = load_models(out_dir)
-    found = [*result.problems, *check_reroute_targets(result.definitions, live_ids)]
+    # Warnings (e.g. a {url, method} health check kept as the registry holds it) are
+    # validate's to show: the files load.
+    found = [*result.errors, *check_reroute_targets(result.definitions, live_ids)]
     mine = {path.resolve() for path in written}
     problems = [p for p in found if Path(p.file).resolve() in mine]
     for problem in problems:

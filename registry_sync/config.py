@@ -14,6 +14,9 @@ one explicitly. Every key is optional::
     ignore_fields:                     # not diffed, per id pattern
       - id: "meetkai:*"
         fields: [healthCheck, defaultParams.temperature]
+    server_defaults:                   # what the server fills in when a file omits it
+      hidden: false
+      capabilities.supportsTopP: true
 
 Flags and environment variables override the file. Problems are collected, each at
 its file, line and key, as for models/. Values are never repeated in messages: a
@@ -26,11 +29,11 @@ import difflib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from registry_sync.definition import HTTP_URL_PATTERN
+from registry_sync.definition import DEFINITION_FIELDS, HTTP_URL_PATTERN
 from registry_sync.errors import ConfigError, InvalidConfig
 from registry_sync.planner import IgnoreRule
 from registry_sync.problems import Problem
@@ -42,7 +45,7 @@ __all__ = ["CONFIG_FILE", "ProjectConfig", "find_config", "load_config", "projec
 
 CONFIG_FILE = "registry-sync.yaml"
 
-_KEYS = ("models_dir", "api_url", "prune", "protect", "ignore_fields")
+_KEYS = ("models_dir", "api_url", "prune", "protect", "ignore_fields", "server_defaults")
 _IGNORE_KEYS = ("id", "fields")
 _HTTP_URL = re.compile(HTTP_URL_PATTERN)
 
@@ -61,6 +64,8 @@ class ProjectConfig:
     prune: bool | None = None
     protect: tuple[str, ...] = ()
     ignore: tuple[IgnoreRule, ...] = ()
+    # Dotted field path -> the value a server fills in when a file omits the field.
+    server_defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
 def project_config(explicit: Path | None = None) -> ProjectConfig:
@@ -160,6 +165,7 @@ class _Checker:
             prune=prune,
             protect=self._strings(data, ("protect",)),
             ignore=self._ignore_rules(data),
+            server_defaults=self._server_defaults(data),
         )
 
     def _string(self, data: Mapping[str, Any], key: str) -> str | None:
@@ -235,6 +241,30 @@ class _Checker:
             if isinstance(pattern, str) and pattern.strip() and fields:
                 found.append(IgnoreRule(pattern, fields))
         return tuple(found)
+
+    def _server_defaults(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        defaults = data.get("server_defaults")
+        if defaults is None:
+            return {}
+        if not isinstance(defaults, dict):
+            self.problem(
+                ("server_defaults",),
+                f"expected a mapping of field path to value, got {json_kind(defaults)}",
+            )
+            return {}
+        found: dict[str, Any] = {}
+        for key, value in defaults.items():
+            path: PathParts = ("server_defaults", str(key))
+            top = str(key).split(".", 1)[0]
+            if not isinstance(key, str) or top not in DEFINITION_FIELDS or top == "id":
+                close = difflib.get_close_matches(top, DEFINITION_FIELDS, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                self.problem(path, f"expected a definition field path such as 'hidden'{hint}")
+            elif value is None:
+                self.problem(path, "expected the value the server fills in, got null")
+            else:
+                found[key] = value
+        return found
 
 
 def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:

@@ -5,12 +5,19 @@ loader validates every document with :class:`Definition`, and ``registry-sync sc
 prints :func:`definition_json_schema` for editors (yaml-language-server).
 
 Validation is strict: ``'yes'`` is not a boolean and ``"1"`` is not an integer (an
-integer is still a valid number). Unknown keys are errors. An optional field may be
-left out but not set to null, because the API does not say that null clears a field.
+integer is still a valid number). Unknown keys are errors in a file. An optional field
+may be left out but not set to null: null only clears a live field, in an update.
+
+The models accept everything the API's add schema accepts (types, enums, required
+fields; no minimums). Rules people want but the API does not have (a positive
+``contextWindow``, ``topP`` at most 1, a URL that parses) raise *advice*: a pydantic
+error whose type starts with ``advice_`` (:func:`is_advice`), which the loader
+reports as a warning and the local server ignores.
 """
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -20,9 +27,8 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
-    NonNegativeInt,
-    PositiveInt,
     Tag,
+    ValidationError,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -53,25 +59,117 @@ ApiProviderType = Literal["groq", "azure", "meetkai", "meetkaiGateway", "fal", "
 RateLimitScope = Literal["global", "org", "user", "apiKey", "externalUser"]
 ProbeMethod = Literal["GET", "HEAD"]
 
-NonEmptyStr = Annotated[str, Field(min_length=1)]
-RegistryId = Annotated[str, Field(min_length=1, pattern=ID_PATTERN)]
-EnvVarName = Annotated[str, Field(pattern=ENV_VAR_PATTERN)]
-HttpUrl = Annotated[str, Field(pattern=HTTP_URL_PATTERN)]
+# The 13 fields an update may set to null, which clears them (the API's update schema).
+NULLABLE_FIELDS = frozenset(
+    {
+        "displayName",
+        "baseUrl",
+        "contextWindow",
+        "rpm",
+        "rateLimits",
+        "concurrency",
+        "requestTimeoutMs",
+        "maxRetries",
+        "defaultParams",
+        "rerouteRules",
+        "hidden",
+        "embeddingLimits",
+        "healthCheck",
+    }
+)
+# What the add endpoint requires (the API's add schema).
+REQUIRED_ON_ADD = (
+    "id",
+    "provider",
+    "modelId",
+    "apiFormat",
+    "apiProviderType",
+    "created",
+    "auth",
+    "capabilities",
+)
+
+_ADVICE = "advice_"
+
+
+def is_advice(error_type: str) -> bool:
+    """True for the type of an error that is advice (a warning), not a rule of the API."""
+    return error_type.startswith(_ADVICE)
+
+
+def _advice(kind: str, message: str, **context: Any) -> PydanticCustomError:
+    return PydanticCustomError(_ADVICE + kind, message, context)
+
+
+def _at_least(bound: int | float) -> AfterValidator:
+    def check(value: Any) -> Any:
+        if value < bound:
+            shown = int(bound) if float(bound).is_integer() else bound
+            raise _advice(
+                "bound", "should be at least {bound}, got {value}", bound=shown, value=value
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _at_most(bound: int | float) -> AfterValidator:
+    def check(value: Any) -> Any:
+        if value > bound:
+            shown = int(bound) if float(bound).is_integer() else bound
+            raise _advice(
+                "bound", "should be at most {bound}, got {value}", bound=shown, value=value
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _matching(pattern: str, *, sensitive: bool = False) -> AfterValidator:
+    compiled = re.compile(pattern)
+    meaning = PATTERN_MEANINGS[pattern]
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            if sensitive:  # may hold a secret: never repeat it
+                raise _advice("pattern", "should be " + meaning)
+            raise _advice(
+                "pattern", "should be {meaning}, got '{value}'", meaning=meaning, value=value
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _not_empty(value: Any) -> Any:
+    if len(value) == 0:
+        raise _advice("empty", "should not be empty")
+    return value
+
+
+PositiveInt = Annotated[int, _at_least(1)]
+NonNegativeInt = Annotated[int, _at_least(0)]
+NonEmptyStr = Annotated[str, AfterValidator(_not_empty)]
+RegistryId = Annotated[str, AfterValidator(_not_empty), _matching(ID_PATTERN)]
+EnvVarName = Annotated[str, _matching(ENV_VAR_PATTERN, sensitive=True)]
+HttpUrl = Annotated[str, _matching(HTTP_URL_PATTERN, sensitive=True)]
 
 
 def _reject_milliseconds(value: int) -> int:
     if value > MILLISECONDS_THRESHOLD:
-        raise PydanticCustomError(
+        raise _advice(
             "epoch_milliseconds",
             "{value} looks like epoch milliseconds; use epoch seconds ({seconds})",
-            {"value": value, "seconds": value // 1000},
+            value=value,
+            seconds=value // 1000,
         )
     return value
 
 
 EpochSeconds = Annotated[
     int,
-    Field(ge=0, json_schema_extra={"maximum": MILLISECONDS_THRESHOLD}),
+    _at_least(0),
+    Field(json_schema_extra={"maximum": MILLISECONDS_THRESHOLD}),
     AfterValidator(_reject_milliseconds),
 ]
 
@@ -106,7 +204,7 @@ class ApiKeyAuth(_Object):
     """The server reads the key from the environment variable that envVar names."""
 
     type: Literal["api-key"]
-    env_var: EnvVarName = Field(description="Name of the environment variable holding the key.")
+    env_var: EnvVarName = _absent(description="Name of the environment variable holding the key.")
     header_name: NonEmptyStr = _absent()
     # Modelled so the loader can reject it by name: a key in a git-reviewed file leaks.
     value: str = _absent(
@@ -137,7 +235,7 @@ class CompositeAuth(_Object):
     """Several strategies applied together."""
 
     type: Literal["composite"]
-    strategies: list[Auth] = Field(min_length=1)
+    strategies: Annotated[list[Auth], AfterValidator(_not_empty)]
 
 
 Auth = Annotated[
@@ -192,8 +290,8 @@ class Concurrency(_Object):
 
 
 class DefaultParams(_Object):
-    temperature: Annotated[float, Field(ge=0)] = _absent()
-    top_p: Annotated[float, Field(ge=0, le=1)] = _absent()
+    temperature: Annotated[float, _at_least(0)] = _absent()
+    top_p: Annotated[float, _at_least(0), _at_most(1)] = _absent()
     presence_penalty: float = _absent()
     frequency_penalty: float = _absent()
 
@@ -242,10 +340,12 @@ class DimensionRange(_Object):
     @model_validator(mode="after")
     def _ordered(self) -> DimensionRange:
         if not self.min <= self.default <= self.max:
-            raise PydanticCustomError(
+            raise _advice(
                 "dimension_range",
                 "expected min <= default <= max, got min {min}, default {default}, max {max}",
-                {"min": self.min, "default": self.default, "max": self.max},
+                min=self.min,
+                default=self.default,
+                max=self.max,
             )
         return self
 
@@ -295,7 +395,7 @@ class HealthCheckUrl(_Object):
     """The form of the API documentation's example; the SDK does not know it."""
 
     url: HttpUrl
-    method: Annotated[str, Field(pattern=HTTP_METHOD_PATTERN)] = _absent()
+    method: Annotated[str, _matching(HTTP_METHOD_PATTERN)] = _absent()
 
 
 def health_check_form(value: Any) -> str | None:
@@ -339,7 +439,9 @@ class Definition(_Object):
         description="Known: " + ", ".join(KNOWN_API_FORMATS) + "; other strings are allowed.",
         json_schema_extra={"examples": list(KNOWN_API_FORMATS)},
     )
-    api_provider_type: ApiProviderType = _absent()
+    api_provider_type: ApiProviderType = _absent(
+        description="Required to create an entry; a live entry may lack it."
+    )
     created: EpochSeconds = _absent(description="Epoch seconds; the tool fills it when left out.")
     auth: Auth
     capabilities: Capabilities
@@ -441,3 +543,54 @@ def unknown_fields(definition: Mapping[str, Any]) -> list[str]:
     if _KNOWN_FIELDS.issuperset(definition):
         return []
     return [key for key in definition if key not in _KNOWN_FIELDS]
+
+
+# A complete add body: an update is validated merged onto it, so every field is
+# checked by the same models whether it comes in an add or an update.
+_SKELETON: dict[str, Any] = {
+    "id": "skeleton",
+    "provider": "p",
+    "modelId": "m",
+    "apiFormat": "responses",
+    "apiProviderType": "openai",
+    "created": 0,
+    "auth": {"type": "none"},
+    "capabilities": {"modalities": {"input": ["text"], "output": ["text"]}, "reasoning": False},
+}
+
+
+def api_problems(body: object, *, update: bool) -> list[str]:
+    """Why the registry API refuses ``body`` as an add (``update=False``) or an update,
+    as ``"<field path>: <message>"``; empty when it accepts it.
+
+    What the API checks, no more: types, enums, required fields (``apiProviderType``
+    included), the ``auth`` and ``healthCheck`` forms, and in an update null only on a
+    nullable field. Advice is not checked; unknown top-level fields are accepted (and
+    ignored), as the API's schema does.
+    """
+    if not isinstance(body, dict):
+        return ["the request body must be a JSON object"]
+    found: list[str] = []
+    if update:
+        if "id" in body:
+            found.append("id: cannot be changed by an update")
+        for key, value in body.items():
+            if value is None and key in _KNOWN_FIELDS and key not in NULLABLE_FIELDS:
+                found.append(f"{key}: not nullable; it cannot be cleared")
+        known = {k: v for k, v in body.items() if k in _KNOWN_FIELDS and v is not None}
+        known.pop("id", None)
+        candidate = {**_SKELETON, **known}
+    else:
+        found.extend(f"{key}: missing required field" for key in REQUIRED_ON_ADD if key not in body)
+        candidate = {k: v for k, v in body.items() if k in _KNOWN_FIELDS and k in body}
+        candidate = {**{k: v for k, v in _SKELETON.items() if k not in body}, **candidate}
+    try:
+        Definition.model_validate(candidate)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            if not is_advice(error["type"]):
+                path = ".".join(str(part) for part in error["loc"])
+                found.append(f"{path}: {error['msg']}")
+    if health_check_form(body.get("healthCheck")) == "url-form":
+        found.append("healthCheck: expected mode 'off', 'preflight' or 'periodic'")
+    return found

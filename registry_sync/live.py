@@ -25,7 +25,8 @@ SERVER_OWNED_FIELDS = ("source", "immutable", "health", "created_at", "updated_a
 class LiveEntry:
     """One registry entry as the server has it.
 
-    ``definition`` excludes the server-owned keys echoed inside it. It may hold
+    ``definition`` excludes the server-owned keys echoed inside it and every null
+    (a null means absent, see :func:`without_nulls`). It may hold
     fields this tool does not know (the API's definition is an open object) and
     secrets: render it only through :func:`registry_sync.secrets.redact`.
     """
@@ -46,6 +47,34 @@ class LiveEntry:
         }
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def without_nulls(definition: dict[str, Any]) -> dict[str, Any]:
+    """``definition`` without the keys whose value is null, at any depth: a live null
+    means the field is absent (a server may store the null a clearing PATCH sent).
+
+    Returns ``definition`` itself when it holds no null, so equal entries cost a scan.
+    """
+    if not _has_null(definition):
+        return definition
+    cleaned: dict[str, Any] = _drop_nulls(definition)
+    return cleaned
+
+
+def _has_null(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(item is None or _has_null(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_null(item) for item in value)
+    return False
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _drop_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(item) for item in value]
+    return value
 
 
 def parse_list_response(document: object, origin: str) -> list[LiveEntry]:
@@ -115,6 +144,7 @@ def parse_entry(document: object, origin: str, where: str = "") -> LiveEntry:
         clean = definition
     else:
         clean = {k: v for k, v in definition.items() if k not in SERVER_OWNED_IN_DEFINITION}
+    clean = without_nulls(clean)
     if "id" not in clean:
         clean = {"id": entry_id, **clean}
     return LiveEntry(

@@ -15,7 +15,7 @@ import difflib
 import os
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from registry_sync.definition import (
     Definition,
     allowed_keys,
     health_check_form,
+    is_advice,
 )
 from registry_sync.errors import ConfigError
 from registry_sync.live import SERVER_OWNED_FIELDS
@@ -46,6 +47,12 @@ SERVER_OWNED_MESSAGE = "server-owned field; remove it"
 PLACEHOLDER_MESSAGE = (
     f"{PLACEHOLDER_ENV_VAR} is the placeholder export wrote for a secret: set the name "
     "of the environment variable the server reads"
+)
+
+URL_FORM_MESSAGE = (
+    "the older {url, method} form: the registry may hold it, but the API accepts only "
+    "'mode: off', 'mode: preflight' or 'mode: periodic' in a write, so this entry cannot "
+    "be created or have its healthCheck changed; move it to a mode form"
 )
 
 _SERVER_OWNED = frozenset(SERVER_OWNED_FIELDS)
@@ -68,9 +75,23 @@ class LoadResult:
     """What a models/ folder holds: valid definitions, and every problem found."""
 
     definitions: tuple[DesiredDefinition, ...]  # valid ones, sorted by id
-    problems: tuple[Problem, ...]  # all of them, sorted by (file, line, path)
+    problems: tuple[Problem, ...]  # all of them, warnings too, sorted by (file, line, path)
     notes: tuple[str, ...]  # things skipped on purpose, e.g. empty files
     files: int  # files read
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The problems that make a definition invalid."""
+        return tuple(problem for problem in self.problems if problem.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """Rules the API does not enforce: the definitions stay valid."""
+        return tuple(problem for problem in self.problems if problem.severity == "warning")
+
+    def failing(self, *, strict: bool) -> tuple[Problem, ...]:
+        """The problems that fail a command: errors, and warnings too when ``strict``."""
+        return self.problems if strict else self.errors
 
 
 def load_models(models_dir: Path) -> LoadResult:
@@ -296,12 +317,22 @@ def _check_document(
             # Under an inline secret in auth the fix is to delete it; more noise helps no one.
             if any(path[: len(secret)] == secret and secret[0] == "auth" for secret in secrets):
                 continue
-            found.append(source.problem(document, path, message))
+            problem = source.problem(document, path, message)
+            if is_advice(error["type"]):
+                problem = replace(problem, severity="warning")
+            found.append(problem)
+    if health_check_form(candidate.get("healthCheck")) == "url-form":
+        found.append(
+            replace(
+                source.problem(document, ("healthCheck",), URL_FORM_MESSAGE), severity="warning"
+            )
+        )
     problems.extend(found)
     definition_id = data.get("id")
     if not isinstance(definition_id, str) or not definition_id:
         return []
-    return [_Declared(definition_id, source, document, valid=not found)]
+    valid = not any(problem.severity == "error" for problem in found)
+    return [_Declared(definition_id, source, document, valid=valid)]
 
 
 def _unique_ids(declared: list[_Declared], problems: list[Problem]) -> list[DesiredDefinition]:

@@ -44,15 +44,16 @@ class FieldChange:
     kind: ChangeKind
     before: Any = None
     after: Any = None
-    forces_replace: bool = False
 
 
 @dataclass(frozen=True)
 class Change:
     """The planned action for one registry id.
 
-    ``body`` is the full definition to POST (create, replace); ``patch`` holds the
-    changed top-level fields to PATCH (update); ``live_fingerprint`` identifies the
+    ``body`` is the full definition to POST (create, replace); a create whose file
+    omits ``created`` has none, the applier stamps it at apply time. ``patch`` holds
+    the changed top-level fields to PATCH (update), ``null`` for a field to clear;
+    ``live_fingerprint`` identifies the
     live entry the action was computed from (None when there was none).
     ``conflict`` marks a read-only entry whose file differs from the server.
     """
@@ -67,11 +68,6 @@ class Change:
     patch: Mapping[str, Any] | None = None
     live_fingerprint: str | None = None
     conflict: bool = False
-
-    @property
-    def replace_fields(self) -> tuple[str, ...]:
-        """The paths whose removal forces a replace."""
-        return tuple(c.path for c in self.changes if c.forces_replace)
 
 
 # Actions that write to the registry when applied.

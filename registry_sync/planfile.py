@@ -162,7 +162,6 @@ def _field_change(item: object, where: str) -> FieldChange:
         kind=kind,
         before=data["before"],
         after=data["after"],
-        forces_replace=_field(data, "forces_replace", bool, where),
     )
 
 

@@ -7,18 +7,18 @@ equality test on the normalised form; deepdiff runs only on entries that differ.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from deepdiff import DeepDiff
 
-from registry_sync.definition import unknown_fields
+from registry_sync.definition import DEFINITION_FIELDS, unknown_fields
 from registry_sync.live import LiveEntry
 from registry_sync.loader import DesiredDefinition
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.secrets import redact
-from registry_sync.values import format_path
+from registry_sync.values import deep_copy, format_path
 
 _KIND_BY_REPORT = {
     "values_changed": ChangeKind.CHANGED,
@@ -41,14 +41,45 @@ class IgnoreRule:
 
 @dataclass(frozen=True)
 class PlanOptions:
-    """How to plan. ``now`` (epoch seconds) fills ``created`` on create when a file
-    omits it; ``models_dir`` and ``registry`` only describe the plan's sources."""
+    """How to plan. ``replace`` names declared, mutable live ids to delete and
+    re-create (``--replace``); ``server_defaults`` maps dotted field paths to the value
+    a server fills in when a file omits the field; ``models_dir`` and ``registry``
+    only describe the plan's sources."""
 
-    now: int
     prune: bool = False
     ignore: tuple[IgnoreRule, ...] = field(default=())
+    replace: frozenset[str] = frozenset()
+    server_defaults: Mapping[str, Any] = field(default_factory=dict)
     models_dir: str = "models"
     registry: str = ""
+
+
+def replace_problems(
+    replace: Iterable[str], desired: Sequence[DesiredDefinition], live: Sequence[LiveEntry]
+) -> list[str]:
+    """Why ids given to ``--replace`` cannot be replaced: each must be declared in
+    models/ and live and mutable in the registry. Empty when all can."""
+    declared = {definition.id for definition in desired}
+    live_by_id = {entry.id: entry for entry in live}
+    found: list[str] = []
+    for model_id in sorted(set(replace)):
+        entry = live_by_id.get(model_id)
+        if entry is not None and entry.immutable:
+            found.append(
+                f"--replace {model_id}: immutable on the server (source {entry.source!r}); "
+                "it can never be deleted or re-created through the API"
+            )
+        elif model_id not in declared:
+            found.append(
+                f"--replace {model_id}: no file in models/ declares it; replace re-creates "
+                "a declared entry from its file (give the exact id)"
+            )
+        elif entry is None:
+            found.append(
+                f"--replace {model_id}: not in the registry, so there is nothing to replace; "
+                "plan without --replace creates it"
+            )
+    return found
 
 
 def build_plan(
@@ -88,17 +119,18 @@ def _plan_declared(
     desired: DesiredDefinition, entry: LiveEntry | None, options: PlanOptions
 ) -> Change:
     if entry is None:
-        body = _with_created(desired.body, options.now)
         return Change(
             desired.id,
             Action.CREATE,
             "not in the registry",
-            body=body,
+            body=dict(desired.body),
             file=desired.file,
             line=desired.line,
         )
 
-    wanted, have = comparable(desired.id, desired.body, entry, options.ignore)
+    wanted, have = comparable(
+        desired.id, desired.body, entry, options.ignore, options.server_defaults
+    )
     differences = () if wanted == have else field_changes(have, wanted)
 
     if entry.immutable:
@@ -121,25 +153,27 @@ def _plan_declared(
             file=desired.file,
             line=desired.line,
         )
-    if not differences:
-        return Change(desired.id, Action.NO_OP, "in sync", file=desired.file, line=desired.line)
-
-    forcing = [c.path for c in differences if c.forces_replace]
-    if forcing:
-        created = entry.definition.get("created", options.now)
+    if desired.id in options.replace:
+        body = dict(desired.body)
+        created = entry.definition.get("created")
+        if "created" not in body and created is not None:
+            body["created"] = created  # the entry keeps its stamp
         return Change(
             desired.id,
             Action.REPLACE,
-            f"removing {_and_list(forcing)} needs delete and re-create: "
-            "PATCH cannot remove a field",
+            "--replace asks to delete and re-create it",
             changes=differences,
-            body=_with_created(desired.body, created),
+            body=body,
             live_fingerprint=entry.fingerprint(),
             file=desired.file,
             line=desired.line,
         )
-    changed_keys = {c.path.split(".", 1)[0].split("[", 1)[0] for c in differences}
-    patch = {key: desired.body[key] for key in desired.body if key in changed_keys}
+    if not differences:
+        return Change(desired.id, Action.NO_OP, "in sync", file=desired.file, line=desired.line)
+
+    changed_keys = {top_key(c.path) for c in differences}
+    # A field live but no longer declared is cleared with null; the rest are sent whole.
+    patch = {key: desired.body.get(key) for key in sorted(changed_keys, key=_field_order)}
     return Change(
         desired.id,
         Action.UPDATE,
@@ -170,8 +204,7 @@ def _plan_undeclared(entry: LiveEntry, options: PlanOptions) -> Change:
 def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[FieldChange, ...]:
     """Field-level differences from ``before`` (live) to ``after`` (desired), by path.
 
-    Numbers compare by value (``1`` equals ``1.0``). A top-level field that exists
-    only in ``before`` forces a replace, since PATCH cannot remove a field.
+    Numbers compare by value (``1`` equals ``1.0``).
     """
     diff = DeepDiff(before, after, view="tree", ignore_numeric_type_changes=True)
     found: list[tuple[list[Any], FieldChange]] = []
@@ -189,7 +222,6 @@ def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[
                         kind=kind,
                         before=None if kind is ChangeKind.ADDED else level.t1,
                         after=None if kind is ChangeKind.REMOVED else level.t2,
-                        forces_replace=kind is ChangeKind.REMOVED and len(keys) == 1,
                     ),
                 )
             )
@@ -203,15 +235,105 @@ def _path_sort_key(keys: Sequence[Any]) -> list[tuple[int, int, str]]:
 
 
 def comparable(
-    model_id: str, desired: Mapping[str, Any], entry: LiveEntry, ignore: Sequence[IgnoreRule]
+    model_id: str,
+    desired: Mapping[str, Any],
+    entry: LiveEntry,
+    ignore: Sequence[IgnoreRule],
+    server_defaults: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(desired, live) as the planner compares them: ignored fields dropped from both,
-    live secrets redacted. The entry is in sync exactly when the two are equal; the
-    applier uses the same test to confirm that a write converged."""
+    live secrets redacted, live values equal to a server default the file omits
+    dropped, and live sets (modalities, base64 formats) and header names (any case)
+    spelt as the file spells them when they are equal to the server. The entry is in
+    sync exactly when the two are equal; the applier uses the same test to confirm
+    that a write converged. A ``None`` in ``desired`` (a field to clear) is absent."""
     ignored = _ignored_fields(model_id, ignore)
     wanted = _normalise(desired, ignored)
     have = _normalise(_comparable_live(entry.definition, desired), ignored)
+    if server_defaults:
+        for path, value in server_defaults.items():
+            keys = path.split(".")
+            if _get_path(wanted, keys) is None and _get_path(have, keys) == value:
+                _drop_path(have, keys)
+    if have != wanted:
+        _align(have, wanted)
     return wanted, have
+
+
+def _get_path(target: Mapping[str, Any], keys: Sequence[str]) -> Any:
+    node: Any = target
+    for key in keys:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+# Lists the server treats as sets: their order is never drift.
+_SET_PATHS = (("modalities", "input"), ("modalities", "output"), ("supportedBase64Formats",))
+
+
+def _align(have: dict[str, Any], wanted: Mapping[str, Any]) -> None:
+    """Spell live values as the file does where the server sees no difference."""
+    capabilities, wanted_capabilities = have.get("capabilities"), wanted.get("capabilities")
+    if (
+        isinstance(capabilities, dict)
+        and isinstance(wanted_capabilities, dict)
+        and capabilities != wanted_capabilities
+    ):
+        aligned = deep_copy(capabilities)
+        for keys in _SET_PATHS:
+            mine, theirs = _get_path(aligned, keys), _get_path(wanted_capabilities, keys)
+            if (
+                isinstance(mine, list)
+                and isinstance(theirs, list)
+                and _as_set(mine) is not None
+                and _as_set(mine) == _as_set(theirs)
+                and len(mine) == len(theirs)
+            ):
+                parent = _get_path(aligned, keys[:-1]) if len(keys) > 1 else aligned
+                parent[keys[-1]] = list(theirs)
+        have["capabilities"] = aligned
+    auth = have.get("auth")
+    if isinstance(auth, dict) and auth != wanted.get("auth"):
+        have["auth"] = _align_auth(auth, wanted.get("auth"))
+
+
+def _as_set(items: list[Any]) -> frozenset[Any] | None:
+    if not all(isinstance(item, str) for item in items):
+        return None
+    return frozenset(items)
+
+
+def _align_auth(have: dict[str, Any], wanted: Any) -> dict[str, Any]:
+    """HTTP header names are case-insensitive: headerName and the keys of headers and
+    envVars take the file's spelling when they differ only in case."""
+    if not isinstance(wanted, dict) or have.get("type") != wanted.get("type"):
+        return have
+    result = dict(have)
+    name, wanted_name = have.get("headerName"), wanted.get("headerName")
+    if (
+        isinstance(name, str)
+        and isinstance(wanted_name, str)
+        and name.lower() == wanted_name.lower()
+    ):
+        result["headerName"] = wanted_name
+    for key in ("headers", "envVars"):
+        mine, theirs = have.get(key), wanted.get(key)
+        if isinstance(mine, dict) and isinstance(theirs, dict):
+            spelling = {str(name).lower(): name for name in theirs}
+            renamed = {spelling.get(str(name).lower(), name): value for name, value in mine.items()}
+            if len(renamed) == len(mine):
+                result[key] = renamed
+    strategies, wanted_strategies = have.get("strategies"), wanted.get("strategies")
+    if isinstance(strategies, list) and isinstance(wanted_strategies, list):
+        result["strategies"] = [
+            _align_auth(item, wanted_strategies[index])
+            if isinstance(item, dict) and index < len(wanted_strategies)
+            else item
+            for index, item in enumerate(strategies)
+        ]
+    return result
 
 
 def _comparable_live(definition: dict[str, Any], declared: Mapping[str, Any]) -> dict[str, Any]:
@@ -237,7 +359,7 @@ def _ignored_fields(model_id: str, rules: Sequence[IgnoreRule]) -> tuple[str, ..
 
 
 def _normalise(definition: Mapping[str, Any], ignored: Sequence[str]) -> dict[str, Any]:
-    result = dict(definition)
+    result = {key: value for key, value in definition.items() if value is not None}
     for path in ignored:
         _drop_path(result, path.split("."))
     return result
@@ -258,18 +380,18 @@ def _drop_path(target: dict[str, Any], keys: list[str]) -> None:
         target[head] = copy
 
 
-def _with_created(body: Mapping[str, Any], created: Any) -> dict[str, Any]:
-    """The body to POST: the add endpoint requires ``created``; keep a declared one."""
-    if "created" in body:
-        return dict(body)
-    return {**body, "created": created}
+def top_key(path: str) -> str:
+    """The top-level field of a change's path: ``rateLimits`` for ``rateLimits[0].rpm``."""
+    # A quoted top-level key never happens: every Definition field is a plain name.
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
+def _field_order(name: str) -> tuple[int, str]:
+    try:
+        return (DEFINITION_FIELDS.index(name), name)
+    except ValueError:
+        return (len(DEFINITION_FIELDS), name)
 
 
 def _count_fields(count: int) -> str:
     return "1 top-level field differs" if count == 1 else f"{count} top-level fields differ"
-
-
-def _and_list(items: Sequence[str]) -> str:
-    if len(items) == 1:
-        return items[0]
-    return ", ".join(items[:-1]) + " and " + items[-1]

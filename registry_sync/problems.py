@@ -25,6 +25,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
+        message = f"warning: {self.message}" if self.severity == "warning" else self.message
         if self.path:
-            return f"{where}: {self.path}: {self.message}"
-        return f"{where}: {self.message}"
+            return f"{where}: {self.path}: {message}"
+        return f"{where}: {message}"

@@ -32,10 +32,11 @@ class LiveSource:
         return self.api_url.rstrip("/")
 
 
-def load_desired(models_dir: Path) -> LoadResult:
-    """Load models/, raising :class:`InvalidModels` with every problem if any."""
+def load_desired(models_dir: Path, *, strict: bool = False) -> LoadResult:
+    """Load models/, raising :class:`InvalidModels` with every problem if any error
+    (or, with ``strict``, any warning) was found; warnings stay in the result."""
     result = load_models(models_dir)
-    if result.problems:
+    if result.failing(strict=strict):
         raise InvalidModels(result.problems)
     return result
 

@@ -52,7 +52,7 @@ def plan_for(
     client: RegistryClient, *bodies: dict[str, Any], prune: bool = False, ignore: Any = ()
 ) -> Plan:
     desired = [DesiredDefinition(body["id"], body, f"{body['id']}.yaml", 1) for body in bodies]
-    options = PlanOptions(now=1, prune=prune, ignore=ignore, registry=client.base_url)
+    options = PlanOptions(prune=prune, ignore=ignore, registry=client.base_url)
     return build_plan(desired, client.list_models(), options)
 
 
@@ -204,7 +204,7 @@ def test_an_immutable_entry_is_never_written(client: RegistryClient) -> None:
     plan = build_plan(
         [DesiredDefinition("sys", definition("sys", hidden=True), "sys.yaml", 1)],
         [immutable],
-        PlanOptions(now=1),
+        PlanOptions(),
     )
 
     with pytest.raises(ApplyRefused, match="sys is immutable on the server"):

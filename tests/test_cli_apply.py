@@ -78,8 +78,9 @@ def seed() -> dict[str, Any]:
     )
 
 
-# The models/ folder of the "every action kind" scenario, applied with --prune:
-# CHAT updated, EMBED replaced (a field removed), ROUTER deleted, NEW_A and NEW_B created.
+# The models/ folder of the "every action kind" scenario, applied with --prune and
+# --replace EMBED: CHAT updated, EMBED replaced (as asked; it also loses a field),
+# ROUTER deleted, NEW_A and NEW_B created.
 EVERY_KIND = (
     definition(CHAT, contextWindow=16384),
     definition(EMBED, apiFormat="embeddings"),
@@ -158,7 +159,7 @@ def test_apply_converges_every_action_kind_and_a_second_run_is_a_no_op(
 ) -> None:
     workspace.write_models(*EVERY_KIND)
 
-    result = workspace.apply("--prune", "--auto-approve")
+    result = workspace.apply("--prune", "--replace", EMBED, "--auto-approve")
 
     assert result.exit_code == 0, result.output
     assert "Plan: 2 to create, 1 to update, 1 to replace, 1 to delete." in result.stdout
@@ -192,7 +193,7 @@ def test_a_saved_plan_is_applied_as_reviewed_without_rereading_models(
     workspace: Workspace,
 ) -> None:
     workspace.write_models(*EVERY_KIND)
-    planned = workspace.plan("--prune", "--out", "plan.json")
+    planned = workspace.plan("--prune", "--replace", EMBED, "--out", "plan.json")
     assert planned.exit_code == 0, planned.output
     # Whatever models/ says now, the reviewed plan is what gets applied.
     workspace.write_models(definition(CHAT, contextWindow=1))
@@ -252,10 +253,27 @@ def test_reroute_targets_are_created_before_and_deleted_after_their_referrers(
     assert deleted == [ROUTER, CHAT]
 
 
-def test_a_replace_deletes_before_it_posts(workspace: Workspace) -> None:
+def test_removing_a_nullable_field_is_one_patch_with_null_and_converges(
+    workspace: Workspace,
+) -> None:
     workspace.write_models(LIVE[CHAT], LIVE[ROUTER], definition(EMBED, apiFormat="embeddings"))
 
     result = workspace.apply("--auto-approve")
+
+    assert result.exit_code == 0, result.output
+    assert "- embeddingLimits: {" in result.stdout and "-> (removed)" in result.stdout
+    assert [(r.method, r.path, r.body) for r in workspace.writes()] == [
+        ("PATCH", f"{API}/{EMBED}", {"embeddingLimits": None})
+    ]
+    assert "embeddingLimits" not in workspace.definitions()[EMBED]
+    again = workspace.plan("--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+
+
+def test_a_replace_deletes_before_it_posts(workspace: Workspace) -> None:
+    workspace.write_models(LIVE[CHAT], LIVE[ROUTER], LIVE[EMBED])
+
+    result = workspace.apply("--replace", EMBED, "--auto-approve")
 
     assert result.exit_code == 0, result.output
     assert [(r.method, r.path) for r in workspace.writes()] == [
@@ -417,7 +435,7 @@ def test_a_replace_whose_post_fails_shows_the_definition_to_restore(
     workspace.write_models(LIVE[CHAT], LIVE[ROUTER], wanted)
     workspace.server.inject(Fault("status", method="POST", status=500))
 
-    result = workspace.apply("--auto-approve")
+    result = workspace.apply("--replace", EMBED, "--auto-approve")
 
     assert result.exit_code == 3, result.output
     assert EMBED not in workspace.definitions()
@@ -597,8 +615,8 @@ def _truncate(text: str) -> str:
     return text[: len(text) // 2]
 
 
-def _version_2(text: str) -> str:
-    return text.replace('"format_version": "1"', '"format_version": "2"')
+def _version_3(text: str) -> str:
+    return text.replace('"format_version": "2"', '"format_version": "3"')
 
 
 def _edit_action(text: str) -> str:
@@ -625,7 +643,7 @@ def _list_response(text: str) -> str:
     ("corrupt", "message"),
     [
         (_truncate, "is corrupt: not valid JSON at line"),
-        (_version_2, 'has format_version "2", which this registry-sync cannot read'),
+        (_version_3, 'has format_version "3", which this registry-sync cannot read'),
         (_edit_action, "is corrupt: summary: does not match the actions"),
         (_add_secret, "holds a secret"),
         (_list_response, "is not a registry-sync plan (a JSON object with a format_version)"),
@@ -669,7 +687,7 @@ def test_a_plan_touching_a_protected_entry_is_refused(
     )
     workspace.write_models(*EVERY_KIND)
 
-    result = workspace.apply("--prune", "--auto-approve")
+    result = workspace.apply("--prune", "--replace", EMBED, "--auto-approve")
 
     assert result.exit_code == 1, result.output
     assert refusal in result.stderr
@@ -831,7 +849,7 @@ def test_the_api_key_appears_in_no_output(workspace: Workspace) -> None:
     assert "rejected header Authorization: Bearer ***" in outputs[0]
     workspace.write_models(definition(EMBED, apiFormat="embeddings"), LIVE[CHAT], LIVE[ROUTER])
     workspace.server.inject(Fault("status", method="POST", status=500, body=echoing))
-    replaced = workspace.apply("--auto-approve")
+    replaced = workspace.apply("--replace", EMBED, "--auto-approve")
     assert "WAS DELETED" in replaced.output
     outputs.append(replaced.output)
     outputs.append(

@@ -264,6 +264,7 @@ def test_exported_file_reads_well(shapes_server: RegistryServer, tmp_path: Path)
         "modelId: '1.0'\n"
         "displayName: 'off'\n"
         "apiFormat: responses\n"
+        "apiProviderType: openai\n"
         f"created: {CREATED}\n"
         "auth:\n"
         "  type: custom-headers\n"
@@ -388,7 +389,7 @@ def test_live_secrets_are_never_written_or_printed(tmp_path: Path) -> None:
     # The placeholder must be replaced before anything can be planned, let alone applied.
     assert planned.exit_code == 1
     assert (
-        f"secret/api-key.yaml:11: auth.envVar: {PLACEHOLDER_ENV_VAR} is the placeholder "
+        f"secret/api-key.yaml:12: auth.envVar: {PLACEHOLDER_ENV_VAR} is the placeholder "
         "export wrote for a secret" in planned.stderr
     )
 

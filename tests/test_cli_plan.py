@@ -54,11 +54,12 @@ def test_plan_shows_every_action_kind(example_server: RegistryServer) -> None:
     assert "+ meetkai:vision-chat-v1 will be created" in text
     assert "~ meetkai:assistant-chat-v2 will be updated in place" in text
     assert "~ contextWindow: 64000 -> 128000" in text
-    assert "-/+ meetkai:text-embed-v1 must be replaced" in text
-    assert "- rpm: 2000 -> (absent) # forces replacement" in text
+    assert "~ meetkai:text-embed-v1 will be updated in place" in text
+    assert "- rpm: 2000 -> (removed)" in text
+    assert "+ created         = (set at apply)" in text
     assert "? meetkai:legacy-chat-v0" in text
     assert (
-        "Plan: 1 to create, 1 to update, 1 to replace, 0 to delete. "
+        "Plan: 1 to create, 2 to update, 0 to replace, 0 to delete. "
         "0 read-only conflicts, 1 unmanaged." in text
     )
     assert (
@@ -180,13 +181,15 @@ def test_json_output_and_out_file_are_the_same_document(
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     assert document == json.loads(out.read_text())
-    assert document["format_version"] == "1"
+    assert document["format_version"] == "2"
     assert document["registry"] == example_server.url
     assert document["summary"]["create"] == 1
     by_id = {action["id"]: action for action in document["actions"]}
     assert by_id["meetkai:assistant-chat-v2"]["patch"]["contextWindow"] == 128000
-    assert by_id["meetkai:text-embed-v1"]["changes"][0]["forces_replace"] is True
-    assert by_id["meetkai:text-embed-v1"]["body"]["created"] == 1725148800
+    embed = by_id["meetkai:text-embed-v1"]
+    assert (embed["action"], embed["patch"], embed["body"]) == ("update", {"rpm": None}, None)
+    assert embed["changes"] == [{"path": "rpm", "kind": "removed", "before": 2000, "after": None}]
+    assert "created" not in by_id["meetkai:vision-chat-v1"]["body"]
     assert by_id["meetkai:long-context-chat-v1"]["action"] == "read-only"
 
 
@@ -194,7 +197,7 @@ def test_text_out_file_still_writes_json(example_server: RegistryServer, tmp_pat
     out = tmp_path / "plan.json"
     result = run(plan_args(example_server, "--out", str(out)))
     assert result.stdout.startswith("registry-sync will perform")
-    assert json.loads(out.read_text())["summary"]["update"] == 1
+    assert json.loads(out.read_text())["summary"]["update"] == 2
 
 
 @pytest.mark.parametrize(
@@ -285,7 +288,7 @@ def test_registry_file_plans_offline() -> None:
     result = run(args, {"MKA1_API_KEY": None})
     assert result.exit_code == 0, result.stderr
     assert f"on file:{EXAMPLE_REGISTRY}:" in result.stdout
-    assert "1 to create, 1 to update, 1 to replace" in result.stdout
+    assert "1 to create, 2 to update, 0 to replace" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -335,6 +338,7 @@ def write_model(folder: Path, name: str, model_id: str, extra: str = "") -> None
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_text(
         f"id: {model_id}\nprovider: openai-compatible\nmodelId: m\napiFormat: responses\n"
+        "apiProviderType: openai\n"
         "auth:\n  type: none\ncapabilities:\n  modalities: {input: [text], output: [text]}\n"
         f"  reasoning: false\n{extra}"
     )
@@ -353,7 +357,7 @@ def test_reroute_target_must_exist_in_models_or_registry(
     assert result.exit_code == 1
     problems = [line for line in result.stderr.splitlines() if "targetModelId" in line]
     assert len(problems) == 1
-    assert "c.yaml:12: rerouteRules[0].targetModelId:" in problems[0]
+    assert "c.yaml:13: rerouteRules[0].targetModelId:" in problems[0]
     assert "team:nowhere" in problems[0]
     # With --prune the unmanaged target would be deleted: the reference would dangle.
     pruned = run([*args, "--prune"])

@@ -39,6 +39,7 @@ def new_definition(model_id: str = NEW) -> dict[str, Any]:
         "provider": "openai-compatible",
         "modelId": "new-model",
         "apiFormat": "responses",
+        "apiProviderType": "openai",
         "created": 1717200000,
         "auth": {"type": "api-key", "envVar": "NEW_MODEL_KEY"},
         "capabilities": {"modalities": {"input": ["text"], "output": ["text"]}, "reasoning": False},
@@ -241,7 +242,9 @@ Call = Callable[[RegistryClient], object]
             "POST",
             BASE,
             f"add registry model {NEW}",
-            "missing required fields: modelId, apiFormat, created, auth, capabilities",
+            "invalid request body: modelId: missing required field; apiFormat: missing required "
+            "field; apiProviderType: missing required field; created: missing required field; "
+            "auth: missing required field; capabilities: missing required field",
         ),
         (
             lambda c: c.add_model({"provider": "x"}),
@@ -249,7 +252,10 @@ Call = Callable[[RegistryClient], object]
             "POST",
             BASE,
             "add registry model (no id)",
-            "missing required fields: id, modelId, apiFormat, created, auth, capabilities",
+            "invalid request body: id: missing required field; modelId: missing required field; "
+            "apiFormat: missing required field; apiProviderType: missing required field; "
+            "created: missing required field; auth: missing required field; capabilities: "
+            "missing required field",
         ),
         (
             lambda c: c.update_model(CHAT, {"id": "meetkai:other"}),
@@ -257,7 +263,7 @@ Call = Callable[[RegistryClient], object]
             "PATCH",
             encoded(CHAT),
             f"update registry model {CHAT}",
-            "id cannot be changed by an update",
+            "invalid request body: id: cannot be changed by an update",
         ),
         (
             lambda c: c.update_model("meetkai:nope", {"rpm": 1}),

@@ -124,6 +124,7 @@ def test_schema_has_no_null_defaults() -> None:
 
 TOP_P: Loc = ("defaultParams", "topP")
 ENV_VAR: Loc = ("auth", "api-key", "envVar")
+ADVICE_ENV_VAR = ("advice_pattern", ENV_VAR)
 CUSTOM_HEADERS = {"type": "custom-headers", "headers": {"X-Region": "eu"}, "envVars": {"X-K": "K"}}
 NESTED_COMPOSITE = {
     "type": "composite",
@@ -150,7 +151,7 @@ RATE_LIMIT = {
 SCOPE: Loc = ("rateLimits", 0, "scope")
 INPUT_MODALITY = {"type": "input-modality", "modality": "image"}
 TRIGGER: Loc = ("rerouteRules", 0, "trigger")
-DIMENSION_ORDER = ("dimension_range", ("embeddingLimits", "dimensions", "range"))
+DIMENSION_ORDER = ("advice_dimension_range", ("embeddingLimits", "dimensions", "range"))
 PREFLIGHT = {
     "mode": "preflight",
     "path": "/h",
@@ -179,24 +180,31 @@ STRICT_CASES: list[tuple[str, Loc, Any, list[tuple[str, Loc]]]] = [
     ("true is not an int", ("rpm",), True, [("int_type", ("rpm",))]),
     ("1.5 is not an int", ("rpm",), 1.5, [("int_type", ("rpm",))]),
     ("null is not a value", ("displayName",), None, [("string_type", ("displayName",))]),
-    ("positive ints", ("contextWindow",), 0, [("greater_than", ("contextWindow",))]),
+    ("positive ints are advice", ("contextWindow",), 0, [("advice_bound", ("contextWindow",))]),
+    ("negative ints are advice", ("rpm",), -1, [("advice_bound", ("rpm",))]),
     ("retries may be 0", ("maxRetries",), 0, []),
     ("an int is a number", ("defaultParams",), {"temperature": 1}, []),
     ("'0.5' is not a number", ("defaultParams",), {"topP": "0.5"}, [("float_type", TOP_P)]),
     ("unknown apiFormat allowed", ("apiFormat",), "realtime", []),
     ("provider type enum", ("apiProviderType",), "x", [("literal_error", ("apiProviderType",))]),
     ("created in seconds", ("created",), 1704067200, []),
-    ("created in ms", ("created",), 1704067200000, [("epoch_milliseconds", ("created",))]),
+    (
+        "created in ms",
+        ("created",),
+        1704067200000,
+        [("advice_epoch_milliseconds", ("created",))],
+    ),
     ("https baseUrl", ("baseUrl",), "https://llm.example.com/v1", []),
     ("http baseUrl", ("baseUrl",), "http://10.0.0.7:8000", []),
     (
         "baseUrl scheme",
         ("baseUrl",),
         "llm.example.com",
-        [("string_pattern_mismatch", ("baseUrl",))],
+        [("advice_pattern", ("baseUrl",))],
     ),
     ("unknown key", ("contextLength",), 1, [("extra_forbidden", ("contextLength",))]),
-    ("api-key needs envVar", ("auth",), {"type": "api-key"}, [("missing", ENV_VAR)]),
+    ("api-key without envVar", ("auth",), {"type": "api-key"}, []),
+    ("envVar name is advice", ("auth",), {"type": "api-key", "envVar": "a-b"}, [ADVICE_ENV_VAR]),
     ("auth value is modelled", ("auth",), {"type": "api-key", "envVar": "K", "value": "v"}, []),
     ("custom headers", ("auth",), CUSTOM_HEADERS, []),
     ("composite is recursive", ("auth",), NESTED_COMPOSITE, [("string_type", NESTED_ENV_VAR)]),

@@ -21,13 +21,13 @@ def test_a_minimal_definition_is_valid_for_the_sdk_and_for_us() -> None:
     body = minimal_definition("team:chat", contextWindow=8192)
 
     Definition.model_validate(body)
-    # The SDK also requires apiProviderType, which the API reference leaves optional.
-    AddRegistryModelRequest.model_validate({**body, "apiProviderType": "openai"}, by_alias=True)
-    assert list(body)[:7] == [
+    AddRegistryModelRequest.model_validate(body, by_alias=True)
+    assert list(body)[:8] == [
         "id",
         "provider",
         "modelId",
         "apiFormat",
+        "apiProviderType",
         "created",
         "auth",
         "capabilities",

@@ -75,12 +75,12 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
     (
         "non-positive integer",
         {"chat.yaml": BASE + "concurrency: {max: 0}\n"},
-        ["models/chat.yaml:11: concurrency.max: must be greater than 0, got 0"],
+        ["models/chat.yaml:11: concurrency.max: warning: should be at least 1, got 0"],
     ),
     (
         "number out of range",
         {"chat.yaml": BASE + "defaultParams:\n  topP: 1.5\n"},
-        ["models/chat.yaml:12: defaultParams.topP: must be at most 1, got 1.5"],
+        ["models/chat.yaml:12: defaultParams.topP: warning: should be at most 1, got 1.5"],
     ),
     (
         "not a finite number",
@@ -163,18 +163,18 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
     (
         "empty string",
         {"chat.yaml": BASE.replace("provider: openai-compatible", "provider: ''")},
-        ["models/chat.yaml:2: provider: must not be empty"],
+        ["models/chat.yaml:2: provider: warning: should not be empty"],
     ),
     (
         "id with whitespace",
         {"chat.yaml": BASE.replace("id: meetkai:chat", "id: meetkai chat")},
-        ["models/chat.yaml:1: id: expected an id without whitespace, got 'meetkai chat'"],
+        ["models/chat.yaml:1: id: warning: should be an id without whitespace, got 'meetkai chat'"],
     ),
     (
         "created in milliseconds",
         {"chat.yaml": BASE + "created: 1704067200000\n"},
         [
-            "models/chat.yaml:11: created: 1704067200000 looks like epoch milliseconds; "
+            "models/chat.yaml:11: created: warning: 1704067200000 looks like epoch milliseconds; "
             "use epoch seconds (1704067200)"
         ],
     ),
@@ -186,7 +186,7 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
     (
         "baseUrl must be http(s), and is never echoed",
         {"chat.yaml": BASE + "baseUrl: ftp://files.example.com\n"},
-        ["models/chat.yaml:11: baseUrl: expected an http:// or https:// URL"],
+        ["models/chat.yaml:11: baseUrl: warning: should be an http:// or https:// URL"],
     ),
     (
         "auth that is not a mapping is never echoed",
@@ -205,7 +205,7 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
         "envVar must name an environment variable",
         {"chat.yaml": BASE.replace("envVar: CHAT_API_KEY", "envVar: chat-api-key")},
         [
-            "models/chat.yaml:10: auth.envVar: expected an environment variable name "
+            "models/chat.yaml:10: auth.envVar: warning: should be an environment variable name "
             "(letters, digits and '_', not starting with a digit)"
         ],
     ),
@@ -216,7 +216,7 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
                 "  type: api-key\n  envVar: CHAT_API_KEY\n", "  type: composite\n  strategies: []\n"
             )
         },
-        ["models/chat.yaml:10: auth.strategies: must have at least 1 item(s)"],
+        ["models/chat.yaml:10: auth.strategies: warning: should not be empty"],
     ),
     (
         "embedding dimensions: integer or an ordered range",
@@ -227,7 +227,7 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
         },
         [
             "models/a.yaml:11: embeddingLimits.dimensions: expected an integer, got '768'",
-            "models/b.yaml:12: embeddingLimits.dimensions: "
+            "models/b.yaml:12: embeddingLimits.dimensions: warning: "
             "expected min <= default <= max, got min 512, default 384, max 256",
         ],
     ),
@@ -389,7 +389,7 @@ SECRET_CASES: list[tuple[str, str, str]] = [
     (
         "baseUrl with user:pass and a wrong scheme: both said, neither echoes",
         BASE + f"baseUrl: ftp://admin:{SECRET}@llm.example.com\n",
-        "models/chat.yaml:11: baseUrl: expected an http:// or https:// URL",
+        "models/chat.yaml:11: baseUrl: warning: should be an http:// or https:// URL",
     ),
     (
         "healthCheck url with credentials",
@@ -430,7 +430,14 @@ def test_secret_in_a_broken_auth_is_not_echoed(
 def test_valid_folder_multi_document_recursive_yml(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(DATA)
     result = load_models(Path("valid"))
-    assert result.problems == ()
+    # The {url, method} health check of chat-b is a warning: it stays valid.
+    assert result.errors == ()
+    assert [str(problem) for problem in result.warnings] == [
+        "valid/chat.yaml:39: healthCheck: warning: the older {url, method} form: the registry "
+        "may hold it, but the API accepts only 'mode: off', 'mode: preflight' or 'mode: "
+        "periodic' in a write, so this entry cannot be created or have its healthCheck "
+        "changed; move it to a mode form"
+    ]
     assert [(d.id, d.file, d.line) for d in result.definitions] == [
         ("test:chat-a", "valid/chat.yaml", 2),
         ("test:chat-b", "valid/chat.yaml", 18),
@@ -476,8 +483,8 @@ def test_all_problems_of_all_files_in_one_run(monkeypatch: pytest.MonkeyPatch) -
         "expected one of 'text', 'image', 'audio', 'video', got 'smell'",
         "broken/b-types.yaml:12: capabilities.reasoning: expected a boolean, got 'yes'",
         "broken/b-types.yaml:13: contextWindow: expected an integer, got '128000'",
-        "broken/b-types.yaml:14: rpm: must be greater than 0, got 0",
-        "broken/b-types.yaml:15: created: 1704067200000 looks like epoch milliseconds; "
+        "broken/b-types.yaml:14: rpm: warning: should be at least 1, got 0",
+        "broken/b-types.yaml:15: created: warning: 1704067200000 looks like epoch milliseconds; "
         "use epoch seconds (1704067200)",
         "broken/b-types.yaml:17: rateLimits[0].scope: expected one of "
         "'global', 'org', 'user', 'apiKey', 'externalUser', got 'planet'",

@@ -28,17 +28,19 @@ def sample_plan() -> Plan:
                 "1 top-level field differs",
                 file="models/chat.yaml",
                 line=3,
-                changes=(FieldChange("contextWindow", ChangeKind.CHANGED, 8192, 16384),),
-                patch={"contextWindow": 16384},
+                changes=(
+                    FieldChange("contextWindow", ChangeKind.CHANGED, 8192, 16384),
+                    FieldChange("rpm", ChangeKind.REMOVED, 60, None),
+                ),
+                patch={"contextWindow": 16384, "rpm": None},
                 live_fingerprint="sha256:aa",
             ),
             Change(
                 "m:embed",
                 Action.REPLACE,
-                "removing rpm needs delete and re-create",
+                "--replace asks to delete and re-create it",
                 file="models/embed.yaml",
                 line=1,
-                changes=(FieldChange("rpm", ChangeKind.REMOVED, 60, None, forces_replace=True),),
                 body={"id": "m:embed", "provider": "openai", "created": 1},
                 live_fingerprint="sha256:bb",
             ),
@@ -153,14 +155,23 @@ def test_a_corrupt_plan_is_refused_with_where(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b'{"format_version": "1", "actions": [', "is corrupt: not valid JSON at line 1"),
+        (b'{"format_version": "2", "actions": [', "is corrupt: not valid JSON at line 1"),
         (b'{"format_version": 2}', "has format_version 2, which this registry-sync cannot read"),
+        (b'{"format_version": "1"}', 'has format_version "1", which this registry-sync'),
         (b'{"format_version": "0.9"}', 'has format_version "0.9", which this registry-sync'),
         (b"[]", "is not a registry-sync plan (a JSON object with a format_version)"),
         (b'{"object": "list", "data": []}', "is not a registry-sync plan"),
         (b"\xff\xfe{}", "is not UTF-8 text"),
     ],
-    ids=["truncated", "number-version", "unknown-version", "array", "list-response", "binary"],
+    ids=[
+        "truncated",
+        "number-version",
+        "version-1",
+        "unknown-version",
+        "array",
+        "list-response",
+        "binary",
+    ],
 )
 def test_a_file_that_is_no_plan_is_refused(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "plan.json"

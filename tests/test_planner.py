@@ -10,10 +10,15 @@ import pytest
 from registry_sync.live import LiveEntry
 from registry_sync.loader import DesiredDefinition
 from registry_sync.plan import Action, ChangeKind, FieldChange
-from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, field_changes
+from registry_sync.planner import (
+    IgnoreRule,
+    PlanOptions,
+    build_plan,
+    field_changes,
+    replace_problems,
+)
 from registry_sync.values import format_path
 
-NOW = 1_764_000_000
 SECRET = "sk-live-0123456789abcdefSECRET"
 
 
@@ -52,7 +57,7 @@ def live(
 
 def plan_one(want: dict[str, Any] | None, have: LiveEntry | None, **options: Any) -> Any:
     plan = build_plan(
-        [desired(want)] if want else [], [have] if have else [], PlanOptions(now=NOW, **options)
+        [desired(want)] if want else [], [have] if have else [], PlanOptions(**options)
     )
     assert len(plan.changes) == 1
     return plan.changes[0]
@@ -111,9 +116,92 @@ CASES = [
     pytest.param(
         chat(),
         live(chat(rpm=60)),
-        Action.REPLACE,
-        [FieldChange("rpm", ChangeKind.REMOVED, 60, None, forces_replace=True)],
-        id="top-level-removal-forces-replace",
+        Action.UPDATE,
+        [FieldChange("rpm", ChangeKind.REMOVED, 60, None)],
+        id="top-level-removal-is-an-update-that-clears-it",
+    ),
+    pytest.param(
+        chat(
+            capabilities={
+                "modalities": {"input": ["text", "image"], "output": ["text"]},
+                "supportedBase64Formats": ["png", "jpeg"],
+                "reasoning": False,
+            }
+        ),
+        live(
+            chat(
+                capabilities={
+                    "modalities": {"input": ["image", "text"], "output": ["text"]},
+                    "supportedBase64Formats": ["jpeg", "png"],
+                    "reasoning": False,
+                }
+            )
+        ),
+        Action.NO_OP,
+        [],
+        id="modalities-and-base64-formats-compare-as-sets",
+    ),
+    pytest.param(
+        chat(
+            capabilities={
+                "modalities": {"input": ["text", "image"], "output": ["text"]},
+                "reasoning": False,
+            }
+        ),
+        live(
+            chat(
+                capabilities={
+                    "modalities": {"input": ["image", "audio"], "output": ["text"]},
+                    "reasoning": False,
+                }
+            )
+        ),
+        Action.UPDATE,
+        [
+            FieldChange("capabilities.modalities.input[0]", ChangeKind.CHANGED, "image", "text"),
+            FieldChange("capabilities.modalities.input[1]", ChangeKind.CHANGED, "audio", "image"),
+        ],
+        id="different-sets-still-differ",
+    ),
+    pytest.param(
+        chat(
+            auth={
+                "type": "composite",
+                "strategies": [
+                    {"type": "api-key", "envVar": "K", "headerName": "X-Api-Key"},
+                    {
+                        "type": "custom-headers",
+                        "headers": {"X-Org": "a"},
+                        "envVars": {"X-Token": "TOKEN"},
+                    },
+                ],
+            }
+        ),
+        live(
+            chat(
+                auth={
+                    "type": "composite",
+                    "strategies": [
+                        {"type": "api-key", "envVar": "K", "headerName": "x-api-key"},
+                        {
+                            "type": "custom-headers",
+                            "headers": {"x-org": "a"},
+                            "envVars": {"X-TOKEN": "TOKEN"},
+                        },
+                    ],
+                }
+            )
+        ),
+        Action.NO_OP,
+        [],
+        id="header-names-compare-case-insensitively",
+    ),
+    pytest.param(
+        chat(auth={"type": "custom-headers", "headers": {"X-Org": "a"}}),
+        live(chat(auth={"type": "custom-headers", "headers": {"x-org": "b"}})),
+        Action.UPDATE,
+        [FieldChange("auth.headers.X-Org", ChangeKind.CHANGED, "b", "a")],
+        id="header-value-change-shows-the-file-spelling",
     ),
     pytest.param(
         chat(), live(chat(), immutable=True), Action.READ_ONLY, [], id="immutable-equal-in-sync"
@@ -138,9 +226,29 @@ def test_action_per_rule(
     assert list(change.changes) == changes
 
 
-def test_create_fills_created_only_when_the_file_omits_it() -> None:
-    assert plan_one(chat(), None).body["created"] == NOW
+def test_create_leaves_created_to_apply_unless_the_file_declares_it() -> None:
+    assert "created" not in plan_one(chat(), None).body
     assert plan_one(chat(created=123), None).body["created"] == 123
+
+
+def test_removed_top_level_fields_are_cleared_with_null_in_one_patch() -> None:
+    have = live(chat(rpm=60, hidden=True, rateLimits=[{"scope": "global", "rpm": 5}]))
+    change = plan_one(chat(contextWindow=1), have)
+    assert change.action is Action.UPDATE
+    assert change.patch == {"contextWindow": 1, "rpm": None, "rateLimits": None, "hidden": None}
+    assert list(change.patch) == ["contextWindow", "rpm", "rateLimits", "hidden"]
+    assert change.body is None
+
+
+def test_server_default_for_an_omitted_field_is_in_sync_and_never_cleared() -> None:
+    defaults = {"hidden": False, "capabilities.supportsTopP": True}
+    capabilities = {**chat()["capabilities"], "supportsTopP": True}
+    have = live(chat(hidden=False, capabilities=capabilities))
+    assert plan_one(chat(), have, server_defaults=defaults).action is Action.NO_OP
+    other = plan_one(chat(), live(chat(hidden=True)), server_defaults=defaults)
+    assert other.patch == {"hidden": None}
+    declared = plan_one(chat(hidden=True), live(chat(hidden=False)), server_defaults=defaults)
+    assert declared.patch == {"hidden": True}
 
 
 def test_update_patches_only_changed_top_level_fields_with_desired_values() -> None:
@@ -155,11 +263,26 @@ def test_update_patches_only_changed_top_level_fields_with_desired_values() -> N
     assert change.live_fingerprint == have.fingerprint()
 
 
-def test_replace_names_the_forcing_fields_and_keeps_the_live_created_stamp() -> None:
-    change = plan_one(chat(), live(chat(rpm=60, hidden=True), created=1_650_000_000))
-    assert change.replace_fields == ("hidden", "rpm")
-    assert "hidden and rpm" in change.reason
+def test_replace_only_when_asked_and_keeps_the_live_created_stamp() -> None:
+    have = live(chat(rpm=60), created=1_650_000_000)
+    change = plan_one(chat(), have, replace=frozenset({"meetkai:chat"}))
+    assert change.action is Action.REPLACE
+    assert "--replace" in change.reason
     assert change.body == {**chat(), "created": 1_650_000_000}
+    assert change.live_fingerprint == have.fingerprint()
+    in_sync = plan_one(chat(), live(chat()), replace=frozenset({"meetkai:chat"}))
+    assert in_sync.action is Action.REPLACE
+
+
+def test_replace_problems_name_ids_that_cannot_be_replaced() -> None:
+    declared = [desired(chat()), desired(chat(id="meetkai:new"))]
+    haves = [live(chat()), live(chat(id="sys:x"), immutable=True)]
+    assert replace_problems(["meetkai:chat"], declared, haves) == []
+    found = replace_problems(["sys:x", "meetkai:new", "nope:x"], declared, haves)
+    assert len(found) == 3
+    assert "meetkai:new: not in the registry" in found[0]
+    assert "nope:x: no file in models/ declares it" in found[1]
+    assert "sys:x: immutable" in found[2] and "never" in found[2]
 
 
 def test_read_only_conflict_is_flagged_and_in_sync_is_not() -> None:
@@ -178,7 +301,7 @@ def test_prune_turns_unmanaged_into_delete() -> None:
 
 def test_immutable_undeclared_entries_are_counted_not_listed() -> None:
     other = live(chat(id="meetkai:system"), immutable=True)
-    plan = build_plan([], [other], PlanOptions(now=NOW))
+    plan = build_plan([], [other], PlanOptions())
     assert plan.changes == ()
     assert plan.immutable_undeclared == 1
     assert plan.summary()["immutable-undeclared"] == 1
@@ -233,7 +356,7 @@ def test_ignored_nested_field_is_not_diffed() -> None:
 def test_plan_is_sorted_by_id_and_summarised() -> None:
     wants = [chat(id="b:new"), chat(id="a:same"), chat(id="c:changed", contextWindow=1)]
     haves = [live(chat(id="a:same")), live(chat(id="c:changed")), live(chat(id="d:extra"))]
-    plan = build_plan([desired(w) for w in wants], haves, PlanOptions(now=NOW))
+    plan = build_plan([desired(w) for w in wants], haves, PlanOptions())
     assert [c.id for c in plan.changes] == ["a:same", "b:new", "c:changed", "d:extra"]
     summary = plan.summary()
     assert (summary["create"], summary["update"], summary["no-op"], summary["unmanaged"]) == (
@@ -269,16 +392,15 @@ def test_live_fields_this_version_does_not_know_are_never_drift() -> None:
     # A newer server may add a field to every entry; no file can declare it, so
     # comparing it would plan a replace of the whole registry.
     have = live(chat(priority=0, routing={"tier": "gold"}))
-    plan = build_plan([desired(chat())], [have], PlanOptions(now=NOW))
+    plan = build_plan([desired(chat())], [have], PlanOptions())
     assert plan.changes[0].action is Action.NO_OP
     assert plan.unknown_live_fields == ("priority", "routing")
 
 
-def test_unknown_live_fields_stay_out_of_a_replace_body() -> None:
+def test_unknown_live_fields_stay_out_of_a_patch() -> None:
     change = plan_one(chat(), live(chat(rpm=1, priority=0)))
-    assert change.action is Action.REPLACE
-    assert change.replace_fields == ("rpm",)
-    assert change.body is not None and "priority" not in change.body
+    assert change.action is Action.UPDATE
+    assert change.patch == {"rpm": None}
 
 
 def test_ignore_rule_for_a_field_absent_on_both_sides_changes_nothing() -> None:

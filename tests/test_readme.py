@@ -44,6 +44,6 @@ def test_readme_main_command_plans_the_bundled_example() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    for mark in ("+ meetkai:", "~ meetkai:", "-/+ meetkai:", "? meetkai:", "(sensitive)"):
+    for mark in ("+ meetkai:", "~ meetkai:", "-> (removed)", "? meetkai:", "(sensitive)"):
         assert mark in result.stdout
     assert "1 in sync, 1 read-only in sync" in result.stdout

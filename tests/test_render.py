@@ -31,7 +31,7 @@ def test_json_matches_golden() -> None:
 
 def test_json_document_contract() -> None:
     document = plan_document(review_plan())
-    assert document["format_version"] == FORMAT_VERSION == "1"
+    assert document["format_version"] == FORMAT_VERSION == "2"
     assert document["summary"] == {
         "create": 1,
         "update": 1,

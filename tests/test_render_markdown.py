@@ -174,7 +174,7 @@ def test_nothing_from_the_plan_becomes_html() -> None:
 
 def test_secrets_stay_sensitive() -> None:
     text = render_markdown(review_plan())
-    assert "| `auth.value` | `(sensitive)` | *(absent)* |" in text
+    assert "| `auth.value` | `(sensitive)` | *(removed)* |" in text
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from meetkai_mka1.models import (
 )
 
 from registry_sync.errors import ResponseShapeError
-from registry_sync.testing import Fault, RegistryServer
+from registry_sync.testing import Fault, RegistryServer, list_response, registry_model
 
 BASE = "/api/v1/llm/models/registry"
 IMMUTABLE = "meetkai:functionary-medium-v3"
@@ -198,13 +198,25 @@ def test_every_patch_moves_updated_at_forward(http: httpx.Client) -> None:
         ("DELETE", path_of(IMMUTABLE), None, 403, "YAML models cannot be removed"),
         ("POST", BASE, new_definition(IMMUTABLE), 409, "YAML models cannot be overridden"),
         ("POST", BASE, new_definition(CHAT), 409, "already exists"),
-        ("PATCH", path_of(CHAT), {"id": CHAT, "rpm": 1}, 400, "id cannot be changed"),
+        ("PATCH", path_of(CHAT), {"id": CHAT, "rpm": 1}, 400, "id: cannot be changed"),
         ("PATCH", path_of(CHAT), [1], 400, "must be a JSON object"),
         ("PATCH", path_of("meetkai:nope"), {"rpm": 1}, 404, "meetkai:nope not found"),
         ("DELETE", path_of("meetkai:nope"), None, 404, "meetkai:nope not found"),
         ("GET", path_of("meetkai:nope"), None, 404, "meetkai:nope not found"),
         ("POST", f"{path_of('meetkai:nope')}/health", None, 404, "not found"),
-        ("POST", BASE, {**new_definition(), "id": ""}, 400, "id must be a non-empty string"),
+        ("POST", BASE, {**new_definition(), "rpm": "1"}, 400, "rpm: Input should be"),
+        ("PATCH", path_of(CHAT), {"provider": None}, 400, "provider: not nullable"),
+        ("PATCH", path_of(CHAT), {"hidden": "no"}, 400, "hidden: Input should be"),
+        ("PATCH", path_of(CHAT), {"auth": {"type": "x"}}, 400, "auth: Input tag 'x'"),
+        (
+            "PATCH",
+            path_of(CHAT),
+            {"healthCheck": {"url": "https://h.example.com", "method": "GET"}},
+            400,
+            "healthCheck: expected mode",
+        ),
+        ("GET", f"{BASE}/cluster", None, 404, "cluster endpoints"),
+        ("POST", f"{BASE}/cluster/nodes", {}, 404, "cluster endpoints"),
         ("POST", BASE, "text", 400, "must be a JSON object"),
         ("PUT", path_of(CHAT), {"rpm": 1}, 405, "PUT is not allowed"),
         ("DELETE", BASE, None, 405, "DELETE is not allowed"),
@@ -233,10 +245,15 @@ def test_refusals(
 @pytest.mark.parametrize(
     ("missing", "message"),
     [
-        (["provider"], "missing required field: provider"),
-        (["auth", "capabilities"], "missing required fields: auth, capabilities"),
-        (["id"], "missing required field: id"),
-        (["created"], "missing required field: created"),
+        (["provider"], "invalid request body: provider: missing required field"),
+        (
+            ["auth", "capabilities"],
+            "invalid request body: auth: missing required field; capabilities: missing "
+            "required field",
+        ),
+        (["id"], "invalid request body: id: missing required field"),
+        (["created"], "invalid request body: created: missing required field"),
+        (["apiProviderType"], "invalid request body: apiProviderType: missing required field"),
     ],
 )
 def test_add_names_the_missing_required_fields(
@@ -250,10 +267,49 @@ def test_add_names_the_missing_required_fields(
     assert error_message(response) == message
 
 
-def test_add_without_api_provider_type_is_accepted(http: httpx.Client) -> None:
-    body = {k: v for k, v in new_definition().items() if k != "apiProviderType"}
+def test_add_accepts_what_the_api_schema_accepts(http: httpx.Client) -> None:
+    # No minimums, no envVar needed, unknown top-level fields ignored: as the SDK.
+    body = {
+        **new_definition(),
+        "auth": {"type": "api-key"},
+        "contextWindow": 0,
+        "rpm": -1,
+        "futureField": {"x": 1},
+    }
 
     assert http.post(BASE, json=body).status_code == 200
+
+
+@pytest.mark.parametrize(("store_nulls", "stored"), [(False, {}), (True, {"rpm": None})])
+def test_a_patch_null_clears_a_nullable_field_or_stores_it(
+    store_nulls: bool, stored: dict[str, Any]
+) -> None:
+    seed = list_response([registry_model({**new_definition(), "rpm": 60, "hidden": True})])
+    with RegistryServer(seed=seed, store_nulls=store_nulls) as server:
+        response = request(
+            "PATCH",
+            f"{server.url}{path_of('meetkai:new-model-v1')}",
+            json={"rpm": None},
+            headers={"Authorization": "Bearer test-key"},
+        )
+        assert response.status_code == 200
+        definition = server.entries()["meetkai:new-model-v1"]["definition"]
+    assert {k: v for k, v in definition.items() if k == "rpm"} == stored
+    assert definition["hidden"] is True
+
+
+def test_fill_defaults_fills_what_an_add_omits() -> None:
+    defaults = {"hidden": False, "capabilities.supportsTopP": True}
+    with RegistryServer(fill_defaults=defaults) as server:
+        headers = {"Authorization": "Bearer test-key"}
+        url = f"{server.url}{BASE}"
+        assert request("POST", url, json=new_definition(), headers=headers).status_code == 200
+        declared = {**new_definition("meetkai:declared"), "hidden": True}
+        assert request("POST", url, json=declared, headers=headers).status_code == 200
+        entries = server.entries()
+    filled = entries["meetkai:new-model-v1"]["definition"]
+    assert filled["hidden"] is False and filled["capabilities"]["supportsTopP"] is True
+    assert entries["meetkai:declared"]["definition"]["hidden"] is True
 
 
 def test_a_body_that_is_not_json_is_refused(http: httpx.Client) -> None:

@@ -1,9 +1,9 @@
 """The JSON plan: the versioned contract other tools (and ``apply``) read.
 
-Format version 1::
+Format version 2::
 
     {
-      "format_version": "1",
+      "format_version": "2",
       "tool": {"name": "registry-sync", "version": "..."},
       "models_dir": "models", "registry": "<API URL or file:PATH>", "prune": false,
       "summary": {"create": 0, "update": 0, "replace": 0, "delete": 0, "no-op": 0,
@@ -14,13 +14,16 @@ Format version 1::
          "file": "models/x.yaml" | null, "line": 1 | null, "reason": "...",
          "conflict": false,
          "changes": [{"path": "a.b[0]", "kind": "added|removed|changed",
-                      "before": ..., "after": ..., "forces_replace": false}],
+                      "before": ..., "after": ...}],
          "body": {...} | null, "patch": {...} | null, "live_fingerprint": "sha256:..." | null}
       ]
     }
 
 ``before``/``after`` are null when the field is absent on that side (see ``kind``).
-Secrets seen live are the string ``(sensitive)``.
+Secrets seen live are the string ``(sensitive)``. In a ``patch``, null clears the
+field (kind ``removed``). A create's ``body`` has no ``created`` unless the file
+declares one: ``apply`` stamps it at apply time. ``replace`` comes only from
+``--replace ID``. Version 2 dropped ``forces_replace``.
 """
 
 from __future__ import annotations
@@ -31,11 +34,11 @@ from typing import Any
 from registry_sync._version import __version__
 from registry_sync.plan import Change, Plan
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
-    """The plan as a JSON-ready dict in format version 1."""
+    """The plan as a JSON-ready dict in format version 2."""
     return {
         "format_version": FORMAT_VERSION,
         "tool": {"name": "registry-sync", "version": __version__},
@@ -67,7 +70,6 @@ def _action(change: Change) -> dict[str, Any]:
                 "kind": item.kind.value,
                 "before": item.before,
                 "after": item.after,
-                "forces_replace": item.forces_replace,
             }
             for item in change.changes
         ],

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.render.text import (
+    REMOVED,
+    SET_AT_APPLY,
     format_value,
     summary_line,
     unchanged_line,
@@ -191,17 +193,16 @@ def _rows(change: Change) -> list[str]:
             f"| {code_span(key, table=True)} | {_ABSENT} | {_value(value)} |"
             for key, value in change.body.items()
         )
+        if "created" not in change.body:
+            rows.append(f"| `created` | {_ABSENT} | *{SET_AT_APPLY}* |")
     rows.extend(_row(item) for item in change.changes)
     return rows
 
 
 def _row(item: FieldChange) -> str:
     before = _ABSENT if item.kind is ChangeKind.ADDED else _value(item.before)
-    after = _ABSENT if item.kind is ChangeKind.REMOVED else _value(item.after)
-    field = code_span(item.path, table=True)
-    if item.forces_replace:
-        field += " **forces replacement**"
-    return f"| {field} | {before} | {after} |"
+    after = f"*{REMOVED}*" if item.kind is ChangeKind.REMOVED else _value(item.after)
+    return f"| {code_span(item.path, table=True)} | {before} | {after} |"
 
 
 def _unmanaged_block(plan: Plan, unmanaged: list[Change]) -> str:

@@ -130,11 +130,13 @@ def _block(change: Change, paint: _Painter) -> list[str]:
 
 
 def _created_fields(body: Any, paint: _Painter) -> list[str]:
-    width = max(len(key) for key in body)
+    width = max(len(key) for key in (*body, "created"))
     lines = []
     for key, value in body.items():
         prefix = f"{paint(_GREEN, '+')} {key.ljust(width)} = "
         lines.append("      " + prefix + _block_value(value, indent=8 + width + 3))
+    if "created" not in body:
+        lines.append(f"      {paint(_GREEN, '+')} {'created'.ljust(width)} = {SET_AT_APPLY}")
     return lines
 
 
@@ -156,12 +158,15 @@ def _field_line(item: FieldChange, paint: _Painter) -> str:
     if item.kind is ChangeKind.ADDED:
         text = f"{mark} {item.path}: {after}"
     elif item.kind is ChangeKind.REMOVED:
-        text = f"{mark} {item.path}: {before} -> (absent)"
+        text = f"{mark} {item.path}: {before} -> {REMOVED}"
     else:
         text = f"{mark} {item.path}: {before} -> {after}"
-    if item.forces_replace:
-        text += " " + paint(_MAGENTA, "# forces replacement")
     return text
+
+
+# How a field cleared by the write, and a create's apply-time stamp, read.
+REMOVED = "(removed)"
+SET_AT_APPLY = "(set at apply)"
 
 
 def format_value(value: Any) -> str:

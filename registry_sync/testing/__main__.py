@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 import threading
 from collections.abc import Sequence
@@ -29,7 +30,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--latency-ms", type=int, default=0, help="milliseconds added to every request"
     )
+    parser.add_argument(
+        "--store-nulls",
+        action="store_true",
+        help="store the null a PATCH sends instead of removing the field",
+    )
+    parser.add_argument(
+        "--fill-defaults",
+        metavar="JSON",
+        default=None,
+        help="fields an add fills in when the body omits them, e.g. '{\"hidden\": false}' "
+        "(dotted paths for nested fields)",
+    )
     args = parser.parse_args(argv)
+    fill_defaults: dict[str, object] = {}
+    if args.fill_defaults is not None:
+        try:
+            fill_defaults = json.loads(args.fill_defaults)
+        except ValueError as exc:
+            print(f"error: --fill-defaults is not valid JSON: {exc}", file=sys.stderr)
+            return 1
+        if not isinstance(fill_defaults, dict):
+            print("error: --fill-defaults must be a JSON object", file=sys.stderr)
+            return 1
 
     try:
         server = RegistryServer(
@@ -37,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             api_key=args.api_key,
             port=args.port,
             latency=args.latency_ms / 1000,
+            store_nulls=args.store_nulls,
+            fill_defaults=fill_defaults,
             log=lambda line: print(line, file=sys.stderr, flush=True),
         )
         server.start()

@@ -81,6 +81,7 @@ def minimal_definition(model_id: str, **fields: Any) -> dict[str, Any]:
         "provider": "openai-compatible",
         "modelId": model_id,
         "apiFormat": "responses",
+        "apiProviderType": "openai",
         "created": 1_704_067_200,
         "auth": {"type": "none"},
         "capabilities": {"modalities": {"input": ["text"], "output": ["text"]}, "reasoning": False},
@@ -89,14 +90,14 @@ def minimal_definition(model_id: str, **fields: Any) -> dict[str, Any]:
 
 
 def review_plan() -> Plan:
-    """A plan with one entry of every action kind, a live secret and a forced replace,
-    as renderers' golden files show it."""
+    """A plan with one entry of every action kind, a live secret, a cleared field, a
+    create stamped at apply and a requested replace, as renderers' golden files show it."""
     return Plan(
         changes=(
             Change(
                 "meetkai:chat",
                 Action.UPDATE,
-                "2 top-level fields differ",
+                "4 top-level fields differ",
                 file="models/chat.yaml",
                 line=1,
                 changes=(
@@ -105,17 +106,25 @@ def review_plan() -> Plan:
                         "capabilities.modalities.input[1]", ChangeKind.ADDED, None, "image"
                     ),
                     FieldChange("contextWindow", ChangeKind.CHANGED, 8192, 16384),
+                    FieldChange("rpm", ChangeKind.REMOVED, 60, None),
                 ),
-                patch={"contextWindow": 16384},
+                patch={
+                    "auth": {"type": "none"},
+                    "capabilities": {
+                        "modalities": {"input": ["text", "image"], "output": ["text"]},
+                        "reasoning": False,
+                    },
+                    "contextWindow": 16384,
+                    "rpm": None,
+                },
                 live_fingerprint="sha256:aa",
             ),
             Change(
                 "meetkai:embed",
                 Action.REPLACE,
-                "removing rpm needs delete and re-create: PATCH cannot remove a field",
+                "--replace asks to delete and re-create it",
                 file="models/embed.yaml",
                 line=3,
-                changes=(FieldChange("rpm", ChangeKind.REMOVED, 60, None, forces_replace=True),),
                 body={"id": "meetkai:embed", "provider": "openai", "created": 1},
                 live_fingerprint="sha256:bb",
             ),

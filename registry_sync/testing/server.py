@@ -2,7 +2,11 @@
 
 It serves the six registry endpoints on 127.0.0.1 from a background thread and
 follows the API reference (``shared/mka1-registry-api.md``): bearer auth, immutable
-entries that refuse writes, top-level PATCH merge, RegistryModel responses. Faults
+entries that refuse writes, top-level PATCH merge, RegistryModel responses. Add and
+update bodies are checked as the API checks them (:func:`api_problems`, derived from
+the same models as ``validate``): a refused body is a 400 naming the field. A PATCH
+null clears a nullable field (``store_nulls`` keeps the null instead, as a server
+may); ``fill_defaults`` fills fields an add omits, as a server may. Faults
 (429, 5xx, malformed bodies, dropped connections) and latency can be switched on
 while it runs, and every request is recorded so tests can assert what was sent.
 
@@ -26,11 +30,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
+from registry_sync.definition import api_problems
 from registry_sync.live import parse_list_response
 from registry_sync.testing.factories import list_response, registry_model
 
 API_PREFIX = "/api/v1/llm/models/registry"
-REQUIRED_FIELDS = ("id", "provider", "modelId", "apiFormat", "created", "auth", "capabilities")
+# The API serves cluster endpoints below the registry path: never a model id.
+CLUSTER_SEGMENT = "cluster"
 
 FaultKind = Literal["rate-limit", "status", "malformed", "drop"]
 _FAULT_KINDS: frozenset[str] = frozenset({"rate-limit", "status", "malformed", "drop"})
@@ -134,7 +140,10 @@ class RegistryServer:
     mapping or a path to a JSON file. Requests need ``Authorization: Bearer
     <api_key>``; ``non_admin_key`` is a key that authenticates but lacks the admin
     scope (403). ``latency`` is seconds added to every request. ``log`` receives one
-    line per request. All switches are safe to change while requests are in flight.
+    line per request. ``store_nulls`` makes a PATCH null stored as null instead of
+    removing the field; ``fill_defaults`` maps field paths (dotted for nested fields,
+    e.g. ``capabilities.supportsTopP``) to values an add fills in when the body omits
+    them. All switches are safe to change while requests are in flight.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -149,8 +158,12 @@ class RegistryServer:
         latency: float = 0.0,
         faults: tuple[Fault, ...] = (),
         log: Callable[[str], None] | None = None,
+        store_nulls: bool = False,
+        fill_defaults: Mapping[str, Any] | None = None,
     ) -> None:
         self.api_key = api_key
+        self.store_nulls = store_nulls
+        self.fill_defaults = dict(fill_defaults or {})
         self.non_admin_key = non_admin_key
         self._port = port
         self._log = log
@@ -302,6 +315,13 @@ class RegistryServer:
             segments = [unquote(part) for part in raw_path[len(API_PREFIX) + 1 :].split("/")]
         else:
             return _error(404, f"no route for {unquote(raw_path)}", "not_found_error")
+        if segments and segments[0] == CLUSTER_SEGMENT:
+            return _error(
+                404,
+                f"{unquote(raw_path)}: the API's cluster endpoints live here, not a model id; "
+                "this local registry does not serve them",
+                "not_found_error",
+            )
         if not is_json:
             return _error(400, "the request body is not valid JSON", "invalid_request_error")
         with self._lock:
@@ -333,23 +353,19 @@ class RegistryServer:
         return _Reply(200, copy.deepcopy(entry))
 
     def _add(self, body: Any) -> _Reply:
-        if not isinstance(body, dict):
-            return _error(400, "the request body must be a JSON object", "invalid_request_error")
-        missing = [name for name in REQUIRED_FIELDS if name not in body]
-        if missing:
-            noun = "field" if len(missing) == 1 else "fields"
-            return _error(
-                400, f"missing required {noun}: {', '.join(missing)}", "invalid_request_error"
-            )
+        problems = api_problems(body, update=False)
+        if problems:
+            return _refused(problems)
         model_id = body["id"]
-        if not isinstance(model_id, str) or not model_id:
-            return _error(400, "id must be a non-empty string", "invalid_request_error")
         existing = self._entries.get(model_id)
         if existing is not None:
             reason = "YAML models cannot be overridden" if existing["immutable"] else "it exists"
             return _error(409, f"model {model_id} already exists: {reason}", "conflict_error")
         now = _now_ms()
-        entry = registry_model(body, created_at=now, updated_at=now)
+        definition = copy.deepcopy(body)
+        for path, value in self.fill_defaults.items():
+            _fill(definition, path.split("."), value)
+        entry = registry_model(definition, created_at=now, updated_at=now)
         self._entries[model_id] = entry
         return _Reply(200, copy.deepcopy(entry))
 
@@ -359,11 +375,15 @@ class RegistryServer:
             return _not_found(model_id)
         if entry["immutable"]:
             return _error(403, f"YAML models cannot be updated: {model_id}", "permission_error")
-        if not isinstance(body, dict):
-            return _error(400, "the request body must be a JSON object", "invalid_request_error")
-        if "id" in body:
-            return _error(400, "id cannot be changed by an update", "invalid_request_error")
-        definition = {**entry["definition"], **body}
+        problems = api_problems(body, update=True)
+        if problems:
+            return _refused(problems)
+        definition = dict(entry["definition"])
+        for key, value in body.items():
+            if value is None and not self.store_nulls:
+                definition.pop(key, None)
+            else:
+                definition[key] = value
         # Strictly increasing, so an update is visible even within one millisecond.
         updated_at = max(_now_ms(), (entry["updated_at"] or 0) + 1)
         self._entries[model_id] = registry_model(
@@ -392,6 +412,21 @@ class RegistryServer:
         checked_at = _now_ms()
         entry["health"] = {"is_available": True, "last_health_check": checked_at, "error": None}
         return _Reply(200, {"is_available": True, "checked_at": checked_at})
+
+
+def _refused(problems: list[str]) -> _Reply:
+    return _error(400, "invalid request body: " + "; ".join(problems), "invalid_request_error")
+
+
+def _fill(target: dict[str, Any], keys: list[str], value: Any) -> None:
+    """Set ``keys`` in ``target`` to ``value`` unless the body has it already."""
+    head, rest = keys[0], keys[1:]
+    if not rest:
+        target.setdefault(head, copy.deepcopy(value))
+        return
+    child = target.get(head)
+    if isinstance(child, dict):
+        _fill(child, rest, value)
 
 
 def _not_found(model_id: str) -> _Reply:
