@@ -257,8 +257,11 @@ class _Checker:
             path: PathParts = ("server_defaults", str(key))
             top = str(key).split(".", 1)[0]
             if not isinstance(key, str) or top not in DEFINITION_FIELDS or top == "id":
-                close = difflib.get_close_matches(top, DEFINITION_FIELDS, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
+                if top == "id":
+                    hint = "; the id is never a default"
+                else:
+                    close = difflib.get_close_matches(top, DEFINITION_FIELDS, n=1)
+                    hint = f"; did you mean '{close[0]}'?" if close else ""
                 self.problem(path, f"expected a definition field path such as 'hidden'{hint}")
             elif value is None:
                 self.problem(path, "expected the value the server fills in, got null")

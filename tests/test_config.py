@@ -268,3 +268,33 @@ def test_the_readme_example_is_valid(repo: Path) -> None:
 
     assert config.protect == ("meetkai:assistant-chat-v2", "prod:*")
     assert config.ignore == (IgnoreRule("meetkai:*", ("healthCheck", "defaultParams.temperature")),)
+
+
+def test_server_defaults_are_read_by_field_path(repo: Path) -> None:
+    config = load_config(
+        write(
+            repo / "registry-sync.yaml",
+            "server_defaults:\n  hidden: false\n  capabilities.supportsTopP: true\n",
+        )
+    )
+    assert config.server_defaults == {"hidden": False, "capabilities.supportsTopP": True}
+
+
+def test_server_defaults_problems_are_at_their_lines(repo: Path) -> None:
+    path = write(
+        repo / "registry-sync.yaml",
+        "server_defaults:\n  hiden: false\n  id: x\n  rpm: null\n",
+    )
+    assert problems_of(path) == [
+        "registry-sync.yaml:2: server_defaults.hiden: expected a definition field path such "
+        "as 'hidden'; did you mean 'hidden'?",
+        "registry-sync.yaml:3: server_defaults.id: expected a definition field path such as "
+        "'hidden'; the id is never a default",
+        "registry-sync.yaml:4: server_defaults.rpm: expected the value the server fills in, "
+        "got null",
+    ]
+    listed = write(repo / "registry-sync.yaml", "server_defaults: [hidden]\n")
+    assert problems_of(listed) == [
+        "registry-sync.yaml:1: server_defaults: expected a mapping of field path to value, "
+        "got a list"
+    ]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from registry_sync.errors import ResponseShapeError
-from registry_sync.live import parse_entry, parse_list_response
+from registry_sync.live import parse_entry, parse_list_response, without_nulls
 
 
 def entry(**overrides: Any) -> dict[str, Any]:
@@ -103,3 +103,27 @@ def test_fingerprint_ignores_nothing_but_hides_secrets() -> None:
     assert plain.fingerprint() != secret.fingerprint()
     newer = parse_entry(entry(updated_at=1704153600001), "t")
     assert newer.fingerprint() != plain.fingerprint()
+
+
+def test_a_null_in_a_live_definition_means_absent_at_any_depth() -> None:
+    definition = {
+        "provider": "p",
+        "hidden": None,
+        "capabilities": {"reasoning": False, "supportsTopP": None},
+        "rateLimits": [{"scope": "global", "rpm": 1, "queue": None}],
+    }
+    entry = parse_entry(
+        {"id": "a:b", "immutable": False, "source": "database", "definition": definition},
+        "test",
+    )
+    assert entry.definition == {
+        "id": "a:b",
+        "provider": "p",
+        "capabilities": {"reasoning": False},
+        "rateLimits": [{"scope": "global", "rpm": 1}],
+    }
+
+
+def test_a_definition_without_nulls_is_kept_as_it_is() -> None:
+    definition = {"id": "a:b", "provider": "p", "capabilities": {"reasoning": False}}
+    assert without_nulls(definition) is definition

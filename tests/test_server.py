@@ -27,6 +27,7 @@ from meetkai_mka1.models import (
 
 from registry_sync.errors import ResponseShapeError
 from registry_sync.testing import Fault, RegistryServer, list_response, registry_model
+from registry_sync.testing.__main__ import main as serve
 
 BASE = "/api/v1/llm/models/registry"
 IMMUTABLE = "meetkai:functionary-medium-v3"
@@ -636,8 +637,9 @@ def test_cli_serves_the_seed_until_interrupted(
     seed_file = tmp_path / "registry.json"
     seed_file.write_text(json.dumps(registry_seed))
     command = [sys.executable, "-m", "registry_sync.testing", "--seed", str(seed_file)]
+    switches = ["--store-nulls", "--fill-defaults", '{"hidden": false}']
     with subprocess.Popen(
-        [*command, "--api-key", "demo-key", "--latency-ms", "5"],
+        [*command, "--api-key", "demo-key", "--latency-ms", "5", *switches],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -645,7 +647,12 @@ def test_cli_serves_the_seed_until_interrupted(
         assert process.stdout is not None
         banner = [process.stdout.readline() for _ in range(4)]
         url = banner[0].split()[4]
-        response = request("GET", url + BASE, headers={"Authorization": "Bearer demo-key"})
+        auth = {"Authorization": "Bearer demo-key"}
+        response = request("GET", url + BASE, headers=auth)
+        added = request("POST", url + BASE, json=new_definition(), headers=auth)
+        cleared = request(
+            "PATCH", url + path_of("meetkai:new-model-v1"), json={"hidden": None}, headers=auth
+        )
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=10)
 
@@ -654,8 +661,24 @@ def test_cli_serves_the_seed_until_interrupted(
     assert banner[2].strip() == f"export MKA1_API_URL={url} MKA1_API_KEY=demo-key"
     assert banner[3] == "press Ctrl-C to stop\n"
     assert response.status_code == 200
+    assert added.json()["definition"]["hidden"] is False  # --fill-defaults
+    assert cleared.json()["definition"]["hidden"] is None  # --store-nulls
     assert f"GET {BASE} -> 200" in stderr
     assert process.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("{nope", "--fill-defaults is not valid JSON"), ("[1]", "must be a JSON object")],
+)
+def test_cli_refuses_fill_defaults_that_are_not_a_json_object(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, message: str
+) -> None:
+    seed_file = tmp_path / "registry.json"
+    seed_file.write_text('{"object": "list", "data": []}')
+
+    assert serve(["--seed", str(seed_file), "--fill-defaults", value]) == 1
+    assert message in capsys.readouterr().err
 
 
 def test_cli_reports_a_bad_seed(tmp_path: Path) -> None:
