@@ -238,8 +238,8 @@ def test_every_body_apply_sends_round_trips_through_the_sdk(tmp_path: Path) -> N
 
 def fixture_definitions() -> Iterator[tuple[str, dict[str, Any]]]:
     for folder in (ROOT / "models", ROOT / "tests" / "data" / "loader" / "valid"):
-        for definition in load_models(folder).definitions:
-            yield definition.file, definition.body
+        for declared in load_models(folder).definitions:
+            yield declared.file, declared.body
     document = json.loads((ROOT / "examples" / "registry.json").read_text("utf-8"))
     for item in document["data"]:
         definition = {
@@ -264,7 +264,8 @@ def test_every_example_and_fixture_passes_the_sdk() -> None:
             # A live entry may lack it (the documentation's example does); a write
             # needs it, and plan says so at the file's line.
             request["apiProviderType"] = "openai"
-        assert_round_trips(request, AddRegistryModelRequest), where
+        assert_round_trips(request, AddRegistryModelRequest)
+        assert where
         checked += 1
     assert checked >= 10
 
