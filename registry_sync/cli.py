@@ -429,9 +429,7 @@ def compute_plan(
         raise ConfigError("; ".join(wrong))
     known = {d.id for d in desired.definitions}
     known.update(entry.id for entry in live if entry.immutable or not prune)
-    problems = check_reroute_targets(desired.definitions, known)
-    if problems:
-        raise InvalidModels(problems)
+    _check(check_reroute_targets(desired.definitions, known), strict=strict, output=output)
     options = PlanOptions(
         prune=prune,
         ignore=ignore,
@@ -441,10 +439,17 @@ def compute_plan(
         registry=source.describe(),
     )
     computed = build_plan(desired.definitions, live, options)
-    problems = write_problems(computed)
-    if problems:
-        raise InvalidModels(problems)
+    _check(write_problems(computed), strict=strict, output=output)
     return computed
+
+
+def _check(problems: Sequence[Problem], *, strict: bool, output: Output | None) -> None:
+    """Raise :class:`InvalidModels` when a problem is an error (or, with ``strict``, a
+    warning); otherwise print the warnings and go on."""
+    if any(problem.severity == "error" for problem in problems) or (strict and problems):
+        raise InvalidModels(problems)
+    if output is not None:
+        _print_warnings(output, problems)
 
 
 def _print_warnings(output: Output, warnings: Sequence[Problem]) -> None:

@@ -312,3 +312,17 @@ def test_two_plans_of_the_same_inputs_are_byte_identical(
     assert first.exit_code == second.exit_code == 0, first.output
     assert first.stdout == second.stdout
     assert "(set at apply)" in first.stdout or '"created"' not in first.stdout
+
+
+def test_a_saved_plan_stamps_created_at_apply_time(make_repo: Any) -> None:
+    repo = make_repo(seeded())
+    repo.write({k: v for k, v in minimal_definition(CHAT).items() if k != "created"})
+    assert repo.run("plan", "--out", "plan.json").exit_code == 0
+    assert "created" not in (repo.root / "plan.json").read_text("utf-8")
+
+    applied = repo.run("apply", "plan.json", "--auto-approve")
+
+    assert applied.exit_code == 0, applied.output
+    (posted,) = [body for method, _, body in repo.writes() if method == "POST"]
+    assert isinstance(posted["created"], int) and posted["created"] > 1_700_000_000
+    assert repo.run("plan", "--detailed-exitcode").exit_code == 0
