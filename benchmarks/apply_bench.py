@@ -40,6 +40,7 @@ def definition(index: int) -> dict[str, Any]:
         "displayName": f"Benchmark model {index}",
         "baseUrl": f"https://upstream-{index % 17}.example.com/v1",
         "apiFormat": "responses",
+        "apiProviderType": "openai",
         "created": 1_700_000_000,
         "auth": {"type": "api-key", "envVar": f"UPSTREAM_{index % 17}_KEY"},
         "capabilities": {
