@@ -61,11 +61,15 @@ def without_nulls(definition: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _has_null(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(item is None or _has_null(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_null(item) for item in value)
+def _has_null(value: dict[str, Any] | list[Any]) -> bool:
+    # Plain loops, and no call for a scalar: this runs on every live entry.
+    items = value.values() if isinstance(value, dict) else value
+    for item in items:
+        if item is None:
+            if isinstance(value, dict):
+                return True
+        elif isinstance(item, (dict, list)) and _has_null(item):
+            return True
     return False
 
 
