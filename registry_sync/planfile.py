@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from registry_sync.definition import NULLABLE_FIELDS
 from registry_sync.errors import PlanFileError
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.render.json import FORMAT_VERSION
@@ -126,6 +127,9 @@ def _change(item: object, where: str) -> Change:
             raise _Corrupt(f"{where}.body.id", f"differs from the entry id {change_id!r}")
     if action is Action.UPDATE and (not patch or "id" in patch):
         raise _Corrupt(f"{where}.patch", "an update needs the fields to send, without id")
+    for key, value in (patch or {}).items():
+        if value is None and key not in NULLABLE_FIELDS:
+            raise _Corrupt(f"{where}.patch.{key}", "null, but the API cannot clear this field")
     if action in _FINGERPRINTED and fingerprint is None:
         raise _Corrupt(f"{where}.live_fingerprint", f"a {action.value} needs one")
     for key, sent in (("body", body), ("patch", patch)):

@@ -124,6 +124,10 @@ def _secret_header(document: dict[str, Any]) -> None:
         (_set("m:new", "body", None), "actions[2].body: a create needs the definition to send"),
         (_set("m:new", "body", {"id": "m:other"}), "actions[2].body.id: differs from the entry"),
         (_set("m:chat", "patch", {"id": "x"}), "actions[0].patch: an update needs the fields"),
+        (
+            _set("m:chat", "patch", {"provider": None}),
+            "actions[0].patch.provider: null, but the API cannot clear this field",
+        ),
         (_set("m:old", "live_fingerprint", None), "actions[3].live_fingerprint: a delete needs"),
         (_set("m:chat", "line", True), "actions[0].line: expected an integer"),
         (_set("m:chat", "changes", [{"path": "x"}]), "actions[0].changes[0].kind: missing"),
