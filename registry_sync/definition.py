@@ -564,9 +564,9 @@ def api_problems(body: object, *, update: bool) -> list[str]:
     as ``"<field path>: <message>"``; empty when it accepts it.
 
     What the API checks, no more: types, enums, required fields (``apiProviderType``
-    included), the ``auth`` and ``healthCheck`` forms, and in an update null only on a
-    nullable field. Advice is not checked; unknown top-level fields are accepted (and
-    ignored), as the API's schema does.
+    included), the ``auth`` and ``healthCheck`` forms, and null only on a nullable
+    field in an update (on any optional field in an add). Advice is not checked;
+    unknown top-level fields are accepted (and ignored), as the API's schema does.
     """
     if not isinstance(body, dict):
         return ["the request body must be a JSON object"]
@@ -582,7 +582,12 @@ def api_problems(body: object, *, update: bool) -> list[str]:
         candidate = {**_SKELETON, **known}
     else:
         found.extend(f"{key}: missing required field" for key in REQUIRED_ON_ADD if key not in body)
-        candidate = {k: v for k, v in body.items() if k in _KNOWN_FIELDS and k in body}
+        # An optional field may be null on add too (the schema's optional fields are).
+        candidate = {
+            k: v
+            for k, v in body.items()
+            if k in _KNOWN_FIELDS and (v is not None or k in REQUIRED_ON_ADD)
+        }
         candidate = {**{k: v for k, v in _SKELETON.items() if k not in body}, **candidate}
     try:
         Definition.model_validate(candidate)

@@ -279,6 +279,13 @@ def test_add_accepts_what_the_api_schema_accepts(http: httpx.Client) -> None:
     }
 
     assert http.post(BASE, json=body).status_code == 200
+    with_nulls = {**new_definition("meetkai:nulls"), "rpm": None, "healthCheck": None}
+    added = http.post(BASE, json=with_nulls)
+    assert added.status_code == 200
+    assert "rpm" not in added.json()["definition"]
+    refused = http.post(BASE, json={**new_definition("meetkai:x"), "provider": None})
+    assert refused.status_code == 400
+    assert "provider: Input should be a valid string" in error_message(refused)
 
 
 @pytest.mark.parametrize(("store_nulls", "stored"), [(False, {}), (True, {"rpm": None})])

@@ -362,7 +362,9 @@ class RegistryServer:
             reason = "YAML models cannot be overridden" if existing["immutable"] else "it exists"
             return _error(409, f"model {model_id} already exists: {reason}", "conflict_error")
         now = _now_ms()
-        definition = copy.deepcopy(body)
+        definition = {
+            k: copy.deepcopy(v) for k, v in body.items() if v is not None or self.store_nulls
+        }
         for path, value in self.fill_defaults.items():
             _fill(definition, path.split("."), value)
         entry = registry_model(definition, created_at=now, updated_at=now)
