@@ -88,8 +88,10 @@ def build_plan(
     """Compute one Change per id, sorted by id.
 
     Declared and absent live -> create; declared and immutable live -> read-only
-    (a conflict when different); declared and mutable live -> no-op, update or
-    replace; mutable live and undeclared -> unmanaged, or delete with ``prune``.
+    (a conflict when different); declared and mutable live -> replace when
+    ``options.replace`` names it, else no-op or update (a field live but no longer
+    declared is patched with null, which clears it); mutable live and undeclared ->
+    unmanaged, or delete with ``prune``.
     Immutable live entries no file declares are only counted.
     """
     live_by_id = {entry.id: entry for entry in live}
