@@ -280,7 +280,10 @@ class _Writer:
                 error=error,
                 note=f"re-reading it to check failed too: {again}",
             )
-        if _holds(change, action, entry, self.rules):
+        # Fields the server added do not make a landed write fail; _confirm names them.
+        if _holds(change, action, entry, self.rules) or _server_added(
+            change, action, entry, self.rules
+        ):
             note = (
                 "the registry already had it"
                 if refused

@@ -17,7 +17,13 @@ import yaml
 from click.testing import CliRunner, Result
 
 from registry_sync.cli import cli
-from registry_sync.testing import RegistryServer, list_response, minimal_definition, registry_model
+from registry_sync.testing import (
+    Fault,
+    RegistryServer,
+    list_response,
+    minimal_definition,
+    registry_model,
+)
 
 KEY = "sk-fidelity-3c9e1a"
 API = "/api/v1/llm/models/registry"
@@ -326,3 +332,17 @@ def test_a_saved_plan_stamps_created_at_apply_time(make_repo: Any) -> None:
     (posted,) = [body for method, _, body in repo.writes() if method == "POST"]
     assert isinstance(posted["created"], int) and posted["created"] > 1_700_000_000
     assert repo.run("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_landed_create_whose_answer_was_lost_counts_as_done_despite_server_defaults(
+    make_repo: Any,
+) -> None:
+    repo = make_repo(seeded(), fill_defaults={"hidden": False})
+    repo.server.inject(Fault("drop", method="POST", after_apply=True))
+    repo.write(minimal_definition(CHAT))
+
+    applied = repo.run("apply", "--auto-approve", "--retry-budget", "0")
+
+    assert applied.exit_code == 0, applied.output
+    assert "the server added hidden: false" in applied.stdout
+    assert len([method for method, _, _ in repo.writes() if method == "POST"]) == 1
