@@ -5,8 +5,9 @@ loader validates every document with :class:`Definition`, and ``registry-sync sc
 prints :func:`definition_json_schema` for editors (yaml-language-server).
 
 Validation is strict: ``'yes'`` is not a boolean and ``"1"`` is not an integer (an
-integer is still a valid number). Unknown keys are errors in a file. An optional field
-may be left out but not set to null: null only clears a live field, in an update.
+integer is still a valid number). Unknown keys are errors in a file. The models
+refuse null: the loader reads a null in a file as the field left out (with a
+warning), as the API does, and null only clears a live field, in an update.
 
 The models accept everything the API's add schema accepts (types, enums, required
 fields; no minimums). Rules people want but the API does not have (a positive

@@ -31,7 +31,7 @@ from registry_sync.definition import (
     is_advice,
 )
 from registry_sync.errors import ConfigError
-from registry_sync.live import SERVER_OWNED_FIELDS
+from registry_sync.live import SERVER_OWNED_FIELDS, without_nulls
 from registry_sync.problems import Problem
 from registry_sync.secrets import PLACEHOLDER_ENV_VAR, placeholder_paths, secret_paths
 from registry_sync.values import format_path
@@ -54,6 +54,8 @@ URL_FORM_MESSAGE = (
     "'mode: off', 'mode: preflight' or 'mode: periodic' in a write, so this entry cannot "
     "be created or have its healthCheck changed; move it to a mode form"
 )
+
+NULL_MESSAGE = "null reads as the field left out; remove the line"
 
 _SERVER_OWNED = frozenset(SERVER_OWNED_FIELDS)
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -230,6 +232,7 @@ class _Declared:
     source: _Source
     document: Document
     valid: bool
+    body: dict[str, Any]  # the document's mapping without its nulls
 
 
 def _yaml_files(models_dir: Path) -> list[Path]:
@@ -304,6 +307,10 @@ def _check_document(
                 found.append(source.problem(document, (key,), SERVER_OWNED_MESSAGE))
         # Validated without them, so they are not reported twice as unknown fields.
         candidate = {key: value for key, value in data.items() if key not in _SERVER_OWNED}
+    # The API reads a null as the field left out (a live null means absent too).
+    for path in _null_paths(candidate, ()):
+        found.append(replace(source.problem(document, path, NULL_MESSAGE), severity="warning"))
+    candidate = without_nulls(candidate)
     secrets: list[PathParts] = list(secret_paths(data))
     for path in secrets:
         found.append(source.problem(document, path, SECRET_MESSAGE))
@@ -332,7 +339,21 @@ def _check_document(
     if not isinstance(definition_id, str) or not definition_id:
         return []
     valid = not any(problem.severity == "error" for problem in found)
-    return [_Declared(definition_id, source, document, valid=valid)]
+    return [_Declared(definition_id, source, document, valid=valid, body=candidate)]
+
+
+def _null_paths(value: Any, path: PathParts) -> list[PathParts]:
+    found: list[PathParts] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if item is None:
+                found.append((*path, key))
+            else:
+                found.extend(_null_paths(item, (*path, key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(_null_paths(item, (*path, index)))
+    return found
 
 
 def _unique_ids(declared: list[_Declared], problems: list[Problem]) -> list[DesiredDefinition]:
@@ -347,7 +368,7 @@ def _unique_ids(declared: list[_Declared], problems: list[Problem]) -> list[Desi
             if item.valid:
                 definitions.append(
                     DesiredDefinition(
-                        definition_id, item.document.data, item.source.display, item.document.line
+                        definition_id, item.body, item.source.display, item.document.line
                     )
                 )
             continue

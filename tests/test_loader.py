@@ -156,9 +156,23 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
         ],
     ),
     (
-        "null is not a value of an optional field",
-        {"chat.yaml": BASE + "displayName:\n"},
-        ["models/chat.yaml:11: displayName: expected a string, got null"],
+        "null on an optional field is the field left out, with a warning",
+        {"chat.yaml": BASE + "displayName:\ndefaultParams:\n  topP:\n"},
+        [
+            "models/chat.yaml:11: displayName: warning: null reads as the field left out; "
+            "remove the line",
+            "models/chat.yaml:13: defaultParams.topP: warning: null reads as the field left "
+            "out; remove the line",
+        ],
+    ),
+    (
+        "null on a required field is a missing field",
+        {"chat.yaml": BASE.replace("provider: openai-compatible", "provider: null")},
+        [
+            "models/chat.yaml:2: provider: missing required field",
+            "models/chat.yaml:2: provider: warning: null reads as the field left out; "
+            "remove the line",
+        ],
     ),
     (
         "empty string",
@@ -661,3 +675,12 @@ def test_line_of_finds_a_field_lazily(tmp_path: Path) -> None:
     assert line_of(str(target), 2, ()) == 2
     assert line_of(str(target), 99, ("id",)) == 99
     assert line_of(str(tmp_path / "missing.yaml"), 3, ("id",)) == 3
+
+
+def test_a_null_leaves_the_field_out_of_the_definition(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = load(tmp_path, monkeypatch, {"chat.yaml": BASE + "hidden: null\n"})
+    (definition,) = result.definitions
+    assert "hidden" not in definition.body
+    assert [problem.severity for problem in result.problems] == ["warning"]
