@@ -14,6 +14,11 @@ one explicitly. Every key is optional::
     ignore_fields:                     # not diffed, per id pattern
       - id: "meetkai:*"
         fields: [healthCheck, defaultParams.temperature]
+    freeze: ["legacy:*"]               # ids or glob patterns never written at all
+    max_deletes: 5                     # refuse a plan deleting more (--max-deletes overrides)
+    policy:                            # warn (default) or deny, per risk class
+      destructive: deny                # --allow destructive lets one run through
+      breaking: warn
 
 Flags and environment variables override the file. Problems are collected, each at
 its file, line and key, as for models/. Values are never repeated in messages: a
@@ -42,7 +47,18 @@ __all__ = ["CONFIG_FILE", "ProjectConfig", "find_config", "load_config", "projec
 
 CONFIG_FILE = "registry-sync.yaml"
 
-_KEYS = ("models_dir", "api_url", "prune", "protect", "ignore_fields")
+_KEYS = (
+    "models_dir",
+    "api_url",
+    "prune",
+    "protect",
+    "ignore_fields",
+    "freeze",
+    "max_deletes",
+    "policy",
+)
+_POLICY_KEYS = ("destructive", "breaking")
+_POLICY_VALUES = ("warn", "deny")
 _IGNORE_KEYS = ("id", "fields")
 _HTTP_URL = re.compile(HTTP_URL_PATTERN)
 
@@ -61,6 +77,9 @@ class ProjectConfig:
     prune: bool | None = None
     protect: tuple[str, ...] = ()
     ignore: tuple[IgnoreRule, ...] = ()
+    freeze: tuple[str, ...] = ()
+    max_deletes: int | None = None
+    deny: frozenset[str] = frozenset()  # risk classes policy: denies
 
 
 def project_config(explicit: Path | None = None) -> ProjectConfig:
@@ -160,7 +179,39 @@ class _Checker:
             prune=prune,
             protect=self._strings(data, ("protect",)),
             ignore=self._ignore_rules(data),
+            freeze=self._strings(data, ("freeze",)),
+            max_deletes=self._max_deletes(data),
+            deny=self._policy(data),
         )
+
+    def _max_deletes(self, data: Mapping[str, Any]) -> int | None:
+        value = data.get("max_deletes")
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.problem(("max_deletes",), f"expected a count (0 or more), got {json_kind(value)}")
+            return None
+        return value
+
+    def _policy(self, data: Mapping[str, Any]) -> frozenset[str]:
+        policy = data.get("policy")
+        if policy is None:
+            return frozenset()
+        if not isinstance(policy, dict):
+            self.problem(
+                ("policy",),
+                f"expected a mapping such as {{destructive: deny}}, got {json_kind(policy)}",
+            )
+            return frozenset()
+        denied = set()
+        for key, value in policy.items():
+            if key not in _POLICY_KEYS:
+                self.problem(("policy", str(key)), _unknown_key(str(key), _POLICY_KEYS))
+            elif value not in _POLICY_VALUES:
+                self.problem(("policy", key), "expected warn or deny")
+            elif value == "deny":
+                denied.add(key)
+        return frozenset(denied)
 
     def _string(self, data: Mapping[str, Any], key: str) -> str | None:
         value = data.get(key)

@@ -597,8 +597,8 @@ def _truncate(text: str) -> str:
     return text[: len(text) // 2]
 
 
-def _version_2(text: str) -> str:
-    return text.replace('"format_version": "1"', '"format_version": "2"')
+def _version_3(text: str) -> str:
+    return text.replace('"format_version": "2"', '"format_version": "3"')
 
 
 def _edit_action(text: str) -> str:
@@ -625,7 +625,7 @@ def _list_response(text: str) -> str:
     ("corrupt", "message"),
     [
         (_truncate, "is corrupt: not valid JSON at line"),
-        (_version_2, 'has format_version "2", which this registry-sync cannot read'),
+        (_version_3, 'has format_version "3", which this registry-sync cannot read'),
         (_edit_action, "is corrupt: summary: does not match the actions"),
         (_add_secret, "holds a secret"),
         (_list_response, "is not a registry-sync plan (a JSON object with a format_version)"),

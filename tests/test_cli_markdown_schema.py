@@ -55,7 +55,7 @@ def test_plan_markdown_prints_the_comment_and_out_keeps_json(
     assert result.stdout.startswith(MARKER + "\n")
     assert "| `rpm` | `600` | `1200` |" in result.stdout
     document = json.loads(out.read_text(encoding="utf-8"))
-    assert document["format_version"] == "1"
+    assert document["format_version"] == "2"
     assert [a["id"] for a in document["actions"] if a["action"] == "update"] == [
         "meetkai:my-custom-chat-v1"
     ]

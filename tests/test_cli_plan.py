@@ -180,7 +180,7 @@ def test_json_output_and_out_file_are_the_same_document(
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     assert document == json.loads(out.read_text())
-    assert document["format_version"] == "1"
+    assert document["format_version"] == "2"
     assert document["registry"] == example_server.url
     assert document["summary"]["create"] == 1
     by_id = {action["id"]: action for action in document["actions"]}
@@ -355,10 +355,16 @@ def test_reroute_target_must_exist_in_models_or_registry(
     assert len(problems) == 1
     assert "c.yaml:12: rerouteRules[0].targetModelId:" in problems[0]
     assert "team:nowhere" in problems[0]
-    # With --prune the unmanaged target would be deleted: the reference would dangle.
+    # With --prune the unmanaged target would be deleted: the reference would dangle,
+    # which the policy refuses (the plan itself is shown).
+    (models / "c.yaml").unlink()
     pruned = run([*args, "--prune"])
     assert pruned.exit_code == 1
-    assert "meetkai:legacy-chat-v0" in pruned.stderr
+    assert (
+        "error: reroute-target-deleted: meetkai:legacy-chat-v0 is deleted by the plan, but "
+        "team:a still reroutes to it (rerouteRules[0], error-fallback)"
+    ) in pruned.stderr
+    assert "x reroute-target-deleted: meetkai:legacy-chat-v0 is deleted" in pruned.stdout
 
 
 # --- usage errors never look like drift ------------------------------------------------

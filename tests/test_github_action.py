@@ -323,7 +323,7 @@ def test_pull_request_writes_summary_outputs_and_plan_file(
     assert json.loads(run.outputs["changed-ids"]) == [CHAT_ID]
     assert run.outputs["plan-file"] == str(actions.plan_file)
     document = json.loads(actions.plan_file.read_text(encoding="utf-8"))
-    assert document["format_version"] == "1"
+    assert document["format_version"] == "2"
     assert document["summary"]["update"] == 1
 
 

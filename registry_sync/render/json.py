@@ -1,18 +1,22 @@
 """The JSON plan: the versioned contract other tools (and ``apply``) read.
 
-Format version 1::
+Format version 2::
 
     {
-      "format_version": "1",
+      "format_version": "2",
       "tool": {"name": "registry-sync", "version": "..."},
       "models_dir": "models", "registry": "<API URL or file:PATH>", "prune": false,
       "summary": {"create": 0, "update": 0, "replace": 0, "delete": 0, "no-op": 0,
-                  "read-only": 0, "unmanaged": 0, "conflict": 0, "immutable-undeclared": 0},
+                  "read-only": 0, "unmanaged": 0, "conflict": 0, "immutable-undeclared": 0,
+                  "risk": {"safe": 0, "breaking": 0, "destructive": 0}},
       "unknown_live_fields": ["<top-level live fields this version does not compare>"],
+      "violations": [{"rule": "protect|freeze|max-deletes|delete-all|read-only-conflict|"
+                              "reroute-target-deleted|destructive-denied|breaking-denied",
+                      "id": "..." | null, "message": "..."}],
       "actions": [
         {"id": "...", "action": "create|update|replace|delete|no-op|read-only|unmanaged",
          "file": "models/x.yaml" | null, "line": 1 | null, "reason": "...",
-         "conflict": false,
+         "conflict": false, "risk": "safe|breaking|destructive", "risk_reasons": ["..."],
          "changes": [{"path": "a.b[0]", "kind": "added|removed|changed",
                       "before": ..., "after": ..., "forces_replace": false}],
          "body": {...} | null, "patch": {...} | null, "live_fingerprint": "sha256:..." | null}
@@ -20,7 +24,11 @@ Format version 1::
     }
 
 ``before``/``after`` are null when the field is absent on that side (see ``kind``).
-Secrets seen live are the string ``(sensitive)``.
+Secrets seen live are the string ``(sensitive)``. ``summary.risk`` counts the writes
+(create, update, replace, delete) per risk class. A plan with any ``violations`` is
+refused by apply; ``apply`` of a saved plan judges it again and never reads the saved
+``risk``, ``risk_reasons`` or ``violations``. Version 2 added these fields: a version 1
+reader would take a refused plan for an appliable one.
 """
 
 from __future__ import annotations
@@ -31,19 +39,23 @@ from typing import Any
 from registry_sync._version import __version__
 from registry_sync.plan import Change, Plan
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
-    """The plan as a JSON-ready dict in format version 1."""
+    """The plan as a JSON-ready dict in format version 2."""
     return {
         "format_version": FORMAT_VERSION,
         "tool": {"name": "registry-sync", "version": __version__},
         "models_dir": plan.models_dir,
         "registry": plan.registry,
         "prune": plan.prune,
-        "summary": plan.summary(),
+        "summary": {**plan.summary(), "risk": plan.risk_counts()},
         "unknown_live_fields": list(plan.unknown_live_fields),
+        "violations": [
+            {"rule": violation.rule, "id": violation.id, "message": violation.message}
+            for violation in plan.violations
+        ],
         "actions": [_action(change) for change in plan.changes],
     }
 
@@ -61,6 +73,8 @@ def _action(change: Change) -> dict[str, Any]:
         "line": change.line,
         "reason": change.reason,
         "conflict": change.conflict,
+        "risk": change.risk.value,
+        "risk_reasons": list(change.risk_reasons),
         "changes": [
             {
                 "path": item.path,

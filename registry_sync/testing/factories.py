@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
+from registry_sync.policy import Rules, judge
 
 # The API reference's example timestamps (2024-01-01 and 2024-01-02, epoch milliseconds).
 CREATED_AT = 1_704_067_200_000
@@ -89,9 +90,9 @@ def minimal_definition(model_id: str, **fields: Any) -> dict[str, Any]:
 
 
 def review_plan() -> Plan:
-    """A plan with one entry of every action kind, a live secret and a forced replace,
-    as renderers' golden files show it."""
-    return Plan(
+    """A plan with one entry of every action kind, a live secret, a forced replace and a
+    breaking change, judged by the default policy, as renderers' golden files show it."""
+    plan = Plan(
         changes=(
             Change(
                 "meetkai:chat",
@@ -100,13 +101,14 @@ def review_plan() -> Plan:
                 file="models/chat.yaml",
                 line=1,
                 changes=(
+                    FieldChange("apiFormat", ChangeKind.CHANGED, "responses", "chat-completions"),
                     FieldChange("auth.value", ChangeKind.REMOVED, "(sensitive)", None),
                     FieldChange(
                         "capabilities.modalities.input[1]", ChangeKind.ADDED, None, "image"
                     ),
                     FieldChange("contextWindow", ChangeKind.CHANGED, 8192, 16384),
                 ),
-                patch={"contextWindow": 16384},
+                patch={"apiFormat": "chat-completions", "contextWindow": 16384},
                 live_fingerprint="sha256:aa",
             ),
             Change(
@@ -164,3 +166,4 @@ def review_plan() -> Plan:
         prune=True,
         immutable_undeclared=4,
     )
+    return judge(plan, Rules())
