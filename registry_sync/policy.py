@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from registry_sync.plan import Action, Change, ChangeKind, Plan, Risk, Violation
-from registry_sync.reroutes import definitions_after, plan_edges, rules_of
+from registry_sync.reroutes import definitions_after, plan_edges, rules_of, trigger_label
 
 __all__ = [
     "RULES",
@@ -292,6 +292,10 @@ def _items(node: Any) -> dict[int, Any]:
 def _reroute_reasons(before: Any, after: Any) -> Iterator[str]:
     if before is _ABSENT:
         return
+    if isinstance(before, list) and isinstance(after, list):
+        yield from _reroute_reasons_by_trigger(before, after)
+        return
+    # Rules touched one by one: compare them position by position.
     new_rules = {} if after is _ABSENT else _items(after)
     for index, old in sorted(_items(before).items()):
         if old is _ABSENT:
@@ -302,9 +306,24 @@ def _reroute_reasons(before: Any, after: Any) -> Iterator[str]:
         if new is _ABSENT:
             yield f"reroute rule rerouteRules[{index}] removed{to}"
         elif old_target is not None and _target(new) not in (None, old_target):
-            yield (
-                f"reroute rule rerouteRules[{index}] retargeted ({old_target} -> {_target(new)})"
-            )
+            yield f"reroute rule rerouteRules[{index}] retargeted ({old_target} -> {_target(new)})"
+
+
+def _reroute_reasons_by_trigger(before: list[Any], after: list[Any]) -> Iterator[str]:
+    """Whole lists: a rule is known by its trigger, wherever it stands in the list."""
+    targets: dict[str, set[str]] = {}
+    for rule in after:
+        if isinstance(rule, Mapping):
+            targets.setdefault(trigger_label(rule), set()).add(str(_target(rule)))
+    for rule in before:
+        if not isinstance(rule, Mapping):
+            continue
+        trigger, target = trigger_label(rule), str(_target(rule))
+        now = targets.get(trigger)
+        if not now:
+            yield f"reroute rule for {trigger} removed (to {target})"
+        elif target not in now:
+            yield f"reroute rule for {trigger} retargeted ({target} -> {', '.join(sorted(now))})"
 
 
 def _target(rule: Any) -> str | None:

@@ -226,12 +226,15 @@ RULE_B = {"trigger": {"type": "error-fallback"}, "targetModelId": "m:backup"}
                 "reroute rule rerouteRules[1] removed (to m:backup)",
             ),
         ),
+        # Whole lists: rules are matched by trigger, wherever they stand.
         (
             (changed("rerouteRules", [RULE_A, RULE_B], [RULE_B]),),
-            (
-                "reroute rule rerouteRules[0] retargeted (m:big -> m:backup)",
-                "reroute rule rerouteRules[1] removed (to m:backup)",
-            ),
+            ("reroute rule for context-exceeded removed (to m:big)",),
+        ),
+        ((changed("rerouteRules", [RULE_A, RULE_B], [RULE_B, RULE_A]),), ()),
+        (
+            (changed("rerouteRules", [RULE_A], [{**RULE_A, "targetModelId": "m:huge"}]),),
+            ("reroute rule for context-exceeded retargeted (m:big -> m:huge)",),
         ),
         (
             (changed("baseUrl", "https://a.example/v1", "https://b.example/v1"),),
