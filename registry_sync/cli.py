@@ -1,6 +1,7 @@
 """The command line: parse, wire, print, exit code. The only module that imports click.
 
-Exit codes: 0 success; 1 error, invalid models or a read-only conflict; with
+Exit codes: 0 success; 1 error, invalid models or a policy violation (a read-only
+conflict among them: apply would refuse the plan); with
 ``plan --detailed-exitcode``, 2 when changes are present; 3 when ``apply`` wrote some
 changes and others failed. Usage errors exit 1 too, so that CI never mistakes a typo
 for drift.
