@@ -190,7 +190,7 @@ def check_reroute_graph(
                 steps.append(f"{model_id} (in the registry)")
                 continue
             rule = next(r for r in rules_of(model_id, definition.body) if r.target == following)
-            line, path = at(definition, rule.index)
+            line, path = at(definition, rule.position)
             steps.append(f"{model_id} ({definition.file}:{line})")
             if first is None:
                 first = Problem(definition.file, line, path, "")
@@ -211,7 +211,7 @@ def check_reroute_graph(
                 continue
             unsuitable = _unsuitable_target(definition.body, rule.trigger, target)
             if unsuitable:
-                line, path = at(definition, rule.index)
+                line, path = at(definition, rule.position)
                 problems.append(
                     Problem(
                         definition.file,

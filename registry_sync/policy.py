@@ -22,7 +22,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from registry_sync.plan import Action, Change, ChangeKind, Plan, Risk, Violation
+from registry_sync.plan import (
+    WRITING_ACTIONS,
+    Action,
+    Change,
+    ChangeKind,
+    Plan,
+    Risk,
+    Violation,
+)
 from registry_sync.reroutes import definitions_after, plan_edges, rules_of, trigger_label
 
 __all__ = [
@@ -125,7 +133,7 @@ def breaking_reasons(change: Change) -> Iterator[str]:
     if _number(old) and _number(new) and new < old:
         yield f"contextWindow lowered ({old} -> {new})"
     if _at(after, "hidden") is True and _at(before, "hidden") is not True:
-        yield "hidden turned on: the model leaves the public list"
+        yield "hidden turned on"
     yield from _reroute_reasons(_at(before, "rerouteRules"), _at(after, "rerouteRules"))
     old, new = _at(before, "baseUrl"), _at(after, "baseUrl")
     if (old is not _ABSENT or new is not _ABSENT) and _host(old) != _host(new):
@@ -222,7 +230,7 @@ def _deleted_targets(plan: Plan, after: Mapping[str, Mapping[str, Any]]) -> list
                         "reroute-target-deleted",
                         rule.target,
                         f"{rule.target} is deleted by the plan, but {model_id} still reroutes "
-                        f"to it (rerouteRules[{rule.index}], {rule.trigger}); retarget or "
+                        f"to it (rerouteRules[{rule.position}], {rule.trigger}); retarget or "
                         f"remove that rule first, or keep {rule.target}",
                     )
                 )
@@ -230,6 +238,8 @@ def _deleted_targets(plan: Plan, after: Mapping[str, Mapping[str, Any]]) -> list
 
 
 def _with_risk(change: Change) -> Change:
+    if change.action not in WRITING_ACTIONS:
+        return change  # safe, as a Change starts
     risk, reasons = classify(change)
     return dataclasses.replace(change, risk=risk, risk_reasons=reasons)
 

@@ -8,8 +8,7 @@ loader to find cycles, and the renderers to draw it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from registry_sync.plan import Action, Plan, RerouteEdge
 
@@ -24,24 +23,26 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Rule:
-    """Rule number ``index`` of ``source``'s ``rerouteRules``: to ``target`` on ``trigger``."""
+class Rule(NamedTuple):
+    """Rule number ``position`` of ``source``'s ``rerouteRules``: to ``target`` on ``trigger``.
+
+    A named tuple, not a dataclass: one is made per rule of every entry, on every plan.
+    """
 
     source: str
     target: str
     trigger: str
-    index: int
+    position: int
 
 
 def trigger_label(rule: Mapping[str, Any]) -> str:
     """``context-exceeded``, ``error-fallback``, ``input-modality:image``..."""
     trigger = rule.get("trigger")
-    if not isinstance(trigger, Mapping):
+    if type(trigger) is not dict:
         return "?"
-    kind = str(trigger.get("type", "?"))
     modality = trigger.get("modality")
-    return f"{kind}:{modality}" if modality is not None else kind
+    kind = trigger.get("type", "?")
+    return str(kind) if modality is None else f"{kind}:{modality}"
 
 
 def rules_of(model_id: str, definition: Mapping[str, Any]) -> list[Rule]:
@@ -49,10 +50,11 @@ def rules_of(model_id: str, definition: Mapping[str, Any]) -> list[Rule]:
     (validation reports them)."""
     found: list[Rule] = []
     rules = definition.get("rerouteRules")
-    if not isinstance(rules, list):
+    if not rules or not isinstance(rules, list):
         return found
     for index, rule in enumerate(rules):
-        if isinstance(rule, Mapping) and isinstance(rule.get("targetModelId"), str):
+        # dict, not Mapping: definitions are parsed JSON or YAML, and this runs per entry.
+        if type(rule) is dict and type(rule.get("targetModelId")) is str:
             found.append(Rule(model_id, rule["targetModelId"], trigger_label(rule), index))
     return found
 

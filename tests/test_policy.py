@@ -203,9 +203,9 @@ RULE_B = {"trigger": {"type": "error-fallback"}, "targetModelId": "m:backup"}
         ((changed("contextWindow", 8192, 16384),), ()),
         (
             (changed("hidden", False, True),),
-            ("hidden turned on: the model leaves the public list",),
+            ("hidden turned on",),
         ),
-        ((added("hidden", True),), ("hidden turned on: the model leaves the public list",)),
+        ((added("hidden", True),), ("hidden turned on",)),
         ((changed("hidden", True, False),), ()),
         ((added("hidden", False),), ()),
         (
