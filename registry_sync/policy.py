@@ -32,6 +32,7 @@ from registry_sync.plan import (
     Violation,
 )
 from registry_sync.reroutes import definitions_after, plan_edges, rules_of, trigger_label
+from registry_sync.secrets import SENSITIVE
 
 __all__ = [
     "RULES",
@@ -136,7 +137,10 @@ def breaking_reasons(change: Change) -> Iterator[str]:
         yield "hidden turned on"
     yield from _reroute_reasons(_at(before, "rerouteRules"), _at(after, "rerouteRules"))
     old, new = _at(before, "baseUrl"), _at(after, "baseUrl")
-    if (old is not _ABSENT or new is not _ABSENT) and _host(old) != _host(new):
+    if SENSITIVE in (old, new):
+        # Fail closed: a redacted URL's host cannot be compared.
+        yield "baseUrl changed, and its host cannot be compared: the live value is sensitive"
+    elif (old is not _ABSENT or new is not _ABSENT) and _host(old) != _host(new):
         yield f"baseUrl host changed ({_host(old) or '(none)'} -> {_host(new) or '(none)'})"
 
 
