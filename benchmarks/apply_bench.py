@@ -47,7 +47,8 @@ def definition(index: int) -> dict[str, Any]:
             "modalities": {"input": ["text", "image"], "output": ["text"]},
             "reasoning": index % 2 == 0,
         },
-        "contextWindow": 128000,
+        # Every model reroutes long requests to model 0, which has the larger window.
+        "contextWindow": 1_000_000 if index == 0 else 128000,
         "rateLimits": [{"scope": "org", "rpm": 600}],
     }
     if index:

@@ -49,7 +49,7 @@ assert len(docs) == len(data["data"]) - int(sys.argv[3])
 
 def definition(index: int) -> dict[str, Any]:
     """A realistic definition: nested capabilities, auth, rate limits, reroutes."""
-    return {
+    body: dict[str, Any] = {
         "id": f"bench:model-{index:05d}",
         "provider": "openai-compatible",
         "modelId": f"model-{index:05d}",
@@ -63,20 +63,20 @@ def definition(index: int) -> dict[str, Any]:
             "reasoning": index % 2 == 0,
             "supportsTemperature": True,
         },
-        "contextWindow": 128000,
+        # Every model reroutes long requests to model 0, which has the larger window.
+        "contextWindow": 1_000_000 if index == 0 else 128000,
         "rateLimits": [
             {"scope": "org", "rpm": 600, "queue": {"maxDepth": 50, "maxWaitMs": 2000}},
             {"scope": "user", "rpm": 60},
         ],
         "defaultParams": {"temperature": 0.7, "topP": 0.95},
         "healthCheck": {"mode": "preflight", "path": "/health", "method": "GET"},
-        "rerouteRules": [
-            {
-                "trigger": {"type": "context-exceeded"},
-                "targetModelId": "bench:model-00001" if index == 0 else "bench:model-00000",
-            }
-        ],
     }
+    if index:
+        body["rerouteRules"] = [
+            {"trigger": {"type": "context-exceeded"}, "targetModelId": "bench:model-00000"}
+        ]
+    return body
 
 
 def generate(root: Path, count: int) -> tuple[Path, Path, int]:

@@ -2,7 +2,8 @@
 
 The public API, for tools that embed registry-sync rather than run its CLI. Data
 flows one way: models/ -> loader -> desired; registry -> client -> live; both ->
-planner -> Plan -> renderers, or -> applier -> client -> registry.
+planner -> Plan -> policy (judge: risk, violations) -> renderers, or -> applier ->
+client -> registry.
 """
 
 from registry_sync._version import __version__
@@ -24,10 +25,17 @@ from registry_sync.errors import (
 )
 from registry_sync.export import Export, ExportFile, plan_export, write_export
 from registry_sync.live import LiveEntry, parse_list_response
-from registry_sync.loader import DesiredDefinition, LoadResult, check_reroute_targets, load_models
-from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
+from registry_sync.loader import (
+    DesiredDefinition,
+    LoadResult,
+    check_reroute_graph,
+    check_reroute_targets,
+    load_models,
+)
+from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan, Risk, Violation
 from registry_sync.planfile import read_plan
 from registry_sync.planner import IgnoreRule, PlanOptions, build_plan
+from registry_sync.policy import Rules, SafetyRails, judge
 from registry_sync.problems import Problem
 from registry_sync.render.json import plan_document, render_json
 from registry_sync.render.markdown import render_markdown
@@ -64,12 +72,18 @@ __all__ = [
     "RegistrySyncError",
     "ResponseShapeError",
     "RetryPolicy",
+    "Risk",
+    "Rules",
+    "SafetyRails",
     "TransportError",
+    "Violation",
     "__version__",
     "apply_plan",
     "build_plan",
+    "check_reroute_graph",
     "check_reroute_targets",
     "definition_json_schema",
+    "judge",
     "load_models",
     "parse_list_response",
     "plan_document",

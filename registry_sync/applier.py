@@ -37,7 +37,8 @@ from registry_sync.errors import ApiError, RegistrySyncError
 from registry_sync.live import LiveEntry
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.planner import IgnoreRule, comparable, field_changes, top_key
-from registry_sync.preflight import conflict_reasons, refusal, stale_changes
+from registry_sync.policy import conflict_reasons
+from registry_sync.preflight import refusal, stale_changes
 
 __all__ = [
     "ApplyEvent",

@@ -1,6 +1,7 @@
 """The command line: parse, wire, print, exit code. The only module that imports click.
 
-Exit codes: 0 success; 1 error, invalid models or a read-only conflict; with
+Exit codes: 0 success; 1 error, invalid models or a policy violation (a read-only
+conflict among them: apply would refuse the plan); with
 ``plan --detailed-exitcode``, 2 when changes are present; 3 when ``apply`` wrote some
 changes and others failed. Usage errors exit 1 too, so that CI never mistakes a typo
 for drift.
@@ -41,16 +42,19 @@ from registry_sync.errors import (
     RegistrySyncError,
 )
 from registry_sync.export import READ_ONLY_DIR, Export, plan_export, printable, write_export
-from registry_sync.loader import check_reroute_targets, load_models
-from registry_sync.plan import Plan
+from registry_sync.loader import check_reroute_graph, check_reroute_targets, load_models
+from registry_sync.plan import Plan, Risk
 from registry_sync.planfile import read_plan
 from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, replace_problems
-from registry_sync.preflight import SafetyRails, conflict_reasons, rail_violations, refusal
+from registry_sync.policy import Rules, SafetyRails, judge
+from registry_sync.preflight import refusal
 from registry_sync.problems import Problem
+from registry_sync.render.graph import render_dot, render_mermaid
 from registry_sync.render.json import render_json
 from registry_sync.render.markdown import render_markdown
 from registry_sync.render.result import render_result_json, render_result_text
 from registry_sync.render.text import render_text
+from registry_sync.reroutes import graph_edges
 from registry_sync.state import (
     API_KEY_VARIABLE,
     DEFAULT_API_URL,
@@ -123,6 +127,36 @@ def config_option(function: F) -> F:
         help="Project configuration file (default: registry-sync.yaml in this folder or "
         "the nearest parent, up to the repository root).",
     )(function)
+
+
+def policy_options(function: F) -> F:
+    """The rules a plan is judged by, the same for plan and apply."""
+    options = [
+        click.option(
+            "--max-deletes",
+            type=click.IntRange(min=0),
+            default=None,
+            metavar="N",
+            help="Refuse a plan that deletes more than N entries (default: max_deletes in "
+            "registry-sync.yaml, else no cap).",
+        ),
+        click.option(
+            "--allow-delete-all",
+            is_flag=True,
+            help="Allow a plan that deletes every mutable entry of the registry.",
+        ),
+        click.option(
+            "--allow",
+            "allowed",
+            multiple=True,
+            type=click.Choice([Risk.DESTRUCTIVE.value, Risk.BREAKING.value]),
+            help="Allow changes of this risk class although policy: in registry-sync.yaml "
+            "denies it; repeat for both.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
 
 
 def live_source_options(function: F) -> F:
@@ -261,9 +295,8 @@ def run_validate(models_dir: Path, output: Output, *, strict: bool = False) -> i
         output.err(f"note: {note}")
     if result.files == 0:
         output.err(f"note: no *.yaml or *.yml files found below {models_dir}")
-    if result.failing(strict=strict):
-        raise InvalidModels(result.problems)
-    _print_warnings(output, result.warnings)
+    graph = check_reroute_graph(result.definitions)
+    _check(sorted([*result.problems, *graph]), strict=strict, output=output)
     count = len(result.definitions)
     output.out(
         f"{count} model {'definition' if count == 1 else 'definitions'} in "
@@ -291,6 +324,7 @@ def schema() -> None:
     help="Plan to delete mutable live entries no file declares (default: prune in "
     "registry-sync.yaml, else off).",
 )
+@policy_options
 @click.option(
     "--format",
     "output_format",
@@ -336,11 +370,15 @@ def plan(
     color: bool | None,
     replace: tuple[str, ...],
     strict: bool,
+    max_deletes: int | None,
+    allow_delete_all: bool,
+    allowed: tuple[str, ...],
 ) -> None:
     """Show how the live registry differs from models/.
 
-    Exit 0 on success, 1 on error or a read-only conflict. With
-    --detailed-exitcode: 0 no changes, 1 error, 2 changes present.
+    Exit 0 on success, 1 on error or when apply would refuse the plan (a read-only
+    conflict or another policy violation). With --detailed-exitcode: 0 no changes,
+    1 error or violation, 2 changes present.
     """
     output = Output(color)
 
@@ -355,6 +393,7 @@ def plan(
             replace=replace,
             strict=strict,
             output=output,
+            rules=policy_rules(settings.config, max_deletes, allow_delete_all, allowed),
         )
         if out is not None:
             _write_file(out, render_json(computed))
@@ -366,6 +405,9 @@ def plan(
             output.out(render_text(computed, color=output.color), nl=False)
         if computed.conflicts:
             output.err(f"error: {conflict_message(computed)}")
+        for violation in computed.violations:
+            if violation.rule != "read-only-conflict":
+                output.err(f"error: {violation.rule}: {violation.message}")
         return plan_exit_code(computed, detailed=detailed_exitcode)
 
     _run_command(output, run)
@@ -401,6 +443,26 @@ def _configured(
     return Settings(config, models_dir, source, prune)
 
 
+def policy_rules(
+    config: ProjectConfig,
+    max_deletes: int | None,
+    allow_delete_all: bool,
+    allowed: tuple[str, ...],
+) -> Rules:
+    """The rules a plan is judged by: flags first, then registry-sync.yaml."""
+    rails = SafetyRails(
+        protect=config.protect,
+        max_deletes=config.max_deletes if max_deletes is None else max_deletes,
+        allow_delete_all=allow_delete_all,
+        freeze=config.freeze,
+    )
+    return Rules(
+        rails=rails,
+        deny=frozenset(Risk(name) for name in config.deny),
+        allow=frozenset(Risk(name) for name in allowed),
+    )
+
+
 def _given(name: str) -> bool:
     """True when parameter ``name`` came from the command line or the environment."""
     where = click.get_current_context().get_parameter_source(name)
@@ -417,9 +479,11 @@ def compute_plan(
     replace: tuple[str, ...] = (),
     strict: bool = False,
     output: Output | None = None,
+    rules: Rules | None = None,
 ) -> Plan:
-    """Load models/, fetch the live registry, check references and plan; then check
-    that the API accepts every write. Warnings go to ``output``'s stderr."""
+    """Load models/, fetch the live registry, check references, plan, check that the
+    API accepts every write, and judge the plan by ``rules`` (risk, violations).
+    Warnings go to ``output``'s stderr."""
     desired = load_desired(models_dir, strict=strict)
     if output is not None:
         _print_warnings(output, desired.warnings)
@@ -428,8 +492,12 @@ def compute_plan(
     if wrong:
         raise ConfigError("; ".join(wrong))
     known = {d.id for d in desired.definitions}
-    known.update(entry.id for entry in live if entry.immutable or not prune)
-    _check(check_reroute_targets(desired.definitions, known), strict=strict, output=output)
+    # A target the plan deletes is the policy's to report (reroute-target-deleted).
+    known.update(entry.id for entry in live)
+    definitions = {entry.id: entry.definition for entry in live}
+    graph = check_reroute_graph(desired.definitions, definitions)
+    references = [*check_reroute_targets(desired.definitions, known), *graph]
+    _check(sorted(set(references)), strict=strict, output=output)
     options = PlanOptions(
         prune=prune,
         ignore=ignore,
@@ -440,7 +508,7 @@ def compute_plan(
     )
     computed = build_plan(desired.definitions, live, options)
     _check(write_problems(computed), strict=strict, output=output)
-    return computed
+    return judge(computed, rules or Rules(), definitions)
 
 
 def _check(problems: Sequence[Problem], *, strict: bool, output: Output | None) -> None:
@@ -454,7 +522,8 @@ def _check(problems: Sequence[Problem], *, strict: bool, output: Output | None) 
 
 def _print_warnings(output: Output, warnings: Sequence[Problem]) -> None:
     for warning in warnings:
-        output.err(str(warning))
+        if warning.severity == "warning":
+            output.err(str(warning))
 
 
 def conflict_message(computed: Plan) -> str:
@@ -470,8 +539,9 @@ def conflict_message(computed: Plan) -> str:
 
 
 def plan_exit_code(computed: Plan, *, detailed: bool) -> int:
-    """1 for a read-only conflict; with ``detailed``, 2 when anything would change."""
-    if computed.conflicts:
+    """1 for a violation (a read-only conflict among them); with ``detailed``, 2 when
+    anything would change."""
+    if computed.violations:
         return EXIT_ERROR
     if detailed and computed.has_changes:
         return EXIT_CHANGES
@@ -500,18 +570,7 @@ def plan_exit_code(computed: Plan, *, detailed: bool) -> int:
     metavar="N",
     help="How many requests run at once (1-100).",
 )
-@click.option(
-    "--max-deletes",
-    type=click.IntRange(min=0),
-    default=None,
-    metavar="N",
-    help="Refuse a plan that deletes more than N entries.",
-)
-@click.option(
-    "--allow-delete-all",
-    is_flag=True,
-    help="Allow a plan that deletes every mutable entry of the registry.",
-)
+@policy_options
 @click.option(
     "--format",
     "output_format",
@@ -537,6 +596,7 @@ def apply(
     parallelism: int,
     max_deletes: int | None,
     allow_delete_all: bool,
+    allowed: tuple[str, ...],
     output_format: str,
     color: bool | None,
 ) -> None:
@@ -562,16 +622,11 @@ def apply(
                     "with its own; plan again to change them"
                 )
         settings = _configured(config_file, models_dir, source, prune)
-        rails = SafetyRails(
-            protect=settings.config.protect,
-            max_deletes=max_deletes,
-            allow_delete_all=allow_delete_all,
-        )
         return run_apply(
             output,
             plan_file=plan_file,
             settings=settings,
-            rails=rails,
+            rules=policy_rules(settings.config, max_deletes, allow_delete_all, allowed),
             auto_approve=auto_approve,
             parallelism=parallelism,
             output_format=output_format,
@@ -587,7 +642,7 @@ def run_apply(
     *,
     plan_file: Path | None,
     settings: Settings,
-    rails: SafetyRails,
+    rules: Rules,
     auto_approve: bool,
     parallelism: int,
     output_format: str,
@@ -597,7 +652,10 @@ def run_apply(
     """Plan (or read the saved plan), show it, ask, apply, report; returns the exit code."""
     source = settings.source
     if plan_file is not None:
-        computed = read_plan(plan_file, registry=source.describe())
+        # Never trust a saved judgement: judge the plan again, against the registry now.
+        saved = read_plan(plan_file, registry=source.describe())
+        live = fetch_live(source, os.environ.get(API_KEY_VARIABLE))
+        computed = judge(saved, rules, {entry.id: entry.definition for entry in live})
     else:
         computed = compute_plan(
             settings.models_dir,
@@ -608,12 +666,15 @@ def run_apply(
             replace=replace,
             strict=strict,
             output=output,
+            rules=rules,
         )
     if output_format == "text":
         output.out(render_text(computed, color=output.color), nl=False)
-    reasons = conflict_reasons(computed) + rail_violations(computed, rails)
-    if reasons:
-        raise refusal(reasons, "Change models/ or the flags, then plan again.")
+    if computed.violations:
+        raise refusal(
+            [violation.message for violation in computed.violations],
+            "Change models/, registry-sync.yaml or the flags, then plan again.",
+        )
     if not computed.writes:
         if output_format == "json":
             output.out(render_result_json(ApplyResult(computed.registry)), nl=False)
@@ -822,6 +883,55 @@ def _warn_unloadable(
             f"note: {others} more {'problem' if others == 1 else 'problems'} in other files "
             f"below {out_dir.as_posix()}/; run validate to list them"
         )
+
+
+@cli.command()
+@models_dir_option
+@live_source_options
+@config_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["mermaid", "dot"]),
+    default="mermaid",
+    show_default=True,
+    help="mermaid (a flowchart, e.g. for Markdown) or dot (Graphviz).",
+)
+@click.option(
+    "--files-only",
+    is_flag=True,
+    help="Draw only what models/ declares; do not read the registry.",
+)
+def graph(
+    models_dir: Path,
+    source: LiveSource,
+    config_file: Path | None,
+    output_format: str,
+    files_only: bool,
+) -> None:
+    """Print the reroute graph: which model reroutes to which, and on what trigger.
+
+    The graph of models/ laid over the live registry (the registry's own entries
+    stand where no file declares them), as apply without --prune would leave it.
+    Only models with a reroute rule, or that one targets, are drawn.
+
+    Exit 0 on success, 1 on error.
+    """
+    output = Output()
+
+    def run() -> int:
+        settings = _configured(config_file, models_dir, source, False)
+        desired = load_desired(settings.models_dir)
+        definitions: dict[str, Mapping[str, Any]] = {}
+        if not files_only:
+            live = fetch_live(settings.source, os.environ.get(API_KEY_VARIABLE))
+            definitions.update((entry.id, entry.definition) for entry in live)
+        definitions.update((d.id, d.body) for d in desired.definitions)
+        edges = graph_edges(definitions)
+        output.out(render_dot(edges) if output_format == "dot" else render_mermaid(edges), nl=False)
+        return EXIT_OK
+
+    _run_command(output, run)
 
 
 def _write_file(path: Path, text: str) -> None:

@@ -17,6 +17,11 @@ one explicitly. Every key is optional::
     server_defaults:                   # what the server fills in when a file omits it
       hidden: false
       capabilities.supportsTopP: true
+    freeze: ["legacy:*"]               # ids or glob patterns never written at all
+    max_deletes: 5                     # refuse a plan deleting more (--max-deletes overrides)
+    policy:                            # warn (default) or deny, per risk class
+      destructive: deny                # --allow destructive lets one run through
+      breaking: warn
 
 Flags and environment variables override the file. Problems are collected, each at
 its file, line and key, as for models/. Values are never repeated in messages: a
@@ -45,7 +50,19 @@ __all__ = ["CONFIG_FILE", "ProjectConfig", "find_config", "load_config", "projec
 
 CONFIG_FILE = "registry-sync.yaml"
 
-_KEYS = ("models_dir", "api_url", "prune", "protect", "ignore_fields", "server_defaults")
+_KEYS = (
+    "models_dir",
+    "api_url",
+    "prune",
+    "protect",
+    "ignore_fields",
+    "server_defaults",
+    "freeze",
+    "max_deletes",
+    "policy",
+)
+_POLICY_KEYS = ("destructive", "breaking")
+_POLICY_VALUES = ("warn", "deny")
 _IGNORE_KEYS = ("id", "fields")
 _HTTP_URL = re.compile(HTTP_URL_PATTERN)
 
@@ -66,6 +83,9 @@ class ProjectConfig:
     ignore: tuple[IgnoreRule, ...] = ()
     # Dotted field path -> the value a server fills in when a file omits the field.
     server_defaults: Mapping[str, Any] = field(default_factory=dict)
+    freeze: tuple[str, ...] = ()
+    max_deletes: int | None = None
+    deny: frozenset[str] = frozenset()  # risk classes policy: denies
 
 
 def project_config(explicit: Path | None = None) -> ProjectConfig:
@@ -166,7 +186,39 @@ class _Checker:
             protect=self._strings(data, ("protect",)),
             ignore=self._ignore_rules(data),
             server_defaults=self._server_defaults(data),
+            freeze=self._strings(data, ("freeze",)),
+            max_deletes=self._max_deletes(data),
+            deny=self._policy(data),
         )
+
+    def _max_deletes(self, data: Mapping[str, Any]) -> int | None:
+        value = data.get("max_deletes")
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.problem(("max_deletes",), f"expected a count (0 or more), got {json_kind(value)}")
+            return None
+        return value
+
+    def _policy(self, data: Mapping[str, Any]) -> frozenset[str]:
+        policy = data.get("policy")
+        if policy is None:
+            return frozenset()
+        if not isinstance(policy, dict):
+            self.problem(
+                ("policy",),
+                f"expected a mapping such as {{destructive: deny}}, got {json_kind(policy)}",
+            )
+            return frozenset()
+        denied = set()
+        for key, value in policy.items():
+            if key not in _POLICY_KEYS:
+                self.problem(("policy", str(key)), _unknown_key(str(key), _POLICY_KEYS))
+            elif value not in _POLICY_VALUES:
+                self.problem(("policy", key), "expected warn or deny")
+            elif value == "deny":
+                denied.add(key)
+        return frozenset(denied)
 
     def _string(self, data: Mapping[str, Any], key: str) -> str | None:
         value = data.get(key)

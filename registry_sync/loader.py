@@ -11,10 +11,11 @@ No message ever repeats a value found under ``auth``, ``baseUrl`` or
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -33,6 +34,7 @@ from registry_sync.definition import (
 from registry_sync.errors import ConfigError
 from registry_sync.live import SERVER_OWNED_FIELDS, without_nulls
 from registry_sync.problems import Problem
+from registry_sync.reroutes import find_cycles, rules_of
 from registry_sync.secrets import PLACEHOLDER_ENV_VAR, placeholder_paths, secret_paths
 from registry_sync.values import format_path
 from registry_sync.yamlsource import Document, PathParts, SourceMap, parse_documents
@@ -167,6 +169,105 @@ def check_reroute_targets(
             line = _line_in(maps, definition, parts)
             problems.append(Problem(definition.file, line, format_path(parts), message))
     return sorted(problems)
+
+
+def check_reroute_graph(
+    definitions: Sequence[DesiredDefinition], live: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[Problem]:
+    """Problems of the reroute graph as a whole, sorted.
+
+    Errors: a cycle of reroute rules (an entry rerouting to itself included), at the
+    first declared rule of the cycle, naming every id of it with file:line. Warnings:
+    a ``context-exceeded`` rule whose target's ``contextWindow`` is not larger than
+    its own, and an ``input-modality`` rule whose target lacks that input modality,
+    naming both entries. ``live`` maps registry ids to their definitions: the graph
+    then includes the entries no file declares (None: what files alone can tell).
+    """
+    desired = {definition.id: definition for definition in definitions}
+    bodies: dict[str, Mapping[str, Any]] = {
+        model_id: body for model_id, body in (live or {}).items() if model_id not in desired
+    }
+    bodies.update({definition.id: definition.body for definition in definitions})
+    maps: dict[str, SourceMap | None] = {}
+
+    def at(definition: DesiredDefinition, index: int) -> tuple[int, str]:
+        parts = ("rerouteRules", index, "targetModelId")
+        return _line_in(maps, definition, parts), format_path(parts)
+
+    def named(model_id: str) -> str:
+        if model_id not in desired:
+            return f"{model_id} (in the registry)"
+        return f"{model_id} ({desired[model_id].file}:{desired[model_id].line})"
+
+    problems: list[Problem] = []
+    targets = {
+        model_id: [r.target for r in rules_of(model_id, body)] for model_id, body in bodies.items()
+    }
+    for cycle in find_cycles(targets):
+        steps: list[str] = []
+        first: Problem | None = None
+        for position, model_id in enumerate(cycle):
+            following = cycle[(position + 1) % len(cycle)]
+            definition = desired.get(model_id)
+            if definition is None:
+                steps.append(f"{model_id} (in the registry)")
+                continue
+            rule = next(r for r in rules_of(model_id, definition.body) if r.target == following)
+            line, path = at(definition, rule.position)
+            steps.append(f"{model_id} ({definition.file}:{line})")
+            if first is None:
+                first = Problem(definition.file, line, path, "")
+        if first is None:
+            continue  # only the registry's own entries: no file to fix
+        if len(cycle) == 1:
+            message = "reroutes to its own id; name another model"
+        else:
+            message = (
+                f"reroute cycle: {' -> '.join(steps)} -> {cycle[0]}; a request could loop "
+                "between these models: remove or retarget one of these rules"
+            )
+        problems.append(dataclasses.replace(first, message=message))
+    for definition in definitions:
+        for rule in rules_of(definition.id, definition.body):
+            target = bodies.get(rule.target)
+            if target is None or rule.target == definition.id:
+                continue
+            unsuitable = _unsuitable_target(definition.body, rule.trigger, target)
+            if unsuitable:
+                line, path = at(definition, rule.position)
+                problems.append(
+                    Problem(
+                        definition.file,
+                        line,
+                        path,
+                        f"{rule.trigger} reroute from {definition.id} to {named(rule.target)}: "
+                        f"{unsuitable}",
+                        severity="warning",
+                    )
+                )
+    return sorted(problems)
+
+
+def _unsuitable_target(
+    source: Mapping[str, Any], trigger: str, target: Mapping[str, Any]
+) -> str | None:
+    """Why ``target`` cannot serve what ``trigger`` reroutes, or None when it can."""
+    if trigger == "context-exceeded":
+        own, theirs = source.get("contextWindow"), target.get("contextWindow")
+        if isinstance(own, int) and isinstance(theirs, int) and theirs <= own:
+            return (
+                f"the target's contextWindow ({theirs}) is not larger than this model's "
+                f"({own}), so a request too long here is too long there too"
+            )
+    elif trigger.startswith("input-modality:"):
+        modality = trigger.split(":", 1)[1]
+        capabilities = target.get("capabilities")
+        modalities = capabilities.get("modalities") if isinstance(capabilities, Mapping) else None
+        inputs = modalities.get("input") if isinstance(modalities, Mapping) else None
+        if isinstance(inputs, list) and modality not in inputs:
+            taken = ", ".join(map(str, inputs))
+            return f"the target does not take {modality} input (its input: {taken})"
+    return None
 
 
 def line_of(file: str, document_line: int, path: Sequence[str | int]) -> int:

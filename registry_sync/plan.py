@@ -24,6 +24,14 @@ class Action(str, Enum):
     UNMANAGED = "unmanaged"
 
 
+class Risk(str, Enum):
+    """How much a change can hurt, as the policy judges it. The values are the JSON strings."""
+
+    SAFE = "safe"
+    BREAKING = "breaking"  # callers or traffic are affected
+    DESTRUCTIVE = "destructive"  # an entry is deleted (or deleted and re-created)
+
+
 class ChangeKind(str, Enum):
     """How one field differs: only in the file, only live, or in both with other values."""
 
@@ -68,6 +76,30 @@ class Change:
     patch: Mapping[str, Any] | None = None
     live_fingerprint: str | None = None
     conflict: bool = False
+    # Filled by the policy step (registry_sync.policy), never by the planner.
+    risk: Risk = Risk.SAFE
+    risk_reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A rule the plan breaks: apply refuses it. ``rule`` is a fixed string (``protect``,
+    ``max-deletes``, ...); ``id`` is the entry concerned, None for the plan as a whole."""
+
+    rule: str
+    id: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class RerouteEdge:
+    """One reroute rule drawn in the plan's picture: ``source`` reroutes to ``target``
+    on ``trigger``; ``status`` is ``added``, ``removed`` or ``kept`` by the plan."""
+
+    source: str
+    target: str
+    trigger: str
+    status: str
 
 
 # Actions that write to the registry when applied.
@@ -89,6 +121,10 @@ class Plan:
     prune: bool = False
     immutable_undeclared: int = 0
     unknown_live_fields: tuple[str, ...] = ()
+    # Filled by the policy step: the rules broken, and the reroute rules touching
+    # changed entries (for the picture in the pull-request comment).
+    violations: tuple[Violation, ...] = ()
+    reroutes: tuple[RerouteEdge, ...] = ()
 
     def count(self, action: Action) -> int:
         """How many changes have ``action``."""
@@ -108,6 +144,13 @@ class Plan:
     def has_changes(self) -> bool:
         """True when applying would write something or a read-only conflict exists."""
         return bool(self.writes) or bool(self.conflicts)
+
+    def risk_counts(self) -> dict[str, int]:
+        """How many writes are in each risk class, by the class's string."""
+        counts = {risk.value: 0 for risk in Risk}
+        for change in self.writes:
+            counts[change.risk.value] += 1
+        return counts
 
     def summary(self) -> dict[str, int]:
         """A count per action string, plus ``conflict`` and ``immutable-undeclared``."""

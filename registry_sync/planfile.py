@@ -87,8 +87,11 @@ def _plan(top: Mapping[str, Any]) -> Plan:
         if change.id in seen:
             raise _Corrupt(f"actions[{index}].id", f"{change.id!r} appears twice")
         seen.add(change.id)
-    summary = _field(top, "summary", dict, "")
-    immutable_undeclared = summary.get("immutable-undeclared")
+    # Risk and violations are judged again at apply, never read from the file.
+    summary: dict[str, Any] = {
+        key: value for key, value in _field(top, "summary", dict, "").items() if key != "risk"
+    }
+    immutable_undeclared: Any = summary.get("immutable-undeclared")
     if not _is_int(immutable_undeclared) or immutable_undeclared < 0:
         raise _Corrupt("summary.immutable-undeclared", "expected a count")
     unknown = _optional(top, "unknown_live_fields", list, "") or []

@@ -359,10 +359,16 @@ def test_reroute_target_must_exist_in_models_or_registry(
     assert len(problems) == 1
     assert "c.yaml:13: rerouteRules[0].targetModelId:" in problems[0]
     assert "team:nowhere" in problems[0]
-    # With --prune the unmanaged target would be deleted: the reference would dangle.
+    # With --prune the unmanaged target would be deleted: the reference would dangle,
+    # which the policy refuses (the plan itself is shown).
+    (models / "c.yaml").unlink()
     pruned = run([*args, "--prune"])
     assert pruned.exit_code == 1
-    assert "meetkai:legacy-chat-v0" in pruned.stderr
+    assert (
+        "error: reroute-target-deleted: meetkai:legacy-chat-v0 is deleted by the plan, but "
+        "team:a still reroutes to it (rerouteRules[0], error-fallback)"
+    ) in pruned.stderr
+    assert "x reroute-target-deleted: meetkai:legacy-chat-v0 is deleted" in pruned.stdout
 
 
 # --- usage errors never look like drift ------------------------------------------------

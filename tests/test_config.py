@@ -223,7 +223,7 @@ def test_flags_and_environment_override_the_config(
 
     assert result.exit_code == 0, result.output
     assert "? m:legacy" in result.stdout
-    assert "~ m:chat will be updated in place  (other/chat.yaml:1)" in result.stdout
+    assert "~ m:chat will be updated in place [breaking]  (other/chat.yaml:1)" in result.stdout
 
     with RegistryServer(api_key=KEY) as empty:
         elsewhere = run("plan", "--no-color", env={"MKA1_API_URL": empty.url})

@@ -1,4 +1,6 @@
-"""The checks before any write: safety rails, and whether a plan is stale. Table-driven."""
+"""The check before any write: whether a plan is stale. Table-driven.
+
+The safety rails are the policy's: tests/test_policy.py."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import pytest
 
 from registry_sync.live import LiveEntry
 from registry_sync.plan import Action, Change, Plan
-from registry_sync.preflight import SafetyRails, rail_violations, stale_changes
+from registry_sync.preflight import stale_changes
 
 
 def live(model_id: str, *, immutable: bool = False, updated_at: float = 1) -> LiveEntry:
@@ -30,53 +32,6 @@ MIXED = plan(
     change("team:c", Action.NO_OP),
     change("team:new", Action.CREATE),
 )
-
-
-@pytest.mark.parametrize(
-    ("rails", "reasons"),
-    [
-        (SafetyRails(), []),
-        (SafetyRails(protect=("prod:embed",)), []),  # updated, never deleted: allowed
-        (
-            SafetyRails(protect=("prod:*", "team:a")),
-            [
-                "prod:chat is protected (protect: 'prod:*') and the plan would replace "
-                "(delete and re-create) it",
-                "team:a is protected (protect: 'team:a') and the plan would delete it",
-            ],
-        ),
-        (SafetyRails(max_deletes=2), []),
-        (
-            SafetyRails(max_deletes=1),
-            ["the plan deletes 2 entries, more than --max-deletes 1"],
-        ),
-    ],
-)
-def test_rail_violations(rails: SafetyRails, reasons: list[str]) -> None:
-    assert rail_violations(MIXED, rails) == reasons
-
-
-@pytest.mark.parametrize(
-    ("changes", "refused"),
-    [
-        ((change("a", Action.DELETE), change("b", Action.DELETE)), True),
-        # Immutable entries (read-only) are not the registry's mutable entries.
-        ((change("a", Action.DELETE), change("sys", Action.READ_ONLY)), True),
-        ((change("a", Action.DELETE), change("b", Action.NO_OP)), False),
-        ((change("a", Action.DELETE), change("b", Action.UNMANAGED)), False),
-        ((change("a", Action.DELETE), change("b", Action.REPLACE)), False),
-        ((change("new", Action.CREATE),), False),  # an empty registry: nothing to delete
-    ],
-)
-def test_deleting_every_mutable_entry_needs_allow_delete_all(
-    changes: tuple[Change, ...], refused: bool
-) -> None:
-    reasons = rail_violations(plan(*changes), SafetyRails())
-
-    assert bool(reasons) is refused
-    assert rail_violations(plan(*changes), SafetyRails(allow_delete_all=True)) == []
-    if refused:
-        assert reasons[0].startswith("the plan deletes every mutable entry in the registry")
 
 
 @pytest.mark.parametrize(

@@ -47,3 +47,23 @@ def test_readme_main_command_plans_the_bundled_example() -> None:
     for mark in ("+ meetkai:", "~ meetkai:", "-> (removed)", "? meetkai:", "(sensitive)"):
         assert mark in result.stdout
     assert "1 in sync, 1 read-only in sync" in result.stdout
+
+
+def test_readme_graph_example_is_what_graph_prints() -> None:
+    shown = README.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "registry_sync",
+            "graph",
+            "--registry-file",
+            "examples/registry.json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == shown

@@ -42,7 +42,16 @@ def test_json_document_contract() -> None:
         "unmanaged": 1,
         "conflict": 1,
         "immutable-undeclared": 4,
+        "risk": {"safe": 1, "breaking": 1, "destructive": 2},
     }
+    assert document["violations"] == [
+        {
+            "rule": "read-only-conflict",
+            "id": "system:chat",
+            "message": "system:chat is immutable on the server and its file differs: it can "
+            "never be written; make the file match the server or remove it",
+        }
+    ]
     assert {a["action"] for a in document["actions"]} == {a.value for a in Action}
     for action in document["actions"]:
         assert set(action) == {
@@ -52,6 +61,8 @@ def test_json_document_contract() -> None:
             "line",
             "reason",
             "conflict",
+            "risk",
+            "risk_reasons",
             "changes",
             "body",
             "patch",

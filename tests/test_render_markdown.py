@@ -122,10 +122,14 @@ def test_risky_entries_are_called_out_before_any_details_block() -> None:
     first_block = text.index("<details>")
     assert caution < first_block
     callouts = text[caution:first_block]
-    for entry in ("system:chat", "meetkai:old", "meetkai:embed"):
+    # The conflict, the destructive and the breaking changes, each with its reasons.
+    for entry in ("system:chat", "meetkai:old", "meetkai:embed", "meetkai:chat"):
         assert f"`{entry}`" in callouts
-    for entry in ("meetkai:chat", "meetkai:new"):
-        assert entry not in callouts
+    assert "meetkai:new" not in callouts
+    assert (
+        "- 🟡 **breaking, update** `meetkai:chat` (`models/chat.yaml:1`): apiFormat changed "
+        r'("responses" -\> "chat-completions")'
+    ) in callouts
 
 
 def test_blocks_are_ordered_by_risk_and_skip_in_sync_entries() -> None:

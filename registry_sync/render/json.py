@@ -7,12 +7,16 @@ Format version 2::
       "tool": {"name": "registry-sync", "version": "..."},
       "models_dir": "models", "registry": "<API URL or file:PATH>", "prune": false,
       "summary": {"create": 0, "update": 0, "replace": 0, "delete": 0, "no-op": 0,
-                  "read-only": 0, "unmanaged": 0, "conflict": 0, "immutable-undeclared": 0},
+                  "read-only": 0, "unmanaged": 0, "conflict": 0, "immutable-undeclared": 0,
+                  "risk": {"safe": 0, "breaking": 0, "destructive": 0}},
       "unknown_live_fields": ["<top-level live fields this version does not compare>"],
+      "violations": [{"rule": "protect|freeze|max-deletes|delete-all|read-only-conflict|"
+                              "reroute-target-deleted|destructive-denied|breaking-denied",
+                      "id": "..." | null, "message": "..."}],
       "actions": [
         {"id": "...", "action": "create|update|replace|delete|no-op|read-only|unmanaged",
          "file": "models/x.yaml" | null, "line": 1 | null, "reason": "...",
-         "conflict": false,
+         "conflict": false, "risk": "safe|breaking|destructive", "risk_reasons": ["..."],
          "changes": [{"path": "a.b[0]", "kind": "added|removed|changed",
                       "before": ..., "after": ...}],
          "body": {...} | null, "patch": {...} | null, "live_fingerprint": "sha256:..." | null}
@@ -23,7 +27,11 @@ Format version 2::
 Secrets seen live are the string ``(sensitive)``. In a ``patch``, null clears the
 field (kind ``removed``). A create's ``body`` has no ``created`` unless the file
 declares one: ``apply`` stamps it at apply time. ``replace`` comes only from
-``--replace ID``. Version 2 dropped ``forces_replace``.
+``--replace ID``. ``summary.risk`` counts the writes (create, update, replace,
+delete) per risk class. A plan with any ``violations`` is refused by apply; ``apply``
+of a saved plan judges it again and never reads the saved ``risk``, ``risk_reasons``
+or ``violations``. Version 2 dropped ``forces_replace`` and added the risk and
+violation fields: a version 1 reader would take a refused plan for an appliable one.
 """
 
 from __future__ import annotations
@@ -45,8 +53,12 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "models_dir": plan.models_dir,
         "registry": plan.registry,
         "prune": plan.prune,
-        "summary": plan.summary(),
+        "summary": {**plan.summary(), "risk": plan.risk_counts()},
         "unknown_live_fields": list(plan.unknown_live_fields),
+        "violations": [
+            {"rule": violation.rule, "id": violation.id, "message": violation.message}
+            for violation in plan.violations
+        ],
         "actions": [_action(change) for change in plan.changes],
     }
 
@@ -64,6 +76,8 @@ def _action(change: Change) -> dict[str, Any]:
         "line": change.line,
         "reason": change.reason,
         "conflict": change.conflict,
+        "risk": change.risk.value,
+        "risk_reasons": list(change.risk_reasons),
         "changes": [
             {
                 "path": item.path,

@@ -1,10 +1,12 @@
 """The plan as a pull-request comment (GitHub-flavoured Markdown).
 
 Layout, top to bottom: a hidden marker (so a bot finds and updates its own comment),
-the headline with the counts, a caution block naming every read-only conflict,
-delete and replace (the things a reviewer must not miss), then one collapsed
-``<details>`` block per changed entry with a ``field | before | after`` table, and
-last the unmanaged entries.
+the headline with the counts and the risk, the violations (what apply would refuse),
+a caution block naming every read-only conflict and every destructive and breaking
+change with its reasons (the things a reviewer must not miss), a Mermaid picture of
+the reroute rules the plan changes, then one collapsed ``<details>`` block per
+changed entry (riskiest first) with a ``field | before | after`` table, and last the
+unmanaged entries.
 
 A comment has a size limit (GitHub: 65,536 characters). Past ``limit`` the headline
 is kept, entries are kept riskiest first, and a closing note says how many were left
@@ -22,11 +24,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
+from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan, Risk
+from registry_sync.render.graph import plan_diagram
 from registry_sync.render.text import (
     REMOVED,
     SET_AT_APPLY,
     format_value,
+    risk_line,
     summary_line,
     unchanged_line,
     unknown_fields_line,
@@ -37,7 +41,8 @@ COMMENT_LIMIT = 65536
 
 # The order a reviewer reads in, and the order entries are kept in when truncating.
 _RISK_ORDER = (Action.READ_ONLY, Action.DELETE, Action.REPLACE, Action.UPDATE, Action.CREATE)
-_RISKY = frozenset({Action.READ_ONLY, Action.DELETE, Action.REPLACE})
+# Conflicts, then destructive, then breaking changes: what a reviewer reads first.
+_RISK_RANK = {Risk.DESTRUCTIVE: 1, Risk.BREAKING: 2, Risk.SAFE: 3}
 _HEADS: dict[Action, tuple[str, str]] = {
     # action: (icon, phrase after the id)
     Action.READ_ONLY: ("⛔", "is read-only on the server: CONFLICT"),
@@ -52,11 +57,6 @@ _NOUNS: dict[Action, tuple[str, str]] = {
     Action.REPLACE: ("replace", "replaces"),
     Action.UPDATE: ("update", "updates"),
     Action.CREATE: ("create", "creates"),
-}
-_CALLOUT_LABELS = {
-    Action.READ_ONLY: "read-only conflict, blocks apply",
-    Action.DELETE: "delete",
-    Action.REPLACE: "replace (delete, then re-create)",
 }
 _ABSENT = "*(absent)*"
 # Characters that mean something inline in Markdown; ``#``, ``-``, ``+`` and digits
@@ -89,10 +89,13 @@ def render_markdown(
             for c in plan.changes
             if c.action in _HEADS and (c.conflict or c.action is not Action.READ_ONLY)
         ),
-        key=lambda change: _RISK_ORDER.index(change.action),
+        key=_review_order,
     )
     head = _headline(plan)
     pieces = list(_callouts(shown))
+    diagram = plan_diagram(plan)
+    if diagram is not None:
+        pieces.append(_Piece(f"\n\n#### Reroute rules this plan changes\n\n{diagram}"))
     pieces.extend(_Piece(_block(change), change) for change in shown)
     unmanaged = [c for c in plan.changes if c.action is Action.UNMANAGED]
     if unmanaged:
@@ -102,6 +105,11 @@ def render_markdown(
     if len(full) <= limit:
         return full
     return _truncated(head, pieces, shown, limit, artifact_hint)
+
+
+def _review_order(change: Change) -> tuple[int, int]:
+    rank = 0 if change.conflict else _RISK_RANK[change.risk]
+    return rank, _RISK_ORDER.index(change.action)
 
 
 def _truncated(
@@ -150,6 +158,8 @@ def _left_out_note(left_out: list[Change], unmanaged: bool, artifact_hint: str |
 
 def _headline(plan: Plan) -> str:
     lines = [MARKER, "### registry-sync plan", "", f"**{escape_text(summary_line(plan))}**", ""]
+    if plan.writes:
+        lines.extend([f"**{escape_text(risk_line(plan))}**", ""])
     context = f"Registry {code_span(plan.registry)}, models in {code_span(plan.models_dir + '/')}."
     unchanged = unchanged_line(plan)
     if unchanged:
@@ -158,18 +168,34 @@ def _headline(plan: Plan) -> str:
     if unknown:
         context += f" {escape_text(unknown)}"
     lines.append(context)
+    if plan.violations:
+        count = len(plan.violations)
+        lines.extend(
+            [
+                "",
+                "> [!CAUTION]",
+                f"> **Apply will refuse this plan ({count} "
+                f"{_plural(count, 'violation', 'violations')}):**",
+            ]
+        )
+        for violation in plan.violations:
+            about = f" {code_span(violation.id)}" if violation.id else ""
+            lines.append(f"> - ⛔ **{violation.rule}**{about}: {escape_text(violation.message)}")
     return "\n".join(lines)
 
 
 def _callouts(shown: list[Change]) -> Iterable[_Piece]:
-    risky = [change for change in shown if change.action in _RISKY]
+    risky = [c for c in shown if c.conflict or c.risk is not Risk.SAFE]
     if not risky:
         return
     yield _Piece("\n\n> [!CAUTION]\n> **Review before approving:**")
     for change in risky:
         icon, _ = _HEADS[change.action]
-        label = _CALLOUT_LABELS[change.action]
-        reason = escape_text(change.reason)
+        if change.conflict:
+            label, reason = "read-only conflict, blocks apply", escape_text(change.reason)
+        else:
+            label = f"{change.risk.value}, {_NOUNS[change.action][0]}"
+            reason = escape_text("; ".join(change.risk_reasons))
         yield _Piece(f"\n> - {icon} **{label}** {code_span(change.id)}{_where(change)}: {reason}")
 
 
@@ -179,6 +205,9 @@ def _block(change: Change) -> str:
     summary = f"{icon} <code>{_html(change.id)}</code> {phrase}{where}"
     reason = f"*{escape_text(change.reason)}*"
     lines = ["", "", "<details>", f"<summary>{summary}</summary>", "", reason]
+    if change.risk is not Risk.SAFE:
+        reasons = escape_text("; ".join(change.risk_reasons))
+        lines.extend(["", f"**{change.risk.value}:** {reasons}"])
     rows = _rows(change)
     if rows:
         lines.extend(["", "| field | before | after |", "| --- | --- | --- |", *rows])

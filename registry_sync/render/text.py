@@ -1,7 +1,9 @@
 """The human plan, in the manner of ``terraform plan``.
 
-One block per entry that changes (or conflicts), each field as ``before -> after``;
-then the unmanaged entries; then the closing summary. Colour (ANSI) only when the
+First the violations (what apply would refuse), then one block per entry that
+changes (or conflicts), each field as ``before -> after``, risky ones marked with
+their risk class and its reasons; then the unmanaged entries; then the closing
+summary and the risk counts. Colour (ANSI) only when the
 caller asks for it: the CLI decides that from the terminal and ``NO_COLOR``.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
+from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan, Risk
 from registry_sync.secrets import SENSITIVE
 
 _RESET = "\x1b[0m"
@@ -33,6 +35,7 @@ _HEADS: dict[Action, tuple[str, str, str]] = {
 _FLAT_LIMIT = 72
 _FIELD_MARKS = {ChangeKind.ADDED: "+", ChangeKind.REMOVED: "-", ChangeKind.CHANGED: "~"}
 _FIELD_COLOURS = {ChangeKind.ADDED: _GREEN, ChangeKind.REMOVED: _RED, ChangeKind.CHANGED: _YELLOW}
+_RISK_COLOURS = {Risk.DESTRUCTIVE: _RED, Risk.BREAKING: _MAGENTA, Risk.SAFE: _DIM}
 # The order a reviewer reads in: the things that cannot or must not be missed first.
 _BLOCK_ORDER = (Action.READ_ONLY, Action.DELETE, Action.REPLACE, Action.UPDATE, Action.CREATE)
 
@@ -47,6 +50,15 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         if c.action in _HEADS and (c.conflict or c.action is not Action.READ_ONLY)
     ]
 
+    if plan.violations:
+        count = len(plan.violations)
+        noun = _plural(count, "violation", "violations")
+        lines.append(paint(_RED, f"Violations: apply will refuse this plan ({count} {noun}):"))
+        lines.extend(
+            f"  {paint(_RED, 'x')} {violation.rule}: {violation.message}"
+            for violation in plan.violations
+        )
+        lines.append("")
     if shown:
         lines.append(f"registry-sync will perform the following actions on {plan.registry}:")
         lines.append("")
@@ -64,6 +76,8 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         lines.extend(f"  {paint(_DIM, '?')} {change.id}" for change in unmanaged)
         lines.append("")
     lines.append(paint(_BOLD, summary_line(plan)))
+    if plan.writes:
+        lines.append(risk_line(plan))
     unchanged = unchanged_line(plan)
     if unchanged:
         lines.append(unchanged)
@@ -98,6 +112,15 @@ def summary_line(plan: Plan) -> str:
     )
 
 
+def risk_line(plan: Plan) -> str:
+    """``Risk: 1 destructive, 2 breaking.``: the writes in each risky class."""
+    counts = plan.risk_counts()
+    return (
+        f"Risk: {counts[Risk.DESTRUCTIVE.value]} destructive, "
+        f"{counts[Risk.BREAKING.value]} breaking."
+    )
+
+
 def unchanged_line(plan: Plan) -> str:
     """What the plan does not list: entries in sync and undeclared immutable ones."""
     counts = plan.summary()
@@ -118,10 +141,17 @@ def unchanged_line(plan: Plan) -> str:
 def _block(change: Change, paint: _Painter) -> list[str]:
     symbol, phrase, colour = _HEADS[change.action]
     where = f"{change.file}:{change.line}" if change.file else "not in models/"
-    lines = [
-        f"  {paint(colour, symbol)} {paint(_BOLD, change.id)} {phrase}  {paint(_DIM, f'({where})')}"
-    ]
+    mark = (
+        f" {paint(_RISK_COLOURS[change.risk], f'[{change.risk.value}]')}"
+        if change.risk is not Risk.SAFE
+        else ""
+    )
+    where = paint(_DIM, f"({where})")
+    lines = [f"  {paint(colour, symbol)} {paint(_BOLD, change.id)} {phrase}{mark}  {where}"]
     lines.append(f"      {paint(_DIM, '# ' + change.reason)}")
+    lines.extend(
+        f"      {paint(_RISK_COLOURS[change.risk], '!')} {reason}" for reason in change.risk_reasons
+    )
     if change.action is Action.CREATE and change.body is not None:
         lines.extend(_created_fields(change.body, paint))
     for item in change.changes:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
+from registry_sync.policy import Rules, judge
 
 # The API reference's example timestamps (2024-01-01 and 2024-01-02, epoch milliseconds).
 CREATED_AT = 1_704_067_200_000
@@ -91,16 +92,18 @@ def minimal_definition(model_id: str, **fields: Any) -> dict[str, Any]:
 
 def review_plan() -> Plan:
     """A plan with one entry of every action kind, a live secret, a cleared field, a
-    create stamped at apply and a requested replace, as renderers' golden files show it."""
-    return Plan(
+    create stamped at apply, a requested replace and a breaking change, judged by the
+    default policy, as renderers' golden files show it."""
+    plan = Plan(
         changes=(
             Change(
                 "meetkai:chat",
                 Action.UPDATE,
-                "4 top-level fields differ",
+                "5 top-level fields differ",
                 file="models/chat.yaml",
                 line=1,
                 changes=(
+                    FieldChange("apiFormat", ChangeKind.CHANGED, "responses", "chat-completions"),
                     FieldChange("auth.value", ChangeKind.REMOVED, "(sensitive)", None),
                     FieldChange(
                         "capabilities.modalities.input[1]", ChangeKind.ADDED, None, "image"
@@ -109,6 +112,7 @@ def review_plan() -> Plan:
                     FieldChange("rpm", ChangeKind.REMOVED, 60, None),
                 ),
                 patch={
+                    "apiFormat": "chat-completions",
                     "auth": {"type": "none"},
                     "capabilities": {
                         "modalities": {"input": ["text", "image"], "output": ["text"]},
@@ -173,3 +177,4 @@ def review_plan() -> Plan:
         prune=True,
         immutable_undeclared=4,
     )
+    return judge(plan, Rules())
