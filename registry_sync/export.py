@@ -486,13 +486,27 @@ def _mark_placeholders(text: str) -> str:
     )
 
 
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
 def write_export(export: Export, out_dir: Path, *, force: bool = False) -> list[Path]:
     """Write every file of ``export`` below ``out_dir``; returns the paths written.
 
     Every target is checked before any is written: without ``force`` an existing
-    file stops the export and nothing is written. Raises :class:`ExportError`.
+    file stops the export and nothing is written. A symbolic link below ``out_dir``
+    (a folder on the way, or the file itself) stops it even with ``force``: export
+    never writes through or over a link. Raises :class:`ExportError`.
     """
     targets = [(out_dir.joinpath(*file.path.parts), file) for file in export.files]
+    links = sorted({link for target, file in targets for link in _links_on_the_way(out_dir, file)})
+    if links:
+        raise ExportError(
+            f"export failed: {_list_paths(links)} "
+            f"{'is a symbolic link' if len(links) == 1 else 'are symbolic links'}; export "
+            "never writes through or over one, even with --force: remove "
+            f"{'it' if len(links) == 1 else 'them'} or export to another --out-dir. "
+            "Nothing was written"
+        )
     existing = [target for target, _ in targets if os.path.lexists(target)]
     directories = [target for target in existing if target.is_dir()]
     if directories:
@@ -511,8 +525,11 @@ def write_export(export: Export, out_dir: Path, *, force: bool = False) -> list[
     for target, file in targets:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            # "x" refuses a file that appeared since the check; LF on every platform.
-            with open(target, "w" if force else "x", encoding="utf-8", newline="\n") as handle:
+            # O_EXCL refuses a file that appeared since the check, O_NOFOLLOW a link.
+            flags = os.O_WRONLY | os.O_CREAT | _NOFOLLOW | (os.O_TRUNC if force else os.O_EXCL)
+            descriptor = os.open(target, flags, 0o666)
+            # LF on every platform.
+            with open(descriptor, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(file.text)
         except OSError as exc:
             done = f" ({len(written)} written before it)" if written else ""
@@ -521,6 +538,21 @@ def write_export(export: Export, out_dir: Path, *, force: bool = False) -> list[
             ) from exc
         written.append(target)
     return written
+
+
+def _links_on_the_way(out_dir: Path, file: ExportFile) -> list[Path]:
+    """The symbolic links among the folders below ``out_dir`` leading to ``file``, and
+    the file itself."""
+    found: list[Path] = []
+    path = out_dir
+    for part in file.path.parts:
+        path = path / part
+        if path.is_symlink():
+            found.append(path)
+            break
+        if not path.exists():
+            break
+    return found
 
 
 def _list_paths(paths: Sequence[Path], limit: int = 5) -> str:
