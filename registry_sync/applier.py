@@ -6,7 +6,8 @@ calling thread, and everything else is in the returned :class:`ApplyResult`.
 What it promises:
 
 * Nothing is written unless the live entries the plan touches are still the ones it
-  was computed from, and the plan has no read-only conflict (:class:`ApplyRefused`).
+  was computed from, none is immutable, every write does exactly what the plan shows,
+  and the plan has no read-only conflict (:class:`ApplyRefused`).
 * Order: a model named by another's ``rerouteRules[].targetModelId`` is created before
   its referrer and deleted after it; a replace is a DELETE, then a POST. Entries
   without such a link run concurrently, ``parallelism`` requests at a time.
@@ -35,7 +36,7 @@ from registry_sync.errors import ApiError, RegistrySyncError
 from registry_sync.live import LiveEntry
 from registry_sync.plan import Action, Change, Plan
 from registry_sync.planner import IgnoreRule, comparable
-from registry_sync.preflight import conflict_reasons, refusal, stale_changes
+from registry_sync.preflight import conflict_reasons, refusal, stale_changes, unshown_changes
 
 __all__ = [
     "ApplyEvent",
@@ -170,6 +171,14 @@ def apply_plan(
             stale,
             "The registry changed since the plan was made: run `registry-sync plan` again, "
             "review it, and apply the new plan.",
+        )
+    unshown = unshown_changes(plan, list(live.values()), ignore)
+    if unshown:
+        raise refusal(
+            unshown,
+            "The plan does not show what apply would write: it was edited or damaged "
+            "since it was made. Run `registry-sync plan` again, review it, and apply the "
+            "new plan.",
         )
     writes = plan.writes
     if not writes:

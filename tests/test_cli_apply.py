@@ -842,3 +842,98 @@ def test_the_api_key_appears_in_no_output(workspace: Workspace) -> None:
 
     for output in outputs:
         assert KEY not in output
+
+
+# -- tampered saved plans ------------------------------------------------------------------
+
+
+def _resummarise(document: dict[str, Any]) -> None:
+    """Make the summary match the edited actions, as a careful tamperer would."""
+    for action in ("create", "update", "replace", "delete", "no-op", "read-only", "unmanaged"):
+        document["summary"][action] = sum(a["action"] == action for a in document["actions"])
+
+
+def _update_the_immutable_entry(document: dict[str, Any], workspace: Workspace) -> None:
+    with RegistryClient(workspace.server.url, KEY) as client:
+        fingerprint = {entry.id: entry.fingerprint() for entry in client.list_models()}[SYSTEM]
+    for action in document["actions"]:
+        if action["id"] == SYSTEM:
+            action.update(
+                action="update",
+                patch={"contextWindow": 1},
+                live_fingerprint=fingerprint,
+                changes=[
+                    {
+                        "path": "contextWindow",
+                        "kind": "changed",
+                        "before": 128000,
+                        "after": 1,
+                        "forces_replace": False,
+                    }
+                ],
+            )
+    _resummarise(document)
+
+
+def _slip_a_base_url_into_a_patch(document: dict[str, Any], workspace: Workspace) -> None:
+    for action in document["actions"]:
+        if action["id"] == CHAT:
+            action["patch"]["baseUrl"] = "https://attacker.example.com/v1"
+
+
+def _slip_a_field_into_a_replace_body(document: dict[str, Any], workspace: Workspace) -> None:
+    for action in document["actions"]:
+        if action["id"] == EMBED:
+            action["body"]["contextWindow"] = 1
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason"),
+    [
+        (
+            _update_the_immutable_entry,
+            f"{SYSTEM}: immutable on the server, and the plan would update it; "
+            "no plan can write it",
+        ),
+        (
+            _slip_a_base_url_into_a_patch,
+            f"{CHAT}: what apply would send changes baseUrl, contextWindow, but the plan "
+            "shows contextWindow",
+        ),
+        (
+            _slip_a_field_into_a_replace_body,
+            f"{EMBED}: what apply would send changes contextWindow, embeddingLimits, but "
+            "the plan shows embeddingLimits",
+        ),
+    ],
+    ids=["immutable", "patch", "body"],
+)
+def test_a_tampered_saved_plan_is_refused_whole_and_nothing_is_written(
+    workspace: Workspace, tamper: Any, reason: str
+) -> None:
+    workspace.write_models(*EVERY_KIND, LIVE[SYSTEM])
+    assert workspace.plan("--prune", "--out", "plan.json").exit_code == 0
+    saved = workspace.root / "plan.json"
+    document = json.loads(saved.read_text("utf-8"))
+    tamper(document, workspace)
+    saved.write_text(json.dumps(document), "utf-8")
+    before = workspace.definitions()
+    workspace.server.clear_requests()
+
+    result = workspace.apply("plan.json", "--auto-approve")
+
+    assert result.exit_code == 1, result.output
+    assert "error: apply refused; nothing was written:" in result.stderr
+    assert f"  {reason}\n" in result.stderr
+    assert "it was edited or damaged since it was made" in result.stderr
+    assert "attacker" not in result.stderr
+    assert workspace.writes() == []
+    assert workspace.definitions() == before
+
+
+def test_an_untouched_saved_plan_passes_the_check(workspace: Workspace) -> None:
+    workspace.write_models(*EVERY_KIND, LIVE[SYSTEM])
+    assert workspace.plan("--prune", "--out", "plan.json").exit_code == 0
+    result = workspace.apply("plan.json", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert_every_kind_converged(workspace)
