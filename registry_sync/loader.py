@@ -32,7 +32,13 @@ from registry_sync.errors import ConfigError
 from registry_sync.live import SERVER_OWNED_FIELDS
 from registry_sync.modelfiles import Unreadable, read_model_file, walk_model_files
 from registry_sync.problems import Problem
-from registry_sync.secrets import PLACEHOLDER_ENV_VAR, placeholder_paths, secret_paths
+from registry_sync.secrets import (
+    PLACEHOLDER_ENV_VAR,
+    is_credential_name,
+    placeholder_paths,
+    secret_paths,
+    url_parses,
+)
 from registry_sync.values import format_path
 from registry_sync.yamlsource import Document, PathParts, SourceMap, parse_documents
 
@@ -41,6 +47,9 @@ YAML_SUFFIXES = (".yaml", ".yml")
 SECRET_MESSAGE = (
     "inline secret; secrets come only as environment variable names "
     "(auth.envVar / auth.envVars), never as values in models/"
+)
+UNPARSED_URL_MESSAGE = (
+    "not a URL that parses, so it cannot be checked for credentials and is never printed; fix it"
 )
 SERVER_OWNED_MESSAGE = "server-owned field; remove it"
 PLACEHOLDER_MESSAGE = (
@@ -287,7 +296,7 @@ def _check_document(
         candidate = {key: value for key, value in data.items() if key not in _SERVER_OWNED}
     secrets: list[PathParts] = list(secret_paths(data))
     for path in secrets:
-        found.append(source.problem(document, path, SECRET_MESSAGE))
+        found.append(source.problem(document, path, _secret_message(data, path)))
     for path in placeholder_paths(data):
         found.append(source.problem(document, path, PLACEHOLDER_MESSAGE))
     try:
@@ -320,6 +329,15 @@ def _capped(found: list[Problem]) -> list[Problem]:
         "fix them and run validate again"
     )
     return [Problem(shown[0].file, 0, "", summary), *shown]
+
+
+def _secret_message(data: dict[str, Any], path: PathParts) -> str:
+    value: Any = data
+    for part in path:
+        value = value[part]
+    if isinstance(value, str) and not url_parses(value):
+        return UNPARSED_URL_MESSAGE
+    return SECRET_MESSAGE
 
 
 def _unique_ids(declared: list[_Declared], problems: list[Problem]) -> list[DesiredDefinition]:
@@ -484,7 +502,11 @@ def _has(node: object, part: str | int) -> bool:
 
 
 def _is_sensitive(path: PathParts) -> bool:
-    return bool(path) and (path[0] in ("auth", "baseUrl") or path[:2] == ("healthCheck", "url"))
+    return bool(path) and (
+        path[0] in ("auth", "baseUrl")
+        or path[:2] == ("healthCheck", "url")
+        or any(is_credential_name(part) for part in path)
+    )
 
 
 def _with_value(message: str, value: object, path: PathParts) -> str:
