@@ -31,7 +31,12 @@ from registry_sync.applier import (
     Throttled,
     apply_plan,
 )
-from registry_sync.client import RetryPolicy
+from registry_sync.client import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT,
+    NetworkDeadline,
+    RetryPolicy,
+)
 from registry_sync.config import ProjectConfig, project_config
 from registry_sync.definition import definition_json_schema
 from registry_sync.errors import (
@@ -66,6 +71,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_PARTIAL = 3
+MB = 1024 * 1024
 
 
 class Output:
@@ -157,6 +163,28 @@ def _source_options(function: F, *, offline: bool) -> F:
             help="How long to keep retrying a request on 429, 5xx or connection errors "
             "(0 disables retries).",
         ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            default=DEFAULT_TIMEOUT,
+            show_default=True,
+            metavar="SECONDS",
+            help="The most time the command spends on the network in total, retries included.",
+        ),
+        click.option(
+            "--max-response-mb",
+            type=click.IntRange(min=1),
+            default=DEFAULT_MAX_RESPONSE_BYTES // MB,
+            show_default=True,
+            metavar="MB",
+            help="Refuse a registry answer larger than this.",
+        ),
+        click.option(
+            "--allow-insecure-http",
+            is_flag=True,
+            help="Allow a plain http:// API URL to another machine (the key then crosses "
+            "the network unencrypted). http://localhost needs no flag.",
+        ),
     ]
 
     # The command receives one ``source: LiveSource`` instead of the separate flags.
@@ -166,6 +194,9 @@ def _source_options(function: F, *, offline: bool) -> F:
         api_url: str,
         on_behalf_of: str | None,
         retry_budget: float,
+        timeout: float,
+        max_response_mb: int,
+        allow_insecure_http: bool,
         registry_file: Path | None = None,
         **kwargs: Any,
     ) -> Any:
@@ -174,6 +205,9 @@ def _source_options(function: F, *, offline: bool) -> F:
             registry_file=registry_file,
             on_behalf_of=on_behalf_of,
             retry_budget=retry_budget,
+            allow_insecure_http=allow_insecure_http,
+            max_response_bytes=max_response_mb * MB,
+            deadline=NetworkDeadline(timeout),
         )
         return function(*args, source=source, **kwargs)
 
@@ -319,6 +353,7 @@ def plan(
 
     def run() -> int:
         settings = _configured(config_file, models_dir, source, prune)
+        _warn_insecure(settings.source, output)
         computed = compute_plan(
             settings.models_dir,
             settings.source,
@@ -368,6 +403,15 @@ def _configured(
     if config.prune is not None and not _given("prune"):
         prune = config.prune
     return Settings(config, models_dir, source, prune)
+
+
+def _warn_insecure(source: LiveSource, output: Output) -> None:
+    """Say so when --allow-insecure-http lets the key cross the network in clear."""
+    if source.allow_insecure_http and source.insecure():
+        output.err(
+            "warning: --allow-insecure-http: the API key is sent over plain http, "
+            "readable by anyone on the network path"
+        )
 
 
 def _given(name: str) -> bool:
@@ -500,6 +544,7 @@ def apply(
                     "with its own; plan again to change them"
                 )
         settings = _configured(config_file, models_dir, source, prune)
+        _warn_insecure(settings.source, output)
         rails = SafetyRails(
             protect=settings.config.protect,
             max_deletes=max_deletes,
@@ -661,6 +706,7 @@ def export(
 
     def run() -> int:
         settings = _configured(config_file, out_dir, source, False, models_dir_param="out_dir")
+        _warn_insecure(settings.source, output)
         return run_export(
             settings.source,
             settings.models_dir,
