@@ -13,7 +13,9 @@ import functools
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -507,6 +509,12 @@ def plan_exit_code(computed: Plan, *, detailed: bool) -> int:
     help="text for people; json is the machine-readable result (needs --auto-approve).",
 )
 @click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write the JSON result to this file (written even when apply is interrupted).",
+)
+@click.option(
     "--color/--no-color",
     default=None,
     help="Force colour on or off (default: on for a terminal unless NO_COLOR is set).",
@@ -522,6 +530,7 @@ def apply(
     max_deletes: int | None,
     allow_delete_all: bool,
     output_format: str,
+    out: Path | None,
     color: bool | None,
 ) -> None:
     """Make the live registry match models/, or apply a saved plan (PLAN_FILE).
@@ -558,6 +567,7 @@ def apply(
             auto_approve=auto_approve,
             parallelism=parallelism,
             output_format=output_format,
+            out=out,
         )
 
     _run_command(output, run)
@@ -572,6 +582,7 @@ def run_apply(
     auto_approve: bool,
     parallelism: int,
     output_format: str,
+    out: Path | None = None,
 ) -> int:
     """Plan (or read the saved plan), show it, ask, apply, report; returns the exit code."""
     source = settings.source
@@ -587,8 +598,11 @@ def run_apply(
     if reasons:
         raise refusal(reasons, "Change models/ or the flags, then plan again.")
     if not computed.writes:
+        nothing = ApplyResult(computed.registry)
+        if out is not None:
+            _write_file(out, render_result_json(nothing))
         if output_format == "json":
-            output.out(render_result_json(ApplyResult(computed.registry)), nl=False)
+            output.out(render_result_json(nothing), nl=False)
         return EXIT_OK
     if not auto_approve:
         if output_format == "json":
@@ -614,15 +628,41 @@ def run_apply(
             ignore=settings.config.ignore,
             on_event=_progress(output),
         )
-    if output_format == "json":
-        output.out(render_result_json(result), nl=False)
-    else:
-        output.out(render_result_text(result, color=output.color), nl=False)
+    return _report(output, result, output_format, out)
+
+
+def _report(output: Output, result: ApplyResult, output_format: str, out: Path | None) -> int:
+    """Print (and with ``out`` save) the result; returns the exit code. Ctrl-C cannot
+    cut it short: what landed must always be reported."""
+    previous = _ignore_interrupts()
+    try:
+        if out is not None:
+            _write_file(out, render_result_json(result))
+        if output_format == "json":
+            output.out(render_result_json(result), nl=False)
+        else:
+            output.out(render_result_text(result, color=output.color), nl=False)
+    finally:
+        _restore_interrupts(previous)
     return apply_exit_code(result)
 
 
+def _ignore_interrupts() -> Any:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _restore_interrupts(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGINT, previous)
+
+
 def apply_exit_code(result: ApplyResult) -> int:
-    """0 when every write is done, 3 when some landed and others did not, else 1."""
+    """0 when every write is done, 3 when some landed and others did not (or a run
+    that wrote was interrupted), else 1."""
+    if result.interrupted and result.wrote:
+        return EXIT_PARTIAL
     if result.complete:
         return EXIT_OK
     return EXIT_PARTIAL if result.wrote else EXIT_ERROR

@@ -937,3 +937,73 @@ def test_an_untouched_saved_plan_passes_the_check(workspace: Workspace) -> None:
     result = workspace.apply("plan.json", "--auto-approve")
     assert result.exit_code == 0, result.output
     assert_every_kind_converged(workspace)
+
+
+def _start_apply(workspace: Workspace, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "registry_sync", "apply", "--auto-approve", *extra],
+        cwd=workspace.root,
+        env={**os.environ, "MKA1_API_KEY": KEY, "MKA1_API_URL": workspace.server.url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(condition: Any, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 20
+    while not condition() and process.poll() is None:
+        assert time.monotonic() < deadline, "apply never got there"
+        time.sleep(0.01)
+
+
+def test_a_second_ctrl_c_with_writes_in_flight_still_reports_and_exits_3(
+    workspace: Workspace,
+) -> None:
+    workspace.write_models(
+        LIVE[CHAT], LIVE[EMBED], LIVE[ROUTER], *(definition(f"team:m{n}") for n in range(3))
+    )
+    workspace.server.latency = 1.0
+    process = _start_apply(workspace, "--parallelism", "1", "--out", "result.json")
+    _wait_for(lambda: workspace.server.requests("POST"), process)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=20)
+
+    assert process.returncode == 3, stdout + stderr
+    assert "Aborted." not in stderr
+    assert (
+        "  + team:m0: FAILED (create): interrupted again while its request was in flight: it may "
+        "or may not have landed; run `registry-sync plan` to see"
+    ) in stdout
+    assert "  + team:m2: skipped (create): not started: apply was interrupted" in stdout
+    assert (
+        "Apply interrupted: 0 created, 0 updated, 0 replaced, 0 deleted; 1 failed, 2 skipped"
+        in (stdout)
+    )
+    saved = json.loads((workspace.root / "result.json").read_text("utf-8"))
+    assert saved["outcome"] == "interrupted"
+    assert [entry["outcome"] for entry in saved["entries"]] == ["failed", "skipped", "skipped"]
+
+
+def test_a_ctrl_c_during_the_final_check_still_reports_and_exits_3(
+    workspace: Workspace,
+) -> None:
+    workspace.write_models(LIVE[CHAT], LIVE[EMBED], LIVE[ROUTER], definition("team:m0"))
+    workspace.server.latency = 0.5
+    process = _start_apply(workspace, "--out", "result.json")
+
+    def checking() -> bool:
+        methods = [request.method for request in workspace.server.requests()]
+        return "POST" in methods and "GET" in methods[methods.index("POST") :]
+
+    _wait_for(checking, process)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=20)
+
+    assert process.returncode == 3, stdout + stderr
+    assert "team:m0: created" in stdout
+    assert "interrupted (Ctrl-C) before the registry was read again" in stdout
+    saved = json.loads((workspace.root / "result.json").read_text("utf-8"))
+    assert saved["confirmed"] is False

@@ -115,12 +115,12 @@ def test_a_file_name_with_an_escape_code_is_printed_escaped(
 def test_problems_are_capped_per_file_and_lines_are_found_fast(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    unknown = "".join(f"unknown{index}: {index}\n" for index in range(40_000))
+    unknown = "".join(f"unknown{index}: {index}\n" for index in range(5_000))
     result = load(tmp_path, monkeypatch, {"a.yaml": BASE + unknown})
     shown = messages(result)
     assert len(shown) == MAX_PROBLEMS_PER_FILE + 1
     assert shown[0] == (
-        "models/a.yaml: 40000 problems in this file; the first 100 are listed, "
+        "models/a.yaml: 5000 problems in this file; the first 100 are listed, "
         "fix them and run validate again"
     )
     assert shown[1] == "models/a.yaml:11: unknown0: unknown field"
