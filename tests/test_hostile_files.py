@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,9 +143,7 @@ def test_only_regular_files_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyP
     (models / "real.yml").write_text(BASE, encoding="utf-8")
     (models / "elsewhere").symlink_to(tmp_path, target_is_directory=True)
     monkeypatch.chdir(tmp_path)
-    started = time.monotonic()
-    result = load_models(Path("models"))
-    assert time.monotonic() - started < 30  # a hang would never get here
+    result = load_models(Path("models"))  # a FIFO or /dev/zero would hang it here
     outside_link = (
         "a symbolic link to a file outside the models folder; registry-sync reads only "
         "files inside it: copy the file in instead"
