@@ -263,9 +263,12 @@ class RegistryClient:
         path = _model_path(model_id)
         document = self._call(f"remove registry model {model_id}", "DELETE", path, writes=True)
         if not isinstance(document, dict) or document.get("deleted") is not True:
-            raise ResponseShapeError(
-                f"DELETE {path}", "deleted", f'expected {{"deleted": true}}, got {_shape(document)}'
-            )
+            with self._scrubbing():
+                raise ResponseShapeError(
+                    f"DELETE {path}",
+                    "deleted",
+                    f'expected {{"deleted": true}}, got {_shape(document)}',
+                )
 
     def check_health(self, model_id: str) -> HealthResult:
         """Ask the registry to probe ``model_id`` now."""

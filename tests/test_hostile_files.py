@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner
 
+from registry_sync.cli import cli
 from registry_sync.loader import MAX_PROBLEMS_PER_FILE, LoadResult, load_models
 from registry_sync.modelfiles import MAX_FILE_BYTES
+from registry_sync.testing import list_response, registry_model
 
 BASE = """\
 id: meetkai:chat
@@ -198,3 +203,57 @@ def test_an_unreadable_folder_is_an_error_not_a_skip(
         "models/sub: cannot read the folder: Permission denied; fix its permissions "
         "(its models would be missing from the plan)"
     ]
+
+
+def test_plan_does_nothing_when_a_folder_cannot_be_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unreadable_folder: str
+) -> None:
+    other = BASE.replace("meetkai:chat", "meetkai:other")
+    load(tmp_path, monkeypatch, {"a.yaml": BASE, f"{unreadable_folder}/b.yaml": other})
+    registry = tmp_path / "registry.json"
+    seed = list_response(
+        registry_model(yaml.safe_load(text) | {"created": 1}) for text in (BASE, other)
+    )
+    registry.write_text(json.dumps(seed), "utf-8")
+    result = CliRunner().invoke(
+        cli, ["plan", "--prune", "--registry-file", str(registry)], env={"NO_COLOR": "1"}
+    )
+    assert result.exit_code == 1
+    assert "models/sub: cannot read the folder: Permission denied" in result.stderr
+    assert "deleted" not in result.stdout
+
+
+def test_validate_on_every_hostile_file_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {name: text for name, (text, _) in HOSTILE.items()}
+    files["esc\x1b[2J.yaml"] = BASE + "bogus: 1\n"
+    load(tmp_path, monkeypatch, files)
+    models = tmp_path / "models"
+    (models / "zero.yaml").symlink_to("/dev/zero")
+    os.mkfifo(models / "pipe.yaml")
+    (models / "big.yaml").write_bytes(b"#" * (MAX_FILE_BYTES + 1))
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("token: do-not-echo-me\n", "utf-8")
+    (models / "out.yaml").symlink_to(secret)
+    (models / "deep.json.yaml").write_text("[" * 330 + "]" * 330 + "\n", "utf-8")
+
+    result = CliRunner().invoke(cli, ["validate"], env={"NO_COLOR": "1"})
+
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    assert "do-not-echo-me" not in result.output and "\x1b" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("models/")]
+    named = sorted({line.split(":")[0] for line in lines})
+    assert named == sorted(
+        [f"models/{name}" for name in HOSTILE]
+        + [
+            "models/esc\\x1b[2J.yaml",
+            "models/zero.yaml",
+            "models/pipe.yaml",
+            "models/big.yaml",
+            "models/out.yaml",
+            "models/deep.json.yaml",
+        ]
+    )
+    assert len(lines) == len(named)  # one clear error per file

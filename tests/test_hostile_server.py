@@ -358,3 +358,14 @@ def test_loopback_http_and_https_need_no_flag(url: str) -> None:
     source = LiveSource(api_url=url)
     assert source.describe() == url
     assert not source.insecure()
+
+
+def test_a_delete_answer_keyed_by_the_key_is_scrubbed(registry: RegistryServer) -> None:
+    registry.inject(Fault("malformed", method="DELETE", body=json.dumps({KEY: True})))
+    with (
+        RegistryClient(registry.url, KEY, retry=NO_RETRY) as client,
+        pytest.raises(ResponseShapeError) as raised,
+    ):
+        client.remove_model("t:x")
+    assert "an object with keys [***]" in str(raised.value)
+    assert_no_key(str(raised.value))
