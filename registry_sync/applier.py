@@ -6,7 +6,8 @@ calling thread, and everything else is in the returned :class:`ApplyResult`.
 What it promises:
 
 * Nothing is written unless the live entries the plan touches are still the ones it
-  was computed from, and the plan has no read-only conflict (:class:`ApplyRefused`).
+  was computed from, none is immutable, every write does exactly what the plan shows,
+  and the plan has no read-only conflict (:class:`ApplyRefused`).
 * Order: a model named by another's ``rerouteRules[].targetModelId`` is created before
   its referrer and deleted after it; a replace is a DELETE, then a POST. Entries
   without such a link run concurrently, ``parallelism`` requests at a time.
@@ -38,7 +39,7 @@ from registry_sync.live import LiveEntry
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.planner import IgnoreRule, comparable, field_changes, top_key
 from registry_sync.policy import conflict_reasons
-from registry_sync.preflight import refusal, stale_changes
+from registry_sync.preflight import refusal, stale_changes, unshown_changes
 
 __all__ = [
     "ApplyEvent",
@@ -176,13 +177,25 @@ def apply_plan(
             "The registry changed since the plan was made: run `registry-sync plan` again, "
             "review it, and apply the new plan.",
         )
+    unshown = unshown_changes(plan, list(live.values()), ignore, server_defaults)
+    if unshown:
+        raise refusal(
+            unshown,
+            "The plan does not show what apply would write: it was edited or damaged "
+            "since it was made. Run `registry-sync plan` again, review it, and apply the "
+            "new plan.",
+        )
     writes = plan.writes
     if not writes:
         return ApplyResult(plan.registry)
     rules = _Rules(tuple(ignore), dict(server_defaults or {}))
     run = _Run(writes, _prerequisites(writes, live), client, parallelism, rules, on_event)
     results, interrupted = run.execute()
-    results, unconfirmed = _confirm(results, writes, client, rules, plan.models_dir)
+    try:
+        results, unconfirmed = _confirm(results, writes, client, rules, plan.models_dir)
+    except KeyboardInterrupt:
+        unconfirmed = "interrupted (Ctrl-C) before the registry was read again"
+        interrupted = True
     return ApplyResult(plan.registry, results, unconfirmed, interrupted)
 
 
@@ -497,40 +510,41 @@ class _Run:
         requeued: dict[str, int] = {}
         wrote_earlier: set[str] = set()
         interrupted = False
+        abandoned = False
         running: dict[Future[_Attempt], str] = {}
-        with ThreadPoolExecutor(self.parallelism, thread_name_prefix="registry-apply") as pool:
+        pool = ThreadPoolExecutor(self.parallelism, thread_name_prefix="registry-apply")
+        try:
             while running or (self.ready and not interrupted):
-                while self.ready and not interrupted and len(running) < limit:
-                    _, node = heapq.heappop(self.ready)
-                    running[pool.submit(self.writer.attempt, self.changes[node])] = node
                 try:
+                    while self.ready and not interrupted and len(running) < limit:
+                        _, node = heapq.heappop(self.ready)
+                        running[pool.submit(self.writer.attempt, self.changes[node])] = node
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in sorted(finished, key=lambda f: self.position[running[f]]):
+                        limit = self._settle(
+                            future, running, limit, requeued, wrote_earlier, interrupted
+                        )
                 except KeyboardInterrupt:
                     if interrupted:
-                        raise
+                        # A second Ctrl-C: stop waiting. What was in flight may have landed.
+                        abandoned = True
+                        break
                     # Requests in flight finish (their fate must be known); no new ones start.
                     interrupted = True
-                    continue
-                for future in sorted(finished, key=lambda f: self.position[running[f]]):
-                    node = running.pop(future)
-                    attempt = future.result()
-                    if attempt.result.wrote:
-                        wrote_earlier.add(node)
-                    if (
-                        attempt.rate_limited
-                        and not interrupted
-                        and requeued.get(node, 0) < _RATE_LIMIT_REQUEUES
-                    ):
-                        requeued[node] = requeued.get(node, 0) + 1
-                        if limit > 1:
-                            limit //= 2
-                            self._emit(Throttled(limit))
-                        heapq.heappush(self.ready, (self.position[node], node))
-                        continue
-                    result = attempt.result
-                    if node in wrote_earlier and not result.wrote:
-                        result = replace(result, wrote=True)
-                    self._finish(result)
+        finally:
+            pool.shutdown(wait=not abandoned, cancel_futures=True)
+        for node in sorted(running.values(), key=self.position.__getitem__):
+            if node not in self.results:
+                self._finish(
+                    EntryResult(
+                        node,
+                        self.changes[node].action,
+                        Outcome.FAILED,
+                        "interrupted again while its request was in flight: it may or may not "
+                        "have landed; run `registry-sync plan` to see",
+                        wrote=True,
+                    )
+                )
         for node in self.changes:
             if node not in self.results:
                 self._finish(
@@ -543,6 +557,41 @@ class _Run:
                 )
         ordered = tuple(self.results[change] for change in self.changes)
         return ordered, interrupted
+
+    def _settle(
+        self,
+        future: Future[_Attempt],
+        running: dict[Future[_Attempt], str],
+        limit: int,
+        requeued: dict[str, int],
+        wrote_earlier: set[str],
+        interrupted: bool,
+    ) -> int:
+        """Record one finished request (or queue it again); returns the new limit.
+
+        The future leaves ``running`` only once handled, so an interrupt in between
+        never loses it."""
+        node = running[future]
+        attempt = future.result()
+        if attempt.result.wrote:
+            wrote_earlier.add(node)
+        if (
+            attempt.rate_limited
+            and not interrupted
+            and requeued.get(node, 0) < _RATE_LIMIT_REQUEUES
+        ):
+            requeued[node] = requeued.get(node, 0) + 1
+            if limit > 1:
+                limit //= 2
+                self._emit(Throttled(limit))
+            heapq.heappush(self.ready, (self.position[node], node))
+        elif node not in self.results:
+            result = attempt.result
+            if node in wrote_earlier and not result.wrote:
+                result = replace(result, wrote=True)
+            self._finish(result)
+        del running[future]
+        return limit
 
     def _finish(self, first: EntryResult) -> None:
         """Record a result: release the writes waiting for it, or skip them (and theirs)."""

@@ -14,7 +14,9 @@ import functools
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -31,7 +33,12 @@ from registry_sync.applier import (
     Throttled,
     apply_plan,
 )
-from registry_sync.client import RetryPolicy
+from registry_sync.client import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT,
+    NetworkDeadline,
+    RetryPolicy,
+)
 from registry_sync.config import ProjectConfig, project_config
 from registry_sync.definition import definition_json_schema
 from registry_sync.errors import (
@@ -71,6 +78,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_PARTIAL = 3
+MB = 1024 * 1024
 
 
 class Output:
@@ -203,6 +211,28 @@ def _source_options(function: F, *, offline: bool) -> F:
             help="How long to keep retrying a request on 429, 5xx or connection errors "
             "(0 disables retries).",
         ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            default=DEFAULT_TIMEOUT,
+            show_default=True,
+            metavar="SECONDS",
+            help="The most time the command spends on the network in total, retries included.",
+        ),
+        click.option(
+            "--max-response-mb",
+            type=click.IntRange(min=1),
+            default=DEFAULT_MAX_RESPONSE_BYTES // MB,
+            show_default=True,
+            metavar="MB",
+            help="Refuse a registry answer larger than this.",
+        ),
+        click.option(
+            "--allow-insecure-http",
+            is_flag=True,
+            help="Allow a plain http:// API URL to another machine (the key then crosses "
+            "the network unencrypted). http://localhost needs no flag.",
+        ),
     ]
 
     # The command receives one ``source: LiveSource`` instead of the separate flags.
@@ -212,6 +242,9 @@ def _source_options(function: F, *, offline: bool) -> F:
         api_url: str,
         on_behalf_of: str | None,
         retry_budget: float,
+        timeout: float,
+        max_response_mb: int,
+        allow_insecure_http: bool,
         registry_file: Path | None = None,
         **kwargs: Any,
     ) -> Any:
@@ -220,6 +253,9 @@ def _source_options(function: F, *, offline: bool) -> F:
             registry_file=registry_file,
             on_behalf_of=on_behalf_of,
             retry_budget=retry_budget,
+            allow_insecure_http=allow_insecure_http,
+            max_response_bytes=max_response_mb * MB,
+            deadline=NetworkDeadline(timeout),
         )
         return function(*args, source=source, **kwargs)
 
@@ -384,6 +420,7 @@ def plan(
 
     def run() -> int:
         settings = _configured(config_file, models_dir, source, prune)
+        _warn_insecure(settings.source, output)
         computed = compute_plan(
             settings.models_dir,
             settings.source,
@@ -461,6 +498,15 @@ def policy_rules(
         deny=frozenset(Risk(name) for name in config.deny),
         allow=frozenset(Risk(name) for name in allowed),
     )
+
+
+def _warn_insecure(source: LiveSource, output: Output) -> None:
+    """Say so when --allow-insecure-http lets the key cross the network in clear."""
+    if source.allow_insecure_http and source.insecure():
+        output.err(
+            "warning: --allow-insecure-http: the API key is sent over plain http, "
+            "readable by anyone on the network path"
+        )
 
 
 def _given(name: str) -> bool:
@@ -580,6 +626,12 @@ def plan_exit_code(computed: Plan, *, detailed: bool) -> int:
     help="text for people; json is the machine-readable result (needs --auto-approve).",
 )
 @click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write the JSON result to this file (written even when apply is interrupted).",
+)
+@click.option(
     "--color/--no-color",
     default=None,
     help="Force colour on or off (default: on for a terminal unless NO_COLOR is set).",
@@ -598,6 +650,7 @@ def apply(
     allow_delete_all: bool,
     allowed: tuple[str, ...],
     output_format: str,
+    out: Path | None,
     color: bool | None,
 ) -> None:
     """Make the live registry match models/, or apply a saved plan (PLAN_FILE).
@@ -622,6 +675,7 @@ def apply(
                     "with its own; plan again to change them"
                 )
         settings = _configured(config_file, models_dir, source, prune)
+        _warn_insecure(settings.source, output)
         return run_apply(
             output,
             plan_file=plan_file,
@@ -632,6 +686,7 @@ def apply(
             output_format=output_format,
             replace=replace,
             strict=strict,
+            out=out,
         )
 
     _run_command(output, run)
@@ -648,6 +703,7 @@ def run_apply(
     output_format: str,
     replace: tuple[str, ...] = (),
     strict: bool = False,
+    out: Path | None = None,
 ) -> int:
     """Plan (or read the saved plan), show it, ask, apply, report; returns the exit code."""
     source = settings.source
@@ -676,8 +732,11 @@ def run_apply(
             "Change models/, registry-sync.yaml or the flags, then plan again.",
         )
     if not computed.writes:
+        nothing = ApplyResult(computed.registry)
+        if out is not None:
+            _write_file(out, render_result_json(nothing))
         if output_format == "json":
-            output.out(render_result_json(ApplyResult(computed.registry)), nl=False)
+            output.out(render_result_json(nothing), nl=False)
         return EXIT_OK
     if not auto_approve:
         if output_format == "json":
@@ -704,15 +763,41 @@ def run_apply(
             server_defaults=settings.config.server_defaults,
             on_event=_progress(output),
         )
-    if output_format == "json":
-        output.out(render_result_json(result), nl=False)
-    else:
-        output.out(render_result_text(result, color=output.color), nl=False)
+    return _report(output, result, output_format, out)
+
+
+def _report(output: Output, result: ApplyResult, output_format: str, out: Path | None) -> int:
+    """Print (and with ``out`` save) the result; returns the exit code. Ctrl-C cannot
+    cut it short: what landed must always be reported."""
+    previous = _ignore_interrupts()
+    try:
+        if out is not None:
+            _write_file(out, render_result_json(result))
+        if output_format == "json":
+            output.out(render_result_json(result), nl=False)
+        else:
+            output.out(render_result_text(result, color=output.color), nl=False)
+    finally:
+        _restore_interrupts(previous)
     return apply_exit_code(result)
 
 
+def _ignore_interrupts() -> Any:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _restore_interrupts(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGINT, previous)
+
+
 def apply_exit_code(result: ApplyResult) -> int:
-    """0 when every write is done, 3 when some landed and others did not, else 1."""
+    """0 when every write is done, 3 when some landed and others did not (or a run
+    that wrote was interrupted), else 1."""
+    if result.interrupted and result.wrote:
+        return EXIT_PARTIAL
     if result.complete:
         return EXIT_OK
     return EXIT_PARTIAL if result.wrote else EXIT_ERROR
@@ -796,6 +881,7 @@ def export(
 
     def run() -> int:
         settings = _configured(config_file, out_dir, source, False, models_dir_param="out_dir")
+        _warn_insecure(settings.source, output)
         return run_export(
             settings.source,
             settings.models_dir,

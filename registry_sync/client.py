@@ -9,16 +9,25 @@ Retries follow the official SDK's backoff (0.5 s initial, factor 1.5, 5 s max, 1
 in total). Reads are retried on 429, 5xx gateway errors and any transport failure.
 Writes are retried only when they cannot have landed (429, 503, or no connection
 made): a write whose fate is unknown is reported, and the applier reconciles.
+
+Bounds: a :class:`NetworkDeadline` caps the time a command spends on the network in
+total (``--timeout``), checked between the chunks of every body, so a server that
+trickles bytes cannot hold it; a body larger than ``max_response_bytes`` is refused
+as it arrives. Every message built from what the server sent is scrubbed of the key,
+its base64 forms and any 8-character piece of either.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import email.utils
 import functools
 import json
 import random
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -30,9 +39,21 @@ import httpx
 from registry_sync.errors import ApiError, ConfigError, ResponseShapeError, TransportError
 from registry_sync.live import LiveEntry, parse_entry, parse_list_response
 
-__all__ = ["API_PATH", "HealthResult", "RegistryClient", "RetryPolicy"]
+__all__ = [
+    "API_PATH",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_TIMEOUT",
+    "HealthResult",
+    "NetworkDeadline",
+    "RegistryClient",
+    "RetryPolicy",
+]
 
 API_PATH = "/api/v1/llm/models/registry"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+# A piece of the key this long, found in server text, is hidden too.
+_FRAGMENT = 8
 
 # Statuses worth another try: the gateway refused or failed before (or instead of)
 # doing the work. For writes only those that guarantee nothing was done.
@@ -79,6 +100,50 @@ class RetryPolicy:
         return base + random.uniform(0, base * self.jitter)
 
 
+class NetworkDeadline:
+    """The time one command may spend on the network, shared by its clients.
+
+    Only time during which some request is in flight is counted (requests running
+    in parallel count once), so loading files or waiting for approval costs none.
+    """
+
+    def __init__(self, seconds: float = DEFAULT_TIMEOUT) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._spent = 0.0
+        self._active = 0
+        self._since = 0.0
+
+    def remaining(self) -> float:
+        """Seconds left; 0 or less when the deadline has passed."""
+        with self._lock:
+            spent = self._spent + (time.monotonic() - self._since if self._active else 0.0)
+        return self.seconds - spent
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[None]:
+        """Count the time spent inside the block."""
+        with self._lock:
+            if not self._active:
+                self._since = time.monotonic()
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
+                if not self._active:
+                    self._spent += time.monotonic() - self._since
+
+
+class _DeadlinePassed(Exception):
+    pass
+
+
+class _TooLarge(Exception):
+    pass
+
+
 @dataclass(frozen=True)
 class HealthResult:
     """The answer of a health probe; ``checked_at`` is epoch milliseconds."""
@@ -104,6 +169,8 @@ class RegistryClient:
         timeout: float = 30.0,
         retry: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], None] = time.sleep,
+        deadline: NetworkDeadline | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if not _header_safe(api_key):
             raise ConfigError(
@@ -117,8 +184,13 @@ class RegistryClient:
             )
         self.base_url = _checked_base_url(base_url)
         self._api_key = api_key
+        self._hidden = _hidden_forms(api_key)
+        self._width = min(_FRAGMENT, len(api_key))
         self._retry = retry
         self._sleep = sleep
+        self._timeout = timeout
+        self._deadline = deadline if deadline is not None else NetworkDeadline()
+        self._max_response_bytes = max_response_bytes
         headers = {
             "Authorization": f"Bearer {api_key}",
             "Accept": "application/json",
@@ -152,7 +224,8 @@ class RegistryClient:
     def list_models(self) -> list[LiveEntry]:
         """Every registry entry, immutable ones included, in the server's order."""
         document = self._call("list registry models", "GET", API_PATH)
-        return parse_list_response(document, f"GET {API_PATH}")
+        with self._scrubbing():
+            return parse_list_response(document, f"GET {API_PATH}")
 
     def get_model(self, model_id: str) -> LiveEntry | None:
         """The entry ``model_id``, or None when the registry answers 404."""
@@ -163,7 +236,8 @@ class RegistryClient:
             if exc.status == 404:
                 return None
             raise
-        return _entry_for(document, model_id, f"GET {path}")
+        with self._scrubbing():
+            return _entry_for(document, model_id, f"GET {path}")
 
     def add_model(self, definition: Mapping[str, Any]) -> LiveEntry:
         """Create a database entry from a full definition; returns the stored entry."""
@@ -172,7 +246,8 @@ class RegistryClient:
         document = self._call(
             f"add registry model {name}", "POST", API_PATH, body=dict(definition), writes=True
         )
-        return _entry_for(document, name, f"POST {API_PATH}")
+        with self._scrubbing():
+            return _entry_for(document, name, f"POST {API_PATH}")
 
     def update_model(self, model_id: str, fields: Mapping[str, Any]) -> LiveEntry:
         """Set the given top-level fields of ``model_id``; omitted fields keep their value."""
@@ -180,23 +255,28 @@ class RegistryClient:
         document = self._call(
             f"update registry model {model_id}", "PATCH", path, body=dict(fields), writes=True
         )
-        return _entry_for(document, model_id, f"PATCH {path}")
+        with self._scrubbing():
+            return _entry_for(document, model_id, f"PATCH {path}")
 
     def remove_model(self, model_id: str) -> None:
         """Delete ``model_id``; returns only once the server confirmed the deletion."""
         path = _model_path(model_id)
         document = self._call(f"remove registry model {model_id}", "DELETE", path, writes=True)
         if not isinstance(document, dict) or document.get("deleted") is not True:
-            raise ResponseShapeError(
-                f"DELETE {path}", "deleted", f'expected {{"deleted": true}}, got {_shape(document)}'
-            )
+            with self._scrubbing():
+                raise ResponseShapeError(
+                    f"DELETE {path}",
+                    "deleted",
+                    f'expected {{"deleted": true}}, got {_shape(document)}',
+                )
 
     def check_health(self, model_id: str) -> HealthResult:
         """Ask the registry to probe ``model_id`` now."""
         path = f"{_model_path(model_id)}/health"
         # A POST, but a probe changes no registry state: retrying it is as safe as a read.
         document = self._call(f"check health of registry model {model_id}", "POST", path)
-        return _health_result(document, f"POST {path}")
+        with self._scrubbing():
+            return _health_result(document, f"POST {path}")
 
     # -- HTTP, retries and error translation -------------------------------------
 
@@ -213,12 +293,16 @@ class RegistryClient:
         response = self._send(operation, method, path, body, writes)
         try:
             return json.loads(response.content)
+        except RecursionError:
+            raise ResponseShapeError(
+                f"{method} {path}", "", "the JSON body is nested too deeply to be a registry answer"
+            ) from None
         except ValueError as exc:
             content_type = response.headers.get("content-type", "none")
             raise ResponseShapeError(
                 f"{method} {path}",
                 "",
-                f"the body is not JSON (content-type {content_type}, "
+                f"the body is not JSON (content-type {self._scrub(content_type)}, "
                 f"{len(response.content)} bytes)",
             ) from exc
 
@@ -234,8 +318,19 @@ class RegistryClient:
             attempt += 1
             retry_after: float | None = None
             cause: httpx.HTTPError | None = None
+            if self._deadline.remaining() <= 0:
+                raise self._deadline_error(operation, method, path, attempt - 1)
             try:
-                response = self._http.request(method, path, json=body)
+                response = self._request(method, path, body)
+            except _DeadlinePassed:
+                raise self._deadline_error(operation, method, path, attempt) from None
+            except _TooLarge:
+                raise ResponseShapeError(
+                    f"{method} {path}",
+                    "",
+                    f"the body is larger than {self._max_response_bytes // (1024 * 1024)} MB "
+                    "(--max-response-mb)",
+                ) from None
             except httpx.HTTPError as exc:
                 cause = exc
                 retryable = isinstance(exc, _NOT_SENT) or (
@@ -253,6 +348,7 @@ class RegistryClient:
                 not retryable
                 or attempt >= policy.max_attempts
                 or spent + delay > policy.max_elapsed
+                or delay >= self._deadline.remaining()
             ):
                 gave_up = f" (gave up after {attempt} attempts)" if attempt > 1 else ""
                 if cause is not None:
@@ -269,9 +365,124 @@ class RegistryClient:
             self._sleep(delay)
             waited += delay
 
+    def _request(self, method: str, path: str, body: dict[str, Any] | None) -> httpx.Response:
+        """One request, within the deadline and the size limit.
+
+        It runs in a thread of its own that is waited for only until the deadline: a
+        server can stall a read (headers or body, a byte at a time) but not the command.
+        """
+        with self._deadline.counting():
+            remaining = self._deadline.remaining()
+            if remaining <= 0:
+                raise _DeadlinePassed
+            outcome: list[httpx.Response | BaseException] = []
+
+            def work() -> None:
+                try:
+                    outcome.append(self._read(method, path, body, remaining))
+                except BaseException as exc:  # handed to the waiting thread
+                    outcome.append(exc)
+
+            worker = threading.Thread(target=work, name="registry-request", daemon=True)
+            worker.start()
+            worker.join(remaining)
+            if not outcome:
+                raise _DeadlinePassed
+            if isinstance(outcome[0], BaseException):
+                raise outcome[0]
+            return outcome[0]
+
+    def _read(
+        self, method: str, path: str, body: dict[str, Any] | None, remaining: float
+    ) -> httpx.Response:
+        timeout = httpx.Timeout(min(self._timeout, remaining))
+        with self._http.stream(method, path, json=body, timeout=timeout) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self._max_response_bytes:
+                raise _TooLarge
+            chunks: list[bytes] = []
+            size = 0
+            # Decoded bytes are counted, so a compressed body cannot expand past the limit.
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self._max_response_bytes:
+                    raise _TooLarge
+                if self._deadline.remaining() <= 0:  # abandoned: stop reading
+                    raise _DeadlinePassed
+                chunks.append(chunk)
+        headers = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name.lower() != "content-encoding"
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=b"".join(chunks),
+            request=response.request,
+        )
+
+    def _deadline_error(
+        self, operation: str, method: str, path: str, attempts: int
+    ) -> TransportError:
+        tried = f" (after {attempts} attempts)" if attempts > 1 else ""
+        return TransportError(
+            operation,
+            method,
+            path,
+            f"no answer within the --timeout of {self._deadline.seconds:g} s for the "
+            f"command's network time{tried}; try again, or raise --timeout",
+        )
+
+    @contextlib.contextmanager
+    def _scrubbing(self) -> Iterator[None]:
+        """Scrub the message of a shape error, built from what the server sent."""
+        try:
+            yield
+        except ResponseShapeError as exc:
+            raise ResponseShapeError(
+                exc.origin, self._scrub(exc.where), self._scrub(exc.what)
+            ) from None
+
     def _scrub(self, text: str) -> str:
-        """Belt and braces: the key is never sent back, but a proxy might echo it."""
-        return text.replace(self._api_key, "***")
+        """Belt and braces: the key is never sent back, but a proxy might echo it, whole,
+        base64-encoded or cut short. Any 8-character piece of those is hidden."""
+        width = self._width
+        if len(text) < width:
+            return text
+        hide = [False] * len(text)
+        for start in range(len(text) - width + 1):
+            if text[start : start + width] in self._hidden:
+                for index in range(start, start + width):
+                    hide[index] = True
+        if not any(hide):
+            return text
+        out: list[str] = []
+        for index, char in enumerate(text):
+            if not hide[index]:
+                out.append(char)
+            elif index == 0 or not hide[index - 1]:
+                out.append("***")
+        return "".join(out)
+
+
+def _hidden_forms(api_key: str) -> frozenset[str]:
+    """Every 8-character piece of the key and of its base64 forms (standard and URL
+    alphabets, at each of the three alignments it can take inside a longer text)."""
+    forms = [api_key]
+    raw = api_key.encode()
+    for offset in range(3):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            encoded = encode(b"\0" * offset + raw).decode("ascii")
+            # The first characters depend on what precedes the key, the last on what follows.
+            forms.append(encoded[4 if offset else 0 : -4])
+    width = min(_FRAGMENT, len(api_key))
+    return frozenset(
+        form[start : start + width]
+        for form in forms
+        for start in range(len(form) - width + 1)
+        if len(form) >= width
+    )
 
 
 def _header_safe(value: str) -> bool:

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import yaml
 from pydantic import BaseModel
@@ -32,7 +32,7 @@ from pydantic import BaseModel
 from registry_sync.definition import Definition, unknown_fields
 from registry_sync.errors import ConfigError, ExportError
 from registry_sync.live import SERVER_OWNED_FIELDS, LiveEntry
-from registry_sync.secrets import PLACEHOLDER_ENV_VAR, secret_paths
+from registry_sync.secrets import PLACEHOLDER_ENV_VAR, is_credential_parameter, secret_paths
 from registry_sync.values import deep_copy, format_path
 
 __all__ = [
@@ -182,11 +182,17 @@ def _without_secrets(definition: dict[str, Any]) -> tuple[dict[str, Any], list[S
     left_out: list[SecretLeftOut] = []
     # Collected first: the edits below change the containers secret_paths walks.
     for path in list(secret_paths(definition)):
-        if path[-1] == "url" or path == ("baseUrl",):  # baseUrl, healthCheck.url
-            container = _at(clean, path[:-1])
-            container[path[-1]] = _without_userinfo(container[path[-1]])
-            left_out.append(_url_left_out(format_path(path)))
-        elif path[-1] == "value":
+        container = _at(clean, path[:-1])
+        value = container[path[-1]]
+        if isinstance(value, str) and _HAS_SCHEME.match(value):  # baseUrl, healthCheck.url, ...
+            cleaned = _without_credentials(value)
+            if cleaned is None:
+                _remove(container, path[-1])
+                left_out.append(SecretLeftOut(format_path(path), _UNPARSED_URL_FIX))
+            else:
+                container[path[-1]] = cleaned
+                left_out.append(_url_left_out(format_path(path)))
+        elif path[-1] == "value" and _is_auth(path[:-1]):
             auth = _at(clean, path[:-1])
             del auth["value"]
             env_path = format_path((*path[:-1], "envVar"))
@@ -199,7 +205,7 @@ def _without_secrets(definition: dict[str, Any]) -> tuple[dict[str, Any], list[S
                     "with the environment variable the server reads the key from"
                 )
             left_out.append(SecretLeftOut(format_path(path), fix))
-        else:  # a credential header: (..., "headers", name)
+        elif len(path) >= 2 and path[-2] == "headers" and _is_auth(path[:-2]):
             auth = _at(clean, path[:-2])
             name = path[-1]
             del auth["headers"][name]
@@ -216,21 +222,64 @@ def _without_secrets(definition: dict[str, Any]) -> tuple[dict[str, Any], list[S
                     "with the environment variable the server reads the header from"
                 )
             left_out.append(SecretLeftOut(format_path(path), fix))
+        else:  # a field whose name says it holds a credential
+            _remove(container, path[-1])
+            left_out.append(SecretLeftOut(format_path(path), _NAMED_FIX))
     return clean, left_out
+
+
+_HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_UNPARSED_URL_FIX = (
+    "the URL does not parse, so it may hide a credential and is not written; set it by hand"
+)
+_NAMED_FIX = (
+    "not written: its name says it holds a credential; give the upstream its "
+    "credentials through auth.envVar or auth.envVars"
+)
 
 
 def _url_left_out(field: str) -> SecretLeftOut:
     return SecretLeftOut(
         field,
-        "the URL is written without its user name and password; give the upstream "
-        "its credentials through auth instead",
+        "the URL is written without its user name, password and credential parameters; "
+        "give the upstream its credentials through auth instead",
     )
 
 
-def _without_userinfo(url: str) -> str:
-    parts = urlsplit(url)
+def _without_credentials(url: str) -> str | None:
+    """``url`` without user information or credential parameters; None when it does
+    not parse."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        return None
     host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=host))
+    query, fragment = (
+        urlencode(
+            [
+                (k, v)
+                for k, v in parse_qsl(part, keep_blank_values=True)
+                if not is_credential_parameter(k)
+            ]
+        )
+        if any(is_credential_parameter(k) for k, _ in parse_qsl(part, keep_blank_values=True))
+        else part
+        for part in (parts.query, parts.fragment)
+    )
+    return urlunsplit(parts._replace(netloc=host, query=query, fragment=fragment))
+
+
+def _is_auth(path: Sequence[str | int]) -> bool:
+    """True when ``path`` ends at an auth object: ``auth`` or one of its strategies."""
+    return bool(path) and path[0] == "auth" and (len(path) == 1 or path[-2] == "strategies")
+
+
+def _remove(container: Any, key: str | int) -> None:
+    if isinstance(container, dict):
+        del container[key]
+    else:  # an item of a list: keep the positions of the others
+        container[key] = PLACEHOLDER_ENV_VAR
 
 
 def _at(document: dict[str, Any], path: Sequence[str | int]) -> Any:
@@ -486,13 +535,27 @@ def _mark_placeholders(text: str) -> str:
     )
 
 
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
 def write_export(export: Export, out_dir: Path, *, force: bool = False) -> list[Path]:
     """Write every file of ``export`` below ``out_dir``; returns the paths written.
 
     Every target is checked before any is written: without ``force`` an existing
-    file stops the export and nothing is written. Raises :class:`ExportError`.
+    file stops the export and nothing is written. A symbolic link below ``out_dir``
+    (a folder on the way, or the file itself) stops it even with ``force``: export
+    never writes through or over a link. Raises :class:`ExportError`.
     """
     targets = [(out_dir.joinpath(*file.path.parts), file) for file in export.files]
+    links = sorted({link for target, file in targets for link in _links_on_the_way(out_dir, file)})
+    if links:
+        raise ExportError(
+            f"export failed: {_list_paths(links)} "
+            f"{'is a symbolic link' if len(links) == 1 else 'are symbolic links'}; export "
+            "never writes through or over one, even with --force: remove "
+            f"{'it' if len(links) == 1 else 'them'} or export to another --out-dir. "
+            "Nothing was written"
+        )
     existing = [target for target, _ in targets if os.path.lexists(target)]
     directories = [target for target in existing if target.is_dir()]
     if directories:
@@ -511,8 +574,11 @@ def write_export(export: Export, out_dir: Path, *, force: bool = False) -> list[
     for target, file in targets:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            # "x" refuses a file that appeared since the check; LF on every platform.
-            with open(target, "w" if force else "x", encoding="utf-8", newline="\n") as handle:
+            # O_EXCL refuses a file that appeared since the check, O_NOFOLLOW a link.
+            flags = os.O_WRONLY | os.O_CREAT | _NOFOLLOW | (os.O_TRUNC if force else os.O_EXCL)
+            descriptor = os.open(target, flags, 0o666)
+            # LF on every platform.
+            with open(descriptor, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(file.text)
         except OSError as exc:
             done = f" ({len(written)} written before it)" if written else ""
@@ -521,6 +587,21 @@ def write_export(export: Export, out_dir: Path, *, force: bool = False) -> list[
             ) from exc
         written.append(target)
     return written
+
+
+def _links_on_the_way(out_dir: Path, file: ExportFile) -> list[Path]:
+    """The symbolic links among the folders below ``out_dir`` leading to ``file``, and
+    the file itself."""
+    found: list[Path] = []
+    path = out_dir
+    for part in file.path.parts:
+        path = path / part
+        if path.is_symlink():
+            found.append(path)
+            break
+        if not path.exists():
+            break
+    return found
 
 
 def _list_paths(paths: Sequence[Path], limit: int = 5) -> str:

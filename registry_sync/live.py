@@ -92,6 +92,7 @@ def parse_list_response(document: object, origin: str) -> list[LiveEntry]:
     data = document.get("data")
     if not isinstance(data, list):
         raise ResponseShapeError(origin, "data", f"expected a list, got {json_kind(data)}")
+    _refuse_a_partial_list(document, origin)
     entries = [parse_entry(item, origin, f"data[{index}]") for index, item in enumerate(data)]
     seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
@@ -101,6 +102,32 @@ def parse_list_response(document: object, origin: str) -> list[LiveEntry]:
             )
         seen[entry.id] = index
     return entries
+
+
+# Cursor keys a paginated list would carry; the API documents none.
+_CURSOR_KEYS = ("next", "next_cursor", "nextCursor", "next_page_token", "cursor")
+
+
+def _refuse_a_partial_list(document: dict[str, Any], origin: str) -> None:
+    """Fail closed on a list that says it continues: planning from part of the
+    registry would read the rest as absent (and prune would delete it)."""
+    more = document.get("has_more", False)
+    if more is not False and more is not None:
+        shown = "true" if more is True else json_kind(more)
+        raise ResponseShapeError(
+            origin,
+            "has_more",
+            f"the list says it continues (has_more: {shown}), but the API documents no "
+            "pagination; this registry-sync cannot read the rest",
+        )
+    for key in _CURSOR_KEYS:
+        if document.get(key) not in (None, ""):
+            raise ResponseShapeError(
+                origin,
+                key,
+                "the list names a next page, but the API documents no pagination; this "
+                "registry-sync cannot read the rest",
+            )
 
 
 def parse_entry(document: object, origin: str, where: str = "") -> LiveEntry:

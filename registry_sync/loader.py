@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import os
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -33,9 +32,16 @@ from registry_sync.definition import (
 )
 from registry_sync.errors import ConfigError
 from registry_sync.live import SERVER_OWNED_FIELDS, without_nulls
+from registry_sync.modelfiles import Unreadable, read_model_file, walk_model_files
 from registry_sync.problems import Problem
 from registry_sync.reroutes import find_cycles, rules_of
-from registry_sync.secrets import PLACEHOLDER_ENV_VAR, placeholder_paths, secret_paths
+from registry_sync.secrets import (
+    PLACEHOLDER_ENV_VAR,
+    is_credential_name,
+    placeholder_paths,
+    secret_paths,
+    url_parses,
+)
 from registry_sync.values import format_path
 from registry_sync.yamlsource import Document, PathParts, SourceMap, parse_documents
 
@@ -44,6 +50,9 @@ YAML_SUFFIXES = (".yaml", ".yml")
 SECRET_MESSAGE = (
     "inline secret; secrets come only as environment variable names "
     "(auth.envVar / auth.envVars), never as values in models/"
+)
+UNPARSED_URL_MESSAGE = (
+    "not a URL that parses, so it cannot be checked for credentials and is never printed; fix it"
 )
 SERVER_OWNED_MESSAGE = "server-owned field; remove it"
 PLACEHOLDER_MESSAGE = (
@@ -62,6 +71,10 @@ NULL_MESSAGE = "null reads as the field left out; remove the line"
 _SERVER_OWNED = frozenset(SERVER_OWNED_FIELDS)
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _MAX_SHOWN = 60
+# Problems listed per file; the rest are counted. Also bounds the time spent
+# describing them (a file of 40,000 unknown keys).
+MAX_PROBLEMS_PER_FILE = 100
+_HIDDEN = "(not shown)"
 
 
 @dataclass(frozen=True)
@@ -118,21 +131,24 @@ def load_models(models_dir: Path) -> LoadResult:
             "that holds the model YAML files"
         )
     cwd = Path.cwd()
-    paths = sorted((_display(path, cwd), path) for path in _yaml_files(models_dir))
-    problems: list[Problem] = []
+    files, unreadable = walk_model_files(models_dir, YAML_SUFFIXES)
+    paths = sorted((_display(path, cwd), path) for path in files)
+    problems = [Problem(_display(bad.path, cwd), 0, "", bad.reason) for bad in unreadable]
     notes: list[str] = []
     declared: list[_Declared] = []
     for display, path in paths:
-        source = _read(display, path, problems)
+        source = _read(display, path, models_dir, problems)
         if source is None:
             continue
         documents, error = parse_documents(source.text)
+        found: list[Problem] = []
         if error is not None:
-            problems.append(Problem(display, error.line, "", error.message))
+            found.append(Problem(display, error.line, error.path, error.message))
         elif all(document.data is None for document in documents):
             notes.append(f"{display}: empty file, skipped")
         for document in documents:
-            declared.extend(_check_document(source, document, problems))
+            declared.extend(_check_document(source, document, found))
+        problems.extend(_capped(found))
     definitions = _unique_ids(declared, problems)
     return LoadResult(
         definitions=tuple(sorted(definitions, key=lambda definition: definition.id)),
@@ -336,26 +352,21 @@ class _Declared:
     body: dict[str, Any]  # the document's mapping without its nulls
 
 
-def _yaml_files(models_dir: Path) -> list[Path]:
-    found: list[Path] = []
-    # os.walk over rglob: one pass for both suffixes, and cheap on big folders.
-    for folder, _dirs, names in os.walk(models_dir):
-        found.extend(Path(folder, name) for name in names if name.endswith(YAML_SUFFIXES))
-    return found
-
-
 def _display(path: Path, cwd: Path) -> str:
     try:
-        return path.absolute().relative_to(cwd).as_posix()
+        shown = path.absolute().relative_to(cwd).as_posix()
     except ValueError:
-        return path.as_posix()
+        shown = path.as_posix()
+    # A file name may hold a newline or a terminal escape code: never print it raw.
+    if shown.isprintable():
+        return shown
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in shown)
 
 
-def _read(display: str, path: Path, problems: list[Problem]) -> _Source | None:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        problems.append(Problem(display, 0, "", f"cannot read the file: {exc.strerror}"))
+def _read(display: str, path: Path, root: Path, problems: list[Problem]) -> _Source | None:
+    raw = read_model_file(path, root)
+    if isinstance(raw, Unreadable):
+        problems.append(Problem(display, 0, "", raw.reason))
         return None
     try:
         text = raw.decode("utf-8-sig")
@@ -414,13 +425,16 @@ def _check_document(
     candidate = without_nulls(candidate)
     secrets: list[PathParts] = list(secret_paths(data))
     for path in secrets:
-        found.append(source.problem(document, path, SECRET_MESSAGE))
+        found.append(source.problem(document, path, _secret_message(data, path)))
     for path in placeholder_paths(data):
         found.append(source.problem(document, path, PLACEHOLDER_MESSAGE))
     try:
         Definition.model_validate(candidate)
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
+            if len(found) > MAX_PROBLEMS_PER_FILE:  # counted by _capped, never shown
+                found.append(Problem(source.display, document.line, "", _HIDDEN))
+                continue
             path, message = _translate(error, candidate)
             # Under an inline secret in auth the fix is to delete it; more noise helps no one.
             if any(path[: len(secret)] == secret and secret[0] == "auth" for secret in secrets):
@@ -455,6 +469,28 @@ def _null_paths(value: Any, path: PathParts) -> list[PathParts]:
         for index, item in enumerate(value):
             found.extend(_null_paths(item, (*path, index)))
     return found
+
+
+def _capped(found: list[Problem]) -> list[Problem]:
+    """One file's problems, at most :data:`MAX_PROBLEMS_PER_FILE` and a count of the rest."""
+    if len(found) <= MAX_PROBLEMS_PER_FILE:
+        return found
+    shown = sorted(problem for problem in found if problem.message != _HIDDEN)
+    shown = shown[:MAX_PROBLEMS_PER_FILE]
+    summary = (
+        f"{len(found)} problems in this file; the first {len(shown)} are listed, "
+        "fix them and run validate again"
+    )
+    return [Problem(shown[0].file, 0, "", summary), *shown]
+
+
+def _secret_message(data: dict[str, Any], path: PathParts) -> str:
+    value: Any = data
+    for part in path:
+        value = value[part]
+    if isinstance(value, str) and not url_parses(value):
+        return UNPARSED_URL_MESSAGE
+    return SECRET_MESSAGE
 
 
 def _unique_ids(declared: list[_Declared], problems: list[Problem]) -> list[DesiredDefinition]:
@@ -619,7 +655,11 @@ def _has(node: object, part: str | int) -> bool:
 
 
 def _is_sensitive(path: PathParts) -> bool:
-    return bool(path) and (path[0] in ("auth", "baseUrl") or path[:2] == ("healthCheck", "url"))
+    return bool(path) and (
+        path[0] in ("auth", "baseUrl")
+        or path[:2] == ("healthCheck", "url")
+        or any(is_credential_name(part) for part in path)
+    )
 
 
 def _with_value(message: str, value: object, path: PathParts) -> str:

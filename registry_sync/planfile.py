@@ -55,6 +55,10 @@ def read_plan(path: Path, *, registry: str) -> Plan:
             f"plan file {path} is corrupt: not valid JSON at line {exc.lineno} ({exc.msg}); "
             f"{_AGAIN}"
         ) from None
+    except RecursionError:
+        raise PlanFileError(
+            f"plan file {path} is corrupt: its JSON is nested too deeply; {_AGAIN}"
+        ) from None
     if not isinstance(document, dict) or "format_version" not in document:
         raise PlanFileError(
             f"plan file {path} is not a registry-sync plan (a JSON object with a "

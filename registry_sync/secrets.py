@@ -1,8 +1,17 @@
 """Which values are secrets, and how they are hidden.
 
-A secret is never written to models/, never printed and never put in a plan. The
-rules here serve the loader (reject secrets in files), the planner and renderers
-(show ``(sensitive)`` for secrets seen in live definitions) and export.
+A secret is never written to models/, never printed and never put in a plan. One
+rule, :func:`secret_paths`, serves the loader (reject secrets in files), the planner
+and renderers (show ``(sensitive)`` for secrets seen in live definitions), saved
+plans and export (placeholders). A value is secret when it is:
+
+* an auth ``value``, or a custom header that carries a credential (by name or value);
+* under any key whose name looks like a credential (``key``, ``token``, ``secret``,
+  ``password``, ``authorization``, ``subscription``, ``signature``, ...), anywhere,
+  except the environment variable *names* of ``envVars``;
+* a URL (``baseUrl``, ``healthCheck.url``, or any string with a scheme) with a user
+  name or password, or a credential-looking query or fragment parameter -- or one
+  that does not parse, which cannot be checked and so is treated as secret.
 """
 
 from __future__ import annotations
@@ -10,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from registry_sync.values import deep_copy
 
@@ -28,6 +37,15 @@ _CREDENTIAL_VALUE = re.compile(
     re.IGNORECASE,
 )
 _TOKEN_LIKE = re.compile(r"^[A-Za-z0-9_\-.+/=]{24,}$")
+# Key names, anywhere in a definition, and URL parameter names.
+_CREDENTIAL_NAME = re.compile(
+    r"key|token|secret|passw|authoriz|subscription|signature|credential|cookie|session",
+    re.IGNORECASE,
+)
+_CREDENTIAL_PARAMETER = re.compile(r"^(sig|code|auth|jwt|pwd|pass)$", re.IGNORECASE)
+_HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+# Mappings whose values are names of environment variables, not secrets.
+_NAME_MAPPINGS = frozenset({"envVars"})
 
 
 def is_credential_header(name: str, value: object) -> bool:
@@ -57,21 +75,87 @@ def url_has_credentials(url: object) -> bool:
     return parts.username is not None or parts.password is not None
 
 
-def secret_paths(definition: dict[str, Any]) -> Iterator[tuple[str, ...]]:
-    """Yield the key paths of every secret in a definition (top-level keys first)."""
-    if url_has_credentials(definition.get("baseUrl")):
-        yield ("baseUrl",)
+def is_credential_name(name: object) -> bool:
+    """True when a key or parameter name looks like it holds a credential."""
+    return isinstance(name, str) and bool(_CREDENTIAL_NAME.search(name))
+
+
+def is_credential_parameter(name: str) -> bool:
+    """True when a URL query or fragment parameter name looks like a credential."""
+    return is_credential_name(name) or bool(_CREDENTIAL_PARAMETER.match(name))
+
+
+def url_parses(url: str) -> bool:
+    """True when ``url`` can be split into its parts (and its port is a number)."""
+    try:
+        urlsplit(url).port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return True
+
+
+def url_is_secret(url: str) -> bool:
+    """True when a URL carries a credential (user information, a credential-looking
+    query or fragment parameter), or does not parse and so cannot be checked."""
+    if not url_parses(url):
+        return True
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        return True
+    return any(
+        is_credential_parameter(name)
+        for part in (parts.query, parts.fragment)
+        for name, _ in parse_qsl(part, keep_blank_values=True)
+    )
+
+
+def secret_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
+    """Yield the key paths of every secret in a definition: the known places first
+    (URLs, auth values, headers), then the rest in document order. A path is never
+    below one already yielded."""
+    found: list[tuple[str | int, ...]] = []
+    base_url = definition.get("baseUrl")
+    if isinstance(base_url, str) and url_is_secret(base_url):
+        found.append(("baseUrl",))
     health_check = definition.get("healthCheck")
-    if isinstance(health_check, dict) and url_has_credentials(health_check.get("url")):
-        yield ("healthCheck", "url")
+    if isinstance(health_check, dict):
+        url = health_check.get("url")
+        if isinstance(url, str) and url_is_secret(url):
+            found.append(("healthCheck", "url"))
     for auth, prefix in _auth_objects(definition):
         if "value" in auth:
-            yield (*prefix, "value")
+            found.append((*prefix, "value"))
         headers = auth.get("headers")
         if isinstance(headers, dict):
             for name, value in headers.items():
                 if is_credential_header(str(name), value):
-                    yield (*prefix, "headers", name)
+                    found.append((*prefix, "headers", name))
+    yield from found
+    known = set(found)
+    for path in _named_paths(definition):
+        if not any(path[:length] in known for length in range(1, len(path) + 1)):
+            yield path
+
+
+def _named_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
+    """Values under credential-looking keys, and secret URLs, anywhere; depth first."""
+    pending: list[tuple[Any, tuple[str | int, ...]]] = [(definition, ())]
+    while pending:
+        node, path = pending.pop()
+        if isinstance(node, dict):
+            children: list[tuple[Any, tuple[str | int, ...]]] = []
+            for key, value in node.items():
+                if key in _NAME_MAPPINGS:
+                    continue
+                if value is not None and is_credential_name(key):
+                    yield (*path, key)
+                else:
+                    children.append((value, (*path, key)))
+            pending.extend(reversed(children))
+        elif isinstance(node, list):
+            pending.extend(reversed([(item, (*path, index)) for index, item in enumerate(node)]))
+        elif isinstance(node, str) and _HAS_SCHEME.match(node) and url_is_secret(node):
+            yield path
 
 
 def placeholder_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
@@ -111,6 +195,7 @@ def redact(definition: dict[str, Any]) -> dict[str, Any]:
     paths = list(secret_paths(definition))
     if not paths:
         return definition
+
     result: dict[str, Any] = deep_copy(definition)
     for path in paths:
         target: Any = result

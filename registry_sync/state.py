@@ -3,11 +3,19 @@ list response. Wiring only; the parsing lives in loader, client and live."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from registry_sync.client import RegistryClient, RetryPolicy
+from registry_sync.client import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT,
+    NetworkDeadline,
+    RegistryClient,
+    RetryPolicy,
+)
 from registry_sync.errors import ConfigError, InvalidModels, ResponseShapeError
 from registry_sync.live import LiveEntry, parse_list_response
 from registry_sync.loader import LoadResult, load_models
@@ -16,20 +24,96 @@ DEFAULT_API_URL = "https://apigw.mka1.com"
 API_KEY_VARIABLE = "MKA1_API_KEY"
 
 
+_URL_SOURCES = "--api-url, MKA1_API_URL or api_url in registry-sync.yaml"
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
 @dataclass(frozen=True)
 class LiveSource:
-    """The live registry: an API base URL, or a saved list response file."""
+    """The live registry: an API base URL, or a saved list response file.
+
+    ``deadline`` is the network time the command may spend, shared by every client
+    opened for it; ``allow_insecure_http`` permits plain http to a host that is not
+    this machine."""
 
     api_url: str = DEFAULT_API_URL
     registry_file: Path | None = None
     on_behalf_of: str | None = None
     retry_budget: float = RetryPolicy.max_elapsed
+    allow_insecure_http: bool = False
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    deadline: NetworkDeadline = field(
+        default_factory=lambda: NetworkDeadline(DEFAULT_TIMEOUT), compare=False
+    )
 
     def describe(self) -> str:
-        """How plans name this source: the URL, or ``file:<path>``."""
+        """How plans name this source: the URL (checked, and never with user
+        information, query or fragment), or ``file:<path>``."""
         if self.registry_file is not None:
             return f"file:{self.registry_file}"
-        return self.api_url.rstrip("/")
+        parts = urlsplit(checked_api_url(self.api_url, self.allow_insecure_http))
+        return urlunsplit(parts._replace(query="", fragment="")).rstrip("/")
+
+    def insecure(self) -> bool:
+        """True when the key would travel over plain http to another machine."""
+        return self.registry_file is None and _insecure_http(self.api_url)
+
+
+def checked_api_url(url: str, allow_insecure_http: bool) -> str:
+    """``url`` when it is usable as the API's base URL; raises :class:`ConfigError`.
+
+    Refused: user information (it would replace the key and be printed), a query or
+    a fragment, and plain http to anything but this machine unless allowed. Messages
+    never repeat the URL, which may hold a password.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigError(
+            f"the MKA1 API URL (from {_URL_SOURCES}) is not a URL that parses; fix it"
+        ) from None
+    if "@" in parts.netloc:
+        raise ConfigError(
+            f"the MKA1 API URL (from {_URL_SOURCES}) has a user name or password in it; "
+            "remove it: the only credential sent is the API key in MKA1_API_KEY"
+        )
+    if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
+        raise ConfigError(
+            f"the MKA1 API URL (from {_URL_SOURCES}) has a query or fragment; give only "
+            f"the base URL, such as {DEFAULT_API_URL}"
+        )
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(
+            f"the MKA1 API URL (from {_URL_SOURCES}) must start with http:// or https:// "
+            "and name a host"
+        )
+    if parts.scheme == "http" and not allow_insecure_http and not _loopback(host):
+        raise ConfigError(
+            f"the MKA1 API URL for {host} is plain http: the API key would cross the "
+            "network unencrypted; use https://, or pass --allow-insecure-http if you "
+            "really mean it"
+        )
+    return url
+
+
+def _insecure_http(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    return parts.scheme == "http" and not _loopback(host)
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_desired(models_dir: Path, *, strict: bool = False) -> LoadResult:
@@ -59,10 +143,12 @@ def open_client(source: LiveSource, api_key: str | None) -> RegistryClient:
             "to plan against a saved registry"
         )
     return RegistryClient(
-        source.api_url,
+        checked_api_url(source.api_url, source.allow_insecure_http),
         api_key,
         on_behalf_of=source.on_behalf_of,
         retry=RetryPolicy(max_elapsed=source.retry_budget),
+        deadline=source.deadline,
+        max_response_bytes=source.max_response_bytes,
     )
 
 
@@ -80,4 +166,8 @@ def read_registry_file(path: Path) -> list[LiveEntry]:
         raise ResponseShapeError(
             str(path), f"line {exc.lineno}", f"not valid JSON: {exc.msg}"
         ) from exc
+    except RecursionError:
+        raise ResponseShapeError(
+            str(path), "", "the JSON is nested too deeply to be a list response"
+        ) from None
     return parse_list_response(document, str(path))

@@ -8,18 +8,27 @@ Scalars resolve as in YAML 1.2, the version editors validate against: only
 ``true``/``false`` are booleans (``yes``, ``no``, ``on``, ``off`` stay strings, so a
 country code ``no`` is not ``False``), and dates stay strings. Numbers and nulls
 resolve as PyYAML always did.
+
+Every document is measured before it is constructed (:func:`_measure`): a node that
+contains itself through an alias, a document that aliases expand past
+:data:`MAX_EXPANDED_NODES` nodes or :data:`MAX_EXPANDED_CHARS` characters, nesting
+deeper than :data:`MAX_DEPTH` and integers longer than :data:`MAX_INT_DIGITS` digits
+are errors at their line. So no text costs more than a fixed amount of time and
+memory after it is parsed, whatever its aliases do.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from registry_sync.values import format_path
 
 try:
     from yaml import CSafeLoader as _FastLoader
@@ -37,6 +46,13 @@ _SPECIAL_KEY_TAGS = frozenset({_MERGE_TAG, "tag:yaml.org,2002:value"})
 _NOT_BUILT = object()
 
 PathParts = tuple[str | int, ...]
+
+# Bounds on a document once aliases are expanded, and on any document's nesting.
+MAX_EXPANDED_NODES = 10_000
+MAX_EXPANDED_CHARS = 1_000_000
+MAX_DEPTH = 64
+MAX_INT_DIGITS = 1_000
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 class _Loader(_FastLoader):
@@ -151,10 +167,13 @@ class Document:
 
 @dataclass(frozen=True)
 class YamlError:
-    """A YAML text that does not parse or construct; ``line`` 0 when unknown."""
+    """A YAML text that does not parse or construct; ``line`` 0 when unknown.
+
+    ``path`` is the dotted field the error is about, when one is known."""
 
     line: int
     message: str
+    path: str = ""
 
 
 def parse_documents(text: str) -> tuple[list[Document], YamlError | None]:
@@ -170,19 +189,22 @@ def parse_documents(text: str) -> tuple[list[Document], YamlError | None]:
             node = loader.get_node()
             if node is None:
                 break
+            shape_error = _measure(node)
+            if shape_error is not None:
+                return documents, shape_error
             loader.repeated_key = False
             data = loader.construct_document(node)
             documents.append(
                 Document(len(documents), node.start_mark.line + 1, data, loader.repeated_key)
             )
     except yaml.YAMLError as exc:
-        return documents, _describe_yaml_error(exc)
+        return documents, _describe_yaml_error(exc, text)
     finally:
         loader.dispose()
     return documents, None
 
 
-def _describe_yaml_error(exc: yaml.YAMLError) -> YamlError:
+def _describe_yaml_error(exc: yaml.YAMLError, text: str) -> YamlError:
     # Only the problem text, never the snippet PyYAML appends: it could hold a secret.
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
@@ -195,7 +217,98 @@ def _describe_yaml_error(exc: yaml.YAMLError) -> YamlError:
             else "YAML syntax error"
         )
         return YamlError(line, f"{kind}: {problem}{context}")
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        character = exc.character if isinstance(exc.character, int) else 0
+        return YamlError(
+            line, f"YAML syntax error: character U+{character:04X} is not allowed in YAML text"
+        )
     return YamlError(0, f"YAML error: {type(exc).__name__}")
+
+
+def _measure(root: Node) -> YamlError | None:
+    """The first reason ``root`` is too costly to construct, or None.
+
+    Walks the node graph once, iteratively (no recursion limit to hit), each distinct
+    node once: sizes after alias expansion are summed bottom-up, so a fan-out of
+    aliases is measured without being expanded.
+    """
+    # id(node) -> (nodes, characters, height) once expanded; filled bottom-up.
+    measured: dict[int, tuple[int, int, int]] = {}
+    aliased = False
+    stack: list[tuple[Node, Iterator[tuple[str | int | None, Node]], PathParts]] = [
+        (root, _children(root), ())
+    ]
+    active = {id(root)}
+    while stack:
+        node, children, path = stack[-1]
+        for part, child in children:
+            child_path = path if part is None else (*path, part)
+            if id(child) in active:
+                where = next(at for above, _, at in stack if above is child)
+                return _shape_error(child, where, "a YAML alias refers to its own parent")
+            if id(child) in measured:
+                aliased = True
+                continue
+            if isinstance(child, ScalarNode):
+                if child.tag == _INT_TAG and len(child.value) > MAX_INT_DIGITS:
+                    return _shape_error(
+                        child,
+                        child_path,
+                        f"an integer longer than {MAX_INT_DIGITS:,} digits; quote it if it is text",
+                    )
+                measured[id(child)] = (1, len(child.value), 1)
+                continue
+            if len(stack) >= MAX_DEPTH:
+                # The top-level field is enough to find it; the full path would be huge.
+                return _shape_error(
+                    child, child_path[:1], f"YAML nested more than {MAX_DEPTH} levels deep"
+                )
+            active.add(id(child))
+            stack.append((child, _children(child), child_path))
+            break
+        else:
+            stack.pop()
+            active.discard(id(node))
+            measured[id(node)] = _total(node, measured)
+    nodes, chars, height = measured.get(id(root), (1, 0, 1))
+    if height > MAX_DEPTH:
+        message = f"YAML aliases nest this document more than {MAX_DEPTH} levels deep"
+        return _shape_error(root, (), message)
+    if aliased and (nodes > MAX_EXPANDED_NODES or chars > MAX_EXPANDED_CHARS):
+        return _shape_error(
+            root,
+            (),
+            f"YAML aliases expand this document past {MAX_EXPANDED_NODES:,} nodes or "
+            f"{MAX_EXPANDED_CHARS:,} characters; write the values out, with fewer aliases",
+        )
+    return None
+
+
+def _children(node: Node) -> Iterator[tuple[str | int | None, Node]]:
+    """Each child with its path part: None for a key, the key for a value."""
+    if isinstance(node, MappingNode):
+        for key, value in node.value:
+            yield None, key
+            yield (key.value if isinstance(key, ScalarNode) else None), value
+    elif isinstance(node, SequenceNode):
+        yield from enumerate(node.value)
+
+
+def _total(node: Node, measured: dict[int, tuple[int, int, int]]) -> tuple[int, int, int]:
+    if isinstance(node, ScalarNode):
+        return 1, len(node.value), 1
+    nodes, chars, height = 1, 0, 0
+    for _, child in _children(node):
+        child_nodes, child_chars, child_height = measured[id(child)]
+        nodes += child_nodes
+        chars += child_chars
+        height = max(height, child_height)
+    return nodes, chars, height + 1
+
+
+def _shape_error(node: Node, path: PathParts, message: str) -> YamlError:
+    return YamlError(node.start_mark.line + 1, message, format_path(path))
 
 
 @dataclass(frozen=True)
@@ -213,6 +326,7 @@ class SourceMap:
     def __init__(self, text: str) -> None:
         self._text = text
         self._roots: list[Node] | None = None
+        self._keys = _Keys()
 
     def _documents(self) -> list[Node]:
         if self._roots is None:
@@ -251,7 +365,7 @@ class SourceMap:
         node = roots[document]
         line = node.start_mark.line + 1
         for part in path:
-            found = _child(node, part)
+            found = self._keys.child(node, part)
             if found is None:
                 break
             marker, node = found
@@ -265,36 +379,68 @@ class SourceMap:
             return []
         found: list[DuplicateKey] = []
         # Constructing keys makes ``1`` and ``0x1`` equal, as they are in the loaded dict.
-        _find_duplicates(roots[document], (), SafeConstructor(), set(), found)
+        _find_duplicates(roots[document], (), self._keys, set(), found)
         return found
 
 
-def _child(node: Node, part: str | int) -> tuple[Node, Node] | None:
-    """(marker, child): the key and value for a mapping, the item twice for a list."""
-    if isinstance(node, MappingNode):
-        wanted = str(part)
-        # The last occurrence wins, as it does in the loaded dict.
-        for key, value in reversed(node.value):
-            if isinstance(key, ScalarNode) and key.tag != _MERGE_TAG and key.value == wanted:
-                return key, value
+def _key_identity(name: Any) -> tuple[type, Any]:
+    """A mapping key as the loaded data holds it: ``1``, ``true`` and ``"1"`` differ."""
+    return type(name), name
+
+
+class _Keys:
+    """The (key, value) nodes of every mapping of a document, indexed on first use, so
+    a lookup costs O(1) however many keys a mapping has."""
+
+    def __init__(self) -> None:
+        self._constructor = SafeConstructor()
+        self._by_node: dict[int, dict[tuple[type, Any], tuple[Node, Node]]] = {}
+
+    def name(self, key: ScalarNode) -> Any:
+        """The key as loaded (``0x1`` is 1); its text when it does not construct."""
+        try:
+            return self._constructor.construct_object(key)
+        except (yaml.YAMLError, ValueError):
+            return key.value
+
+    def child(self, node: Node, part: str | int) -> tuple[Node, Node] | None:
+        """(marker, child): the key and value for a mapping, the item twice for a list."""
+        if isinstance(node, MappingNode):
+            return self._in_mapping(node, part)
+        if isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            item: Node = node.value[part]
+            return item, item
+        return None
+
+    def _in_mapping(self, node: MappingNode, part: str | int) -> tuple[Node, Node] | None:
+        index = self._by_node.get(id(node))
+        if index is None:
+            index = {}
+            # The last occurrence wins, as it does in the loaded dict.
+            for key, value in node.value:
+                if isinstance(key, ScalarNode) and key.tag != _MERGE_TAG:
+                    index[_key_identity(self.name(key))] = (key, value)
+                    index.setdefault((ScalarNode, key.value), (key, value))
+            self._by_node[id(node)] = index
+        found = index.get(_key_identity(part))
+        if found is None and isinstance(part, str):
+            found = index.get((ScalarNode, part))  # a key written as ``0x1`` asked as text
+        if found is not None:
+            return found
         for key, value in node.value:
             if key.tag == _MERGE_TAG:
                 sources = value.value if isinstance(value, SequenceNode) else [value]
                 for source in sources:
-                    merged = _child(source, part)
+                    merged = self.child(source, part)
                     if merged is not None:
                         return merged
         return None
-    if isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        item: Node = node.value[part]
-        return item, item
-    return None
 
 
 def _find_duplicates(
     node: Node,
     path: PathParts,
-    constructor: SafeConstructor,
+    keys: _Keys,
     seen: set[int],
     found: list[DuplicateKey],
 ) -> None:
@@ -302,18 +448,19 @@ def _find_duplicates(
         return
     seen.add(id(node))
     if isinstance(node, MappingNode):
-        first_lines: dict[Any, int] = {}
+        first_lines: dict[tuple[type, Any], int] = {}
         for key, value in node.value:
             if isinstance(key, ScalarNode) and key.tag != _MERGE_TAG:
-                name = constructor.construct_object(key)
+                name = keys.name(key)
                 line = key.start_mark.line + 1
-                if name in first_lines:
-                    found.append(DuplicateKey((*path, str(name)), first_lines[name], line))
+                identity = _key_identity(name)
+                if identity in first_lines:
+                    found.append(DuplicateKey((*path, str(name)), first_lines[identity], line))
                 else:
-                    first_lines[name] = line
-                _find_duplicates(value, (*path, str(name)), constructor, seen, found)
+                    first_lines[identity] = line
+                _find_duplicates(value, (*path, str(name)), keys, seen, found)
             else:
-                _find_duplicates(value, path, constructor, seen, found)
+                _find_duplicates(value, path, keys, seen, found)
     elif isinstance(node, SequenceNode):
         for index, item in enumerate(node.value):
-            _find_duplicates(item, (*path, index), constructor, seen, found)
+            _find_duplicates(item, (*path, index), keys, seen, found)

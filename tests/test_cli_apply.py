@@ -860,3 +860,169 @@ def test_the_api_key_appears_in_no_output(workspace: Workspace) -> None:
 
     for output in outputs:
         assert KEY not in output
+
+
+# -- tampered saved plans ------------------------------------------------------------------
+
+
+def _resummarise(document: dict[str, Any]) -> None:
+    """Make the summary match the edited actions, as a careful tamperer would."""
+    for action in ("create", "update", "replace", "delete", "no-op", "read-only", "unmanaged"):
+        document["summary"][action] = sum(a["action"] == action for a in document["actions"])
+
+
+def _update_the_immutable_entry(document: dict[str, Any], workspace: Workspace) -> None:
+    with RegistryClient(workspace.server.url, KEY) as client:
+        fingerprint = {entry.id: entry.fingerprint() for entry in client.list_models()}[SYSTEM]
+    for action in document["actions"]:
+        if action["id"] == SYSTEM:
+            action.update(
+                action="update",
+                patch={"contextWindow": 1},
+                live_fingerprint=fingerprint,
+                changes=[
+                    {
+                        "path": "contextWindow",
+                        "kind": "changed",
+                        "before": 128000,
+                        "after": 1,
+                        "forces_replace": False,
+                    }
+                ],
+            )
+    _resummarise(document)
+
+
+def _slip_a_base_url_into_a_patch(document: dict[str, Any], workspace: Workspace) -> None:
+    for action in document["actions"]:
+        if action["id"] == CHAT:
+            action["patch"]["baseUrl"] = "https://attacker.example.com/v1"
+
+
+def _slip_a_field_into_a_replace_body(document: dict[str, Any], workspace: Workspace) -> None:
+    for action in document["actions"]:
+        if action["id"] == EMBED:
+            action["body"]["contextWindow"] = 1
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason"),
+    [
+        (
+            _update_the_immutable_entry,
+            f"{SYSTEM}: immutable on the server, and the plan would update it; "
+            "no plan can write it",
+        ),
+        (
+            _slip_a_base_url_into_a_patch,
+            f"{CHAT}: what apply would send changes baseUrl, contextWindow, but the plan "
+            "shows contextWindow",
+        ),
+        (
+            _slip_a_field_into_a_replace_body,
+            f"{EMBED}: what apply would send changes contextWindow, embeddingLimits, but "
+            "the plan shows embeddingLimits",
+        ),
+    ],
+    ids=["immutable", "patch", "body"],
+)
+def test_a_tampered_saved_plan_is_refused_whole_and_nothing_is_written(
+    workspace: Workspace, tamper: Any, reason: str
+) -> None:
+    workspace.write_models(*EVERY_KIND, LIVE[SYSTEM])
+    planned = workspace.plan("--prune", "--replace", EMBED, "--out", "plan.json")
+    assert planned.exit_code == 0, planned.output
+    saved = workspace.root / "plan.json"
+    document = json.loads(saved.read_text("utf-8"))
+    tamper(document, workspace)
+    saved.write_text(json.dumps(document), "utf-8")
+    before = workspace.definitions()
+    workspace.server.clear_requests()
+
+    result = workspace.apply("plan.json", "--auto-approve")
+
+    assert result.exit_code == 1, result.output
+    assert "error: apply refused; nothing was written:" in result.stderr
+    assert f"  {reason}\n" in result.stderr
+    assert "it was edited or damaged since it was made" in result.stderr
+    assert "attacker" not in result.stderr
+    assert workspace.writes() == []
+    assert workspace.definitions() == before
+
+
+def test_an_untouched_saved_plan_passes_the_check(workspace: Workspace) -> None:
+    workspace.write_models(*EVERY_KIND, LIVE[SYSTEM])
+    assert workspace.plan("--prune", "--out", "plan.json").exit_code == 0
+    result = workspace.apply("plan.json", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert_every_kind_converged(workspace)
+
+
+def _start_apply(workspace: Workspace, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "registry_sync", "apply", "--auto-approve", *extra],
+        cwd=workspace.root,
+        env={**os.environ, "MKA1_API_KEY": KEY, "MKA1_API_URL": workspace.server.url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(condition: Any, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 20
+    while not condition() and process.poll() is None:
+        assert time.monotonic() < deadline, "apply never got there"
+        time.sleep(0.01)
+
+
+def test_a_second_ctrl_c_with_writes_in_flight_still_reports_and_exits_3(
+    workspace: Workspace,
+) -> None:
+    workspace.write_models(
+        LIVE[CHAT], LIVE[EMBED], LIVE[ROUTER], *(definition(f"team:m{n}") for n in range(3))
+    )
+    workspace.server.latency = 1.0
+    process = _start_apply(workspace, "--parallelism", "1", "--out", "result.json")
+    _wait_for(lambda: workspace.server.requests("POST"), process)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=20)
+
+    assert process.returncode == 3, stdout + stderr
+    assert "Aborted." not in stderr
+    assert (
+        "  + team:m0: FAILED (create): interrupted again while its request was in flight: it may "
+        "or may not have landed; run `registry-sync plan` to see"
+    ) in stdout
+    assert "  + team:m2: skipped (create): not started: apply was interrupted" in stdout
+    assert (
+        "Apply interrupted: 0 created, 0 updated, 0 replaced, 0 deleted; 1 failed, 2 skipped"
+        in (stdout)
+    )
+    saved = json.loads((workspace.root / "result.json").read_text("utf-8"))
+    assert saved["outcome"] == "interrupted"
+    assert [entry["outcome"] for entry in saved["entries"]] == ["failed", "skipped", "skipped"]
+
+
+def test_a_ctrl_c_during_the_final_check_still_reports_and_exits_3(
+    workspace: Workspace,
+) -> None:
+    workspace.write_models(LIVE[CHAT], LIVE[EMBED], LIVE[ROUTER], definition("team:m0"))
+    workspace.server.latency = 0.5
+    process = _start_apply(workspace, "--out", "result.json")
+
+    def checking() -> bool:
+        methods = [request.method for request in workspace.server.requests()]
+        return "POST" in methods and "GET" in methods[methods.index("POST") :]
+
+    _wait_for(checking, process)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=20)
+
+    assert process.returncode == 3, stdout + stderr
+    assert "team:m0: created" in stdout
+    assert "interrupted (Ctrl-C) before the registry was read again" in stdout
+    saved = json.loads((workspace.root / "result.json").read_text("utf-8"))
+    assert saved["confirmed"] is False

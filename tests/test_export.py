@@ -606,10 +606,37 @@ def test_a_folder_in_the_way_is_an_error_even_with_force(tmp_path: Path) -> None
     assert not (tmp_path / "m/sub").exists()
 
 
-def test_a_dangling_link_counts_as_existing(tmp_path: Path) -> None:
+def test_a_dangling_link_is_never_written_through(tmp_path: Path) -> None:
     (tmp_path / "m").mkdir()
     target = tmp_path / "elsewhere.yaml"
     (tmp_path / "m/a.yaml").symlink_to(target)
-    with pytest.raises(ExportError, match="already exists"):
+    with pytest.raises(ExportError, match="is a symbolic link"):
         write_export(two_files(), tmp_path)
     assert not target.exists()
+
+
+def test_export_never_writes_through_a_linked_folder(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out/m").symlink_to(elsewhere, target_is_directory=True)
+    for force in (False, True):
+        with pytest.raises(ExportError) as raised:
+            write_export(two_files(), tmp_path / "out", force=force)
+        assert str(raised.value) == (
+            f"export failed: {(tmp_path / 'out/m').as_posix()} is a symbolic link; export "
+            "never writes through or over one, even with --force: remove it or export to "
+            "another --out-dir. Nothing was written"
+        )
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_force_never_overwrites_a_links_target(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me\n")
+    (tmp_path / "m/a.yaml").symlink_to(target)
+    with pytest.raises(ExportError, match=r"m/a\.yaml is a symbolic link"):
+        write_export(two_files(), tmp_path, force=True)
+    assert target.read_text() == "keep me\n"
+    assert not (tmp_path / "m/sub").exists()

@@ -4,11 +4,15 @@ The safety rails are the policy's: tests/test_policy.py."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from registry_sync.live import LiveEntry
-from registry_sync.plan import Action, Change, Plan
-from registry_sync.preflight import stale_changes
+from registry_sync.loader import DesiredDefinition
+from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
+from registry_sync.planner import IgnoreRule, PlanOptions, build_plan
+from registry_sync.preflight import stale_changes, unshown_changes
 
 
 def live(model_id: str, *, immutable: bool = False, updated_at: float = 1) -> LiveEntry:
@@ -61,3 +65,82 @@ MIXED = plan(
 )
 def test_stale_changes(entries: list[LiveEntry], stale: list[str]) -> None:
     assert stale_changes(MIXED, entries) == stale
+
+
+# --- what a write would send, against what the plan shows -----------------------------
+
+LIVE_CHAT = LiveEntry(
+    "m:chat",
+    False,
+    "database",
+    {
+        "id": "m:chat",
+        "created": 5,
+        "contextWindow": 8192,
+        "capabilities": {"reasoning": False, "supportsTemperature": True},
+        "auth": {"type": "api-key", "value": "sk-live-abcdefghijklmnop"},
+    },
+)
+
+
+def planned(desired: dict[str, object], ignore: tuple[IgnoreRule, ...] = ()) -> Plan:
+    definition = DesiredDefinition(str(desired["id"]), dict(desired), "models/chat.yaml", 1)
+    options = PlanOptions(ignore=ignore, registry="https://r")
+    return build_plan([definition], [LIVE_CHAT], options)
+
+
+AUTH = {"type": "api-key", "envVar": "CHAT_KEY"}
+CAPABILITIES = {"reasoning": True, "supportsTemperature": True}
+
+
+@pytest.mark.parametrize(
+    ("desired", "ignore"),
+    [
+        ({"id": "m:chat", "contextWindow": 16384, "capabilities": CAPABILITIES, "auth": AUTH}, ()),
+        ({"id": "m:chat", "capabilities": CAPABILITIES, "auth": AUTH}, ()),  # a replace
+        (
+            {"id": "m:chat", "contextWindow": 1, "capabilities": {"reasoning": True}, "auth": AUTH},
+            (IgnoreRule("m:*", ("capabilities.supportsTemperature",)),),
+        ),
+    ],
+    ids=["update", "replace", "ignored-field"],
+)
+def test_a_plan_as_made_shows_what_it_sends(
+    desired: dict[str, object], ignore: tuple[IgnoreRule, ...]
+) -> None:
+    made = planned(desired, ignore)
+    assert made.writes
+    assert unshown_changes(made, [LIVE_CHAT], ignore) == []
+
+
+def test_a_patch_that_does_more_than_the_plan_shows_is_refused() -> None:
+    made = planned(
+        {"id": "m:chat", "contextWindow": 16384, "capabilities": CAPABILITIES, "auth": AUTH}
+    )
+    edited = dataclasses.replace(
+        made.changes[0], patch={**(made.changes[0].patch or {}), "hidden": True}
+    )
+    assert unshown_changes(Plan((edited,), "models", "https://r"), [LIVE_CHAT]) == [
+        "m:chat: what apply would send changes auth.envVar, auth.value, capabilities.reasoning, "
+        "contextWindow, hidden, but the plan shows auth.envVar, auth.value, "
+        "capabilities.reasoning, contextWindow"
+    ]
+
+
+def test_a_null_in_a_patch_removes_the_field() -> None:
+    removal = Change(
+        "m:chat",
+        Action.UPDATE,
+        "why",
+        changes=(FieldChange("contextWindow", ChangeKind.REMOVED, before=8192),),
+        patch={"contextWindow": None},
+    )
+    assert unshown_changes(Plan((removal,), "models", "https://r"), [LIVE_CHAT]) == []
+
+
+def test_a_write_to_an_immutable_entry_is_refused() -> None:
+    frozen = dataclasses.replace(LIVE_CHAT, immutable=True)
+    removal = Change("m:chat", Action.DELETE, "why")
+    assert unshown_changes(Plan((removal,), "models", "https://r"), [frozen]) == [
+        "m:chat: immutable on the server, and the plan would delete it; no plan can write it"
+    ]

@@ -1,0 +1,133 @@
+"""Which files below the models folder are read, and how.
+
+Only regular files are read, at most :data:`MAX_FILE_BYTES` of them, each checked
+before a byte is read. A symbolic link is followed only when its target is inside
+the models folder. A folder or file that cannot be read is reported, never skipped:
+a model missing from the load would otherwise be planned as a delete. A reason names
+the file or the link, never what its target holds.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["MAX_FILE_BYTES", "Unreadable", "read_model_file", "walk_model_files"]
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+# Non-blocking: opening a FIFO must not wait for a writer. No following: a link was
+# judged by its target already, and must not be swapped for another in between.
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A path below the models folder that cannot be read, and why (for people)."""
+
+    path: Path
+    reason: str
+
+
+class _Refused(Exception):
+    pass
+
+
+def walk_model_files(root: Path, suffixes: tuple[str, ...]) -> tuple[list[Path], list[Unreadable]]:
+    """Every file below ``root`` whose name ends with one of ``suffixes``, and every
+    folder (or link to a folder) that cannot be walked."""
+    real_root = os.path.realpath(root)
+    found: list[Path] = []
+    unreadable: list[Unreadable] = []
+
+    def refused(exc: OSError) -> None:
+        unreadable.append(
+            Unreadable(
+                Path(exc.filename or root),
+                f"cannot read the folder: {exc.strerror or exc}; fix its permissions "
+                "(its models would be missing from the plan)",
+            )
+        )
+
+    for folder, folders, names in os.walk(root, onerror=refused):
+        for name in folders:
+            path = Path(folder, name)
+            if os.path.islink(path) and not _inside(os.path.realpath(path), real_root):
+                unreadable.append(
+                    Unreadable(
+                        path,
+                        "a symbolic link to a folder outside the models folder; "
+                        "registry-sync reads only files inside it: move the files in instead",
+                    )
+                )
+        found.extend(Path(folder, name) for name in names if name.endswith(suffixes))
+    return found, unreadable
+
+
+def read_model_file(path: Path, root: Path, limit: int = MAX_FILE_BYTES) -> bytes | Unreadable:
+    """The bytes of ``path``, or why it is not read: not a regular file, larger than
+    ``limit``, a link leaving ``root``, or an error from the system."""
+    try:
+        return _read(path, os.path.realpath(root), limit)
+    except _Refused as exc:
+        return Unreadable(path, str(exc))
+    except OSError as exc:
+        return Unreadable(path, f"cannot read the file: {exc.strerror or exc}")
+
+
+def _read(path: Path, real_root: str, limit: int) -> bytes:
+    target = str(path)
+    if os.path.islink(path):
+        target = os.path.realpath(path)
+        if not os.path.lexists(target):
+            raise _Refused("a broken symbolic link; remove it or fix its target")
+        if not _inside(target, real_root):
+            raise _Refused(
+                "a symbolic link to a file outside the models folder; registry-sync reads "
+                "only files inside it: copy the file in instead"
+            )
+    descriptor = os.open(target, _OPEN_FLAGS)
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a file")
+            raise _Refused(f"{kind}, not a regular file; only regular files are read")
+        if info.st_size > limit:
+            raise _Refused(_too_large(limit))
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(descriptor, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:  # it grew since fstat
+            raise _Refused(_too_large(limit))
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)
+
+
+def _too_large(limit: int) -> str:
+    return (
+        f"larger than {limit // (1024 * 1024)} MB; a model file is a few kilobytes: "
+        "split it, or move what is not a model out of the models folder"
+    )
+
+
+def _inside(target: str, real_root: str) -> bool:
+    return target == real_root or target.startswith(real_root.rstrip(os.sep) + os.sep)
