@@ -440,8 +440,10 @@ def test_an_invalid_registry_sync_yaml_is_an_error_at_its_line(
     write_config(tmp_path, "models_dir: models\nprune: sometimes\n")
     run = actions.run(models)
     assert run.code == 1
-    assert "::error title=registry-sync config,file=registry-sync.yaml::" in run.log
-    assert "expected true or false" in run.log
+    assert (
+        "::error title=registry-sync config,file=registry-sync.yaml,line=2::prune: expected "
+        "true or false" in run.log
+    )
 
 
 @pytest.mark.parametrize(

@@ -88,7 +88,13 @@ def run_action(inputs: ActionInputs, environ: Mapping[str, str], log: ActionLog)
         return _plan_mode(options, context, environ, log, require_pull=mode == "pr")
     except InvalidConfig as exc:
         for problem in exc.problems:
-            log.annotate("error", problem.message, title="registry-sync config", file=problem.file)
+            log.annotate(
+                "error",
+                f"{problem.path}: {problem.message}" if problem.path else problem.message,
+                title="registry-sync config",
+                file=problem.file,
+                line=problem.line,
+            )
         log.annotate("error", str(exc), title="registry-sync")
         log.output("result", "error")
         return EXIT_ERROR
