@@ -126,9 +126,13 @@ def test_a_merged_tree_that_plans_something_else_is_refused(
     assert live(registry, CHAT_ID)["contextWindow"] == 32768
     (reply,) = replies(github)
     short = reviewed.outputs["plan-digest"].removeprefix("sha256:")[:12]
+    now = run.outputs["plan-digest"].removeprefix("sha256:")[:12]
     for text in (reply, run.summary):
         assert "registry-sync apply refused" in text
-        assert f"plan shown on #{PR_NUMBER} (digest {short})" in text
+        assert (
+            f"the merged tree's plan (digest {now}) is not the plan shown on #{PR_NUMBER} "
+            f"(digest {short}), nor what is left of it:"
+        ) in text
         assert f"{EMBED_ID}: update was not in the reviewed plan" in text
         assert f"{CHAT_ID}: update differs from the reviewed update" in text
         assert "Nothing was applied. Re-run the pull request's plan job, or open a new" in text
@@ -253,7 +257,8 @@ def test_a_missing_artifact_is_refused_with_the_reason(
     edit_model(models, CHAT_ID, contextWindow=32768)
     run = apply(actions, models)
     assert run.code == 1
-    assert "the reviewed plan could not be read" in run.summary
+    assert "and whether it is what is left of it cannot be checked:" in run.summary
+    assert "downloading the artifact registry-sync-plan-" in run.summary
     assert "artifacts expire, so re-run the pull request" in run.summary
 
 

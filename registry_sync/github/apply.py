@@ -134,15 +134,7 @@ def run(
                 )
                 return EXIT_OK
             if run_.digest != reviewed["digest"]:
-                reasons = unreviewed(run_.document, _reviewed_plan(github, reviewed))
-                if reasons:
-                    raise _Refusal(
-                        [
-                            f"the merged tree plans something else than the plan shown on "
-                            f"#{number} (digest {short_digest(str(reviewed['digest']))}):",
-                            *reasons,
-                        ]
-                    )
+                _check_remainder(github, reviewed, run_.document, str(run_.digest), number)
                 log.line(
                     "The plan is what is left of the reviewed plan (an earlier apply "
                     "stopped part-way): applying the rest."
@@ -177,6 +169,28 @@ def _reviewed(github: GitHubClient, pull: Mapping[str, Any], project: ProjectKey
     return data
 
 
+def _check_remainder(
+    github: GitHubClient,
+    reviewed: Mapping[str, Any],
+    document: Mapping[str, Any],
+    digest: str,
+    number: int,
+) -> None:
+    """Refuse unless ``document`` is what is left of the reviewed plan."""
+    head = (
+        f"the merged tree's plan (digest {short_digest(digest)}) is not the plan shown on "
+        f"#{number} (digest {short_digest(str(reviewed['digest']))})"
+    )
+    try:
+        reasons = unreviewed(document, _reviewed_plan(github, reviewed))
+    except _Refusal as refusal:
+        raise _Refusal(
+            [f"{head}, and whether it is what is left of it cannot be checked:", *refusal.reasons]
+        ) from refusal
+    if reasons:
+        raise _Refusal([f"{head}, nor what is left of it:", *reasons])
+
+
 def _reviewed_plan(github: GitHubClient, reviewed: Mapping[str, Any]) -> dict[str, Any]:
     """The reviewed JSON plan from the pull request run's artifact, whose digest must
     be the one the comment shows."""
@@ -184,7 +198,7 @@ def _reviewed_plan(github: GitHubClient, reviewed: Mapping[str, Any]) -> dict[st
     try:
         archive = github.artifact(run_id, name)
     except GitHubError as exc:
-        raise _Refusal([f"the reviewed plan could not be read: {exc}"]) from exc
+        raise _Refusal([str(exc)]) from exc
     try:
         with zipfile.ZipFile(io.BytesIO(archive)) as bundle:
             (member,) = [n for n in bundle.namelist() if n.endswith(".json")]
