@@ -41,8 +41,12 @@ from registry_sync.github import (
     resolve_mode,
     resolve_options,
 )
+from registry_sync.github.action import _comment
 from registry_sync.github.cli import parse_options
+from registry_sync.github.drift import _open_or_update_issue
 from registry_sync.github.review import is_marked, marker, read_marker
+from registry_sync.github.steps import PlanRun
+from registry_sync.github.workflow import ActionsContext, PullRequest
 from registry_sync.testing import RegistryServer
 
 
@@ -751,3 +755,37 @@ def test_client_follows_pages_and_maps_errors(github: FakeGitHub) -> None:
     ):
         client.comment(PR_NUMBER, "body")
     assert "wrong-token" not in str(error.value)
+
+
+def test_a_plan_too_long_for_a_comment_is_cut_and_says_where_the_rest_is() -> None:
+    context = ActionsContext("pull_request", REPOSITORY, run_id="42")
+    pull = PullRequest(PR_NUMBER, REPOSITORY, REPOSITORY, HEAD_SHA)
+    line = "| `field` | `before` | `after` |\n"
+    body = "### registry-sync plan\n\n" + line * 3000  # about 96,000 characters
+    run = PlanRun(0, body, "", {"actions": []})
+    text = _comment(
+        body, run, ProjectKey("models", "https://r"), "plan-x", ActionOptions(), context, pull
+    )
+    assert len(text) <= 65536
+    assert "*…cut to fit a comment; the full plan is in the `plan-x` artifact of " in text
+    assert text.endswith("**Next:** Merging changes nothing in `https://r`.\n")
+    assert "\n| `field` | `before` | `after` |\n\n*…cut" in text  # cut at a line's end
+
+
+def test_a_drift_issue_holds_the_plan_cut_to_size(github: FakeGitHub) -> None:
+    context = ActionsContext(
+        "schedule", REPOSITORY, api_url=github.url, run_id="42", token=GITHUB_TOKEN
+    )
+    body = "### registry-sync plan\n\n" + "| `field` | `before` | `after` |\n" * 3000
+    log = ActionLog(io.StringIO(), context)
+    _open_or_update_issue(
+        context,
+        log,
+        ProjectKey("models", "https://r"),
+        "### Drift\n\n",
+        PlanRun(2, body, "", {"actions": []}),
+    )
+    (issue,) = github.issues
+    assert len(issue["body"]) <= 65536
+    assert issue["body"].endswith("| `field` | `before` | `after` |\n\n*…cut; see the run.*\n")
+    assert issue["title"] == "Registry drift: https://r differs from models/"

@@ -352,3 +352,20 @@ def test_what_is_left_of_a_reviewed_plan_passes_and_nothing_else() -> None:
     assert unreviewed({**document(UPDATE), "prune": True}, reviewed) == [
         "prune: true here, false when reviewed"
     ]
+
+
+def test_a_pull_request_that_only_contains_the_commit_is_not_its_merge(
+    actions: Actions, github: FakeGitHub, registry: RegistryServer, models: Path
+) -> None:
+    edit_model(models, CHAT_ID, contextWindow=65536)
+    review(actions, models)
+    # An open pull request, and one merged into another commit, both listed for it.
+    (merged,) = github.pulls[MERGE_SHA]
+    github.pulls[MERGE_SHA] = [
+        {**merged, "merged_at": None},
+        {**merged, "merge_commit_sha": "1" * 40},
+    ]
+    run = apply(actions, models)
+    assert run.code == 1
+    assert f"commit {MERGE_SHA[:7]} was not made by merging a pull request" in run.summary
+    assert writes(registry) == []
