@@ -1,6 +1,7 @@
 """The GitHub Action's Python, run as Actions would run it: a fake ``GITHUB_*``
 environment (event, summary and output files in tmp_path), the local registry server
-and a fake GitHub REST API, both over real HTTP on 127.0.0.1."""
+and a fake GitHub REST API, both over real HTTP on 127.0.0.1. Apply mode has its
+own module, test_github_apply.py."""
 
 from __future__ import annotations
 
@@ -10,133 +11,49 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import yaml
+from fake_github import BOT, GITHUB_TOKEN, REPOSITORY, FakeGitHub, serve
+from github_actions import (
+    API_KEY,
+    CHAT_ID,
+    EMBED_ID,
+    HEAD_SHA,
+    IMMUTABLE_ID,
+    PR_NUMBER,
+    Actions,
+    edit_model,
+    make_models,
+)
 
+from registry_sync.config import ProjectConfig
+from registry_sync.errors import ConfigError
 from registry_sync.github import (
+    ActionInputs,
     ActionLog,
     ActionOptions,
-    CommentClient,
+    GitHubClient,
     GitHubError,
+    ProjectKey,
     resolve_mode,
-    run_action,
+    resolve_options,
 )
+from registry_sync.github.action import _comment
 from registry_sync.github.cli import parse_options
-from registry_sync.render.markdown import MARKER
+from registry_sync.github.drift import _open_or_update_issue
+from registry_sync.github.review import is_marked, marker, read_marker
+from registry_sync.github.steps import PlanRun
+from registry_sync.github.workflow import ActionsContext, PullRequest
 from registry_sync.testing import RegistryServer
-
-API_KEY = "mka1-admin-Zq7xK2pL9mW4vB8n"
-GITHUB_TOKEN = "ghs-fake-token-5f0c1d2e"
-REPOSITORY = "acme/models"
-PR_NUMBER = 7
-IMMUTABLE_ID = "meetkai:functionary-medium-v3"
-CHAT_ID = "meetkai:my-custom-chat-v1"
-
-
-# -- a fake GitHub REST API ------------------------------------------------------
-
-
-@dataclass
-class FakeGitHub:
-    """Issue comments of one repository, served like GitHub does (Link pagination)."""
-
-    token: str = GITHUB_TOKEN
-    page_size: int = 2
-    read_only: bool = False
-    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-    requests: list[tuple[str, str]] = field(default_factory=list)
-    url: str = ""
-    _next_id: int = 1000
-
-    def add(self, number: int, body: str, login: str = "someone") -> dict[str, Any]:
-        self._next_id += 1
-        comment = {
-            "id": self._next_id,
-            "body": body,
-            "user": {"login": login},
-            "html_url": f"https://github.example/{REPOSITORY}/pull/{number}#c{self._next_id}",
-        }
-        self.comments.setdefault(number, []).append(comment)
-        return comment
-
-    def handle(self, method: str, target: str, headers: Any, body: Any) -> tuple[int, Any, str]:
-        self.requests.append((method, target))
-        if headers.get("Authorization") != f"Bearer {self.token}":
-            return 401, {"message": "Bad credentials"}, ""
-        parts = urlsplit(target)
-        prefix = f"/repos/{REPOSITORY}/issues/"
-        listing = re.fullmatch(re.escape(prefix) + r"(\d+)/comments", parts.path)
-        editing = re.fullmatch(re.escape(prefix) + r"comments/(\d+)", parts.path)
-        if method != "GET" and self.read_only:
-            return 403, {"message": "Resource not accessible by integration"}, ""
-        if listing and method == "GET":
-            return self._page(int(listing.group(1)), parse_qs(parts.query), parts.path)
-        if listing and method == "POST":
-            return 201, self.add(int(listing.group(1)), body["body"], "github-actions[bot]"), ""
-        if editing and method == "PATCH":
-            for comments in self.comments.values():
-                for comment in comments:
-                    if comment["id"] == int(editing.group(1)):
-                        comment["body"] = body["body"]
-                        return 200, comment, ""
-        return 404, {"message": "Not Found"}, ""
-
-    def _page(self, number: int, query: dict[str, list[str]], path: str) -> tuple[int, Any, str]:
-        # GitHub caps per_page; this fake caps it lower, so tests cross pages.
-        size = min(int(query.get("per_page", ["30"])[0]), self.page_size)
-        page = int(query.get("page", ["1"])[0])
-        comments = self.comments.get(number, [])
-        chunk = comments[(page - 1) * size : page * size]
-        link = ""
-        if page * size < len(comments):
-            link = f'<{self.url}{path}?per_page={size}&page={page + 1}>; rel="next"'
-        return 200, chunk, link
 
 
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
-    fake = FakeGitHub()
-
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length)) if length else None
-            status, payload, link = fake.handle(self.command, self.path, self.headers, body)
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            if link:
-                self.send_header("Link", link)
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_PATCH = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
-    thread.start()
-    try:
+    with serve(FakeGitHub()) as fake:
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-# -- the registry, the models folder and the Actions environment -----------------
 
 
 @pytest.fixture
@@ -147,133 +64,25 @@ def registry(registry_seed: dict[str, Any]) -> Iterator[RegistryServer]:
 
 @pytest.fixture
 def models(tmp_path: Path, registry_seed: dict[str, Any]) -> Path:
-    """models/ declaring exactly what the seeded registry holds: no drift."""
-    folder = tmp_path / "models"
-    folder.mkdir()
-    for index, entry in enumerate(registry_seed["data"]):
-        definition = {
-            key: value
-            for key, value in entry["definition"].items()
-            if key not in ("source", "immutable")
-        }
-        write_model(folder / f"{index}.yaml", definition)
-    return folder
-
-
-def write_model(path: Path, definition: dict[str, Any]) -> None:
-    path.write_text(yaml.safe_dump(definition, sort_keys=False), encoding="utf-8")
-
-
-def edit_model(models: Path, model_id: str, **changes: Any) -> None:
-    for path in models.glob("*.yaml"):
-        definition = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if definition["id"] == model_id:
-            definition.update(changes)
-            write_model(path, definition)
-            return
-    raise AssertionError(f"{model_id} is not in {models}")
-
-
-@dataclass
-class Run:
-    """One run of the action: exit code, job log and the files Actions reads after."""
-
-    code: int
-    log: str
-    summary: str
-    outputs: dict[str, str]
-
-
-class Actions:
-    """A fake runner: writes the event, sets GITHUB_*, runs the action, reads back."""
-
-    def __init__(self, tmp_path: Path, github: FakeGitHub, registry: RegistryServer) -> None:
-        self.tmp_path = tmp_path
-        self.github = github
-        self.registry = registry
-        self.summary = tmp_path / "summary.md"
-        self.output = tmp_path / "output.txt"
-        self.plan_file = tmp_path / "plan.json"
-
-    def environ(
-        self, event_name: str, *, api_key: str | None = API_KEY, head: str = REPOSITORY
-    ) -> dict[str, str]:
-        event: dict[str, Any] = {}
-        if event_name == "pull_request":
-            event = {
-                "pull_request": {
-                    "number": PR_NUMBER,
-                    "base": {"repo": {"full_name": REPOSITORY}},
-                    "head": {"repo": {"full_name": head}},
-                }
-            }
-        event_path = self.tmp_path / "event.json"
-        event_path.write_text(json.dumps(event), encoding="utf-8")
-        # The test process's own environment, less anything Actions or the tool reads.
-        base = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("GITHUB_", "MKA1_", "RUNNER_"))
-        }
-        environ = {
-            **base,
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_EVENT_NAME": event_name,
-            "GITHUB_EVENT_PATH": str(event_path),
-            "GITHUB_REPOSITORY": REPOSITORY,
-            "GITHUB_API_URL": self.github.url,
-            "GITHUB_SERVER_URL": "https://github.example",
-            "GITHUB_RUN_ID": "42",
-            "GITHUB_REF_NAME": "main",
-            "GITHUB_TOKEN": GITHUB_TOKEN,
-            "GITHUB_STEP_SUMMARY": str(self.summary),
-            "GITHUB_OUTPUT": str(self.output),
-            "GITHUB_WORKSPACE": str(self.tmp_path),
-        }
-        if api_key is not None:
-            environ["MKA1_API_KEY"] = api_key
-        return environ
-
-    def run(
-        self, models: Path, event_name: str = "pull_request", mode: str = "auto", **kwargs: Any
-    ) -> Run:
-        # Each run is a fresh step: its own summary and outputs files.
-        self.summary.unlink(missing_ok=True)
-        self.output.unlink(missing_ok=True)
-        options = ActionOptions(
-            models_dir=models, api_url=self.registry.url, mode=mode, plan_file=self.plan_file
-        )
-        stream = io.StringIO()
-        code = run_action(options, self.environ(event_name, **kwargs), ActionLog(stream))
-        return Run(code, stream.getvalue(), _read(self.summary), _outputs(self.output))
-
-
-def _read(path: Path) -> str:
-    return path.read_text(encoding="utf-8") if path.exists() else ""
-
-
-def _outputs(path: Path) -> dict[str, str]:
-    """Parse ``name<<DELIMITER`` blocks the way the runner does."""
-    outputs: dict[str, str] = {}
-    lines = iter(_read(path).splitlines())
-    for line in lines:
-        name, delimiter = line.split("<<", 1)
-        value: list[str] = []
-        for item in lines:
-            if item == delimiter:
-                break
-            value.append(item)
-        outputs[name] = "\n".join(value)
-    return outputs
+    return make_models(tmp_path / "models", registry_seed)
 
 
 @pytest.fixture
-def actions(tmp_path: Path, github: FakeGitHub, registry: RegistryServer) -> Actions:
+def actions(
+    tmp_path: Path, github: FakeGitHub, registry: RegistryServer, monkeypatch: pytest.MonkeyPatch
+) -> Actions:
+    # The action reads registry-sync.yaml from the folder it runs in.
+    monkeypatch.chdir(tmp_path)
     return Actions(tmp_path, github, registry)
 
 
-def sticky_comments(github: FakeGitHub) -> list[dict[str, Any]]:
-    return [c for c in github.comments.get(PR_NUMBER, []) if c["body"].startswith(MARKER)]
+def plan_comments(github: FakeGitHub, number: int = PR_NUMBER) -> list[dict[str, Any]]:
+    """The comments carrying a plan marker, whoever wrote them."""
+    return [c for c in github.comments.get(number, []) if read_marker(c["body"], "plan")]
+
+
+def project(models: Path, registry: RegistryServer) -> ProjectKey:
+    return ProjectKey(str(models), registry.url)
 
 
 # -- pull requests ---------------------------------------------------------------
@@ -285,14 +94,15 @@ def test_comment_is_created_once_then_updated(
     # Other comments first, so the sticky one lands on a later page; a reply quoting
     # the plan holds the marker too, but not at the start, and must be left alone.
     github.add(PR_NUMBER, "Looks good to me")
-    github.add(PR_NUMBER, f"> {MARKER}\n> quoted plan\n\nwhy delete this?")
+    github.add(PR_NUMBER, f"> {'<!-- registry-sync-plan {} -->'}\n> quoted plan\n\nwhy?")
     github.add(PR_NUMBER, "one more")
     edit_model(models, CHAT_ID, contextWindow=65536)
 
     first = actions.run(models)
     assert first.code == 0, first.log
     assert [method for method, _ in github.requests].count("POST") == 1
-    (comment,) = sticky_comments(github)
+    (comment,) = plan_comments(github)
+    assert comment["user"]["login"] == BOT
     assert "1 to update" in comment["body"]
     assert "`contextWindow` | `32768` | `65536`" in comment["body"]
     assert first.outputs["comment-url"] == comment["html_url"]
@@ -304,11 +114,125 @@ def test_comment_is_created_once_then_updated(
     methods = [method for method, _ in github.requests]
     assert "POST" not in methods
     assert methods.count("PATCH") == 1
-    assert methods.count("GET") == 2  # the sticky comment is on the second page
-    (updated,) = sticky_comments(github)
+    # The identity is looked up once (GET /user, 403 for an installation token),
+    # then both pages of comments.
+    assert next(target for method, target in github.requests if method == "GET") == "/user"
+    assert methods.count("GET") == 3
+    (updated,) = plan_comments(github)
     assert updated["id"] == comment["id"]
     assert "`contextWindow` | `32768` | `131072`" in updated["body"]
     assert len(github.comments[PR_NUMBER]) == 4
+
+
+def test_a_comment_by_someone_else_with_the_marker_is_left_alone(
+    actions: Actions, github: FakeGitHub, registry: RegistryServer, models: Path
+) -> None:
+    first = actions.run(models)
+    assert first.code == 0, first.log
+    (ours,) = plan_comments(github)
+    # Someone pastes our comment, marker and all, into a comment of their own.
+    forged = github.add(PR_NUMBER, ours["body"].replace("No changes", "Approved"), "mallory")
+    edit_model(models, CHAT_ID, contextWindow=65536)
+    second = actions.run(models)
+    assert second.code == 0, second.log
+    assert "Approved" in forged["body"]
+    assert "1 to update" in ours["body"]
+    assert len(plan_comments(github)) == 2
+
+    # Only a comment by someone else: ours is created beside it, not edited into it.
+    github.comments.clear()
+    github.add(PR_NUMBER, ours["body"], "mallory")
+    third = actions.run(models)
+    assert third.code == 0, third.log
+    mine = [c for c in plan_comments(github) if c["user"]["login"] == BOT]
+    assert len(mine) == 1
+    assert is_marked(mine[0]["body"], "plan", project(models, registry))
+
+
+def test_the_identity_of_a_user_token_is_looked_up(
+    actions: Actions, github: FakeGitHub, models: Path
+) -> None:
+    github.user = "registry-bot"
+    github.add(PR_NUMBER, "old", BOT)
+    run = actions.run(models)
+    assert run.code == 0, run.log
+    (comment,) = plan_comments(github)
+    assert comment["user"]["login"] == "registry-bot"
+    run = actions.run(models)
+    assert len(plan_comments(github)) == 1
+
+
+def test_two_projects_keep_two_comments_and_two_artifacts(
+    actions: Actions,
+    github: FakeGitHub,
+    registry: RegistryServer,
+    models: Path,
+    tmp_path: Path,
+    registry_seed: dict[str, Any],
+) -> None:
+    other = make_models(tmp_path / "other-models", registry_seed)
+    edit_model(other, CHAT_ID, rpm=1200)
+    first = actions.run(models)
+    second = actions.run(other)
+    assert (first.code, second.code) == (0, 0)
+    comments = plan_comments(github)
+    assert len(comments) == 2
+    assert is_marked(comments[0]["body"], "plan", project(models, registry))
+    assert is_marked(comments[1]["body"], "plan", project(other, registry))
+    assert "No changes." in comments[0]["body"]
+    assert "1 to update" in comments[1]["body"]
+    assert first.outputs["artifact-name"] != second.outputs["artifact-name"]
+    assert first.outputs["artifact-name"].startswith("registry-sync-plan-")
+    # Each run finds its own comment again.
+    edit_model(models, EMBED_ID, displayName="Embeddings")
+    assert actions.run(models).code == 0
+    comments = plan_comments(github)
+    assert len(comments) == 2
+    assert "1 to update" in comments[0]["body"]
+    # The same folder against another registry is another project too.
+    assert (
+        ProjectKey("models", "https://a.example").text
+        != ProjectKey("models", "https://b.example").text
+    )
+    assert ProjectKey("models", "https://a").slug != ProjectKey("models", "https://a", "prod").slug
+
+
+def test_comment_says_where_when_and_what_merging_does(
+    actions: Actions, github: FakeGitHub, registry: RegistryServer, models: Path
+) -> None:
+    edit_model(models, CHAT_ID, contextWindow=65536)
+    run = actions.run(models, inputs={"apply_environment": "registry"})
+    assert run.code == 0, run.log
+    (comment,) = plan_comments(github)
+    body = comment["body"]
+    data = read_marker(body, "plan")
+    assert data is not None
+    digest = run.outputs["plan-digest"]
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest)
+    assert data == {
+        "project": f"{models}/ → {registry.url}",
+        "digest": digest,
+        "head": HEAD_SHA,
+        "run": "42",
+        "artifact": run.outputs["artifact-name"],
+    }
+    commit = f"[`{HEAD_SHA[:7]}`](https://github.example/{REPOSITORY}/commit/{HEAD_SHA})"
+    assert f"Planned at {commit}" in body
+    assert f"[run 42](https://github.example/{REPOSITORY}/actions/runs/42)" in body
+    assert re.search(r" · \d{4}-\d\d-\d\d \d\d:\d\d UTC · ", body)
+    assert f"plan digest `{digest.removeprefix('sha256:')[:12]}`" in body
+    assert (
+        f"**Next:** Merging applies exactly this plan to `{registry.url}` after approval in "
+        "the `registry` environment; the apply job refuses any other." in body
+    )
+    assert run.summary == body
+
+    edit_model(models, CHAT_ID, contextWindow=32768)
+    run = actions.run(models)
+    assert (
+        f"**Next:** Merging changes nothing in `{registry.url}`."
+        in plan_comments(github)[0]["body"]
+    )
 
 
 def test_pull_request_writes_summary_outputs_and_plan_file(
@@ -317,7 +241,7 @@ def test_pull_request_writes_summary_outputs_and_plan_file(
     edit_model(models, CHAT_ID, contextWindow=65536)
     run = actions.run(models)
     assert run.code == 0, run.log
-    assert run.summary == sticky_comments(github)[0]["body"]
+    assert run.summary == plan_comments(github)[0]["body"]
     assert run.outputs["result"] == "changes"
     assert run.outputs["has-changes"] == "true"
     assert json.loads(run.outputs["changed-ids"]) == [CHAT_ID]
@@ -333,7 +257,22 @@ def test_pull_request_without_changes_passes(
     run = actions.run(models)
     assert run.code == 0, run.log
     assert run.outputs["result"] == "no-changes"
-    assert "No changes." in sticky_comments(github)[0]["body"]
+    assert run.outputs["has-changes"] == "false"
+    assert "No changes." in plan_comments(github)[0]["body"]
+
+
+def test_plan_mode_on_a_push_plans_without_a_comment(
+    actions: Actions, github: FakeGitHub, models: Path
+) -> None:
+    edit_model(models, CHAT_ID, contextWindow=65536)
+    run = actions.run(models, event_name="push", mode="plan")
+    assert run.code == 0, run.log
+    assert run.outputs["has-changes"] == "true"
+    assert "1 to update" in run.summary
+    assert github.requests == []
+    edit_model(models, CHAT_ID, contextWindow=32768)
+    run = actions.run(models, event_name="push", mode="plan")
+    assert (run.code, run.outputs["has-changes"]) == (0, "false")
 
 
 def test_read_only_conflict_fails_the_check(
@@ -345,7 +284,9 @@ def test_read_only_conflict_fails_the_check(
     assert run.outputs["result"] == "conflict"
     assert "::error title=registry-sync%3A read-only conflict::" in run.log
     assert IMMUTABLE_ID in run.log
-    assert "read-only conflict, blocks apply" in sticky_comments(github)[0]["body"]
+    body = plan_comments(github)[0]["body"]
+    assert "read-only conflict, blocks apply" in body
+    assert "**Next:** Merging cannot apply this plan: fix the read-only conflicts first." in body
     assert actions.plan_file.exists()  # uploaded as the artifact all the same
 
 
@@ -361,9 +302,11 @@ def test_invalid_models_fail_with_file_annotations_and_no_plan(
         r"::error title=registry-sync validate,file=models/1\.yaml,line=\d+::", run.log
     )
     assert registry.requests() == []
-    body = sticky_comments(github)[0]["body"]
+    body = plan_comments(github)[0]["body"]
     assert "is invalid: 1 problem" in body
     assert "No plan was made." in body
+    assert read_marker(body, "plan") is not None
+    assert read_marker(body, "plan")["digest"] is None  # type: ignore[index]
     assert run.summary == body
 
 
@@ -389,14 +332,45 @@ def test_fork_with_invalid_models_still_fails(actions: Actions, models: Path) ->
     assert run.outputs["result"] == "invalid"
 
 
-def test_read_only_token_says_which_permission_is_missing(
+@pytest.mark.parametrize("change", [True, False], ids=["changes", "no-changes"])
+def test_a_comment_that_cannot_be_posted_leaves_the_plan_green(
+    actions: Actions, github: FakeGitHub, models: Path, change: bool
+) -> None:
+    github.read_only = True
+    if change:
+        edit_model(models, CHAT_ID, contextWindow=65536)
+    run = actions.run(models)
+    assert run.code == 0, run.log
+    assert run.outputs["result"] == ("changes" if change else "no-changes")
+    warning = next(line for line in run.log.splitlines() if line.startswith("::warning"))
+    assert "posting the plan comment failed; the result above stands" in warning
+    assert "Resource not accessible by integration" in warning
+    assert "permissions: pull-requests: write" in warning
+    assert "> [!WARNING]" in run.summary
+    assert "posting the plan comment failed" in run.summary
+    assert "::error" not in run.log
+    assert "comment-url" not in run.outputs
+
+
+def test_a_failed_comment_never_hides_a_failed_check(
     actions: Actions, github: FakeGitHub, models: Path
 ) -> None:
     github.read_only = True
+    edit_model(models, IMMUTABLE_ID, contextWindow=1)
+    assert actions.run(models).code == 1
+
+
+def test_without_a_token_the_plan_is_in_the_summary_only(
+    actions: Actions, github: FakeGitHub, models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environ = actions.environ("pull_request")
+    del environ["GITHUB_TOKEN"]
+    monkeypatch.setattr(actions, "environ", lambda *args, **kwargs: environ)
     run = actions.run(models)
-    assert run.code == 1
-    assert "Resource not accessible by integration" in run.log
-    assert "permissions: pull-requests: write" in run.log
+    assert run.code == 0
+    assert "GITHUB_TOKEN is not set, so posting the plan comment was skipped" in run.log
+    assert "No changes." in run.summary
+    assert github.requests == []
 
 
 def test_failed_plan_is_reported_not_taken_for_no_changes(
@@ -405,12 +379,136 @@ def test_failed_plan_is_reported_not_taken_for_no_changes(
     run = actions.run(models, api_key="wrong-key")
     assert run.code == 1
     assert run.outputs["result"] == "error"
-    assert "The plan failed." in sticky_comments(github)[0]["body"]
+    body = plan_comments(github)[0]["body"]
+    assert "The plan failed." in body
+    assert "Nothing can be applied until the plan succeeds" in body
     assert "401" in run.summary
     assert not actions.plan_file.exists()
 
 
+def test_pull_request_target_is_refused_unless_opted_in(
+    actions: Actions, github: FakeGitHub, registry: RegistryServer, models: Path
+) -> None:
+    run = actions.run(models, event_name="pull_request_target")
+    assert run.code == 1
+    assert "refusing to run on pull_request_target" in run.log
+    assert "allow-pull-request-target: true" in run.log
+    assert registry.requests() == []
+    assert github.requests == []
+    allowed = actions.run(
+        models, event_name="pull_request_target", inputs={"allow_pull_request_target": "true"}
+    )
+    assert allowed.code == 0, allowed.log
+    assert len(plan_comments(github)) == 1
+
+
+# -- configuration precedence ------------------------------------------------------
+
+
+def write_config(folder: Path, text: str) -> None:
+    (folder / "registry-sync.yaml").write_text(text, encoding="utf-8")
+
+
+def test_registry_sync_yaml_applies_when_inputs_are_not_given(
+    actions: Actions, tmp_path: Path, registry: RegistryServer, models: Path
+) -> None:
+    write_config(tmp_path, f"models_dir: models\napi_url: {registry.url}\nprune: true\n")
+    edit_model(models, CHAT_ID, rpm=1200)
+    (models / "2.yaml").unlink()  # the embeddings entry: pruned, since the file says so
+    run = actions.run(None)
+    assert run.code == 0, run.log
+    document = json.loads(actions.plan_file.read_text(encoding="utf-8"))
+    assert document["registry"] == registry.url
+    assert document["models_dir"] == "models"
+    assert document["prune"] is True
+    assert json.loads(run.outputs["changed-ids"]) == [EMBED_ID, CHAT_ID]
+
+    # prune: "false" wins over prune: true in the file.
+    run = actions.run(None, inputs={"prune": "false"})
+    assert run.code == 0, run.log
+    assert json.loads(run.outputs["changed-ids"]) == [CHAT_ID]
+
+
+def test_an_input_given_wins_over_registry_sync_yaml(
+    actions: Actions, tmp_path: Path, registry: RegistryServer, models: Path
+) -> None:
+    # The file points at a registry that does not exist: only the inputs can work.
+    write_config(tmp_path, "models_dir: elsewhere\napi_url: http://127.0.0.1:9\n")
+    run = actions.run(models)
+    assert run.code == 0, run.log
+    assert json.loads(actions.plan_file.read_text(encoding="utf-8"))["registry"] == registry.url
+
+
+def test_an_invalid_registry_sync_yaml_is_an_error_at_its_line(
+    actions: Actions, tmp_path: Path, models: Path
+) -> None:
+    write_config(tmp_path, "models_dir: models\nprune: sometimes\n")
+    run = actions.run(models)
+    assert run.code == 1
+    assert (
+        "::error title=registry-sync config,file=registry-sync.yaml,line=2::prune: expected "
+        "true or false" in run.log
+    )
+
+
+@pytest.mark.parametrize(
+    ("inputs", "config", "environ", "expected"),
+    [
+        (ActionInputs(), ProjectConfig(), {}, ActionOptions()),
+        (
+            ActionInputs(),
+            ProjectConfig("r.yaml", Path("defs"), "https://staging.example", True),
+            {},
+            ActionOptions(
+                models_dir=Path("defs"),
+                api_url="https://staging.example",
+                prune=True,
+                config_file="r.yaml",
+            ),
+        ),
+        (
+            ActionInputs(models_dir="m", api_url="https://input.example", prune="false"),
+            ProjectConfig("r.yaml", Path("defs"), "https://staging.example", True),
+            {"MKA1_API_URL": "https://env.example"},
+            ActionOptions(
+                models_dir=Path("m"), api_url="https://input.example", config_file="r.yaml"
+            ),
+        ),
+        (
+            ActionInputs(prune="true"),
+            ProjectConfig(api_url="https://staging.example", prune=False),
+            {"MKA1_API_URL": "https://env.example"},
+            ActionOptions(api_url="https://env.example", prune=True),
+        ),
+    ],
+    ids=["defaults", "file", "inputs", "environment"],
+)
+def test_resolve_options(
+    inputs: ActionInputs,
+    config: ProjectConfig,
+    environ: dict[str, str],
+    expected: ActionOptions,
+) -> None:
+    assert resolve_options(inputs, config, environ) == expected
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        (ActionInputs(prune="yes"), "input prune must be true, false or empty, got 'yes'"),
+        (ActionInputs(mode="deploy"), "input mode must be one of auto, pr, plan, drift, apply"),
+    ],
+)
+def test_resolve_options_rejects_bad_inputs(inputs: ActionInputs, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        resolve_options(inputs, ProjectConfig(), {})
+
+
 # -- drift -----------------------------------------------------------------------
+
+
+def drift_issues(github: FakeGitHub) -> list[dict[str, Any]]:
+    return [issue for issue in github.issues if read_marker(issue["body"], "drift")]
 
 
 def test_no_drift_exits_zero(actions: Actions, github: FakeGitHub, models: Path) -> None:
@@ -418,16 +516,17 @@ def test_no_drift_exits_zero(actions: Actions, github: FakeGitHub, models: Path)
     assert run.code == 0, run.log
     assert "No drift" in run.summary
     assert run.outputs["result"] == "no-changes"
-    assert github.requests == []  # no comment outside pull requests
+    assert github.issues == []
+    assert github.comments == {}
 
 
 def test_drift_fails_and_names_the_drifted_entries(actions: Actions, models: Path) -> None:
     edit_model(models, CHAT_ID, rpm=1200)
-    edit_model(models, "meetkai:embed-small-v1", displayName="Embeddings")
+    edit_model(models, EMBED_ID, displayName="Embeddings")
     run = actions.run(models, event_name="push")
     assert run.code == 2
     assert run.outputs["result"] == "changes"
-    drifted = ["meetkai:embed-small-v1", CHAT_ID]
+    drifted = [EMBED_ID, CHAT_ID]
     assert json.loads(run.outputs["changed-ids"]) == drifted
     assert f"Drift: 2 registry entries differ from `{models}/` on `main`" in run.summary
     for entry in drifted:
@@ -435,6 +534,73 @@ def test_drift_fails_and_names_the_drifted_entries(actions: Actions, models: Pat
     (annotation,) = [line for line in run.log.splitlines() if line.startswith("::error")]
     assert annotation.startswith("::error title=registry-sync%3A drift::2 registry entries differ")
     assert annotation.endswith(", ".join(drifted))
+
+
+def test_drift_opens_updates_and_closes_one_issue_per_project(
+    actions: Actions,
+    github: FakeGitHub,
+    registry: RegistryServer,
+    models: Path,
+    tmp_path: Path,
+    registry_seed: dict[str, Any],
+) -> None:
+    # Someone else's issue carrying our marker is never taken for ours.
+    forged = github.add_issue(
+        "drift?", marker("drift", {"project": project(models, registry).text}), "mallory"
+    )
+    edit_model(models, CHAT_ID, rpm=1200)
+    first = actions.run(models, event_name="schedule")
+    assert first.code == 2
+    (issue,) = [i for i in drift_issues(github) if i["user"]["login"] == BOT]
+    assert issue["title"] == f"Registry drift: {registry.url} differs from {models}/"
+    assert is_marked(issue["body"], "drift", project(models, registry))
+    assert "1 registry entry differs" in issue["body"]
+    assert "`rpm` | `600` | `1200`" in issue["body"]
+    assert "[run 42]" in issue["body"]
+
+    # Still drifting, differently: the same issue, updated.
+    edit_model(models, EMBED_ID, displayName="Embeddings")
+    actions.run_id = "43"
+    assert actions.run(models, event_name="schedule").code == 2
+    assert len(github.issues) == 2
+    assert "2 registry entries differ" in issue["body"]
+    assert "[run 43]" in issue["body"]
+
+    # Another project drifting gets its own issue.
+    other = make_models(tmp_path / "other", registry_seed)
+    edit_model(other, EMBED_ID, displayName="Other")
+    assert actions.run(other, event_name="schedule").code == 2
+    assert len(github.issues) == 3
+
+    # Drift gone: closed, with a comment saying so; the other project's stays open.
+    edit_model(models, CHAT_ID, rpm=600)
+    edit_model(models, EMBED_ID, displayName=None)
+    (models / "2.yaml").write_text(
+        (models / "2.yaml").read_text(encoding="utf-8").replace("displayName: null\n", ""),
+        encoding="utf-8",
+    )
+    closed = actions.run(models, event_name="schedule")
+    assert closed.code == 0, closed.log
+    assert issue["state"] == "closed"
+    (comment,) = github.comments[issue["number"]]
+    assert comment["body"].startswith("✅ No drift any more")
+    assert github.issues[2]["state"] == "open"
+    assert forged["state"] == "open"
+    # No drift and no issue: nothing to close, nothing written.
+    github.requests.clear()
+    assert actions.run(models, event_name="schedule").code == 0
+    assert all(method == "GET" for method, _ in github.requests)
+
+
+def test_drift_issue_that_cannot_be_written_is_a_warning(
+    actions: Actions, github: FakeGitHub, models: Path
+) -> None:
+    github.read_only = True
+    edit_model(models, CHAT_ID, rpm=1200)
+    run = actions.run(models, event_name="schedule")
+    assert run.code == 2  # the plan's, not the issue's
+    assert "updating the drift issue failed" in run.log
+    assert "permissions: issues: write" in run.log
 
 
 def test_drift_on_a_read_only_entry_is_an_error(actions: Actions, models: Path) -> None:
@@ -479,7 +645,53 @@ def test_api_key_appears_in_no_output(
             assert API_KEY not in text
     for comment in github.comments[PR_NUMBER]:
         assert API_KEY not in comment["body"]
+    for issue in github.issues:
+        assert API_KEY not in issue["body"]
     assert API_KEY not in saved_plan
+
+
+# -- nothing from the checkout is imported ------------------------------------------
+
+
+def shadow_package(folder: Path) -> None:
+    """A ``registry_sync/`` folder, as a pull request could add to the checkout."""
+    for package in ("registry_sync", "registry_sync/github"):
+        (folder / package).mkdir(parents=True, exist_ok=True)
+        (folder / package / "__init__.py").write_text(
+            "raise SystemExit('IMPORTED FROM THE CHECKOUT')\n", encoding="utf-8"
+        )
+    for module in ("registry_sync/__main__.py", "registry_sync/github/__main__.py"):
+        (folder / module).write_text("raise SystemExit('IMPORTED FROM THE CHECKOUT')\n")
+
+
+def test_the_plan_runs_the_installed_package_not_the_checkout(
+    actions: Actions, tmp_path: Path, models: Path
+) -> None:
+    shadow_package(tmp_path)  # the current folder of the step
+    edit_model(models, CHAT_ID, contextWindow=65536)
+    run = actions.run(models)
+    assert run.code == 0, run.log
+    assert "IMPORTED FROM THE CHECKOUT" not in run.log
+    assert run.outputs["has-changes"] == "true"
+
+
+def test_entry_point_outside_actions_says_where_it_runs(tmp_path: Path) -> None:
+    shadow_package(tmp_path)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "MKA1_"))}
+    # As action.yml runs it: isolated, from the checkout.
+    result = subprocess.run(
+        [sys.executable, "-I", "-m", "registry_sync.github", "--mode", "drift"],
+        cwd=tmp_path,
+        env={**environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "IMPORTED FROM THE CHECKOUT" not in result.stderr
+    assert "::error title=registry-sync::GITHUB_EVENT_NAME and GITHUB_REPOSITORY are not set" in (
+        result.stdout
+    )
 
 
 # -- pieces ----------------------------------------------------------------------
@@ -495,6 +707,7 @@ def test_api_key_appears_in_no_output(
         ("auto", "workflow_dispatch", "drift"),
         ("pr", "push", "pr"),
         ("drift", "pull_request", "drift"),
+        ("apply", "push", "apply"),
     ],
 )
 def test_resolve_mode(mode: str, event: str, resolved: str) -> None:
@@ -516,41 +729,64 @@ def test_annotations_escape_newlines_and_properties() -> None:
     assert stream.getvalue() == "::error title=a%3A b%2C c,file=m.yaml,line=3::50%25 done%0Anext\n"
 
 
-def test_parse_options() -> None:
-    options = parse_options(
-        ["--models-dir", "defs", "--mode", "drift", "--prune", "true", "--plan-file", "p.json"]
+def test_parse_options_leaves_what_is_not_given_empty() -> None:
+    assert parse_options([]) == ActionInputs()
+    inputs = parse_options(
+        ["--models-dir", "defs", "--mode", "drift", "--prune", "false", "--plan-file", "p.json"]
     )
-    assert options == ActionOptions(
-        models_dir=Path("defs"), mode="drift", prune=True, plan_file=Path("p.json")
-    )
-
-
-def test_entry_point_outside_actions_says_where_it_runs(tmp_path: Path) -> None:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "MKA1_"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "registry_sync.github", "--mode", "drift"],
-        cwd=tmp_path,
-        env=environ,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 1
-    assert "::error title=registry-sync::GITHUB_EVENT_NAME and GITHUB_REPOSITORY are not set" in (
-        result.stdout
+    assert inputs == ActionInputs(
+        models_dir="defs", mode="drift", prune="false", plan_file=Path("p.json")
     )
 
 
-def test_comment_client_follows_pages_and_maps_errors(github: FakeGitHub) -> None:
+def test_client_follows_pages_and_maps_errors(github: FakeGitHub) -> None:
     for index in range(5):
-        github.add(PR_NUMBER, f"comment {index}")
-    target = github.add(PR_NUMBER, f"{MARKER}\nold plan")
-    with CommentClient(github.url, GITHUB_TOKEN, REPOSITORY) as client:
-        assert client.find(PR_NUMBER, MARKER) == target["id"]
-        assert client.find(PR_NUMBER + 1, MARKER) is None
+        github.add(PR_NUMBER, f"comment {index}", BOT)
+    target = github.add(PR_NUMBER, "<!-- registry-sync-plan {} -->\nold plan", BOT)
+    github.add(PR_NUMBER, "<!-- registry-sync-plan {} -->\nnot ours", "mallory")
+    with GitHubClient(github.url, GITHUB_TOKEN, REPOSITORY) as client:
+        found = client.find_comment(PR_NUMBER, lambda body: "old plan" in body)
+        assert found is not None and found["id"] == target["id"]
+        assert client.find_comment(PR_NUMBER, lambda body: "not ours" in body) is None
+        assert client.find_comment(PR_NUMBER + 1, lambda body: True) is None
+    assert [target for _, target in github.requests].count("/user") == 1
     with (
-        CommentClient(github.url, "wrong-token", REPOSITORY) as client,
+        GitHubClient(github.url, "wrong-token", REPOSITORY) as client,
         pytest.raises(GitHubError, match="returned 401: Bad credentials") as error,
     ):
-        client.upsert(PR_NUMBER, "body", MARKER)
+        client.comment(PR_NUMBER, "body")
     assert "wrong-token" not in str(error.value)
+
+
+def test_a_plan_too_long_for_a_comment_is_cut_and_says_where_the_rest_is() -> None:
+    context = ActionsContext("pull_request", REPOSITORY, run_id="42")
+    pull = PullRequest(PR_NUMBER, REPOSITORY, REPOSITORY, HEAD_SHA)
+    line = "| `field` | `before` | `after` |\n"
+    body = "### registry-sync plan\n\n" + line * 3000  # about 96,000 characters
+    run = PlanRun(0, body, "", {"actions": []})
+    text = _comment(
+        body, run, ProjectKey("models", "https://r"), "plan-x", ActionOptions(), context, pull
+    )
+    assert len(text) <= 65536
+    assert "*…cut to fit a comment; the full plan is in the `plan-x` artifact of " in text
+    assert text.endswith("**Next:** Merging changes nothing in `https://r`.\n")
+    assert "\n| `field` | `before` | `after` |\n\n*…cut" in text  # cut at a line's end
+
+
+def test_a_drift_issue_holds_the_plan_cut_to_size(github: FakeGitHub) -> None:
+    context = ActionsContext(
+        "schedule", REPOSITORY, api_url=github.url, run_id="42", token=GITHUB_TOKEN
+    )
+    body = "### registry-sync plan\n\n" + "| `field` | `before` | `after` |\n" * 3000
+    log = ActionLog(io.StringIO(), context)
+    _open_or_update_issue(
+        context,
+        log,
+        ProjectKey("models", "https://r"),
+        "### Drift\n\n",
+        PlanRun(2, body, "", {"actions": []}),
+    )
+    (issue,) = github.issues
+    assert len(issue["body"]) <= 65536
+    assert issue["body"].endswith("| `field` | `before` | `after` |\n\n*…cut; see the run.*\n")
+    assert issue["title"] == "Registry drift: https://r differs from models/"

@@ -1,4 +1,4 @@
-"""``python -m registry_sync.github``: the GitHub Action's entry point."""
+"""``python -I -m registry_sync.github``: the GitHub Action's entry point."""
 
 from registry_sync.github.cli import main
 

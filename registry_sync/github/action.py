@@ -1,92 +1,67 @@
 """What the GitHub Action does, as a function tests can call.
 
-Two modes:
+Modes:
 
 - ``pr`` (pull requests): validate; plan as Markdown with the JSON plan saved;
-  post or update the sticky comment; append the plan to the job summary. Fails on a
-  validation error, a failed plan or a read-only conflict. Without ``MKA1_API_KEY``
-  (pull requests from forks get no secrets) it validates only and says why the plan
-  was skipped.
-- ``drift`` (schedule, push to main): validate; ``plan --detailed-exitcode``; name
-  the drifted entries in the summary and an ``::error::`` annotation. The exit code
-  is the plan's: 0 no drift, 2 drift, 1 error or read-only conflict.
+  post or update this project's sticky comment (with the head commit, the run, the
+  time and the plan's digest); append the plan to the job summary. Fails on a
+  validation error, a failed plan or a read-only conflict; a comment that cannot be
+  posted is a warning. Without ``MKA1_API_KEY`` (pull requests from forks get no
+  secrets) it validates only and says why the plan was skipped.
+- ``plan``: ``pr`` on a pull request; on any other event the same plan, summary and
+  outputs without a comment (the apply workflow's first job uses it).
+- ``drift`` (schedule): see :mod:`registry_sync.github.drift`.
+- ``apply`` (push to the main branch): see :mod:`registry_sync.github.apply`.
 
 ``auto`` picks ``pr`` for pull-request events and ``drift`` otherwise.
-
-Models are validated in-process (each problem becomes a file annotation); the plan
-runs as ``python -m registry_sync plan``, the same command users run.
+``pull_request_target`` runs are refused unless the workflow opts in.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+import datetime
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from registry_sync.errors import ConfigError, RegistrySyncError
-from registry_sync.github.comments import CommentClient
-from registry_sync.github.workflow import PULL_REQUEST_EVENTS, ActionLog, ActionsContext
-from registry_sync.loader import load_models
+from registry_sync.config import project_config
+from registry_sync.errors import ConfigError, InvalidConfig, RegistrySyncError
+from registry_sync.github import apply, drift
+from registry_sync.github.comments import GitHubClient
+from registry_sync.github.inputs import ActionInputs, ActionOptions, resolve_options
+from registry_sync.github.review import ProjectKey, is_marked, marker, short_digest
+from registry_sync.github.steps import (
+    EXIT_ERROR,
+    EXIT_OK,
+    PlanRun,
+    artifact_hint,
+    artifact_name,
+    plan,
+    plan_outputs,
+    project_key,
+    validate,
+    write_to_github,
+)
+from registry_sync.github.workflow import (
+    PULL_REQUEST_EVENTS,
+    ActionLog,
+    ActionsContext,
+    PullRequest,
+)
 from registry_sync.problems import Problem
-from registry_sync.render.markdown import MARKER, code_span, escape_text
-from registry_sync.state import API_KEY_VARIABLE, DEFAULT_API_URL
+from registry_sync.render.markdown import code_span, escape_text
+from registry_sync.state import API_KEY_VARIABLE
 
-MODES = ("auto", "pr", "drift")
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_DRIFT = 2
 # Problems listed in a comment or summary; the log and annotations have them all.
 _PROBLEMS_SHOWN = 50
 # Characters of a failed plan's error output quoted in a comment or summary.
 _ERROR_SHOWN = 4000
+# GitHub's limit on a comment's body.
+_COMMENT_LIMIT = 65536
+PLAN_KIND = "plan"
 
 
-@dataclass(frozen=True)
-class ActionOptions:
-    """The action's inputs."""
-
-    models_dir: Path = Path("models")
-    api_url: str = DEFAULT_API_URL
-    mode: str = "auto"
-    prune: bool = False
-    plan_file: Path = Path("plan.json")
-    artifact_name: str = "registry-sync-plan"
-
-
-@dataclass(frozen=True)
-class _PlanRun:
-    """One run of ``registry-sync plan``: its exit code, output and saved plan."""
-
-    returncode: int
-    markdown: str
-    errors: str
-    document: dict[str, Any] | None
-
-    @property
-    def changed_ids(self) -> list[str]:
-        """The entries that differ: writes and read-only conflicts."""
-        if self.document is None:
-            return []
-        return [
-            action["id"]
-            for action in self.document["actions"]
-            if action["conflict"] or action["action"] in ("create", "update", "replace", "delete")
-        ]
-
-    @property
-    def conflict_ids(self) -> list[str]:
-        """The read-only entries whose file differs from the server."""
-        if self.document is None:
-            return []
-        return [action["id"] for action in self.document["actions"] if action["conflict"]]
-
-
-def run_action(options: ActionOptions, environ: Mapping[str, str], log: ActionLog) -> int:
-    """Run the action in the mode ``options`` ask for; returns the step's exit code."""
+def run_action(inputs: ActionInputs, environ: Mapping[str, str], log: ActionLog) -> int:
+    """Run the action in the mode the inputs ask for; returns the step's exit code."""
     api_key = environ.get(API_KEY_VARIABLE, "")
     if api_key:
         # Secrets are masked by the runner already; this covers a key that reached
@@ -95,10 +70,34 @@ def run_action(options: ActionOptions, environ: Mapping[str, str], log: ActionLo
     try:
         context = ActionsContext.from_environ(environ)
         log.context = context
+        options = resolve_options(inputs, project_config(), environ)
+        if context.event_name == "pull_request_target" and not options.allow_pull_request_target:
+            raise ConfigError(
+                "refusing to run on pull_request_target: such runs get the repository's "
+                "secrets and a write token while planning files from the pull request, so "
+                "a pull request from anyone could use the registry key. Use the "
+                "pull_request event (forks are then validated without the key), or set "
+                "the input allow-pull-request-target: true if you have weighed this"
+            )
         mode = resolve_mode(options.mode, context.event_name)
-        if mode == "pr":
-            return _pull_request(options, context, environ, log)
-        return _drift(options, context, environ, log)
+        log.output("artifact-name", artifact_name(options, project_key(options)))
+        if mode == "drift":
+            return drift.run(options, context, environ, log)
+        if mode == "apply":
+            return apply.run(options, context, environ, log)
+        return _plan_mode(options, context, environ, log, require_pull=mode == "pr")
+    except InvalidConfig as exc:
+        for problem in exc.problems:
+            log.annotate(
+                "error",
+                f"{problem.path}: {problem.message}" if problem.path else problem.message,
+                title="registry-sync config",
+                file=problem.file,
+                line=problem.line,
+            )
+        log.annotate("error", str(exc), title="registry-sync")
+        log.output("result", "error")
+        return EXIT_ERROR
     except RegistrySyncError as exc:
         log.annotate("error", str(exc), title="registry-sync")
         log.output("result", "error")
@@ -106,217 +105,149 @@ def run_action(options: ActionOptions, environ: Mapping[str, str], log: ActionLo
 
 
 def resolve_mode(mode: str, event_name: str) -> str:
-    """``pr`` or ``drift``: ``auto`` follows the event that started the run."""
-    if mode not in MODES:
-        raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    """The mode to run: ``auto`` follows the event that started the run."""
     if mode != "auto":
         return mode
     return "pr" if event_name in PULL_REQUEST_EVENTS else "drift"
 
 
-def _pull_request(
-    options: ActionOptions, context: ActionsContext, environ: Mapping[str, str], log: ActionLog
+def _plan_mode(
+    options: ActionOptions,
+    context: ActionsContext,
+    environ: Mapping[str, str],
+    log: ActionLog,
+    *,
+    require_pull: bool,
 ) -> int:
     pull = context.pull_request
-    if pull is None:
+    if pull is None and require_pull:
         raise ConfigError(
             f"mode pr needs a pull_request event, but this run was started by "
-            f"{context.event_name!r}: use mode drift or auto"
+            f"{context.event_name!r}: use mode plan, drift or auto"
         )
-    can_comment = not pull.from_fork
+    project = project_key(options)
+    artifact = artifact_name(options, project)
 
-    def publish(markdown: str) -> None:
+    def publish(body: str, run: PlanRun | None = None) -> None:
+        if pull is None:
+            log.summary(body)
+            return
+        markdown = _comment(body, run, project, artifact, options, context, pull)
         log.summary(markdown)
-        if can_comment:
-            _comment(context, pull.number, markdown, log)
+        if pull.from_fork:
+            return  # a fork's token is read-only: there is nothing to try
 
-    problems = _validate(options.models_dir, context.workspace, log)
+        def post(client: GitHubClient) -> str:
+            return client.upsert(
+                pull.number, markdown, lambda text: is_marked(text, PLAN_KIND, project)
+            )
+
+        url = write_to_github(context, log, "posting the plan comment", post)
+        if url:
+            log.line(f"Plan comment: {url}")
+            log.output("comment-url", url)
+
+    problems = validate(options.models_dir, context.workspace, log)
     if problems:
         publish(_invalid_markdown(options.models_dir, problems))
         log.output("result", "invalid")
         return EXIT_ERROR
 
     if not environ.get(API_KEY_VARIABLE):
-        reason = _skip_reason(pull.from_fork, pull.head_repository)
+        reason = _skip_reason(pull)
         log.annotate("warning", f"plan skipped: {reason}", title="registry-sync")
         publish(_skipped_markdown(options.models_dir, reason))
         log.output("result", "skipped")
         return EXIT_OK
 
-    plan = _plan(options, context, environ, log, detailed=False)
-    if plan.document is None:
-        publish(_failed_markdown(plan.errors))
+    run = plan(options, environ, log, artifact_hint=artifact_hint(artifact, context))
+    if run.document is None:
+        publish(_failed_markdown(run.errors))
         log.output("result", "error")
         return EXIT_ERROR
-    _plan_outputs(options, plan, log)
-    publish(plan.markdown)
-    if plan.conflict_ids:
+    plan_outputs(options, run, log)
+    publish(run.body, run)
+    if run.conflict_ids:
         log.annotate(
             "error",
             "read-only entries differ from the server and can never be applied: "
-            + ", ".join(plan.conflict_ids),
+            + ", ".join(run.conflict_ids),
             title="registry-sync: read-only conflict",
         )
         return EXIT_ERROR
     return EXIT_OK
 
 
-def _drift(
-    options: ActionOptions, context: ActionsContext, environ: Mapping[str, str], log: ActionLog
-) -> int:
-    problems = _validate(options.models_dir, context.workspace, log)
-    if problems:
-        log.summary(_invalid_markdown(options.models_dir, problems))
-        log.output("result", "invalid")
-        return EXIT_ERROR
-    if not environ.get(API_KEY_VARIABLE):
-        raise ConfigError(
-            f"drift detection needs the registry's API key: pass the secret as the "
-            f"environment variable {API_KEY_VARIABLE} "
-            f"(env: {API_KEY_VARIABLE}: ${{{{ secrets.{API_KEY_VARIABLE} }}}})"
-        )
-
-    plan = _plan(options, context, environ, log, detailed=True)
-    if plan.document is None:
-        log.summary(_failed_markdown(plan.errors))
-        log.output("result", "error")
-        return EXIT_ERROR
-    _plan_outputs(options, plan, log)
-    drifted = plan.changed_ids
-    folder = f"{options.models_dir}/"
-    where = folder + (f" on {context.ref_name}" if context.ref_name else "")
-    where_markdown = code_span(folder) + (
-        f" on {code_span(context.ref_name)}" if context.ref_name else ""
-    )
-    if not drifted:
-        log.line(f"No drift: the registry matches {where}.")
-        log.summary(f"### ✅ No drift\n\nThe registry matches {where_markdown}.\n")
-        return EXIT_OK
-    count = len(drifted)
-    noun = "entry differs" if count == 1 else "entries differ"
-    log.annotate(
-        "error",
-        f"{count} registry {noun} from {where}: {', '.join(drifted)}",
-        title="registry-sync: drift",
-    )
-    listed = "\n".join(f"- {code_span(entry)}" for entry in drifted)
-    log.summary(
-        f"### ❌ Drift: {count} registry {noun} from {where_markdown}\n\n{listed}\n\n"
-        + plan.markdown
-    )
-    return plan.returncode
-
-
-def _validate(models_dir: Path, workspace: Path | None, log: ActionLog) -> list[Problem]:
-    with log.group(f"registry-sync validate --models-dir {models_dir}"):
-        result = load_models(models_dir)
-        lines = [f"note: {note}" for note in result.notes]
-        lines.extend(str(problem) for problem in result.problems)
-        log.untrusted("\n".join(lines))
-        count = len(result.definitions)
-        log.line(
-            f"{count} valid model {'definition' if count == 1 else 'definitions'} in "
-            f"{result.files} {'file' if result.files == 1 else 'files'}, "
-            f"{len(result.problems)} {'problem' if len(result.problems) == 1 else 'problems'}."
-        )
-    for problem in result.problems:
-        message = f"{problem.path}: {problem.message}" if problem.path else problem.message
-        file = _workspace_path(problem.file, workspace)
-        log.annotate("error", message, title="registry-sync validate", file=file, line=problem.line)
-    return list(result.problems)
-
-
-def _workspace_path(file: str, workspace: Path | None) -> str:
-    """``file`` relative to the checkout, where annotations attach to it."""
-    if workspace is None:
-        return file
-    try:
-        return Path(file).resolve().relative_to(workspace.resolve()).as_posix()
-    except ValueError:
-        return file
-
-
-def _plan(
+def _comment(
+    body: str,
+    run: PlanRun | None,
+    project: ProjectKey,
+    artifact: str,
     options: ActionOptions,
     context: ActionsContext,
-    environ: Mapping[str, str],
-    log: ActionLog,
-    *,
-    detailed: bool,
-) -> _PlanRun:
-    # A plan file left from an earlier step must never pass for this run's plan.
-    options.plan_file.unlink(missing_ok=True)
-    arguments = [
-        "plan",
-        "--models-dir",
-        str(options.models_dir),
-        "--api-url",
-        options.api_url,
-        "--format",
-        "markdown",
-        "--out",
-        str(options.plan_file),
-        "--artifact-hint",
-        _artifact_hint(options.artifact_name, context),
-    ]
-    if options.prune:
-        arguments.append("--prune")
-    if detailed:
-        arguments.append("--detailed-exitcode")
-    with log.group("registry-sync plan"):
-        completed = _registry_sync(arguments, environ)
-        log.untrusted(completed.stdout)
-        log.untrusted(completed.stderr)
-    document = None
-    if completed.returncode in (EXIT_OK, EXIT_ERROR, EXIT_DRIFT) and options.plan_file.exists():
-        document = json.loads(options.plan_file.read_text(encoding="utf-8"))
-    return _PlanRun(completed.returncode, completed.stdout, completed.stderr, document)
-
-
-def _registry_sync(
-    arguments: Sequence[str], environ: Mapping[str, str]
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "registry_sync", *arguments],
-        env={**environ, "NO_COLOR": "1"},
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        check=False,
+    pull: PullRequest,
+) -> str:
+    """The sticky comment: the hidden marker with what apply checks, the plan, and
+    what a reviewer needs to know about it."""
+    digest = None if run is None else run.digest
+    head = marker(
+        PLAN_KIND,
+        {
+            "project": project.text,
+            "digest": digest,
+            "head": pull.head_sha,
+            "run": context.run_id,
+            "artifact": artifact,
+        },
     )
-
-
-def _plan_outputs(options: ActionOptions, plan: _PlanRun, log: ActionLog) -> None:
-    changed = plan.changed_ids
-    result = "conflict" if plan.conflict_ids else "changes" if changed else "no-changes"
-    log.output("result", result)
-    log.output("has-changes", "true" if changed else "false")
-    log.output("changed-ids", json.dumps(changed))
-    log.output("plan-file", str(options.plan_file))
-
-
-def _comment(context: ActionsContext, number: int, markdown: str, log: ActionLog) -> None:
-    if context.token is None:
-        log.annotate(
-            "warning",
-            "GITHUB_TOKEN is not set, so the plan was not posted as a comment",
-            title="registry-sync",
+    footer = _review_footer(run, project, options, context, pull)
+    room = _COMMENT_LIMIT - len(head) - len(footer) - 200
+    if len(body) > room:
+        cut = body[:room].rsplit("\n", 1)[0]
+        body = (
+            f"{cut}\n\n*…cut to fit a comment; the full plan is in "
+            f"{artifact_hint(artifact, context)}.*\n"
         )
-        return
-    with CommentClient(context.api_url, context.token, context.repository) as client:
-        url = client.upsert(number, markdown, MARKER)
-    log.line(f"Plan comment: {url}")
-    log.output("comment-url", url)
+    return f"{head}\n{body.rstrip()}\n\n{footer}"
 
 
-def _artifact_hint(artifact_name: str, context: ActionsContext) -> str:
-    run = f"[this workflow run]({context.run_url})" if context.run_url else "this workflow run"
-    return f"the {code_span(artifact_name)} artifact of {run}"
+def _review_footer(
+    run: PlanRun | None,
+    project: ProjectKey,
+    options: ActionOptions,
+    context: ActionsContext,
+    pull: PullRequest,
+) -> str:
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    sha = pull.head_sha
+    commit = f"[`{sha[:7]}`]({context.commit_url(sha)})" if sha else "an unknown commit"
+    ran = f"[run {context.run_id}]({context.run_url})" if context.run_url else "this run"
+    facts = [f"Planned at {commit}", ran, when]
+    if run is not None and run.digest is not None:
+        facts.append(f"plan digest `{short_digest(run.digest)}`")
+    registry = code_span(project.registry)
+    through = (
+        f" after approval in the {code_span(options.apply_environment)} environment"
+        if options.apply_environment
+        else ""
+    )
+    if run is None or run.document is None:
+        step = "Nothing can be applied until the plan succeeds on this pull request."
+    elif run.conflict_ids:
+        step = "Merging cannot apply this plan: fix the read-only conflicts first."
+    elif not run.changed_ids:
+        step = f"Merging changes nothing in {registry}."
+    else:
+        step = (
+            f"Merging applies exactly this plan to {registry}{through}; the apply job "
+            "refuses any other."
+        )
+    return f"---\n{' · '.join(facts)}\n\n**Next:** {step}\n"
 
 
-def _skip_reason(from_fork: bool, head_repository: str | None) -> str:
-    if from_fork:
-        origin = head_repository or "a deleted fork"
+def _skip_reason(pull: PullRequest | None) -> str:
+    if pull is not None and pull.from_fork:
+        origin = pull.head_repository or "a deleted fork"
         return (
             f"this pull request comes from a fork ({origin}), and GitHub gives workflows "
             f"started by forks no secrets, so {API_KEY_VARIABLE} is empty. The models are "
@@ -330,7 +261,7 @@ def _skip_reason(from_fork: bool, head_repository: str | None) -> str:
 
 
 def _headline(title: str) -> str:
-    return f"{MARKER}\n### registry-sync plan\n\n{title}\n"
+    return f"### registry-sync plan\n\n{title}\n"
 
 
 def _invalid_markdown(models_dir: Path, problems: Sequence[Problem]) -> str:

@@ -1,6 +1,7 @@
-"""Arguments of ``python -m registry_sync.github``; ``action.yml`` passes its inputs here.
+"""Arguments of ``python -I -m registry_sync.github``; ``action.yml`` passes its inputs here.
 
-argparse, not click: the package's click CLI is ``registry-sync`` itself.
+argparse, not click: the package's click CLI is ``registry-sync`` itself. Every
+argument defaults to empty, meaning "not given": see :mod:`registry_sync.github.inputs`.
 """
 
 from __future__ import annotations
@@ -11,40 +12,43 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from registry_sync.github.action import MODES, ActionOptions, run_action
+from registry_sync.github.action import run_action
+from registry_sync.github.inputs import ActionInputs
 from registry_sync.github.workflow import ActionLog
-from registry_sync.state import DEFAULT_API_URL
 
 
-def parse_options(argv: Sequence[str]) -> ActionOptions:
+def parse_options(argv: Sequence[str]) -> ActionInputs:
     """The action's inputs from the command line."""
     parser = argparse.ArgumentParser(
-        prog="python -m registry_sync.github",
-        description="Validate models, comment the plan on a pull request, or detect drift.",
+        prog="python -I -m registry_sync.github",
+        description="Validate models, comment the plan on a pull request, apply what was "
+        "reviewed after a merge, or detect drift.",
     )
-    parser.add_argument("--models-dir", type=Path, default=Path("models"))
-    parser.add_argument("--api-url", default=DEFAULT_API_URL)
-    parser.add_argument("--mode", choices=MODES, default="auto")
-    parser.add_argument(
-        "--prune",
-        choices=("true", "false"),
-        default="false",
-        help="true plans to delete mutable live entries no file declares",
-    )
+    for name in (
+        "models-dir",
+        "api-url",
+        "mode",
+        "prune",
+        "artifact-name",
+        "apply-environment",
+        "allow-pull-request-target",
+    ):
+        parser.add_argument(f"--{name}", default="")
     parser.add_argument("--plan-file", type=Path, default=Path("plan.json"))
-    parser.add_argument("--artifact-name", default="registry-sync-plan")
     arguments = parser.parse_args(argv)
-    return ActionOptions(
+    return ActionInputs(
         models_dir=arguments.models_dir,
-        api_url=arguments.api_url or DEFAULT_API_URL,
+        api_url=arguments.api_url,
         mode=arguments.mode,
-        prune=arguments.prune == "true",
-        plan_file=arguments.plan_file,
+        prune=arguments.prune,
         artifact_name=arguments.artifact_name,
+        apply_environment=arguments.apply_environment,
+        allow_pull_request_target=arguments.allow_pull_request_target,
+        plan_file=arguments.plan_file,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the action with the process's arguments and environment, then exit."""
-    options = parse_options(sys.argv[1:] if argv is None else argv)
-    sys.exit(run_action(options, os.environ, ActionLog(sys.stdout)))
+    inputs = parse_options(sys.argv[1:] if argv is None else argv)
+    sys.exit(run_action(inputs, os.environ, ActionLog(sys.stdout)))

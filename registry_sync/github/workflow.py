@@ -31,6 +31,7 @@ class PullRequest:
     number: int
     base_repository: str
     head_repository: str | None
+    head_sha: str = ""
 
     @property
     def from_fork(self) -> bool:
@@ -49,6 +50,7 @@ class ActionsContext:
     server_url: str = DEFAULT_SERVER_URL
     run_id: str | None = None
     ref_name: str | None = None
+    sha: str = ""
     token: str | None = None
     pull_request: PullRequest | None = None
     summary_path: Path | None = None
@@ -75,6 +77,7 @@ class ActionsContext:
             server_url=(environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL).rstrip("/"),
             run_id=environ.get("GITHUB_RUN_ID") or None,
             ref_name=environ.get("GITHUB_REF_NAME") or None,
+            sha=environ.get("GITHUB_SHA", ""),
             token=environ.get("GITHUB_TOKEN") or None,
             pull_request=pull_request,
             summary_path=_path(environ.get("GITHUB_STEP_SUMMARY")),
@@ -88,6 +91,10 @@ class ActionsContext:
         if self.run_id is None:
             return None
         return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
+
+    def commit_url(self, sha: str) -> str:
+        """The web page of commit ``sha``."""
+        return f"{self.server_url}/{self.repository}/commit/{sha}"
 
 
 def _path(value: str | None) -> Path | None:
@@ -115,7 +122,14 @@ def _pull_request(event: dict[str, object]) -> PullRequest:
         number=number,
         base_repository=_full_name(pull, "base") or "",
         head_repository=_full_name(pull, "head"),
+        head_sha=_head_sha(pull),
     )
+
+
+def _head_sha(pull: dict[str, object]) -> str:
+    head = pull.get("head")
+    sha = head.get("sha") if isinstance(head, dict) else None
+    return sha if isinstance(sha, str) else ""
 
 
 def _full_name(pull: dict[str, object], side: str) -> str | None:

@@ -1,0 +1,316 @@
+"""``mode: apply``: after a merge, apply the plan the pull request showed, or nothing.
+
+On a push to the main branch it finds the pull request whose merge made the pushed
+commit (``GITHUB_SHA``), reads this project's plan comment on it (ours only: the
+token's identity wrote it), and checks that the comment shows a plan made at the
+pull request's final head commit. Then it plans the merged tree:
+
+- the same digest as the comment's: the reviewed plan, applied;
+- another digest: the reviewed plan is read from the pull request run's artifact
+  (its digest must match the comment's), and the new plan is applied only if every
+  write in it is identical to one of the reviewed plan, which is what is left of
+  it after a partial apply (exit 3);
+- anything else is refused (exit 1), with the entries that differ, on the pull
+  request and in the job summary.
+
+The apply itself is ``registry-sync apply PLAN --auto-approve --format json`` on the
+plan just made (its fingerprints are the registry's as it now is); the result, one
+line per entry, goes to the job summary and as a comment on the merged pull request.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from registry_sync.errors import ConfigError
+from registry_sync.github.comments import GitHubClient, GitHubError
+from registry_sync.github.inputs import ActionOptions
+from registry_sync.github.review import (
+    ProjectKey,
+    is_marked,
+    marker,
+    plan_digest,
+    read_marker,
+    short_digest,
+    unreviewed,
+)
+from registry_sync.github.steps import (
+    EXIT_ERROR,
+    EXIT_OK,
+    artifact_hint,
+    artifact_name,
+    plan,
+    plan_outputs,
+    project_key,
+    registry_sync,
+    settings_arguments,
+    validate,
+    write_to_github,
+)
+from registry_sync.github.workflow import ActionLog, ActionsContext
+from registry_sync.render.markdown import code_span, escape_text
+from registry_sync.state import API_KEY_VARIABLE
+
+__all__ = ["run"]
+
+PLAN_KIND = "plan"
+APPLY_KIND = "apply"
+_AGAIN = (
+    "Nothing was applied. Re-run the pull request's plan job, or open a new pull "
+    "request, so that a reviewer sees the plan that merging would apply."
+)
+_ICONS = {"done": "✅", "failed": "❌", "skipped": "⏭️"}
+
+
+class _Refusal(Exception):
+    """Why the merged tree's plan is not the reviewed one; each reason one line."""
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = list(reasons)
+
+
+def run(
+    options: ActionOptions, context: ActionsContext, environ: Mapping[str, str], log: ActionLog
+) -> int:
+    """Apply what was reviewed on the merged pull request; returns the exit code."""
+    if not context.sha:
+        raise ConfigError("GITHUB_SHA is not set: mode apply runs on a push to the main branch")
+    if context.token is None:
+        raise ConfigError(
+            "mode apply needs GITHUB_TOKEN to read the merged pull request and its plan "
+            "comment (permissions: pull-requests: write, actions: read)"
+        )
+    if not environ.get(API_KEY_VARIABLE):
+        raise ConfigError(
+            f"mode apply needs the registry's API key in {API_KEY_VARIABLE} "
+            f"(env: {API_KEY_VARIABLE}: ${{{{ secrets.{API_KEY_VARIABLE} }}}})"
+        )
+    project = project_key(options)
+    problems = validate(options.models_dir, context.workspace, log)
+    if problems:
+        log.summary(
+            f"### ❌ Not applied\n\n{code_span(str(options.models_dir) + '/')} is invalid "
+            f"on {code_span(context.sha[:7])}: {len(problems)} problems (see the annotations)."
+        )
+        log.output("result", "invalid")
+        return EXIT_ERROR
+    with GitHubClient(context.api_url, context.token, context.repository) as github:
+        pull = github.merged_pull_request(context.sha)
+        if pull is None:
+            return _refuse(
+                log,
+                context,
+                project,
+                None,
+                [
+                    f"commit {context.sha[:7]} was not made by merging a pull request, so no "
+                    "plan of it was reviewed"
+                ],
+            )
+        number = int(pull["number"])
+        try:
+            reviewed = _reviewed(github, pull, project)
+            run_ = plan(
+                options,
+                environ,
+                log,
+                artifact_hint=artifact_hint(artifact_name(options, project), context),
+            )
+            if run_.document is None:
+                log.summary(f"### ❌ The plan failed\n\n```text\n{run_.errors.strip()}\n```\n")
+                log.output("result", "error")
+                return EXIT_ERROR
+            plan_outputs(options, run_, log)
+            if not run_.changed_ids:
+                log.line("Nothing to apply: the registry already matches the merged tree.")
+                log.summary(
+                    f"### ✅ Nothing to apply\n\nThe registry {code_span(project.registry)} "
+                    f"already matches {code_span(project.models_dir + '/')}.\n"
+                )
+                return EXIT_OK
+            if run_.digest != reviewed["digest"]:
+                _check_remainder(github, reviewed, run_.document, str(run_.digest), number)
+                log.line(
+                    "The plan is what is left of the reviewed plan (an earlier apply "
+                    "stopped part-way): applying the rest."
+                )
+        except _Refusal as refusal:
+            return _refuse(log, context, project, number, refusal.reasons)
+    return _apply(options, context, environ, log, project, number)
+
+
+def _reviewed(github: GitHubClient, pull: Mapping[str, Any], project: ProjectKey) -> dict[str, Any]:
+    """The data of this project's plan comment on ``pull``, checked to show a plan
+    made at the pull request's final head commit."""
+    number = pull["number"]
+    comment = github.find_comment(number, lambda body: is_marked(body, PLAN_KIND, project))
+    if comment is None:
+        raise _Refusal([f"pull request #{number} shows no plan for {project.text}"])
+    data = read_marker(str(comment.get("body", "")), PLAN_KIND) or {}
+    if not isinstance(data.get("digest"), str):
+        raise _Refusal(
+            [f"the plan comment on #{number} shows no plan (invalid models, or none was made)"]
+        )
+    head = pull.get("head")
+    head_sha = head.get("sha") if isinstance(head, dict) else None
+    if data.get("head") != head_sha:
+        raise _Refusal(
+            [
+                f"the plan shown on #{number} was made at {str(data.get('head'))[:7]}, but "
+                f"the pull request merged at {str(head_sha)[:7]}: its last commit was never "
+                "planned"
+            ]
+        )
+    return data
+
+
+def _check_remainder(
+    github: GitHubClient,
+    reviewed: Mapping[str, Any],
+    document: Mapping[str, Any],
+    digest: str,
+    number: int,
+) -> None:
+    """Refuse unless ``document`` is what is left of the reviewed plan."""
+    head = (
+        f"the merged tree's plan (digest {short_digest(digest)}) is not the plan shown on "
+        f"#{number} (digest {short_digest(str(reviewed['digest']))})"
+    )
+    try:
+        reasons = unreviewed(document, _reviewed_plan(github, reviewed))
+    except _Refusal as refusal:
+        raise _Refusal(
+            [f"{head}, and whether it is what is left of it cannot be checked:", *refusal.reasons]
+        ) from refusal
+    if reasons:
+        raise _Refusal([f"{head}, nor what is left of it:", *reasons])
+
+
+def _reviewed_plan(github: GitHubClient, reviewed: Mapping[str, Any]) -> dict[str, Any]:
+    """The reviewed JSON plan from the pull request run's artifact, whose digest must
+    be the one the comment shows."""
+    run_id, name = str(reviewed.get("run")), str(reviewed.get("artifact"))
+    try:
+        archive = github.artifact(run_id, name)
+    except GitHubError as exc:
+        raise _Refusal([str(exc)]) from exc
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as bundle:
+            (member,) = [n for n in bundle.namelist() if n.endswith(".json")]
+            document = json.loads(bundle.read(member).decode("utf-8"))
+    except (zipfile.BadZipFile, ValueError, UnicodeDecodeError) as exc:
+        raise _Refusal(
+            [f"the artifact {name} of run {run_id} does not hold one JSON plan: {exc}"]
+        ) from exc
+    if not isinstance(document, dict) or plan_digest(document) != reviewed.get("digest"):
+        raise _Refusal(
+            [f"the artifact {name} of run {run_id} is not the plan whose digest the comment shows"]
+        )
+    return document
+
+
+def _refuse(
+    log: ActionLog,
+    context: ActionsContext,
+    project: ProjectKey,
+    number: int | None,
+    reasons: Sequence[str],
+) -> int:
+    listed = "\n".join(f"- {escape_text(reason)}" for reason in reasons)
+    markdown = (
+        f"### ❌ registry-sync apply refused: {_project(project)}\n\n"
+        f"Commit {code_span(context.sha[:7])}:\n\n{listed}\n\n{_AGAIN}\n"
+    )
+    log.annotate(
+        "error", "apply refused: " + " ".join(reasons) + " " + _AGAIN, title="registry-sync apply"
+    )
+    log.summary(markdown)
+    log.output("result", "refused")
+    if number is not None:
+        _reply(context, log, project, number, markdown)
+    return EXIT_ERROR
+
+
+def _apply(
+    options: ActionOptions,
+    context: ActionsContext,
+    environ: Mapping[str, str],
+    log: ActionLog,
+    project: ProjectKey,
+    number: int,
+) -> int:
+    arguments = [
+        "apply",
+        str(options.plan_file),
+        *settings_arguments(options),
+        "--auto-approve",
+        "--format",
+        "json",
+    ]
+    with log.group("registry-sync apply"):
+        completed = registry_sync(arguments, environ)
+        log.untrusted(completed.stderr)
+    try:
+        result = json.loads(completed.stdout)
+    except json.JSONDecodeError:
+        result = None
+    if not isinstance(result, dict):
+        # A refusal (rails, stale plan) prints no document, only the error.
+        error = completed.stderr.strip() or f"apply exited {completed.returncode}"
+        return _refuse(log, context, project, number, [error])
+    markdown = _result_markdown(result, project, context)
+    log.untrusted(markdown)
+    log.summary(markdown)
+    log.output("result", str(result.get("outcome")))
+    _reply(context, log, project, number, markdown)
+    return completed.returncode
+
+
+def _result_markdown(
+    result: Mapping[str, Any], project: ProjectKey, context: ActionsContext
+) -> str:
+    outcome = result.get("outcome")
+    title = {
+        "complete": "✅ registry-sync applied",
+        "no-changes": "✅ registry-sync: nothing to apply",
+    }.get(str(outcome), "⚠️ registry-sync apply incomplete")
+    rows = [
+        f"| {code_span(str(entry.get('id')))} | {entry.get('action')} | "
+        f"{_ICONS.get(str(entry.get('outcome')), '')} {entry.get('outcome')} | "
+        f"{escape_text(str(entry.get('detail', '')))} |"
+        for entry in result.get("entries", [])
+        if isinstance(entry, dict)
+    ]
+    table = "| entry | action | result | detail |\n|---|---|---|---|\n" + "\n".join(rows)
+    tail = ""
+    if outcome not in ("complete", "no-changes"):
+        tail = (
+            "\n\nThe registry is partly changed. Fix the cause and re-run this job: it "
+            "plans again and applies what is left, which must be part of the reviewed plan.\n"
+        )
+    return (
+        f"### {title}: {_project(project)}\n\nCommit {code_span(context.sha[:7])}"
+        f"{f' ([run {context.run_id}]({context.run_url}))' if context.run_url else ''}.\n\n"
+        f"{table}\n{tail}"
+    )
+
+
+def _reply(
+    context: ActionsContext, log: ActionLog, project: ProjectKey, number: int, markdown: str
+) -> None:
+    body = f"{marker(APPLY_KIND, {'project': project.text, 'commit': context.sha})}\n{markdown}"
+    write_to_github(
+        context,
+        log,
+        f"commenting on pull request #{number}",
+        lambda client: client.comment(number, body),
+    )
+
+
+def _project(project: ProjectKey) -> str:
+    return f"{code_span(project.folder)} → {code_span(project.registry)}"

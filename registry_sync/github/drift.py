@@ -1,0 +1,130 @@
+"""``mode: drift`` (schedule): does the registry still match the main branch?
+
+Validate; ``plan --detailed-exitcode``; name the drifted entries in the summary and
+an ``::error::`` annotation. The exit code is the plan's: 0 no drift, 2 drift, 1
+error or read-only conflict.
+
+Drift is also an issue, one per project, found again by its author (the token's
+identity) and hidden marker: opened when drift appears (the title names the
+registry, the body holds the plan, cut to size), updated while it persists, closed
+with a comment once it is gone. An issue that cannot be written is a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from registry_sync.errors import ConfigError
+from registry_sync.github.comments import GitHubClient
+from registry_sync.github.inputs import ActionOptions
+from registry_sync.github.review import ProjectKey, is_marked, marker
+from registry_sync.github.steps import (
+    EXIT_ERROR,
+    EXIT_OK,
+    PlanRun,
+    artifact_hint,
+    artifact_name,
+    plan,
+    plan_outputs,
+    project_key,
+    validate,
+    write_to_github,
+)
+from registry_sync.github.workflow import ActionLog, ActionsContext
+from registry_sync.render.markdown import code_span
+from registry_sync.state import API_KEY_VARIABLE
+
+DRIFT_KIND = "drift"
+# Room for the plan in an issue body (GitHub allows 65,536 characters).
+_ISSUE_PLAN_SHOWN = 60000
+
+
+def run(
+    options: ActionOptions, context: ActionsContext, environ: Mapping[str, str], log: ActionLog
+) -> int:
+    """Check for drift; keep the project's drift issue in step; returns the exit code."""
+    problems = validate(options.models_dir, context.workspace, log)
+    if problems:
+        log.summary(
+            f"### ❌ {code_span(str(options.models_dir) + '/')} is invalid: "
+            f"{len(problems)} problems (see the annotations).\n"
+        )
+        log.output("result", "invalid")
+        return EXIT_ERROR
+    if not environ.get(API_KEY_VARIABLE):
+        raise ConfigError(
+            f"drift detection needs the registry's API key: pass the secret as the "
+            f"environment variable {API_KEY_VARIABLE} "
+            f"(env: {API_KEY_VARIABLE}: ${{{{ secrets.{API_KEY_VARIABLE} }}}})"
+        )
+    project = project_key(options)
+    hint = artifact_hint(artifact_name(options, project), context)
+    run_ = plan(options, environ, log, artifact_hint=hint, detailed=True)
+    if run_.document is None:
+        log.summary(f"### ❌ The plan failed\n\n```text\n{run_.errors.strip()}\n```\n")
+        log.output("result", "error")
+        return EXIT_ERROR
+    plan_outputs(options, run_, log)
+    drifted = run_.changed_ids
+    folder = f"{options.models_dir}/"
+    where = folder + (f" on {context.ref_name}" if context.ref_name else "")
+    where_markdown = code_span(folder) + (
+        f" on {code_span(context.ref_name)}" if context.ref_name else ""
+    )
+    if not drifted:
+        log.line(f"No drift: the registry matches {where}.")
+        log.summary(f"### ✅ No drift\n\nThe registry matches {where_markdown}.\n")
+        _close_issue(context, log, project)
+        return EXIT_OK
+    count = len(drifted)
+    noun = "entry differs" if count == 1 else "entries differ"
+    log.annotate(
+        "error",
+        f"{count} registry {noun} from {where}: {', '.join(drifted)}",
+        title="registry-sync: drift",
+    )
+    listed = "\n".join(f"- {code_span(entry)}" for entry in drifted)
+    headline = f"### ❌ Drift: {count} registry {noun} from {where_markdown}\n\n{listed}\n\n"
+    log.summary(headline + run_.markdown)
+    _open_or_update_issue(context, log, project, headline, run_)
+    return run_.returncode
+
+
+def _open_or_update_issue(
+    context: ActionsContext, log: ActionLog, project: ProjectKey, headline: str, run_: PlanRun
+) -> None:
+    shown = run_.body
+    if len(shown) > _ISSUE_PLAN_SHOWN:
+        shown = shown[:_ISSUE_PLAN_SHOWN].rsplit("\n", 1)[0] + "\n\n*…cut; see the run.*\n"
+    seen = f"Last seen by [run {context.run_id}]({context.run_url}).\n\n" if context.run_url else ""
+    body = f"{marker(DRIFT_KIND, {'project': project.text})}\n{headline}{seen}{shown}"
+    title = f"Registry drift: {project.registry} differs from {project.models_dir}/"
+
+    def upsert(client: GitHubClient) -> str | None:
+        issue = client.find_issue(lambda text: is_marked(text, DRIFT_KIND, project))
+        if issue is None:
+            opened = client.open_issue(title, body)
+            log.line(f"Drift issue opened: {opened.get('html_url', '')}")
+            return None
+        client.edit_issue(int(issue["number"]), {"title": title, "body": body})
+        log.line(f"Drift issue updated: {issue.get('html_url', '')}")
+        return None
+
+    write_to_github(context, log, "updating the drift issue", upsert)
+
+
+def _close_issue(context: ActionsContext, log: ActionLog, project: ProjectKey) -> None:
+    def close(client: GitHubClient) -> str | None:
+        issue = client.find_issue(lambda text: is_marked(text, DRIFT_KIND, project))
+        if issue is None:
+            return None
+        number = int(issue["number"])
+        ran = f" ([run {context.run_id}]({context.run_url}))" if context.run_url else ""
+        client.issue_comment(
+            number, f"✅ No drift any more: the registry matches the files{ran}. Closing."
+        )
+        client.edit_issue(number, {"state": "closed", "state_reason": "completed"})
+        log.line(f"Drift issue closed: {issue.get('html_url', '')}")
+        return None
+
+    write_to_github(context, log, "closing the drift issue", close)

@@ -1,0 +1,84 @@
+"""The action's inputs, resolved by one rule: an input given wins; else the
+environment variable the CLI reads (``MKA1_API_URL``); else ``registry-sync.yaml``;
+else the built-in default.
+
+Inputs arrive as strings and an empty string means "not given", which is why every
+input of ``action.yml`` defaults to empty: a default there would hide the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry_sync.config import ProjectConfig
+from registry_sync.errors import ConfigError
+from registry_sync.state import DEFAULT_API_URL
+
+MODES = ("auto", "pr", "plan", "drift", "apply")
+DEFAULT_MODELS_DIR = Path("models")
+DEFAULT_ARTIFACT_NAME = "registry-sync-plan"
+API_URL_VARIABLE = "MKA1_API_URL"
+
+
+@dataclass(frozen=True)
+class ActionInputs:
+    """The inputs as given; ``""`` where not given."""
+
+    models_dir: str = ""
+    api_url: str = ""
+    mode: str = ""
+    prune: str = ""
+    artifact_name: str = ""
+    apply_environment: str = ""
+    allow_pull_request_target: str = ""
+    plan_file: Path = Path("plan.json")
+
+
+@dataclass(frozen=True)
+class ActionOptions:
+    """The settings the action runs with, every one resolved."""
+
+    models_dir: Path = DEFAULT_MODELS_DIR
+    api_url: str = DEFAULT_API_URL
+    mode: str = "auto"
+    prune: bool = False
+    artifact_name: str = ""
+    apply_environment: str = ""
+    allow_pull_request_target: bool = False
+    plan_file: Path = Path("plan.json")
+    config_file: str | None = None
+
+
+def resolve_options(
+    inputs: ActionInputs, config: ProjectConfig, environ: Mapping[str, str]
+) -> ActionOptions:
+    """Apply the rule to each setting; raises :class:`ConfigError` for a bad input."""
+    mode = inputs.mode or "auto"
+    if mode not in MODES:
+        raise ConfigError(f"input mode must be one of {', '.join(MODES)}, got {mode!r}")
+    models_dir = Path(inputs.models_dir) if inputs.models_dir else config.models_dir
+    api_url = inputs.api_url or environ.get(API_URL_VARIABLE) or config.api_url
+    prune = _flag("prune", inputs.prune)
+    return ActionOptions(
+        models_dir=models_dir or DEFAULT_MODELS_DIR,
+        api_url=api_url or DEFAULT_API_URL,
+        mode=mode,
+        prune=(config.prune or False) if prune is None else prune,
+        artifact_name=inputs.artifact_name,
+        apply_environment=inputs.apply_environment,
+        allow_pull_request_target=bool(
+            _flag("allow-pull-request-target", inputs.allow_pull_request_target)
+        ),
+        plan_file=inputs.plan_file,
+        config_file=config.file,
+    )
+
+
+def _flag(name: str, value: str) -> bool | None:
+    if value == "":
+        return None
+    if value in ("true", "false"):
+        return value == "true"
+    raise ConfigError(f"input {name} must be true, false or empty, got {value!r}")

@@ -1,0 +1,215 @@
+"""The steps every mode shares: validate in-process, run ``registry-sync`` as an
+isolated child process, and write to GitHub without letting a write failure pass
+for the plan's.
+
+The child runs as ``python -I -m registry_sync``: isolated mode puts neither the
+current folder (the checkout) nor ``PYTHON*`` variables on the import path, so a
+``registry_sync/`` folder in a pull request can never stand in for the installed
+package.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from registry_sync.github.comments import GitHubClient, GitHubError
+from registry_sync.github.inputs import ActionOptions
+from registry_sync.github.review import ProjectKey, plan_digest
+from registry_sync.github.workflow import ActionLog, ActionsContext
+from registry_sync.loader import load_models
+from registry_sync.problems import Problem
+from registry_sync.render.markdown import MARKER, code_span
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_DRIFT = 2
+EXIT_PARTIAL = 3
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """One run of ``registry-sync plan``: its exit code, output and saved plan."""
+
+    returncode: int
+    markdown: str
+    errors: str
+    document: dict[str, Any] | None
+
+    @property
+    def digest(self) -> str | None:
+        """The plan's digest, None when no plan was made."""
+        return None if self.document is None else plan_digest(self.document)
+
+    @property
+    def body(self) -> str:
+        """The Markdown plan without the renderer's own marker line, which the action
+        replaces with one naming the project."""
+        first, _, rest = self.markdown.partition("\n")
+        return rest if first == MARKER else self.markdown
+
+    @property
+    def changed_ids(self) -> list[str]:
+        """The entries that differ: writes and read-only conflicts."""
+        if self.document is None:
+            return []
+        return [
+            action["id"]
+            for action in self.document["actions"]
+            if action["conflict"] or action["action"] in ("create", "update", "replace", "delete")
+        ]
+
+    @property
+    def conflict_ids(self) -> list[str]:
+        """The read-only entries whose file differs from the server."""
+        if self.document is None:
+            return []
+        return [action["id"] for action in self.document["actions"] if action["conflict"]]
+
+
+def project_key(options: ActionOptions) -> ProjectKey:
+    """The project these options plan: the models folder and the registry, named as
+    the JSON plan names them."""
+    return ProjectKey(str(options.models_dir).rstrip("/"), options.api_url.rstrip("/"))
+
+
+def artifact_name(options: ActionOptions, project: ProjectKey) -> str:
+    """The input when given, else one name per project."""
+    return options.artifact_name or f"registry-sync-plan-{project.slug}"
+
+
+def validate(models_dir: Path, workspace: Path | None, log: ActionLog) -> list[Problem]:
+    """Load the models folder; log every problem and annotate it on its file."""
+    with log.group(f"registry-sync validate --models-dir {models_dir}"):
+        result = load_models(models_dir)
+        lines = [f"note: {note}" for note in result.notes]
+        lines.extend(str(problem) for problem in result.problems)
+        log.untrusted("\n".join(lines))
+        count = len(result.definitions)
+        log.line(
+            f"{count} valid model {'definition' if count == 1 else 'definitions'} in "
+            f"{result.files} {'file' if result.files == 1 else 'files'}, "
+            f"{len(result.problems)} {'problem' if len(result.problems) == 1 else 'problems'}."
+        )
+    for problem in result.problems:
+        message = f"{problem.path}: {problem.message}" if problem.path else problem.message
+        file = _workspace_path(problem.file, workspace)
+        log.annotate("error", message, title="registry-sync validate", file=file, line=problem.line)
+    return list(result.problems)
+
+
+def _workspace_path(file: str, workspace: Path | None) -> str:
+    """``file`` relative to the checkout, where annotations attach to it."""
+    if workspace is None:
+        return file
+    try:
+        return Path(file).resolve().relative_to(workspace.resolve()).as_posix()
+    except ValueError:
+        return file
+
+
+def plan(
+    options: ActionOptions,
+    environ: Mapping[str, str],
+    log: ActionLog,
+    *,
+    artifact_hint: str,
+    detailed: bool = False,
+) -> PlanRun:
+    """Run ``registry-sync plan --format markdown --out <plan file>`` with every
+    setting passed explicitly, as resolved."""
+    # A plan file left from an earlier step must never pass for this run's plan.
+    options.plan_file.unlink(missing_ok=True)
+    arguments = [
+        "plan",
+        *settings_arguments(options),
+        "--models-dir",
+        str(options.models_dir),
+        "--prune" if options.prune else "--no-prune",
+        "--format",
+        "markdown",
+        "--out",
+        str(options.plan_file),
+        "--artifact-hint",
+        artifact_hint,
+    ]
+    if detailed:
+        arguments.append("--detailed-exitcode")
+    with log.group("registry-sync plan"):
+        completed = registry_sync(arguments, environ)
+        log.untrusted(completed.stdout)
+        log.untrusted(completed.stderr)
+    document = None
+    if completed.returncode in (EXIT_OK, EXIT_ERROR, EXIT_DRIFT) and options.plan_file.exists():
+        document = json.loads(options.plan_file.read_text(encoding="utf-8"))
+    return PlanRun(completed.returncode, completed.stdout, completed.stderr, document)
+
+
+def settings_arguments(options: ActionOptions) -> list[str]:
+    """``--api-url`` and, when one was found, ``--config``: plan and apply read the
+    same file the action resolved its settings from."""
+    arguments = ["--api-url", options.api_url]
+    if options.config_file is not None:
+        arguments += ["--config", options.config_file]
+    return arguments
+
+
+def registry_sync(
+    arguments: Sequence[str], environ: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``registry_sync`` in isolated mode (``-I``)."""
+    return subprocess.run(
+        [sys.executable, "-I", "-m", "registry_sync", *arguments],
+        env={**environ, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
+
+
+def plan_outputs(options: ActionOptions, run: PlanRun, log: ActionLog) -> None:
+    """The step outputs every mode that plans sets."""
+    changed = run.changed_ids
+    result = "conflict" if run.conflict_ids else "changes" if changed else "no-changes"
+    log.output("result", result)
+    log.output("has-changes", "true" if changed else "false")
+    log.output("changed-ids", json.dumps(changed))
+    log.output("plan-file", str(options.plan_file))
+    if run.digest is not None:
+        log.output("plan-digest", run.digest)
+
+
+def write_to_github(
+    context: ActionsContext,
+    log: ActionLog,
+    what: str,
+    call: Callable[[GitHubClient], str | None],
+) -> str | None:
+    """Run ``call`` with a client; a failure (no token, 403, GitHub down) becomes a
+    warning in the log and the job summary, never the step's result."""
+    if context.token is None:
+        _warn(log, f"GITHUB_TOKEN is not set, so {what} was skipped")
+        return None
+    try:
+        with GitHubClient(context.api_url, context.token, context.repository) as client:
+            return call(client)
+    except GitHubError as exc:
+        _warn(log, f"{what} failed; the result above stands: {exc}")
+        return None
+
+
+def _warn(log: ActionLog, message: str) -> None:
+    log.annotate("warning", message, title="registry-sync")
+    log.summary(f"> [!WARNING]\n> {message}\n")
+
+
+def artifact_hint(name: str, context: ActionsContext) -> str:
+    """Markdown naming where the full plan is: this run's artifact."""
+    run = f"[this workflow run]({context.run_url})" if context.run_url else "this workflow run"
+    return f"the {code_span(name)} artifact of {run}"

@@ -1,0 +1,207 @@
+"""A fake GitHub REST API for one repository, served over real HTTP on 127.0.0.1.
+
+It answers what the action calls: ``GET /user`` (403 for an installation token, as
+GitHub does), issue comments (with Link pagination), issues, the pull requests of a
+commit, and workflow run artifacts (the zip download redirects, as GitHub's does).
+Writes are attributed to the token's identity.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+GITHUB_TOKEN = "ghs-fake-token-5f0c1d2e"
+REPOSITORY = "acme/models"
+BOT = "github-actions[bot]"
+
+_Answer = tuple[int, Any, dict[str, str]]
+
+
+@dataclass
+class FakeGitHub:
+    """Comments, issues, merged pull requests and artifacts of one repository."""
+
+    token: str = GITHUB_TOKEN
+    # None: an installation token, for which GET /user is forbidden.
+    user: str | None = None
+    page_size: int = 2
+    read_only: bool = False
+    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    artifacts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    archives: dict[int, bytes] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    url: str = ""
+    _next_id: int = 1000
+
+    @property
+    def login(self) -> str:
+        return self.user or BOT
+
+    def _id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def add(self, number: int, body: str, login: str = "someone") -> dict[str, Any]:
+        comment_id = self._id()
+        comment = {
+            "id": comment_id,
+            "body": body,
+            "user": {"login": login},
+            "html_url": f"https://github.example/{REPOSITORY}/pull/{number}#c{comment_id}",
+        }
+        self.comments.setdefault(number, []).append(comment)
+        return comment
+
+    def add_issue(self, title: str, body: str, login: str = "someone") -> dict[str, Any]:
+        number = len(self.issues) + 1
+        issue = {
+            "number": number,
+            "title": title,
+            "body": body,
+            "state": "open",
+            "user": {"login": login},
+            "html_url": f"https://github.example/{REPOSITORY}/issues/{number}",
+        }
+        self.issues.append(issue)
+        return issue
+
+    def merge(self, sha: str, number: int, head_sha: str) -> None:
+        """Record that merging pull request ``number`` (at ``head_sha``) made ``sha``."""
+        self.pulls[sha] = [
+            {
+                "number": number,
+                "merged_at": "2026-12-02T05:00:00Z",
+                "merge_commit_sha": sha,
+                "head": {"sha": head_sha},
+            }
+        ]
+
+    def upload(self, run_id: str, name: str, files: dict[str, str]) -> None:
+        """An artifact of run ``run_id``, as upload-artifact stores it (a zip)."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as bundle:
+            for member, text in files.items():
+                bundle.writestr(member, text)
+        artifact_id = self._id()
+        self.archives[artifact_id] = buffer.getvalue()
+        self.artifacts.setdefault(run_id, []).append(
+            {"id": artifact_id, "name": name, "expired": False}
+        )
+
+    def handle(self, method: str, target: str, headers: Any, body: Any) -> _Answer:
+        self.requests.append((method, target))
+        parts = urlsplit(target)
+        query = parse_qs(parts.query)
+        blob = re.fullmatch(r"/storage/(\d+)\.zip", parts.path)
+        if blob:
+            # Storage: on GitHub another host, which signs its URLs instead.
+            return 200, self.archives[int(blob.group(1))], {}
+        if headers.get("Authorization") != f"Bearer {self.token}":
+            return 401, {"message": "Bad credentials"}, {}
+        if parts.path == "/user":
+            if self.user is None:
+                return 403, {"message": "Resource not accessible by integration"}, {}
+            return 200, {"login": self.user}, {}
+        repo = f"/repos/{REPOSITORY}"
+        if not parts.path.startswith(repo + "/"):
+            return 404, {"message": "Not Found"}, {}
+        path = parts.path[len(repo) :]
+        if method != "GET" and self.read_only:
+            return 403, {"message": "Resource not accessible by integration"}, {}
+        return self._route(method, path, query, body, parts.path)
+
+    def _route(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any, full: str
+    ) -> _Answer:
+        if match := re.fullmatch(r"/issues/(\d+)/comments", path):
+            number = int(match.group(1))
+            if method == "GET":
+                return self._page(self.comments.get(number, []), query, full)
+            return 201, self.add(number, body["body"], self.login), {}
+        if (match := re.fullmatch(r"/issues/comments/(\d+)", path)) and method == "PATCH":
+            for comment in (c for cs in self.comments.values() for c in cs):
+                if comment["id"] == int(match.group(1)):
+                    if comment["user"]["login"] != self.login:
+                        return 403, {"message": "Must have admin rights to Repository."}, {}
+                    comment["body"] = body["body"]
+                    return 200, comment, {}
+        if path == "/issues" and method == "GET":
+            state = query.get("state", ["open"])[0]
+            listed = [issue for issue in self.issues if issue["state"] == state]
+            return self._page(listed, query, full)
+        if path == "/issues" and method == "POST":
+            return 201, self.add_issue(body["title"], body["body"], self.login), {}
+        if (match := re.fullmatch(r"/issues/(\d+)", path)) and method == "PATCH":
+            issue = self.issues[int(match.group(1)) - 1]
+            issue.update({key: body[key] for key in ("title", "body", "state") if key in body})
+            return 200, issue, {}
+        if (match := re.fullmatch(r"/commits/(\w+)/pulls", path)) and method == "GET":
+            return 200, self.pulls.get(match.group(1), []), {}
+        if (match := re.fullmatch(r"/actions/runs/(\w+)/artifacts", path)) and method == "GET":
+            name = query.get("name", [""])[0]
+            found = [a for a in self.artifacts.get(match.group(1), []) if a["name"] == name]
+            return 200, {"total_count": len(found), "artifacts": found}, {}
+        if (match := re.fullmatch(r"/actions/artifacts/(\d+)/zip", path)) and method == "GET":
+            return 302, {}, {"Location": f"{self.url}/storage/{match.group(1)}.zip"}
+        return 404, {"message": "Not Found"}, {}
+
+    def _page(self, items: list[dict[str, Any]], query: dict[str, list[str]], path: str) -> _Answer:
+        # GitHub caps per_page; this fake caps it lower, so tests cross pages.
+        size = min(int(query.get("per_page", ["30"])[0]), self.page_size)
+        page = int(query.get("page", ["1"])[0])
+        chunk = items[(page - 1) * size : page * size]
+        headers = {}
+        if page * size < len(items):
+            rest = "".join(
+                f"&{key}={values[0]}" for key, values in query.items() if key not in ("page",)
+            )
+            headers["Link"] = f'<{self.url}{path}?page={page + 1}{rest}>; rel="next"'
+        return 200, chunk, headers
+
+
+@contextmanager
+def serve(fake: FakeGitHub) -> Iterator[FakeGitHub]:
+    """Serve ``fake`` on 127.0.0.1 until the block ends."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
+            status, payload, headers = fake.handle(self.command, self.path, self.headers, body)
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+            self.send_response(status)
+            kind = "application/zip" if isinstance(payload, bytes) else "application/json"
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
