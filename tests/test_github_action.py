@@ -282,12 +282,42 @@ def test_read_only_conflict_fails_the_check(
     run = actions.run(models)
     assert run.code == 1
     assert run.outputs["result"] == "conflict"
-    assert "::error title=registry-sync%3A read-only conflict::" in run.log
-    assert IMMUTABLE_ID in run.log
+    assert "::error title=registry-sync%3A policy violation::" in run.log
+    assert f"read-only-conflict: {IMMUTABLE_ID} is immutable" in run.log
     body = plan_comments(github)[0]["body"]
     assert "read-only conflict, blocks apply" in body
-    assert "**Next:** Merging cannot apply this plan: fix the read-only conflicts first." in body
+    assert (
+        "**Next:** Merging cannot apply this plan: resolve its violations (listed at the top) "
+        "first." in body
+    )
     assert actions.plan_file.exists()  # uploaded as the artifact all the same
+
+
+def test_a_policy_violation_fails_the_check(
+    actions: Actions, github: FakeGitHub, tmp_path: Path, registry: RegistryServer, models: Path
+) -> None:
+    # A prune of a protected entry: the plan is made, and apply would refuse it.
+    write_config(tmp_path, f'api_url: {registry.url}\nprotect: ["{EMBED_ID}"]\n')
+    (models / "2.yaml").unlink()
+    run = actions.run(models, inputs={"prune": "true"})
+    assert run.code == 1, run.log
+    assert run.outputs["result"] == "violation"
+    assert "::error title=registry-sync%3A policy violation::" in run.log
+    assert f"protect: {EMBED_ID} is protected" in run.log
+    body = plan_comments(github)[0]["body"]
+    assert "Merging cannot apply this plan: resolve its violations" in body
+
+
+def test_model_warnings_are_annotated_but_never_fail_the_check(
+    actions: Actions, github: FakeGitHub, models: Path
+) -> None:
+    edit_model(models, CHAT_ID, contextWindow=0)  # the API accepts it; we advise against it
+    run = actions.run(models)
+    assert run.code == 0, run.log
+    assert re.search(
+        r"::warning title=registry-sync validate,file=models/1\.yaml,line=\d+::contextWindow",
+        run.log,
+    )
 
 
 def test_invalid_models_fail_with_file_annotations_and_no_plan(

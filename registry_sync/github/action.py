@@ -167,12 +167,11 @@ def _plan_mode(
         return EXIT_ERROR
     plan_outputs(options, run, log)
     publish(run.body, run)
-    if run.conflict_ids:
+    if run.violations:
         log.annotate(
             "error",
-            "read-only entries differ from the server and can never be applied: "
-            + ", ".join(run.conflict_ids),
-            title="registry-sync: read-only conflict",
+            "apply would refuse this plan: " + "; ".join(run.violations),
+            title="registry-sync: policy violation",
         )
         return EXIT_ERROR
     return EXIT_OK
@@ -233,8 +232,8 @@ def _review_footer(
     )
     if run is None or run.document is None:
         step = "Nothing can be applied until the plan succeeds on this pull request."
-    elif run.conflict_ids:
-        step = "Merging cannot apply this plan: fix the read-only conflicts first."
+    elif run.violations:
+        step = "Merging cannot apply this plan: resolve its violations (listed at the top) first."
     elif not run.changed_ids:
         step = f"Merging changes nothing in {registry}."
     else:

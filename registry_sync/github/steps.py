@@ -71,6 +71,14 @@ class PlanRun:
             return []
         return [action["id"] for action in self.document["actions"] if action["conflict"]]
 
+    @property
+    def violations(self) -> list[str]:
+        """Why apply would refuse this plan (the policy's violations, read-only
+        conflicts among them), each as ``rule: message``."""
+        if self.document is None:
+            return []
+        return [f"{item['rule']}: {item['message']}" for item in self.document["violations"]]
+
 
 def project_key(options: ActionOptions) -> ProjectKey:
     """The project these options plan: the models folder and the registry, named as
@@ -99,8 +107,11 @@ def validate(models_dir: Path, workspace: Path | None, log: ActionLog) -> list[P
     for problem in result.problems:
         message = f"{problem.path}: {problem.message}" if problem.path else problem.message
         file = _workspace_path(problem.file, workspace)
-        log.annotate("error", message, title="registry-sync validate", file=file, line=problem.line)
-    return list(result.problems)
+        log.annotate(
+            problem.severity, message, title="registry-sync validate", file=file, line=problem.line
+        )
+    # Warnings are rules the API does not enforce: shown on their lines, never fatal.
+    return list(result.errors)
 
 
 def _workspace_path(file: str, workspace: Path | None) -> str:
@@ -176,7 +187,15 @@ def registry_sync(
 def plan_outputs(options: ActionOptions, run: PlanRun, log: ActionLog) -> None:
     """The step outputs every mode that plans sets."""
     changed = run.changed_ids
-    result = "conflict" if run.conflict_ids else "changes" if changed else "no-changes"
+    result = (
+        "conflict"
+        if run.conflict_ids
+        else "violation"
+        if run.violations
+        else "changes"
+        if changed
+        else "no-changes"
+    )
     log.output("result", result)
     log.output("has-changes", "true" if changed else "false")
     log.output("changed-ids", json.dumps(changed))
