@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import io
 import json
 import math
 import os
+import re
 import sys
 import time
 import traceback
@@ -22,6 +24,7 @@ from typing import Any, NoReturn, TypeVar, cast
 
 import click
 from click.core import ParameterSource
+from click.shell_completion import get_completion_class
 
 from registry_sync._version import __version__
 from registry_sync.applier import (
@@ -62,6 +65,11 @@ from registry_sync.state import (
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+PROG_NAME = "registry-sync"
+# The variable click's completion scripts call the command back with (_PROG_NAME_COMPLETE).
+COMPLETE_VARIABLE = "_REGISTRY_SYNC_COMPLETE"
+COMPLETION_SHELLS = ("bash", "zsh", "fish")
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
@@ -87,8 +95,12 @@ class Output:
 
 
 def _want_color() -> bool:
+    """Colour on a terminal; NO_COLOR (no-color.org) turns it off and FORCE_COLOR
+    (force-color.org) on, each when set to anything but ""; NO_COLOR wins."""
     if os.environ.get("NO_COLOR"):
         return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
     return sys.stdout.isatty()
 
 
@@ -195,7 +207,7 @@ class _Group(click.Group):
             click.echo("Aborted.", err=True)
             sys.exit(EXIT_ERROR)
         except click.ClickException as exc:
-            exc.show()
+            _show(exc)
             sys.exit(EXIT_ERROR)
         except Exception:
             click.echo(
@@ -208,8 +220,18 @@ class _Group(click.Group):
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
+def _show(exc: click.ClickException) -> None:
+    """click's report of a usage error (usage line and help hint included), with the
+    ``error:`` every other error of ours starts with instead of click's ``Error:``."""
+    report = io.StringIO()
+    exc.show(file=report)
+    click.echo(
+        re.sub(r"^Error: ", "error: ", report.getvalue(), count=1, flags=re.M), err=True, nl=False
+    )
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="registry-sync")
+@click.version_option(__version__, prog_name=PROG_NAME)
 def cli() -> None:
     """Keep an MKA1 model registry in git.
 
@@ -259,6 +281,21 @@ def schema() -> None:
 
 
 @cli.command()
+@click.argument("shell", metavar="SHELL", type=click.Choice(COMPLETION_SHELLS))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (bash, zsh or fish).
+
+    \b
+    bash, in ~/.bashrc: eval "$(registry-sync completion bash)"
+    zsh, in ~/.zshrc:   eval "$(registry-sync completion zsh)"
+    fish: registry-sync completion fish > ~/.config/fish/completions/registry-sync.fish
+    """
+    script = get_completion_class(shell)
+    assert script is not None  # click ships all three
+    Output().out(script(cli, {}, PROG_NAME, COMPLETE_VARIABLE).source(), nl=False)
+
+
+@cli.command()
 @models_dir_option
 @live_source_options
 @config_option
@@ -297,7 +334,8 @@ def schema() -> None:
 @click.option(
     "--color/--no-color",
     default=None,
-    help="Force colour on or off (default: on for a terminal unless NO_COLOR is set).",
+    help="Force colour on or off (default: on for a terminal; NO_COLOR turns it off, "
+    "FORCE_COLOR on).",
 )
 def plan(
     models_dir: Path,
@@ -465,7 +503,8 @@ def plan_exit_code(computed: Plan, *, detailed: bool) -> int:
 @click.option(
     "--color/--no-color",
     default=None,
-    help="Force colour on or off (default: on for a terminal unless NO_COLOR is set).",
+    help="Force colour on or off (default: on for a terminal; NO_COLOR turns it off, "
+    "FORCE_COLOR on).",
 )
 def apply(
     plan_file: Path | None,
@@ -776,4 +815,4 @@ def _run_command(output: Output, run: Callable[[], int]) -> NoReturn:
 
 def main() -> None:
     """Console entry point (``registry-sync``)."""
-    cli.main(prog_name="registry-sync")
+    cli.main(prog_name=PROG_NAME, complete_var=COMPLETE_VARIABLE)

@@ -21,12 +21,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from registry_sync._version import __version__
 from registry_sync.errors import ApiError, ConfigError, ResponseShapeError, TransportError
 from registry_sync.live import LiveEntry, parse_entry, parse_list_response
 
@@ -48,11 +48,7 @@ _tls_context = functools.cache(httpx.create_ssl_context)
 
 
 def _user_agent() -> str:
-    try:
-        version = metadata.version("registry-sync")
-    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
-        version = "0+unknown"
-    return f"registry-sync/{version}"
+    return f"registry-sync/{__version__}"
 
 
 @dataclass(frozen=True)
