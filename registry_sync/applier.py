@@ -14,7 +14,10 @@ What it promises:
   skipped, each with the reason. A write whose answer is an error is checked by
   re-reading the entry: if the registry already holds what was sent (a 409 for an
   entry an earlier run created, an answer lost with the connection) it counts as
-  done. A rate-limited write is retried at a lower parallelism.
+  done. Every request passes an adaptive gate (:mod:`registry_sync.pacing`): 429s
+  slow the run down, successes speed it up again, never past ``parallelism``
+  requests at once nor ``max_rps`` per second; a write still rate limited after the
+  client's retries goes back in the queue.
 * A replace whose POST fails after its DELETE says so and carries the definition to
   restore (from models/, so it holds no secret).
 * Afterwards the registry is read again and every entry written is confirmed to
@@ -33,6 +36,7 @@ from typing import Any, TypeAlias
 from registry_sync.client import RegistryClient
 from registry_sync.errors import ApiError, RegistrySyncError
 from registry_sync.live import LiveEntry
+from registry_sync.pacing import Pacer, RateMeter
 from registry_sync.plan import Action, Change, Plan
 from registry_sync.planner import IgnoreRule, comparable
 from registry_sync.preflight import conflict_reasons, refusal, stale_changes
@@ -49,8 +53,10 @@ __all__ = [
 
 DEFAULT_PARALLELISM = 4
 # A write still rate limited after the client's own retries goes back in the queue
-# this many times, each time at half the parallelism, before it counts as failed.
+# this many times (the gate has slowed down meanwhile) before it counts as failed.
 _RATE_LIMIT_REQUEUES = 3
+# Progress reports the writes finished per second over this many seconds.
+_RATE_WINDOW = 2.0
 _POSTING = frozenset({Action.CREATE, Action.REPLACE})
 _DELETING = frozenset({Action.DELETE, Action.REPLACE})
 # Refusals an earlier write of the same change explains: it exists, it is gone.
@@ -93,18 +99,25 @@ class EntryResult:
 
 @dataclass(frozen=True)
 class EntryFinished:
-    """Progress: ``result`` has just ended; ``done`` of ``total`` writes have."""
+    """Progress: ``result`` has just ended; ``done`` of ``total`` writes have.
+
+    ``rate`` is how many writes ended per second over the last two seconds, None
+    during the first two.
+    """
 
     result: EntryResult
     done: int
     total: int
+    rate: float | None = None
 
 
 @dataclass(frozen=True)
 class Throttled:
-    """The registry kept rate limiting: apply goes on with ``parallelism`` requests."""
+    """The registry kept rate limiting: apply goes on with ``parallelism`` requests at
+    once and, when ``rate`` is set, at most that many per second."""
 
     parallelism: int
+    rate: float | None = None
 
 
 ApplyEvent: TypeAlias = EntryFinished | Throttled
@@ -148,6 +161,7 @@ def apply_plan(
     client: RegistryClient,
     *,
     parallelism: int = DEFAULT_PARALLELISM,
+    max_rps: float | None = None,
     ignore: Sequence[IgnoreRule] = (),
     on_event: Callable[[ApplyEvent], None] | None = None,
 ) -> ApplyResult:
@@ -156,10 +170,12 @@ def apply_plan(
     Raises :class:`ApplyRefused` before writing anything when the plan has a
     read-only conflict or is stale, and a :class:`RegistryError` when the registry
     cannot be read first. ``ignore`` holds the rules the plan was made with, so that
-    the final check compares as the planner does.
+    the final check compares as the planner does. At most ``parallelism`` requests
+    run at once and, with ``max_rps``, at most that many start per second.
     """
     if parallelism < 1:
         raise ValueError("parallelism must be at least 1")
+    pacer = Pacer(parallelism, max_rps=max_rps)
     conflicts = conflict_reasons(plan)
     if conflicts:
         raise refusal(conflicts, "Then plan again.")
@@ -174,8 +190,9 @@ def apply_plan(
     writes = plan.writes
     if not writes:
         return ApplyResult(plan.registry)
-    run = _Run(writes, _prerequisites(writes, live), client, parallelism, ignore, on_event)
-    results, interrupted = run.execute()
+    run = _Run(writes, _prerequisites(writes, live), client, pacer, ignore, on_event)
+    with client.paced(pacer):
+        results, interrupted = run.execute()
     results, unconfirmed = _confirm(results, writes, client, ignore)
     return ApplyResult(plan.registry, results, unconfirmed, interrupted)
 
@@ -439,7 +456,7 @@ class _Run:
         writes: Sequence[Change],
         waits: Mapping[str, Mapping[str, str]],
         client: RegistryClient,
-        parallelism: int,
+        pacer: Pacer,
         ignore: Sequence[IgnoreRule],
         on_event: Callable[[ApplyEvent], None] | None,
     ) -> None:
@@ -451,7 +468,10 @@ class _Run:
             for first in firsts:
                 self.dependents[first].append(node)
         self.writer = _Writer(client, ignore)
-        self.parallelism = parallelism
+        # The pool has a thread per possible request; the pacer decides how many send.
+        self.pacer = pacer
+        self.parallelism = pacer.parallelism
+        self.finishing = RateMeter(_RATE_WINDOW)
         self.on_event = on_event
         self.results: dict[str, EntryResult] = {}
         self.ready: list[tuple[int, str]] = []
@@ -462,6 +482,7 @@ class _Run:
             if not firsts:
                 heapq.heappush(self.ready, (self.position[node], node))
         limit = self.parallelism
+        reported = limit
         requeued: dict[str, int] = {}
         wrote_earlier: set[str] = set()
         interrupted = False
@@ -490,9 +511,9 @@ class _Run:
                         and requeued.get(node, 0) < _RATE_LIMIT_REQUEUES
                     ):
                         requeued[node] = requeued.get(node, 0) + 1
-                        if limit > 1:
-                            limit //= 2
-                            self._emit(Throttled(limit))
+                        if self.pacer.limit != reported:
+                            reported = self.pacer.limit
+                            self._emit(Throttled(reported, self.pacer.rate))
                         heapq.heappush(self.ready, (self.position[node], node))
                         continue
                     result = attempt.result
@@ -518,7 +539,9 @@ class _Run:
         while ended:
             result = ended.pop(0)
             self.results[result.id] = result
-            self._emit(EntryFinished(result, len(self.results), len(self.changes)))
+            self.finishing.add()
+            rate = self.finishing.rate(settled=True)
+            self._emit(EntryFinished(result, len(self.results), len(self.changes), rate))
             for dependent in self.dependents[result.id]:
                 if dependent in self.results or result.id not in self.waits[dependent]:
                     continue

@@ -478,7 +478,15 @@ def plan_exit_code(computed: Plan, *, detailed: bool) -> int:
     default=DEFAULT_PARALLELISM,
     show_default=True,
     metavar="N",
-    help="How many requests run at once (1-100).",
+    help="How many requests run at once at most (1-100); fewer while the registry answers 429.",
+)
+@click.option(
+    "--max-rps",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="N",
+    help="Start at most N requests per second (for a registry whose rate limit is known). "
+    "Default: as fast as the registry allows, slowing down on 429.",
 )
 @click.option(
     "--max-deletes",
@@ -514,6 +522,7 @@ def apply(
     prune: bool,
     auto_approve: bool,
     parallelism: int,
+    max_rps: float | None,
     max_deletes: int | None,
     allow_delete_all: bool,
     output_format: str,
@@ -551,6 +560,7 @@ def apply(
             rails=rails,
             auto_approve=auto_approve,
             parallelism=parallelism,
+            max_rps=max_rps,
             output_format=output_format,
         )
 
@@ -566,6 +576,7 @@ def run_apply(
     auto_approve: bool,
     parallelism: int,
     output_format: str,
+    max_rps: float | None = None,
 ) -> int:
     """Plan (or read the saved plan), show it, ask, apply, report; returns the exit code."""
     source = settings.source
@@ -600,11 +611,12 @@ def run_apply(
         if answer.strip() != "yes":
             output.err("Apply cancelled: nothing was written.")
             return EXIT_ERROR
-    with open_client(source, os.environ.get(API_KEY_VARIABLE)) as client:
+    with open_client(source, os.environ.get(API_KEY_VARIABLE), connections=parallelism) as client:
         result = apply_plan(
             computed,
             client,
             parallelism=parallelism,
+            max_rps=max_rps,
             ignore=settings.config.ignore,
             on_event=_progress(output),
         )
@@ -623,13 +635,14 @@ def apply_exit_code(result: ApplyResult) -> int:
 
 
 def _progress(output: Output) -> Callable[[ApplyEvent], None]:
-    """Progress on stderr: counts only, so the lines are the same in every run."""
+    """Progress on stderr: counts, and the rate once a run has lasted two seconds."""
 
     def report(event: ApplyEvent) -> None:
         if isinstance(event, Throttled):
+            pace = "" if event.rate is None else f", at most {event.rate:.1f} requests/s"
             output.err(
                 "note: the registry keeps rate limiting; going on with "
-                f"{event.parallelism} at a time"
+                f"{event.parallelism} at a time{pace}"
             )
             return
         if event.result.restore is not None:
@@ -640,7 +653,8 @@ def _progress(output: Output) -> Callable[[ApplyEvent], None]:
         # About 20 lines however long the run.
         step = math.ceil(event.total / 20)
         if event.done % step == 0 or event.done == event.total:
-            output.err(f"Applying: {event.done}/{event.total}")
+            rate = "" if event.rate is None else f" ({event.rate:.0f} writes/s)"
+            output.err(f"Applying: {event.done}/{event.total}{rate}")
 
     return report
 

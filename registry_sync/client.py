@@ -13,15 +13,16 @@ made): a write whose fate is unknown is reported, and the applier reconciles.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import functools
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -30,7 +31,7 @@ from registry_sync._version import __version__
 from registry_sync.errors import ApiError, ConfigError, ResponseShapeError, TransportError
 from registry_sync.live import LiveEntry, parse_entry, parse_list_response
 
-__all__ = ["API_PATH", "HealthResult", "RegistryClient", "RetryPolicy"]
+__all__ = ["API_PATH", "Gate", "HealthResult", "RegistryClient", "RetryPolicy"]
 
 API_PATH = "/api/v1/llm/models/registry"
 
@@ -75,6 +76,16 @@ class RetryPolicy:
         return base + random.uniform(0, base * self.jitter)
 
 
+class Gate(Protocol):
+    """What :meth:`RegistryClient.paced` sends through (``registry_sync.pacing.Pacer``)."""
+
+    def enter(self) -> float:
+        """Block until a request may be sent; returns its start time."""
+
+    def leave(self, started: float, *, throttled: bool) -> None:
+        """The request started at ``started`` was answered (``throttled``: with 429)."""
+
+
 @dataclass(frozen=True)
 class HealthResult:
     """The answer of a health probe; ``checked_at`` is epoch milliseconds."""
@@ -89,6 +100,8 @@ class RegistryClient:
 
     ``base_url`` is the API's root (``https://apigw.mka1.com``). ``sleep`` is called
     for every retry wait; tests pass one that records instead of sleeping.
+    ``connections`` is how many connections the pool keeps alive: the number of
+    threads that send through the client at once.
     """
 
     def __init__(
@@ -100,6 +113,7 @@ class RegistryClient:
         timeout: float = 30.0,
         retry: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], None] = time.sleep,
+        connections: int = 20,
     ) -> None:
         if not _header_safe(api_key):
             raise ConfigError(
@@ -115,6 +129,7 @@ class RegistryClient:
         self._api_key = api_key
         self._retry = retry
         self._sleep = sleep
+        self._gate: Gate | None = None
         headers = {
             "Authorization": f"Bearer {api_key}",
             "Accept": "application/json",
@@ -128,6 +143,11 @@ class RegistryClient:
             timeout=timeout,
             follow_redirects=False,
             verify=_tls_context(),
+            # As many kept-alive connections as threads send through this client:
+            # fewer, and parallel requests keep opening (and closing) new ones.
+            limits=httpx.Limits(
+                max_connections=max(100, connections), max_keepalive_connections=connections
+            ),
         )
 
     def __repr__(self) -> str:
@@ -142,6 +162,15 @@ class RegistryClient:
     def close(self) -> None:
         """Close the connection pool; calling it twice is harmless."""
         self._http.close()
+
+    @contextlib.contextmanager
+    def paced(self, gate: Gate) -> Iterator[None]:
+        """Send every request (retries included) through ``gate`` inside this block."""
+        self._gate = gate
+        try:
+            yield
+        finally:
+            self._gate = None
 
     # -- the registry operations ------------------------------------------------
 
@@ -230,8 +259,12 @@ class RegistryClient:
             attempt += 1
             retry_after: float | None = None
             cause: httpx.HTTPError | None = None
+            gate = self._gate
+            sent_at = gate.enter() if gate is not None else 0.0
+            throttled = False
             try:
                 response = self._http.request(method, path, json=body)
+                throttled = response.status_code == 429
             except httpx.HTTPError as exc:
                 cause = exc
                 retryable = isinstance(exc, _NOT_SENT) or (
@@ -242,6 +275,9 @@ class RegistryClient:
                     return response
                 retryable = response.status_code in retry_statuses
                 retry_after = _retry_after_seconds(response.headers.get("retry-after"))
+            finally:
+                if gate is not None:
+                    gate.leave(sent_at, throttled=throttled)
             delay = retry_after if retry_after is not None else policy.backoff(attempt)
             # Real time when sleeping for real, the waits alone when sleep is faked.
             spent = max(time.monotonic() - started, waited)

@@ -29,6 +29,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--latency-ms", type=int, default=0, help="milliseconds added to every request"
     )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="RPS",
+        help="answer requests beyond RPS per second with 429 and Retry-After (token bucket)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -37,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             api_key=args.api_key,
             port=args.port,
             latency=args.latency_ms / 1000,
+            rate_limit=args.rate_limit,
             log=lambda line: print(line, file=sys.stderr, flush=True),
         )
         server.start()

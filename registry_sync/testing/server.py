@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 from registry_sync.live import parse_list_response
 from registry_sync.testing.factories import list_response, registry_model
+from registry_sync.testing.ratelimit import TokenBucket
 
 API_PREFIX = "/api/v1/llm/models/registry"
 REQUIRED_FIELDS = ("id", "provider", "modelId", "apiFormat", "created", "auth", "capabilities")
@@ -133,8 +134,11 @@ class RegistryServer:
     ``seed`` is a list response document (``{"object": "list", "data": [...]}``) as a
     mapping or a path to a JSON file. Requests need ``Authorization: Bearer
     <api_key>``; ``non_admin_key`` is a key that authenticates but lacks the admin
-    scope (403). ``latency`` is seconds added to every request. ``log`` receives one
-    line per request. All switches are safe to change while requests are in flight.
+    scope (403). ``latency`` is seconds added to every request. ``rate_limit`` (requests
+    per second, a :class:`TokenBucket`) answers requests beyond it with 429 and a
+    ``Retry-After``, at once and before faults and auth, as a gateway would; the
+    bucket's ``refused`` counts them. ``log`` receives one line per request. All
+    switches are safe to change while requests are in flight.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -149,6 +153,7 @@ class RegistryServer:
         latency: float = 0.0,
         faults: tuple[Fault, ...] = (),
         log: Callable[[str], None] | None = None,
+        rate_limit: float | None = None,
     ) -> None:
         self.api_key = api_key
         self.non_admin_key = non_admin_key
@@ -157,6 +162,7 @@ class RegistryServer:
         self._lock = threading.Lock()
         self._latency = latency
         self._faults = [_ArmedFault(fault, fault.times) for fault in faults]
+        self.bucket = None if rate_limit is None else TokenBucket(rate_limit)
         self._requests: list[RecordedRequest] = []
         self._entries: dict[str, dict[str, Any]] = _load_seed(seed)
         self._httpd: _HTTPServer | None = None
@@ -242,6 +248,13 @@ class RegistryServer:
         return [request for request in recorded if request.method == method.upper()]
 
     @property
+    def connection_count(self) -> int:
+        """How many connections clients have opened to this server so far."""
+        if self._httpd is None:
+            raise RuntimeError("the registry server is not running")
+        return self._httpd.accepted
+
+    @property
     def request_count(self) -> int:
         """How many requests have been received, faulted and unauthorised ones included."""
         with self._lock:
@@ -267,6 +280,11 @@ class RegistryServer:
         body, is_json = _decode_body(raw_body)
         with self._lock:
             self._requests.append(RecordedRequest(method, path, raw_path, body, headers))
+            bucket = self.bucket
+        retry_after = None if bucket is None else bucket.take()
+        if retry_after is not None:
+            return _fault_reply(Fault("rate-limit", retry_after=retry_after))
+        with self._lock:
             fault = self._take_fault(method, raw_path, path)
             latency = self._latency
         if latency > 0:
@@ -468,10 +486,12 @@ class _HTTPServer(ThreadingHTTPServer):
         super().__init__(address, handler)
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        self.accepted = 0
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
             self._open.add(request)
+            self.accepted += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
