@@ -7,13 +7,15 @@ import itertools
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from registry_sync.applier import EntryFinished, EntryResult, Outcome, Throttled, apply_plan
-from registry_sync.cli import Output, _progress
+from registry_sync.cli import Output, _progress, cli
 from registry_sync.client import RegistryClient, RetryPolicy
 from registry_sync.loader import DesiredDefinition
 from registry_sync.pacing import Pacer, RateMeter
@@ -297,3 +299,29 @@ def test_progress_shows_the_rate_and_the_pace_once_there_is_one() -> None:
         "12.3 requests/s\n"
         "note: the registry keeps rate limiting; going on with 1 at a time\n"
     )
+
+
+def test_apply_max_rps_flag_paces_the_writes(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    for n in range(11):
+        body = minimal_definition(f"pace:cli-{n:02d}")
+        (models / f"cli-{n:02d}.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    server = CountingServer(api_key=KEY)
+    with server:
+        args = ["apply", "--auto-approve", "--models-dir", str(models), "--api-url", server.url]
+        result = CliRunner().invoke(
+            cli, [*args, "--parallelism", "8", "--max-rps", "20"], env={"MKA1_API_KEY": KEY}
+        )
+    assert result.exit_code == 0, result.output
+    times = server.write_times
+    assert len(times) == 11
+    # 50 ms apart by the gate's schedule: 10 gaps take 0.5 s; a generous margin.
+    assert (len(times) - 1) / (times[-1] - times[0]) < 20 * 1.5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "fast"])
+def test_max_rps_must_be_a_positive_number(value: str) -> None:
+    result = CliRunner().invoke(cli, ["apply", "--max-rps", value])
+    assert result.exit_code == 1
+    assert "error: Invalid value for '--max-rps'" in result.stderr
