@@ -24,7 +24,6 @@ from typing import Any, NoReturn, TypeVar, cast
 
 import click
 from click.core import ParameterSource
-from click.shell_completion import get_completion_class
 
 from registry_sync._version import __version__
 from registry_sync.applier import (
@@ -290,6 +289,9 @@ def completion(shell: str) -> None:
     zsh, in ~/.zshrc:   eval "$(registry-sync completion zsh)"
     fish: registry-sync completion fish > ~/.config/fish/completions/registry-sync.fish
     """
+    # Only here: the completion machinery is not worth importing on every start.
+    from click.shell_completion import get_completion_class
+
     script = get_completion_class(shell)
     assert script is not None  # click ships all three
     Output().out(script(cli, {}, PROG_NAME, COMPLETE_VARIABLE).source(), nl=False)
