@@ -15,7 +15,10 @@ What it promises:
   skipped, each with the reason. A write whose answer is an error is checked by
   re-reading the entry: if the registry already holds what was sent (a 409 for an
   entry an earlier run created, an answer lost with the connection) it counts as
-  done. A rate-limited write is retried at a lower parallelism.
+  done. Every request passes an adaptive gate (:mod:`registry_sync.pacing`): 429s
+  slow the run down, successes speed it up again, never past ``parallelism``
+  requests at once nor ``max_rps`` per second; a write still rate limited after the
+  client's retries goes back in the queue.
 * A replace whose POST fails after its DELETE says so and carries the definition to
   restore (from models/, so it holds no secret).
 * Afterwards the registry is read again and every entry written is confirmed to
@@ -36,6 +39,7 @@ from typing import Any, TypeAlias
 from registry_sync.client import RegistryClient
 from registry_sync.errors import ApiError, RegistrySyncError
 from registry_sync.live import LiveEntry
+from registry_sync.pacing import Pacer, RateMeter
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.planner import IgnoreRule, comparable, field_changes, top_key
 from registry_sync.policy import conflict_reasons
@@ -53,8 +57,10 @@ __all__ = [
 
 DEFAULT_PARALLELISM = 4
 # A write still rate limited after the client's own retries goes back in the queue
-# this many times, each time at half the parallelism, before it counts as failed.
+# this many times (the gate has slowed down meanwhile) before it counts as failed.
 _RATE_LIMIT_REQUEUES = 3
+# Progress reports the writes finished per second over this many seconds.
+_RATE_WINDOW = 2.0
 _POSTING = frozenset({Action.CREATE, Action.REPLACE})
 _DELETING = frozenset({Action.DELETE, Action.REPLACE})
 # Refusals an earlier write of the same change explains: it exists, it is gone.
@@ -97,18 +103,25 @@ class EntryResult:
 
 @dataclass(frozen=True)
 class EntryFinished:
-    """Progress: ``result`` has just ended; ``done`` of ``total`` writes have."""
+    """Progress: ``result`` has just ended; ``done`` of ``total`` writes have.
+
+    ``rate`` is how many writes ended per second over the last two seconds, None
+    during the first two.
+    """
 
     result: EntryResult
     done: int
     total: int
+    rate: float | None = None
 
 
 @dataclass(frozen=True)
 class Throttled:
-    """The registry kept rate limiting: apply goes on with ``parallelism`` requests."""
+    """The registry kept rate limiting: apply goes on with ``parallelism`` requests at
+    once and, when ``rate`` is set, at most that many per second."""
 
     parallelism: int
+    rate: float | None = None
 
 
 ApplyEvent: TypeAlias = EntryFinished | Throttled
@@ -152,6 +165,7 @@ def apply_plan(
     client: RegistryClient,
     *,
     parallelism: int = DEFAULT_PARALLELISM,
+    max_rps: float | None = None,
     ignore: Sequence[IgnoreRule] = (),
     server_defaults: Mapping[str, Any] | None = None,
     on_event: Callable[[ApplyEvent], None] | None = None,
@@ -162,10 +176,13 @@ def apply_plan(
     read-only conflict or is stale, and a :class:`RegistryError` when the registry
     cannot be read first. ``ignore`` and ``server_defaults`` are the rules the plan
     was made with, so that the final check compares as the planner does. A create
-    whose body has no ``created`` is stamped with the time of the write.
+    whose body has no ``created`` is stamped with the time of the write. At most
+    ``parallelism`` requests run at once and, with ``max_rps``, at most that many
+    start per second.
     """
     if parallelism < 1:
         raise ValueError("parallelism must be at least 1")
+    pacer = Pacer(parallelism, max_rps=max_rps)
     conflicts = conflict_reasons(plan)
     if conflicts:
         raise refusal(conflicts, "Then plan again.")
@@ -189,8 +206,9 @@ def apply_plan(
     if not writes:
         return ApplyResult(plan.registry)
     rules = _Rules(tuple(ignore), dict(server_defaults or {}))
-    run = _Run(writes, _prerequisites(writes, live), client, parallelism, rules, on_event)
-    results, interrupted = run.execute()
+    run = _Run(writes, _prerequisites(writes, live), client, pacer, rules, on_event)
+    with client.paced(pacer):
+        results, interrupted = run.execute()
     try:
         results, unconfirmed = _confirm(results, writes, client, rules, plan.models_dir)
     except KeyboardInterrupt:
@@ -484,7 +502,7 @@ class _Run:
         writes: Sequence[Change],
         waits: Mapping[str, Mapping[str, str]],
         client: RegistryClient,
-        parallelism: int,
+        pacer: Pacer,
         rules: _Rules,
         on_event: Callable[[ApplyEvent], None] | None,
     ) -> None:
@@ -496,7 +514,11 @@ class _Run:
             for first in firsts:
                 self.dependents[first].append(node)
         self.writer = _Writer(client, rules)
-        self.parallelism = parallelism
+        # The pool has a thread per possible request; the pacer decides how many send.
+        self.pacer = pacer
+        self.parallelism = pacer.parallelism
+        self.reported = pacer.parallelism
+        self.finishing = RateMeter(_RATE_WINDOW)
         self.on_event = on_event
         self.results: dict[str, EntryResult] = {}
         self.ready: list[tuple[int, str]] = []
@@ -506,7 +528,6 @@ class _Run:
         for node, firsts in self.waits.items():
             if not firsts:
                 heapq.heappush(self.ready, (self.position[node], node))
-        limit = self.parallelism
         requeued: dict[str, int] = {}
         wrote_earlier: set[str] = set()
         interrupted = False
@@ -516,14 +537,12 @@ class _Run:
         try:
             while running or (self.ready and not interrupted):
                 try:
-                    while self.ready and not interrupted and len(running) < limit:
+                    while self.ready and not interrupted and len(running) < self.parallelism:
                         _, node = heapq.heappop(self.ready)
                         running[pool.submit(self.writer.attempt, self.changes[node])] = node
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in sorted(finished, key=lambda f: self.position[running[f]]):
-                        limit = self._settle(
-                            future, running, limit, requeued, wrote_earlier, interrupted
-                        )
+                        self._settle(future, running, requeued, wrote_earlier, interrupted)
                 except KeyboardInterrupt:
                     if interrupted:
                         # A second Ctrl-C: stop waiting. What was in flight may have landed.
@@ -562,12 +581,11 @@ class _Run:
         self,
         future: Future[_Attempt],
         running: dict[Future[_Attempt], str],
-        limit: int,
         requeued: dict[str, int],
         wrote_earlier: set[str],
         interrupted: bool,
-    ) -> int:
-        """Record one finished request (or queue it again); returns the new limit.
+    ) -> None:
+        """Record one finished request (or queue it again).
 
         The future leaves ``running`` only once handled, so an interrupt in between
         never loses it."""
@@ -581,9 +599,10 @@ class _Run:
             and requeued.get(node, 0) < _RATE_LIMIT_REQUEUES
         ):
             requeued[node] = requeued.get(node, 0) + 1
-            if limit > 1:
-                limit //= 2
-                self._emit(Throttled(limit))
+            # The pacer has slowed down already; say so once per new limit.
+            if self.pacer.limit != self.reported:
+                self.reported = self.pacer.limit
+                self._emit(Throttled(self.reported, self.pacer.rate))
             heapq.heappush(self.ready, (self.position[node], node))
         elif node not in self.results:
             result = attempt.result
@@ -591,7 +610,6 @@ class _Run:
                 result = replace(result, wrote=True)
             self._finish(result)
         del running[future]
-        return limit
 
     def _finish(self, first: EntryResult) -> None:
         """Record a result: release the writes waiting for it, or skip them (and theirs)."""
@@ -599,7 +617,9 @@ class _Run:
         while ended:
             result = ended.pop(0)
             self.results[result.id] = result
-            self._emit(EntryFinished(result, len(self.results), len(self.changes)))
+            self.finishing.add()
+            rate = self.finishing.rate(settled=True)
+            self._emit(EntryFinished(result, len(self.results), len(self.changes), rate))
             for dependent in self.dependents[result.id]:
                 if dependent in self.results or result.id not in self.waits[dependent]:
                     continue

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import io
 import json
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -74,6 +76,11 @@ from registry_sync.writable import write_problems
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+PROG_NAME = "registry-sync"
+# The variable click's completion scripts call the command back with (_PROG_NAME_COMPLETE).
+COMPLETE_VARIABLE = "_REGISTRY_SYNC_COMPLETE"
+COMPLETION_SHELLS = ("bash", "zsh", "fish")
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
@@ -100,8 +107,12 @@ class Output:
 
 
 def _want_color() -> bool:
+    """Colour on a terminal; NO_COLOR (no-color.org) turns it off and FORCE_COLOR
+    (force-color.org) on, each when set to anything but ""; NO_COLOR wins."""
     if os.environ.get("NO_COLOR"):
         return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
     return sys.stdout.isatty()
 
 
@@ -277,7 +288,7 @@ class _Group(click.Group):
             click.echo("Aborted.", err=True)
             sys.exit(EXIT_ERROR)
         except click.ClickException as exc:
-            exc.show()
+            _show(exc)
             sys.exit(EXIT_ERROR)
         except Exception:
             click.echo(
@@ -290,8 +301,18 @@ class _Group(click.Group):
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
+def _show(exc: click.ClickException) -> None:
+    """click's report of a usage error (usage line and help hint included), with the
+    ``error:`` every other error of ours starts with instead of click's ``Error:``."""
+    report = io.StringIO()
+    exc.show(file=report)
+    click.echo(
+        re.sub(r"^Error: ", "error: ", report.getvalue(), count=1, flags=re.M), err=True, nl=False
+    )
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="registry-sync")
+@click.version_option(__version__, prog_name=PROG_NAME)
 def cli() -> None:
     """Keep an MKA1 model registry in git.
 
@@ -351,6 +372,24 @@ def schema() -> None:
 
 
 @cli.command()
+@click.argument("shell", metavar="SHELL", type=click.Choice(COMPLETION_SHELLS))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (bash, zsh or fish).
+
+    \b
+    bash, in ~/.bashrc: eval "$(registry-sync completion bash)"
+    zsh, in ~/.zshrc:   eval "$(registry-sync completion zsh)"
+    fish: registry-sync completion fish > ~/.config/fish/completions/registry-sync.fish
+    """
+    # Only here: the completion machinery is not worth importing on every start.
+    from click.shell_completion import get_completion_class
+
+    script = get_completion_class(shell)
+    assert script is not None  # click ships all three
+    Output().out(script(cli, {}, PROG_NAME, COMPLETE_VARIABLE).source(), nl=False)
+
+
+@cli.command()
 @models_dir_option
 @live_source_options
 @config_option
@@ -390,7 +429,8 @@ def schema() -> None:
 @click.option(
     "--color/--no-color",
     default=None,
-    help="Force colour on or off (default: on for a terminal unless NO_COLOR is set).",
+    help="Force colour on or off (default: on for a terminal; NO_COLOR turns it off, "
+    "FORCE_COLOR on).",
 )
 @replace_option
 @strict_option
@@ -614,7 +654,15 @@ def plan_exit_code(computed: Plan, *, detailed: bool) -> int:
     default=DEFAULT_PARALLELISM,
     show_default=True,
     metavar="N",
-    help="How many requests run at once (1-100).",
+    help="How many requests run at once at most (1-100); fewer while the registry answers 429.",
+)
+@click.option(
+    "--max-rps",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="N",
+    help="Start at most N requests per second (for a registry whose rate limit is known). "
+    "Default: as fast as the registry allows, slowing down on 429.",
 )
 @policy_options
 @click.option(
@@ -634,7 +682,8 @@ def plan_exit_code(computed: Plan, *, detailed: bool) -> int:
 @click.option(
     "--color/--no-color",
     default=None,
-    help="Force colour on or off (default: on for a terminal unless NO_COLOR is set).",
+    help="Force colour on or off (default: on for a terminal; NO_COLOR turns it off, "
+    "FORCE_COLOR on).",
 )
 def apply(
     plan_file: Path | None,
@@ -646,6 +695,7 @@ def apply(
     replace: tuple[str, ...],
     strict: bool,
     parallelism: int,
+    max_rps: float | None,
     max_deletes: int | None,
     allow_delete_all: bool,
     allowed: tuple[str, ...],
@@ -683,6 +733,7 @@ def apply(
             rules=policy_rules(settings.config, max_deletes, allow_delete_all, allowed),
             auto_approve=auto_approve,
             parallelism=parallelism,
+            max_rps=max_rps,
             output_format=output_format,
             replace=replace,
             strict=strict,
@@ -704,6 +755,7 @@ def run_apply(
     replace: tuple[str, ...] = (),
     strict: bool = False,
     out: Path | None = None,
+    max_rps: float | None = None,
 ) -> int:
     """Plan (or read the saved plan), show it, ask, apply, report; returns the exit code."""
     source = settings.source
@@ -754,11 +806,12 @@ def run_apply(
         if answer.strip() != "yes":
             output.err("Apply cancelled: nothing was written.")
             return EXIT_ERROR
-    with open_client(source, os.environ.get(API_KEY_VARIABLE)) as client:
+    with open_client(source, os.environ.get(API_KEY_VARIABLE), connections=parallelism) as client:
         result = apply_plan(
             computed,
             client,
             parallelism=parallelism,
+            max_rps=max_rps,
             ignore=settings.config.ignore,
             server_defaults=settings.config.server_defaults,
             on_event=_progress(output),
@@ -804,13 +857,14 @@ def apply_exit_code(result: ApplyResult) -> int:
 
 
 def _progress(output: Output) -> Callable[[ApplyEvent], None]:
-    """Progress on stderr: counts only, so the lines are the same in every run."""
+    """Progress on stderr: counts, and the rate once a run has lasted two seconds."""
 
     def report(event: ApplyEvent) -> None:
         if isinstance(event, Throttled):
+            pace = "" if event.rate is None else f", at most {event.rate:.1f} requests/s"
             output.err(
                 "note: the registry keeps rate limiting; going on with "
-                f"{event.parallelism} at a time"
+                f"{event.parallelism} at a time{pace}"
             )
             return
         if event.result.restore is not None:
@@ -821,7 +875,8 @@ def _progress(output: Output) -> Callable[[ApplyEvent], None]:
         # About 20 lines however long the run.
         step = math.ceil(event.total / 20)
         if event.done % step == 0 or event.done == event.total:
-            output.err(f"Applying: {event.done}/{event.total}")
+            rate = "" if event.rate is None else f" ({event.rate:.0f} writes/s)"
+            output.err(f"Applying: {event.done}/{event.total}{rate}")
 
     return report
 
@@ -1048,4 +1103,4 @@ def _run_command(output: Output, run: Callable[[], int]) -> NoReturn:
 
 def main() -> None:
     """Console entry point (``registry-sync``)."""
-    cli.main(prog_name="registry-sync")
+    cli.main(prog_name=PROG_NAME, complete_var=COMPLETE_VARIABLE)

@@ -30,12 +30,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
 
+from registry_sync._version import __version__
 from registry_sync.errors import ApiError, ConfigError, ResponseShapeError, TransportError
 from registry_sync.live import LiveEntry, parse_entry, parse_list_response
 
@@ -43,6 +43,7 @@ __all__ = [
     "API_PATH",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
+    "Gate",
     "HealthResult",
     "NetworkDeadline",
     "RegistryClient",
@@ -69,11 +70,7 @@ _tls_context = functools.cache(httpx.create_ssl_context)
 
 
 def _user_agent() -> str:
-    try:
-        version = metadata.version("registry-sync")
-    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
-        version = "0+unknown"
-    return f"registry-sync/{version}"
+    return f"registry-sync/{__version__}"
 
 
 @dataclass(frozen=True)
@@ -144,6 +141,16 @@ class _TooLarge(Exception):
     pass
 
 
+class Gate(Protocol):
+    """What :meth:`RegistryClient.paced` sends through (``registry_sync.pacing.Pacer``)."""
+
+    def enter(self) -> float:
+        """Block until a request may be sent; returns its start time."""
+
+    def leave(self, started: float, *, throttled: bool) -> None:
+        """The request started at ``started`` was answered (``throttled``: with 429)."""
+
+
 @dataclass(frozen=True)
 class HealthResult:
     """The answer of a health probe; ``checked_at`` is epoch milliseconds."""
@@ -158,6 +165,8 @@ class RegistryClient:
 
     ``base_url`` is the API's root (``https://apigw.mka1.com``). ``sleep`` is called
     for every retry wait; tests pass one that records instead of sleeping.
+    ``connections`` is how many connections the pool keeps alive: the number of
+    threads that send through the client at once.
     """
 
     def __init__(
@@ -171,6 +180,7 @@ class RegistryClient:
         sleep: Callable[[float], None] = time.sleep,
         deadline: NetworkDeadline | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        connections: int = 20,
     ) -> None:
         if not _header_safe(api_key):
             raise ConfigError(
@@ -191,6 +201,7 @@ class RegistryClient:
         self._timeout = timeout
         self._deadline = deadline if deadline is not None else NetworkDeadline()
         self._max_response_bytes = max_response_bytes
+        self._gate: Gate | None = None
         headers = {
             "Authorization": f"Bearer {api_key}",
             "Accept": "application/json",
@@ -204,6 +215,11 @@ class RegistryClient:
             timeout=timeout,
             follow_redirects=False,
             verify=_tls_context(),
+            # As many kept-alive connections as threads send through this client:
+            # fewer, and parallel requests keep opening (and closing) new ones.
+            limits=httpx.Limits(
+                max_connections=max(100, connections), max_keepalive_connections=connections
+            ),
         )
 
     def __repr__(self) -> str:
@@ -218,6 +234,15 @@ class RegistryClient:
     def close(self) -> None:
         """Close the connection pool; calling it twice is harmless."""
         self._http.close()
+
+    @contextlib.contextmanager
+    def paced(self, gate: Gate) -> Iterator[None]:
+        """Send every request (retries included) through ``gate`` inside this block."""
+        self._gate = gate
+        try:
+            yield
+        finally:
+            self._gate = None
 
     # -- the registry operations ------------------------------------------------
 
@@ -320,8 +345,12 @@ class RegistryClient:
             cause: httpx.HTTPError | None = None
             if self._deadline.remaining() <= 0:
                 raise self._deadline_error(operation, method, path, attempt - 1)
+            gate = self._gate
+            sent_at = gate.enter() if gate is not None else 0.0
+            throttled = False
             try:
                 response = self._request(method, path, body)
+                throttled = response.status_code == 429
             except _DeadlinePassed:
                 raise self._deadline_error(operation, method, path, attempt) from None
             except _TooLarge:
@@ -341,6 +370,9 @@ class RegistryClient:
                     return response
                 retryable = response.status_code in retry_statuses
                 retry_after = _retry_after_seconds(response.headers.get("retry-after"))
+            finally:
+                if gate is not None:
+                    gate.leave(sent_at, throttled=throttled)
             delay = retry_after if retry_after is not None else policy.backoff(attempt)
             # Real time when sleeping for real, the waits alone when sleep is faked.
             spent = max(time.monotonic() - started, waited)

@@ -134,8 +134,11 @@ def fetch_live(source: LiveSource, api_key: str | None) -> list[LiveEntry]:
         return client.list_models()
 
 
-def open_client(source: LiveSource, api_key: str | None) -> RegistryClient:
-    """A client for ``source``; the key must come from the environment."""
+def open_client(
+    source: LiveSource, api_key: str | None, *, connections: int = 20
+) -> RegistryClient:
+    """A client for ``source``; the key must come from the environment. It keeps
+    ``connections`` connections alive: one per thread that will share it."""
     if not api_key:
         raise ConfigError(
             f"{API_KEY_VARIABLE} is not set: export the registry's admin API key in that "
@@ -149,6 +152,7 @@ def open_client(source: LiveSource, api_key: str | None) -> RegistryClient:
         retry=RetryPolicy(max_elapsed=source.retry_budget),
         deadline=source.deadline,
         max_response_bytes=source.max_response_bytes,
+        connections=connections,
     )
 
 

@@ -107,6 +107,12 @@ def _seed_document() -> dict[str, Any]:
     )
 
 
+@pytest.fixture(autouse=True)
+def _no_forced_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A FORCE_COLOR in the caller's environment must not colour the expected output."""
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+
+
 @pytest.fixture
 def registry_seed() -> dict[str, Any]:
     """A fresh copy of the list response the ``registry_server`` fixture starts from."""

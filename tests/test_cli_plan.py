@@ -208,6 +208,10 @@ def test_text_out_file_still_writes_json(example_server: RegistryServer, tmp_pat
         ([], {"NO_COLOR": "1"}, False),
         (["--no-color"], {}, False),
         ([], {}, False),  # not a terminal
+        ([], {"FORCE_COLOR": "1"}, True),
+        ([], {"FORCE_COLOR": ""}, False),  # set but empty: as if unset
+        ([], {"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),  # NO_COLOR wins
+        (["--no-color"], {"FORCE_COLOR": "1"}, False),
     ],
 )
 def test_colour_only_when_wanted(
@@ -386,7 +390,25 @@ def test_reroute_target_must_exist_in_models_or_registry(
 def test_usage_errors_exit_1_not_2(args: list[str]) -> None:
     result = run(args)
     assert result.exit_code == 1
-    assert "Error:" in result.stderr
+    assert "\nerror: " in result.stderr
+    assert "Error:" not in result.stderr
+
+
+def test_usage_errors_start_with_error_and_keep_the_usage_hint() -> None:
+    result = run(["plan", "--no-such-flag"])
+    assert result.stderr == (
+        "Usage: cli plan [OPTIONS]\n"
+        "Try 'cli plan --help' for help.\n"
+        "\n"
+        "error: No such option '--no-such-flag'.\n"
+    )
+
+
+def test_no_command_still_shows_the_help() -> None:
+    result = run([])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Usage: cli [OPTIONS] COMMAND [ARGS]...")
+    assert "Commands:" in result.stderr
 
 
 def test_api_key_is_not_a_flag() -> None:

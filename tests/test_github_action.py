@@ -356,7 +356,7 @@ def test_fork_validates_and_explains_why_plan_was_skipped(
 
 
 def test_fork_with_invalid_models_still_fails(actions: Actions, models: Path) -> None:
-    edit_model(models, CHAT_ID, rpm=-1)
+    edit_model(models, CHAT_ID, rpm="fast")
     run = actions.run(models, api_key=None, head="stranger/models")
     assert run.code == 1
     assert run.outputs["result"] == "invalid"

@@ -56,11 +56,12 @@ def actions(
     return Actions(tmp_path, github, registry)
 
 
-def review(actions: Actions, models: Path, *, upload: bool = True) -> Run:
-    """The pull request's plan run (run 42), its artifact, then the merge."""
+def review(actions: Actions, models: Path, *, upload: bool = True, code: int = 0) -> Run:
+    """The pull request's plan run (run 42), its artifact, then the merge (``code``:
+    the plan check's expected exit code; a merge can happen despite a red check)."""
     actions.run_id = "42"
     run = actions.run(models)
-    assert run.code == 0, run.log
+    assert run.code == code, run.log
     if upload:
         # What action.yml's upload-artifact step does with the plan file.
         plan = actions.plan_file.read_text(encoding="utf-8")
@@ -298,7 +299,9 @@ def test_apply_rails_refusal_is_reported_on_the_pull_request(
         f"protect: ['{EMBED_ID}']\nprune: true\n", encoding="utf-8"
     )
     (models / "2.yaml").unlink()
-    review(actions, models)
+    # The plan check fails already (the violation is judged at plan time); merged anyway,
+    # apply refuses with the same reason.
+    review(actions, models, code=1)
     run = apply(actions, models)
     assert run.code == 1
     (reply,) = replies(github)

@@ -7,11 +7,13 @@ import re
 import shutil
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -35,6 +37,8 @@ PERMISSIONS = {
         "actions": "read",
     },
     ("registry-drift.yml", "drift"): {"contents": "read", "issues": "write"},
+    # Trusted publishing to PyPI: the only job that may ask for an OIDC token.
+    ("release.yml", "publish"): {"id-token": "write"},
 }
 
 
@@ -56,7 +60,7 @@ def steps_of(document: dict[Any, Any]) -> list[dict[str, Any]]:
 
 
 def test_there_is_something_to_check() -> None:
-    assert "ci.yml" in {p.name for p in WORKFLOWS}
+    assert {"ci.yml", "release.yml"} <= {p.name for p in WORKFLOWS}
     assert {p.name for p in EXAMPLES} >= {
         "registry-apply.yml",
         "registry-drift.yml",
@@ -171,6 +175,53 @@ def test_ci_runs_the_test_command_on_every_python_and_lints() -> None:
     lint = " ".join(step.get("run", "") for step in workflow["jobs"]["lint"]["steps"])
     for command in ("ruff check", "ruff format --check", "mypy --strict"):
         assert command in lint
+
+
+def test_ci_installs_the_wheel_outside_the_checkout_and_runs_it() -> None:
+    job = load(ROOT / ".github" / "workflows" / "ci.yml")["jobs"]["wheel"]
+    script = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "python -m build --wheel" in script
+    assert 'python -m venv "$RUNNER_TEMP/clean"' in script
+    assert 'cd "$RUNNER_TEMP"' in script
+    for command in (
+        'registry-sync validate --models-dir "$GITHUB_WORKSPACE/models"',
+        'registry-sync plan --registry-file "$GITHUB_WORKSPACE/examples/registry.json"',
+        "registry-sync schema",
+    ):
+        assert command in script, command
+
+
+def test_release_builds_checks_and_publishes_on_a_tag_with_trusted_publishing() -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "release.yml")
+    assert triggers(workflow) == {"push": {"tags": ["v*"]}}
+    build, publish = workflow["jobs"]["build"], workflow["jobs"]["publish"]
+    script = "\n".join(step.get("run", "") for step in build["steps"])
+    assert "python -m build\n" in script + "\n"
+    assert "twine check --strict dist/*" in script
+    checkout = build["steps"][0]
+    assert checkout["uses"].startswith("actions/checkout@")
+    assert checkout["with"]["fetch-depth"] == 0, "setuptools-scm needs the tags"
+    assert publish["needs"] == "build"
+    assert publish["environment"]["name"] == "pypi"
+    assert publish["permissions"] == {"id-token": "write"}
+    assert publish["steps"][-1]["uses"].startswith("pypa/gh-action-pypi-publish@")
+    # Trusted publishing: no stored token.
+    assert "password" not in publish["steps"][-1].get("with", {})
+    assert "secrets." not in (ROOT / ".github" / "workflows" / "release.yml").read_text()
+
+
+def test_workflows_install_the_packaging_tools_the_test_extra_pins() -> None:
+    pins = {}
+    for line in metadata.requires("registry-sync") or []:
+        requirement = Requirement(line)
+        if requirement.name in ("build", "twine"):
+            (spec,) = requirement.specifier
+            assert spec.operator == "==", line
+            pins[requirement.name] = spec.version
+    assert set(pins) == {"build", "twine"}
+    for path in WORKFLOWS:
+        for name, version in re.findall(r"\b(build|twine)==(\S+)", path.read_text("utf-8")):
+            assert version == pins[name], f"{path.name}: {name}=={version}, not {pins[name]}"
 
 
 def test_action_metadata() -> None:

@@ -77,7 +77,8 @@ class PlanRun:
         conflicts among them), each as ``rule: message``."""
         if self.document is None:
             return []
-        return [f"{item['rule']}: {item['message']}" for item in self.document["violations"]]
+        found = self.document.get("violations") or []
+        return [f"{item['rule']}: {item['message']}" for item in found]
 
 
 def project_key(options: ActionOptions) -> ProjectKey:

@@ -42,6 +42,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="fields an add fills in when the body omits them, e.g. '{\"hidden\": false}' "
         "(dotted paths for nested fields)",
     )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="RPS",
+        help="answer requests beyond RPS per second with 429 and Retry-After (token bucket)",
+    )
     args = parser.parse_args(argv)
     fill_defaults: dict[str, object] = {}
     if args.fill_defaults is not None:
@@ -62,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             latency=args.latency_ms / 1000,
             store_nulls=args.store_nulls,
             fill_defaults=fill_defaults,
+            rate_limit=args.rate_limit,
             log=lambda line: print(line, file=sys.stderr, flush=True),
         )
         server.start()

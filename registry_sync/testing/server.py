@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 from registry_sync.definition import api_problems
 from registry_sync.live import parse_list_response
 from registry_sync.testing.factories import list_response, registry_model
+from registry_sync.testing.ratelimit import TokenBucket
 
 API_PREFIX = "/api/v1/llm/models/registry"
 # The API serves cluster endpoints below the registry path: never a model id.
@@ -139,11 +140,14 @@ class RegistryServer:
     ``seed`` is a list response document (``{"object": "list", "data": [...]}``) as a
     mapping or a path to a JSON file. Requests need ``Authorization: Bearer
     <api_key>``; ``non_admin_key`` is a key that authenticates but lacks the admin
-    scope (403). ``latency`` is seconds added to every request. ``log`` receives one
-    line per request. ``store_nulls`` makes a PATCH null stored as null instead of
-    removing the field; ``fill_defaults`` maps field paths (dotted for nested fields,
-    e.g. ``capabilities.supportsTopP``) to values an add fills in when the body omits
-    them. All switches are safe to change while requests are in flight.
+    scope (403). ``latency`` is seconds added to every request. ``rate_limit`` (requests
+    per second, a :class:`TokenBucket`) answers requests beyond it with 429 and a
+    ``Retry-After``, at once and before faults and auth, as a gateway would; the
+    bucket's ``refused`` counts them. ``log`` receives one line per request.
+    ``store_nulls`` makes a PATCH null stored as null instead of removing the field;
+    ``fill_defaults`` maps field paths (dotted for nested fields, e.g.
+    ``capabilities.supportsTopP``) to values an add fills in when the body omits them.
+    All switches are safe to change while requests are in flight.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -160,6 +164,7 @@ class RegistryServer:
         log: Callable[[str], None] | None = None,
         store_nulls: bool = False,
         fill_defaults: Mapping[str, Any] | None = None,
+        rate_limit: float | None = None,
     ) -> None:
         self.api_key = api_key
         self.store_nulls = store_nulls
@@ -170,6 +175,7 @@ class RegistryServer:
         self._lock = threading.Lock()
         self._latency = latency
         self._faults = [_ArmedFault(fault, fault.times) for fault in faults]
+        self.bucket = None if rate_limit is None else TokenBucket(rate_limit)
         self._requests: list[RecordedRequest] = []
         self._entries: dict[str, dict[str, Any]] = _load_seed(seed)
         self._httpd: _HTTPServer | None = None
@@ -255,6 +261,13 @@ class RegistryServer:
         return [request for request in recorded if request.method == method.upper()]
 
     @property
+    def connection_count(self) -> int:
+        """How many connections clients have opened to this server so far."""
+        if self._httpd is None:
+            raise RuntimeError("the registry server is not running")
+        return self._httpd.accepted
+
+    @property
     def request_count(self) -> int:
         """How many requests have been received, faulted and unauthorised ones included."""
         with self._lock:
@@ -280,6 +293,11 @@ class RegistryServer:
         body, is_json = _decode_body(raw_body)
         with self._lock:
             self._requests.append(RecordedRequest(method, path, raw_path, body, headers))
+            bucket = self.bucket
+        retry_after = None if bucket is None else bucket.take()
+        if retry_after is not None:
+            return _fault_reply(Fault("rate-limit", retry_after=retry_after))
+        with self._lock:
             fault = self._take_fault(method, raw_path, path)
             latency = self._latency
         if latency > 0:
@@ -505,10 +523,12 @@ class _HTTPServer(ThreadingHTTPServer):
         super().__init__(address, handler)
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        self.accepted = 0
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
             self._open.add(request)
+            self.accepted += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
