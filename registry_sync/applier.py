@@ -550,6 +550,8 @@ class _Run:
                         break
                     # Requests in flight finish (their fate must be known); no new ones start.
                     interrupted = True
+        except KeyboardInterrupt:  # a second Ctrl-C outside the wait: the same
+            interrupted = abandoned = True
         finally:
             pool.shutdown(wait=not abandoned, cancel_futures=True)
         for node in sorted(running.values(), key=self.position.__getitem__):

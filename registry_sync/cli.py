@@ -3,8 +3,8 @@
 Exit codes: 0 success; 1 error, invalid models or a policy violation (a read-only
 conflict among them: apply would refuse the plan); with
 ``plan --detailed-exitcode``, 2 when changes are present; 3 when ``apply`` wrote some
-changes and others failed. Usage errors exit 1 too, so that CI never mistakes a typo
-for drift.
+changes and others failed, or was interrupted after writing. Usage errors exit 1
+too, so that CI never mistakes a typo for drift.
 """
 
 from __future__ import annotations
@@ -708,7 +708,8 @@ def apply(
     Shows the plan and asks for 'yes' first; --auto-approve skips the question.
     Exit 0 when every change is done (or there is none), 1 when nothing was
     written (refused, cancelled, or every write failed), 3 when some writes
-    landed and others failed: run apply again to finish.
+    landed and others failed, or Ctrl-C stopped a run that wrote: run apply again
+    to finish.
     """
     output = Output(color)
 

@@ -522,13 +522,17 @@ def _header_safe(value: str) -> bool:
 
 
 def _checked_base_url(base_url: str) -> str:
+    # The URL is never repeated: it may hold a password.
     try:
         url = httpx.URL(base_url)
-    except httpx.InvalidURL as exc:
-        raise ConfigError(f"the MKA1 API URL {base_url!r} is not a URL: {exc}") from exc
+    except httpx.InvalidURL:
+        raise ConfigError("the MKA1 API URL is not a URL that parses; fix it") from None
     if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigError("the MKA1 API URL must start with http:// or https:// and name a host")
+    if url.userinfo:
         raise ConfigError(
-            f"the MKA1 API URL {base_url!r} must start with http:// or https:// and name a host"
+            "the MKA1 API URL has a user name or password in it; remove it: the only "
+            "credential sent is the API key"
         )
     return base_url.rstrip("/")
 

@@ -40,6 +40,7 @@ from typing import Any
 
 from registry_sync.definition import DEFINITION_FIELDS, HTTP_URL_PATTERN
 from registry_sync.errors import ConfigError, InvalidConfig
+from registry_sync.modelfiles import Unreadable, read_model_file
 from registry_sync.planner import IgnoreRule
 from registry_sync.problems import Problem
 from registry_sync.secrets import url_has_credentials
@@ -118,15 +119,16 @@ def load_config(path: Path) -> ProjectConfig:
     """Read and check one configuration file; raises :class:`InvalidConfig` with every
     problem, each at its line and key."""
     display = _display(path)
+    raw = read_model_file(path, path.parent)  # a regular file of bounded size, or why not
+    if isinstance(raw, Unreadable):
+        raise ConfigError(f"{display}: {raw.reason}")
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {display}: {exc.strerror or exc}") from exc
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidConfig(display, [Problem(display, 0, "", "not UTF-8 text")]) from None
     documents, error = parse_documents(text)
     if error is not None:
-        raise InvalidConfig(display, [Problem(display, error.line, "", error.message)])
+        raise InvalidConfig(display, [Problem(display, error.line, error.path, error.message)])
     present = [document for document in documents if document.data is not None]
     if not present:
         return ProjectConfig(file=display)

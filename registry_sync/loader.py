@@ -461,6 +461,8 @@ def _null_paths(value: Any, path: PathParts) -> list[PathParts]:
     found: list[PathParts] = []
     if isinstance(value, dict):
         for key, item in value.items():
+            if not isinstance(key, str):
+                continue  # a key no definition has: validation names it
             if item is None:
                 found.append((*path, key))
             else:

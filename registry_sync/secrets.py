@@ -16,6 +16,7 @@ plans and export (placeholders). A value is secret when it is:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -77,7 +78,7 @@ def url_has_credentials(url: object) -> bool:
 
 def is_credential_name(name: object) -> bool:
     """True when a key or parameter name looks like it holds a credential."""
-    return isinstance(name, str) and bool(_CREDENTIAL_NAME.search(name))
+    return isinstance(name, str) and _credential_key(name)
 
 
 def is_credential_parameter(name: str) -> bool:
@@ -94,6 +95,7 @@ def url_parses(url: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)
 def url_is_secret(url: str) -> bool:
     """True when a URL carries a credential (user information, a credential-looking
     query or fragment parameter), or does not parse and so cannot be checked."""
@@ -111,8 +113,8 @@ def url_is_secret(url: str) -> bool:
 
 def secret_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
     """Yield the key paths of every secret in a definition: the known places first
-    (URLs, auth values, headers), then the rest in document order. A path is never
-    below one already yielded."""
+    (URLs, auth values, headers), then the rest. A path is never below one already
+    yielded."""
     found: list[tuple[str | int, ...]] = []
     base_url = definition.get("baseUrl")
     if isinstance(base_url, str) and url_is_secret(base_url):
@@ -138,24 +140,40 @@ def secret_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
 
 
 def _named_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
-    """Values under credential-looking keys, and secret URLs, anywhere; depth first."""
-    pending: list[tuple[Any, tuple[str | int, ...]]] = [(definition, ())]
+    """Values under credential-looking keys, and secret URLs, anywhere.
+
+    Iterative (a live definition may nest deeper than the recursion limit), and cheap
+    on the common case: key names are judged once each, strings without ``://`` at
+    a glance.
+    """
+    pending: list[tuple[dict[str, Any] | list[Any], tuple[str | int, ...]]] = [(definition, ())]
+    found: list[tuple[str | int, ...]] = []
     while pending:
         node, path = pending.pop()
-        if isinstance(node, dict):
-            children: list[tuple[Any, tuple[str | int, ...]]] = []
-            for key, value in node.items():
+        items = node.items() if type(node) is dict else enumerate(node)
+        for key, value in items:
+            if type(key) is str:
                 if key in _NAME_MAPPINGS:
                     continue
-                if value is not None and is_credential_name(key):
-                    yield (*path, key)
-                else:
-                    children.append((value, (*path, key)))
-            pending.extend(reversed(children))
-        elif isinstance(node, list):
-            pending.extend(reversed([(item, (*path, index)) for index, item in enumerate(node)]))
-        elif isinstance(node, str) and _HAS_SCHEME.match(node) and url_is_secret(node):
-            yield path
+                if value is not None and _credential_key(key):
+                    found.append((*path, key))
+                    continue
+            kind = type(value)
+            if kind is dict or kind is list:
+                pending.append((value, (*path, key)))
+            elif kind is str and "://" in value and _secret_url_value(value):
+                found.append((*path, key))
+    return iter(found)
+
+
+@functools.lru_cache(maxsize=4096)
+def _credential_key(name: str) -> bool:
+    return bool(_CREDENTIAL_NAME.search(name))
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_url_value(value: str) -> bool:
+    return bool(_HAS_SCHEME.match(value)) and url_is_secret(value)
 
 
 def placeholder_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:

@@ -97,7 +97,10 @@ class _Loader(_FastLoader):
                 return node.value
             scalar = _SCALARS.get(tag)
             if scalar is not None:
-                return scalar(self, cast(ScalarNode, node))
+                try:
+                    return scalar(self, cast(ScalarNode, node))
+                except _UNREADABLE as exc:  # an explicit tag on the wrong text: !!int x
+                    raise _unreadable(node) from exc
             return self._construct_slowly(node)
         built = self._built.get(id(node), _NOT_BUILT)
         if built is not _NOT_BUILT:
@@ -124,6 +127,8 @@ class _Loader(_FastLoader):
     def _construct_slowly(self, node: Node) -> Any:
         try:
             data = self.construct_object(node, deep=True)
+        except _UNREADABLE as exc:
+            raise _unreadable(node) from exc
         finally:
             self.constructed_objects = {}
             self.recursive_objects = {}
@@ -138,6 +143,23 @@ class _Loader(_FastLoader):
         if len(mapping) != len(node.value):
             self.repeated_key = True
         return mapping
+
+
+# What PyYAML's constructors raise, beyond YAMLError, on text its tag cannot read.
+_UNREADABLE = (
+    ArithmeticError,
+    AttributeError,
+    LookupError,
+    TypeError,
+    ValueError,
+)
+
+
+def _unreadable(node: Node) -> yaml.constructor.ConstructorError:
+    kind = node.tag.rpartition(":")[2] or node.tag
+    return yaml.constructor.ConstructorError(
+        None, None, f"this value is not a valid {kind}, as its tag says", node.start_mark
+    )
 
 
 _SCALARS: dict[str, Callable[[SafeConstructor, ScalarNode], Any]] = {
@@ -184,12 +206,13 @@ def parse_documents(text: str) -> tuple[list[Document], YamlError | None]:
     """
     loader = _Loader(text)
     documents: list[Document] = []
+    spent = _Expansion()
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 break
-            shape_error = _measure(node)
+            shape_error = _measure(node, spent)
             if shape_error is not None:
                 return documents, shape_error
             loader.repeated_key = False
@@ -226,12 +249,22 @@ def _describe_yaml_error(exc: yaml.YAMLError, text: str) -> YamlError:
     return YamlError(0, f"YAML error: {type(exc).__name__}")
 
 
-def _measure(root: Node) -> YamlError | None:
+@dataclass
+class _Expansion:
+    """What aliases have added so far to the documents of one text."""
+
+    nodes: int = 0
+    chars: int = 0
+
+
+def _measure(root: Node, spent: _Expansion) -> YamlError | None:
     """The first reason ``root`` is too costly to construct, or None.
 
     Walks the node graph once, iteratively (no recursion limit to hit), each distinct
     node once: sizes after alias expansion are summed bottom-up, so a fan-out of
-    aliases is measured without being expanded.
+    aliases is measured without being expanded. What aliases add is also counted
+    in ``spent``, across the documents of a file, so many small fan-outs cannot add
+    up to a large one.
     """
     # id(node) -> (nodes, characters, height) once expanded; filled bottom-up.
     measured: dict[int, tuple[int, int, int]] = {}
@@ -275,12 +308,25 @@ def _measure(root: Node) -> YamlError | None:
     if height > MAX_DEPTH:
         message = f"YAML aliases nest this document more than {MAX_DEPTH} levels deep"
         return _shape_error(root, (), message)
-    if aliased and (nodes > MAX_EXPANDED_NODES or chars > MAX_EXPANDED_CHARS):
+    if not aliased:
+        return None
+    if nodes > MAX_EXPANDED_NODES or chars > MAX_EXPANDED_CHARS:
         return _shape_error(
             root,
             (),
             f"YAML aliases expand this document past {MAX_EXPANDED_NODES:,} nodes or "
             f"{MAX_EXPANDED_CHARS:,} characters; write the values out, with fewer aliases",
+        )
+    written = [value for key, value in measured.items() if key != id(root)]
+    spent.nodes += nodes - 1 - len(written)
+    spent.chars += chars - sum(value[1] for value in written if value[0] == 1)
+    if spent.nodes > MAX_EXPANDED_NODES or spent.chars > MAX_EXPANDED_CHARS:
+        return _shape_error(
+            root,
+            (),
+            f"YAML aliases across this file's documents add more than "
+            f"{MAX_EXPANDED_NODES:,} nodes or {MAX_EXPANDED_CHARS:,} characters; write the "
+            "values out, with fewer aliases",
         )
     return None
 
@@ -400,7 +446,7 @@ class _Keys:
         """The key as loaded (``0x1`` is 1); its text when it does not construct."""
         try:
             return self._constructor.construct_object(key)
-        except (yaml.YAMLError, ValueError):
+        except (yaml.YAMLError, *_UNREADABLE):
             return key.value
 
     def child(self, node: Node, part: str | int) -> tuple[Node, Node] | None:

@@ -901,8 +901,8 @@ def _slip_a_base_url_into_a_patch(document: dict[str, Any], workspace: Workspace
 
 def _slip_a_field_into_a_replace_body(document: dict[str, Any], workspace: Workspace) -> None:
     for action in document["actions"]:
-        if action["id"] == EMBED:
-            action["body"]["contextWindow"] = 1
+        if action["id"] == EMBED:  # a replace; an update with a null, once PATCH removes
+            (action["body"] or action["patch"])["contextWindow"] = 1
 
 
 @pytest.mark.parametrize(
@@ -982,7 +982,7 @@ def test_a_second_ctrl_c_with_writes_in_flight_still_reports_and_exits_3(
     workspace.write_models(
         LIVE[CHAT], LIVE[EMBED], LIVE[ROUTER], *(definition(f"team:m{n}") for n in range(3))
     )
-    workspace.server.latency = 1.0
+    workspace.server.latency = 1.5  # both signals land while the first POST is in flight
     process = _start_apply(workspace, "--parallelism", "1", "--out", "result.json")
     _wait_for(lambda: workspace.server.requests("POST"), process)
     process.send_signal(signal.SIGINT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -298,3 +299,13 @@ def test_server_defaults_problems_are_at_their_lines(repo: Path) -> None:
         "registry-sync.yaml:1: server_defaults: expected a mapping of field path to value, "
         "got a list"
     ]
+
+
+def test_a_configuration_file_that_is_a_pipe_is_refused_not_waited_on(tmp_path: Path) -> None:
+    path = tmp_path / "registry-sync.yaml"
+    os.mkfifo(path)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value).endswith(
+        "registry-sync.yaml: a named pipe, not a regular file; only regular files are read"
+    )

@@ -257,3 +257,34 @@ def test_validate_on_every_hostile_file_at_once(
         ]
     )
     assert len(lines) == len(named)  # one clear error per file
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "!!int id: 1\n",
+            "models/a.yaml:1: YAML error: this value is not a valid int, as its tag says",
+        ),
+        ("!!int\n", "models/a.yaml:1: YAML error: this value is not a valid int, as its tag says"),
+        (
+            "a: !!timestamp x\n",
+            "models/a.yaml:1: YAML error: this value is not a valid timestamp, as its tag says",
+        ),
+    ],
+)
+def test_an_explicit_tag_on_text_it_cannot_read_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, message: str
+) -> None:
+    assert messages(load(tmp_path, monkeypatch, {"a.yaml": text})) == [message]
+
+
+def test_many_small_fan_outs_in_one_file_add_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = "x: &x [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\ny: [" + ", ".join(["*x"] * 600) + "]\n"
+    result = load(tmp_path, monkeypatch, {"a.yaml": ("---\n" + document) * 3})
+    assert messages(result)[-1] == (
+        "models/a.yaml:5: YAML aliases across this file's documents add more than 10,000 "
+        "nodes or 1,000,000 characters; write the values out, with fewer aliases"
+    )

@@ -369,3 +369,27 @@ def test_a_delete_answer_keyed_by_the_key_is_scrubbed(registry: RegistryServer) 
         client.remove_model("t:x")
     assert "an object with keys [***]" in str(raised.value)
     assert_no_key(str(raised.value))
+
+
+def test_max_response_mb_is_the_limit_end_to_end(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    raw = RawServer(endless_body)
+    try:
+        result = run(
+            "plan",
+            "--models-dir",
+            str(tmp_path / "models"),
+            "--api-url",
+            raw.url,
+            "--max-response-mb",
+            "2",
+            "--retry-budget",
+            "0",
+        )
+    finally:
+        raw.close()
+    assert result.exit_code == 1
+    assert (
+        "error: unexpected response from GET /api/v1/llm/models/registry: the body is larger "
+        "than 2 MB (--max-response-mb); refusing to treat it as the registry's state"
+    ) in result.stderr

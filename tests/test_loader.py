@@ -348,6 +348,16 @@ def test_syntax_error_at_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert message.startswith("models/chat.yaml:13: YAML syntax error: ")
 
 
+def test_a_null_key_with_a_null_value_is_a_problem_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "? " is a mapping {null: null}: the null-means-absent warning must not trip on it.
+    result = load(tmp_path, monkeypatch, {"odd.yaml": "? \n"})
+    assert result.definitions == ()
+    assert result.errors
+    assert all(problem.file == "models/odd.yaml" for problem in result.problems)
+
+
 @pytest.mark.parametrize("field", SERVER_OWNED_FIELDS)
 def test_every_server_owned_field_is_rejected(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str
