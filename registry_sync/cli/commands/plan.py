@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,19 +20,11 @@ from registry_sync.cli.options import (
     strict_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
-from registry_sync.pipeline import (
-    compute_plan,
-    conflict_message,
-    live_source,
-    plan_exit_code,
-    policy_rules,
-)
-from registry_sync.policy import Rules
-from registry_sync.render.json import render_json
-from registry_sync.render.markdown import render_markdown
-from registry_sync.render.text import render_text
 from registry_sync.settings import Settings
-from registry_sync.state import LiveSource
+
+if TYPE_CHECKING:
+    from registry_sync.policy import Rules
+    from registry_sync.state import LiveSource
 
 
 @click.command()
@@ -94,6 +87,8 @@ def plan(
     output = Output(color)
 
     def run() -> int:
+        from registry_sync.pipeline import live_source, policy_rules
+
         settings = resolved(config_file)
         live = live_source(
             settings,
@@ -131,6 +126,11 @@ def run_plan(
     strict: bool = False,
 ) -> int:
     """Plan, print the plan and its violations; returns the exit code."""
+    from registry_sync.pipeline import compute_plan, conflict_message, plan_exit_code
+    from registry_sync.render.json import render_json
+    from registry_sync.render.markdown import render_markdown
+    from registry_sync.render.text import render_text
+
     computed = compute_plan(
         settings.models_dir,
         source,

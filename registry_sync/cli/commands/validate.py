@@ -9,8 +9,6 @@ import click
 from registry_sync.cli.options import config_option, models_dir_option, resolved, strict_option
 from registry_sync.cli.output import Output, run_command
 from registry_sync.exitcodes import EXIT_OK
-from registry_sync.loader import check_reroute_graph, load_models
-from registry_sync.pipeline import check_problems
 
 
 @click.command()
@@ -32,6 +30,10 @@ def validate(models_dir: Path | None, config_file: Path | None, strict: bool) ->
 
 def run_validate(models_dir: Path, output: Output, *, strict: bool = False) -> int:
     """Validate models/, print notes then the verdict; returns the exit code."""
+    # Imported here, like every command's work: --help must not pay for it.
+    from registry_sync.checks import check_problems
+    from registry_sync.loader import check_reroute_graph, load_models
+
     result = load_models(models_dir)
     for note in result.notes:
         output.err(f"note: {note}")
