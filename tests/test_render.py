@@ -11,6 +11,7 @@ import pytest
 from registry_sync import __version__
 from registry_sync.plan import Action, Change, Plan
 from registry_sync.render.json import FORMAT_VERSION, plan_document, render_json
+from registry_sync.render.requests import render_requests
 from registry_sync.render.text import created_fields, format_value, render_text, summary_line
 from registry_sync.testing import review_plan
 
@@ -178,3 +179,44 @@ def test_create_flattens_nested_objects_to_paths() -> None:
         ("defaultParams", "{}"),
         ("created", "(set at apply)"),
     ]
+
+
+def test_dry_run_requests_render_exactly() -> None:
+    plan = Plan(
+        changes=(
+            Change("a:new", Action.CREATE, "new", body={"id": "a:new", "auth": {"value": "x"}}),
+            Change("a:re", Action.REPLACE, "asked", body={"id": "a:re", "created": 5}),
+            Change("a:up", Action.UPDATE, "1 field", patch={"rpm": None}),
+            Change("a:in-sync", Action.NO_OP, "in sync"),
+        ),
+        models_dir="models",
+        registry="https://registry.example",
+    )
+    assert render_requests(plan) == (
+        "Dry run: apply would send 4 requests:\n"
+        "\n"
+        "  POST /api/v1/llm/models/registry\n"
+        "    {\n"
+        '      "id": "a:new",\n'
+        '      "auth": {\n'
+        '        "value": (sensitive)\n'
+        "      },\n"
+        '      "created": (set at apply)\n'
+        "    }\n"
+        "\n"
+        "  DELETE /api/v1/llm/models/registry/a%3Are\n"
+        "\n"
+        "  POST /api/v1/llm/models/registry\n"
+        "    {\n"
+        '      "id": "a:re",\n'
+        '      "created": 5\n'
+        "    }\n"
+        "\n"
+        "  PATCH /api/v1/llm/models/registry/a%3Aup\n"
+        "    {\n"
+        '      "rpm": null\n'
+        "    }\n"
+        "\n"
+        "Nothing was written (--dry-run).\n"
+    )
+    assert render_requests(empty_plan()) == "Dry run: apply would send nothing.\n"

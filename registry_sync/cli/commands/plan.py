@@ -8,6 +8,7 @@ import click
 
 from registry_sync.cli.options import (
     color_option,
+    compact_option,
     config_option,
     given_names,
     live_source_options,
@@ -15,6 +16,7 @@ from registry_sync.cli.options import (
     policy_options,
     replace_option,
     strict_option,
+    target_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
 from registry_sync.pipeline import (
@@ -71,6 +73,8 @@ from registry_sync.state import LiveSource
 )
 @color_option
 @replace_option
+@target_option
+@compact_option
 @strict_option
 def plan(
     models_dir: Path,
@@ -83,6 +87,8 @@ def plan(
     detailed_exitcode: bool,
     color: bool | None,
     replace: tuple[str, ...],
+    targets: tuple[str, ...],
+    compact: bool,
     strict: bool,
     max_deletes: int | None,
     allow_delete_all: bool,
@@ -109,6 +115,8 @@ def plan(
             detailed_exitcode=detailed_exitcode,
             replace=replace,
             strict=strict,
+            targets=targets,
+            compact=compact,
         )
 
     run_command(output, run)
@@ -125,6 +133,8 @@ def run_plan(
     detailed_exitcode: bool = False,
     replace: tuple[str, ...] = (),
     strict: bool = False,
+    targets: tuple[str, ...] = (),
+    compact: bool = False,
 ) -> int:
     """Plan, print the plan and its violations; returns the exit code."""
     computed = compute_plan(
@@ -137,6 +147,7 @@ def run_plan(
         strict=strict,
         warn=output.err,
         rules=rules,
+        targets=targets,
     )
     if out is not None:
         write_file(out, render_json(computed))
@@ -145,7 +156,7 @@ def run_plan(
     elif output_format == "markdown":
         output.out(render_markdown(computed, artifact_hint=artifact_hint), nl=False)
     else:
-        output.out(render_text(computed, color=output.color), nl=False)
+        output.out(render_text(computed, color=output.color, compact=compact), nl=False)
     if computed.conflicts:
         output.err(f"error: {conflict_message(computed)}")
     for violation in computed.violations:
