@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from click.testing import CliRunner, Result
@@ -277,3 +278,23 @@ def test_validate_formats_agree_on_valid_models() -> None:
     assert github.exit_code == 0
     assert github.stdout == ""
     assert github.stderr == "5 model definitions in 4 files: valid.\n"
+
+
+def test_a_saved_partial_plan_counts_what_it_left_out_again(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    for path in (tmp_path / "models").iterdir():
+        path.unlink()
+    planned = workspace.run("plan", "--prune", "--target", "team:*", "--out", "plan.json")
+    assert planned.exit_code == 0, planned.output
+    assert json.loads((tmp_path / "plan.json").read_text())["untargeted"] == 1
+    # The entry outside the target goes away before apply: the plan now deletes every
+    # mutable entry, whatever the file says it left out.
+    httpx.delete(
+        f"{workspace.server.url}{API}/other%3Aold", headers={"Authorization": f"Bearer {KEY}"}
+    ).raise_for_status()
+    workspace.server.clear_requests()
+    applied = workspace.run("apply", "plan.json", "--auto-approve")
+    assert applied.exit_code == 1
+    assert "delete-all" in applied.stderr
+    assert workspace.writes() == []

@@ -1,9 +1,11 @@
 """The human plan, in the manner of ``terraform plan``.
 
-First the violations (what apply would refuse), then one block per entry that
-changes (or conflicts), each field as ``before -> after``, risky ones marked with
-their risk class and its reasons; then the unmanaged entries; then the closing
-summary and the risk counts. Colour (ANSI) only when the
+First the partial-plan notice (``--target``), the violations (what apply would
+refuse), then one block per entry that changes (or conflicts), each field as
+``before -> after``, a create's fields as ``path = value`` (nested objects
+flattened to the paths updates show), risky ones marked with their risk class and
+its reasons; ``compact`` gives one line per entry instead. Then the unmanaged
+entries; then the closing summary and the risk counts. Colour (ANSI) only when the
 caller asks for it: the CLI decides that from the terminal and ``NO_COLOR``.
 """
 

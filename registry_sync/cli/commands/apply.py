@@ -137,7 +137,7 @@ def apply(
     Exit 0 when every change is done (or there is none), 1 when nothing was
     written (refused, cancelled, or every write failed), 3 when some writes
     landed and others failed, or Ctrl-C stopped a run that wrote: run apply again
-    to finish.
+    to finish. --dry-run: exit 0, or 1 on an error or a plan apply would refuse.
     """
     output = Output(color)
 
