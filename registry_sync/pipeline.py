@@ -5,6 +5,7 @@ results into exit codes (:mod:`registry_sync.exitcodes`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +21,7 @@ from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, replace_p
 from registry_sync.policy import Rules, SafetyRails, judge
 from registry_sync.settings import MB, Settings
 from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, load_desired
+from registry_sync.targeting import matches, select
 from registry_sync.writable import write_problems
 
 if TYPE_CHECKING:
@@ -69,10 +71,12 @@ def compute_plan(
     strict: bool = False,
     warn: Warn | None = None,
     rules: Rules | None = None,
+    targets: tuple[str, ...] = (),
 ) -> Plan:
     """Load models/, fetch the live registry, check references, plan, check that the
     API accepts every write, and judge the plan by ``rules`` (risk, violations).
-    Warnings go to ``warn``."""
+    With ``targets`` (``--target`` patterns) only matching ids are planned: the
+    files and references are still all checked. Warnings go to ``warn``."""
     desired = load_desired(models_dir, strict=strict)
     if warn is not None:
         print_warnings(warn, desired.warnings)
@@ -95,7 +99,21 @@ def compute_plan(
         models_dir=str(models_dir).rstrip("/"),
         registry=source.describe(),
     )
-    computed = build_plan(desired.definitions, live, options)
+    if targets:
+        outside = [model_id for model_id in replace if not matches(model_id, targets)]
+        if outside:
+            raise ConfigError(
+                f"--replace {', '.join(outside)}: outside every --target; add a --target "
+                "that matches it, or leave it out"
+            )
+        chosen = select(targets, desired.definitions, live)
+        computed = dataclasses.replace(
+            build_plan(chosen.desired, chosen.live, options),
+            targets=targets,
+            untargeted=chosen.untargeted,
+        )
+    else:
+        computed = build_plan(desired.definitions, live, options)
     check_problems(write_problems(computed), strict=strict, warn=warn)
     return judge(computed, rules or Rules(), definitions)
 

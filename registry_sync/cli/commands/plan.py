@@ -10,6 +10,7 @@ import click
 from registry_sync.cli.options import (
     SourceFlags,
     color_option,
+    compact_option,
     config_option,
     live_source_options,
     models_dir_option,
@@ -18,6 +19,7 @@ from registry_sync.cli.options import (
     replace_option,
     resolved,
     strict_option,
+    target_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
 from registry_sync.settings import Settings
@@ -61,6 +63,8 @@ if TYPE_CHECKING:
 )
 @color_option
 @replace_option
+@target_option
+@compact_option
 @strict_option
 def plan(
     models_dir: Path | None,
@@ -73,6 +77,8 @@ def plan(
     detailed_exitcode: bool,
     color: bool | None,
     replace: tuple[str, ...],
+    targets: tuple[str, ...],
+    compact: bool,
     strict: bool,
     max_deletes: int | None,
     allow_delete_all: bool,
@@ -107,6 +113,8 @@ def plan(
             detailed_exitcode=detailed_exitcode,
             replace=replace,
             strict=strict,
+            targets=targets,
+            compact=compact,
         )
 
     run_command(output, run)
@@ -124,6 +132,8 @@ def run_plan(
     detailed_exitcode: bool = False,
     replace: tuple[str, ...] = (),
     strict: bool = False,
+    targets: tuple[str, ...] = (),
+    compact: bool = False,
 ) -> int:
     """Plan, print the plan and its violations; returns the exit code."""
     from registry_sync.pipeline import compute_plan, conflict_message, plan_exit_code
@@ -141,6 +151,7 @@ def run_plan(
         strict=strict,
         warn=output.err,
         rules=rules,
+        targets=targets,
     )
     if out is not None:
         write_file(out, render_json(computed))
@@ -149,7 +160,7 @@ def run_plan(
     elif output_format == "markdown":
         output.out(render_markdown(computed, artifact_hint=artifact_hint), nl=False)
     else:
-        output.out(render_text(computed, color=output.color), nl=False)
+        output.out(render_text(computed, color=output.color, compact=compact), nl=False)
     if computed.conflicts:
         output.err(f"error: {conflict_message(computed)}")
     for violation in computed.violations:
