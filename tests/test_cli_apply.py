@@ -530,7 +530,8 @@ def test_an_interrupted_apply_finishes_the_writes_in_flight_and_reports(
     workspace.write_models(
         LIVE[CHAT], LIVE[EMBED], LIVE[ROUTER], *(definition(f"team:m{n}") for n in range(3))
     )
-    workspace.server.latency = 0.2
+    # The signal must land while the first POST is in flight: generous, for loaded machines.
+    workspace.server.latency = 1.0
     process = subprocess.Popen(
         [sys.executable, "-m", "registry_sync", "apply", "--auto-approve", "--parallelism", "1"],
         cwd=workspace.root,
@@ -1010,7 +1011,7 @@ def test_a_ctrl_c_during_the_final_check_still_reports_and_exits_3(
     workspace: Workspace,
 ) -> None:
     workspace.write_models(LIVE[CHAT], LIVE[EMBED], LIVE[ROUTER], definition("team:m0"))
-    workspace.server.latency = 0.5
+    workspace.server.latency = 1.0  # the signal lands while the final read is in flight
     process = _start_apply(workspace, "--out", "result.json")
 
     def checking() -> bool:
