@@ -125,6 +125,8 @@ class Plan:
     # changed entries (for the picture in the pull-request comment).
     violations: tuple[Violation, ...] = ()
     reroutes: tuple[RerouteEdge, ...] = ()
+    # The environment of registry-sync.yaml the plan was made for; None without one.
+    environment: str | None = None
 
     def count(self, action: Action) -> int:
         """How many changes have ``action``."""

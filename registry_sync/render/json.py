@@ -6,6 +6,7 @@ Format version 2::
       "format_version": "2",
       "tool": {"name": "registry-sync", "version": "..."},
       "models_dir": "models", "registry": "<API URL or file:PATH>", "prune": false,
+      "environment": "staging",   (only when made for an environment of registry-sync.yaml)
       "summary": {"create": 0, "update": 0, "replace": 0, "delete": 0, "no-op": 0,
                   "read-only": 0, "unmanaged": 0, "conflict": 0, "immutable-undeclared": 0,
                   "risk": {"safe": 0, "breaking": 0, "destructive": 0}},
@@ -30,8 +31,11 @@ declares one: ``apply`` stamps it at apply time. ``replace`` comes only from
 ``--replace ID``. ``summary.risk`` counts the writes (create, update, replace,
 delete) per risk class. A plan with any ``violations`` is refused by apply; ``apply``
 of a saved plan judges it again and never reads the saved ``risk``, ``risk_reasons``
-or ``violations``. Version 2 dropped ``forces_replace`` and added the risk and
-violation fields: a version 1 reader would take a refused plan for an appliable one.
+or ``violations``. ``environment`` is absent, not null, for a plan made without
+``environments:``, so such plans are byte for byte what they were; ``apply --env
+NAME`` refuses a saved plan whose ``environment`` is not NAME. Version 2 dropped
+``forces_replace`` and added the risk and violation fields: a version 1 reader
+would take a refused plan for an appliable one.
 """
 
 from __future__ import annotations
@@ -47,12 +51,16 @@ FORMAT_VERSION = "2"
 
 def plan_document(plan: Plan) -> dict[str, Any]:
     """The plan as a JSON-ready dict in format version 2."""
-    return {
+    document: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "tool": {"name": "registry-sync", "version": __version__},
         "models_dir": plan.models_dir,
         "registry": plan.registry,
         "prune": plan.prune,
+    }
+    if plan.environment is not None:
+        document["environment"] = plan.environment
+    return document | {
         "summary": {**plan.summary(), "risk": plan.risk_counts()},
         "unknown_live_fields": list(plan.unknown_live_fields),
         "violations": [

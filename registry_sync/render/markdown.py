@@ -161,6 +161,8 @@ def _headline(plan: Plan) -> str:
     if plan.writes:
         lines.extend([f"**{escape_text(risk_line(plan))}**", ""])
     context = f"Registry {code_span(plan.registry)}, models in {code_span(plan.models_dir + '/')}."
+    if plan.environment is not None:
+        context = f"Environment {code_span(plan.environment)}. {context}"
     unchanged = unchanged_line(plan)
     if unchanged:
         context += f" {escape_text(unchanged)}"

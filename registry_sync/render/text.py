@@ -50,6 +50,9 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         if c.action in _HEADS and (c.conflict or c.action is not Action.READ_ONLY)
     ]
 
+    if plan.environment is not None:
+        lines.append(paint(_BOLD, f"Environment {plan.environment} ({plan.registry})"))
+        lines.append("")
     if plan.violations:
         count = len(plan.violations)
         noun = _plural(count, "violation", "violations")
