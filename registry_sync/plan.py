@@ -52,6 +52,9 @@ class FieldChange:
     kind: ChangeKind
     before: Any = None
     after: Any = None
+    # "file:line" of the overlay that set the value (registry_sync.overlay); None when
+    # the value is the models/ file's, whose place is the change's file and line.
+    origin: str | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ Format version 2::
          "file": "models/x.yaml" | null, "line": 1 | null, "reason": "...",
          "conflict": false, "risk": "safe|breaking|destructive", "risk_reasons": ["..."],
          "changes": [{"path": "a.b[0]", "kind": "added|removed|changed",
-                      "before": ..., "after": ...}],
+                      "before": ..., "after": ...,
+                      "origin": "overlays/staging/x.yaml:4"}],  (only when an overlay set it)
          "body": {...} | null, "patch": {...} | null, "live_fingerprint": "sha256:..." | null}
       ]
     }
@@ -44,7 +45,7 @@ import json
 from typing import Any
 
 from registry_sync._version import __version__
-from registry_sync.plan import Change, Plan
+from registry_sync.plan import Change, FieldChange, Plan
 
 FORMAT_VERSION = "2"
 
@@ -76,6 +77,13 @@ def render_json(plan: Plan) -> str:
     return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"
 
 
+def _field(item: FieldChange) -> dict[str, Any]:
+    found = {"path": item.path, "kind": item.kind.value, "before": item.before, "after": item.after}
+    if item.origin is not None:
+        found["origin"] = item.origin
+    return found
+
+
 def _action(change: Change) -> dict[str, Any]:
     return {
         "id": change.id,
@@ -86,15 +94,7 @@ def _action(change: Change) -> dict[str, Any]:
         "conflict": change.conflict,
         "risk": change.risk.value,
         "risk_reasons": list(change.risk_reasons),
-        "changes": [
-            {
-                "path": item.path,
-                "kind": item.kind.value,
-                "before": item.before,
-                "after": item.after,
-            }
-            for item in change.changes
-        ],
+        "changes": [_field(item) for item in change.changes],
         "body": None if change.body is None else dict(change.body),
         "patch": None if change.patch is None else dict(change.patch),
         "live_fingerprint": change.live_fingerprint,

@@ -194,6 +194,8 @@ def _field_line(item: FieldChange, paint: _Painter) -> str:
         text = f"{mark} {item.path}: {before} -> {REMOVED}"
     else:
         text = f"{mark} {item.path}: {before} -> {after}"
+    if item.origin is not None:
+        text += "  " + paint(_DIM, f"({item.origin})")
     return text
 
 
