@@ -9,7 +9,6 @@ present (``plan --detailed-exitcode``); 3 some writes landed and others failed.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Container, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,12 @@ from registry_sync.applier import ApplyResult
 from registry_sync.config import ProjectConfig, project_config
 from registry_sync.errors import ConfigError, InvalidModels
 from registry_sync.loader import check_reroute_graph, check_reroute_targets
+from registry_sync.overlay import point_at_origins
 from registry_sync.plan import Plan, Risk
 from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, replace_problems
 from registry_sync.policy import Rules, SafetyRails, judge
 from registry_sync.problems import Problem
-from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, load_desired
+from registry_sync.state import LiveSource, fetch_live, load_desired
 from registry_sync.writable import write_problems
 
 EXIT_OK = 0
@@ -45,6 +45,19 @@ class Settings:
     prune: bool
 
 
+def select_environment(
+    config: ProjectConfig, environment: str, source: LiveSource, *, api_url_given: bool
+) -> tuple[ProjectConfig, LiveSource]:
+    """The configuration and registry of ``environment``: its own api_url (an
+    ``--api-url`` on the command line may replace it; MKA1_API_URL never does) and
+    its key from its api_key_env (never MKA1_API_KEY)."""
+    selected = config.select(environment)
+    api_url = source.api_url if api_url_given else (selected.api_url or source.api_url)
+    return selected, dataclasses.replace(
+        source, api_url=api_url, api_key_env=selected.api_key_env or source.api_key_env
+    )
+
+
 def configured(
     config_file: Path | None,
     models_dir: Path,
@@ -53,13 +66,21 @@ def configured(
     given: Container[str],
     *,
     models_dir_param: str = "models_dir",
+    environment: str | None = None,
+    api_url_on_command_line: bool = False,
 ) -> Settings:
     """Read the project configuration; flags and environment variables (the parameter
-    names in ``given``) override it."""
+    names in ``given``) override it. With ``environment``, that entry of
+    ``environments:`` sits between them and the file's top level, and names the
+    registry (see :func:`select_environment`)."""
     config = project_config(config_file)
     if config.models_dir is not None and models_dir_param not in given:
         models_dir = config.models_dir
-    if config.api_url is not None and "api_url" not in given:
+    if environment is not None:
+        config, source = select_environment(
+            config, environment, source, api_url_given=api_url_on_command_line
+        )
+    elif config.api_url is not None and "api_url" not in given:
         source = dataclasses.replace(source, api_url=config.api_url)
     if config.prune is not None and "prune" not in given:
         prune = config.prune
@@ -97,14 +118,16 @@ def compute_plan(
     strict: bool = False,
     warn: Warn | None = None,
     rules: Rules | None = None,
+    config: ProjectConfig | None = None,
 ) -> Plan:
-    """Load models/, fetch the live registry, check references, plan, check that the
-    API accepts every write, and judge the plan by ``rules`` (risk, violations).
-    Warnings go to ``warn``."""
-    desired = load_desired(models_dir, strict=strict)
+    """Load models/ (with the overlay, variables and owns of ``config``), fetch the
+    live registry, check references, plan, check that the API accepts every write,
+    and judge the plan by ``rules`` (risk, violations). Warnings go to ``warn``."""
+    config = config or ProjectConfig()
+    desired = load_desired(models_dir, strict=strict, config=config)
     if warn is not None:
         print_warnings(warn, desired.warnings)
-    live = fetch_live(source, os.environ.get(API_KEY_VARIABLE))
+    live = fetch_live(source, source.api_key())
     wrong = replace_problems(replace, desired.definitions, live)
     if wrong:
         raise ConfigError("; ".join(wrong))
@@ -122,8 +145,16 @@ def compute_plan(
         server_defaults=server_defaults or {},
         models_dir=str(models_dir).rstrip("/"),
         registry=source.describe(),
+        owns=config.owns,
+        environment=config.environment,
     )
     computed = build_plan(desired.definitions, live, options)
+    if config.environment is not None:
+        computed = point_at_origins(computed, desired.definitions)
+        if config.api_url is not None and source.registry_file is None:
+            own = LiveSource(api_url=config.api_url, allow_insecure_http=True).describe()
+            if own != computed.registry:
+                computed = dataclasses.replace(computed, environment_api_url=own)
     check_problems(write_problems(computed), strict=strict, warn=warn)
     return judge(computed, rules or Rules(), definitions)
 

@@ -130,6 +130,8 @@ class Plan:
     reroutes: tuple[RerouteEdge, ...] = ()
     # The environment of registry-sync.yaml the plan was made for; None without one.
     environment: str | None = None
+    # The environment's own api_url when --api-url replaced it (the plan says so).
+    environment_api_url: str | None = None
 
     def count(self, action: Action) -> int:
         """How many changes have ``action``."""

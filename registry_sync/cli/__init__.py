@@ -26,6 +26,7 @@ from registry_sync.cli.commands.completion import COMPLETE_VARIABLE, PROG_NAME, 
 from registry_sync.cli.commands.export import export
 from registry_sync.cli.commands.graph import graph
 from registry_sync.cli.commands.plan import plan
+from registry_sync.cli.commands.render import render
 from registry_sync.cli.commands.schema import schema
 from registry_sync.cli.commands.validate import validate
 from registry_sync.pipeline import EXIT_ERROR, EXIT_OK
@@ -81,7 +82,7 @@ def cli() -> None:
     """
 
 
-for _command in (validate, schema, completion, plan, apply, export, graph):
+for _command in (validate, schema, completion, plan, apply, export, graph, render):
     cli.add_command(_command)
 
 

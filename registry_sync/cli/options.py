@@ -192,6 +192,39 @@ def strict_option(function: F) -> F:
     )(function)
 
 
+ENV_HELP = (
+    "Work on this environment of registry-sync.yaml's environments: its api_url, the key "
+    "in its api_key_env, its overlay, vars and rails [env: MKA1_ENV]. MKA1_API_URL and "
+    "MKA1_API_KEY never redirect it; an explicit --api-url does, and the plan says so."
+)
+
+
+def env_option(function: F) -> F:
+    """``--env NAME`` (or MKA1_ENV): one environment."""
+    return click.option(
+        "--env", "environment", envvar="MKA1_ENV", default=None, metavar="NAME", help=ENV_HELP
+    )(function)
+
+
+def envs_option(function: F) -> F:
+    """``--env NAME`` repeated, or ``--env all`` (MKA1_ENV: names separated by spaces)."""
+    return click.option(
+        "--env",
+        "environments",
+        envvar="MKA1_ENV",
+        multiple=True,
+        metavar="NAME",
+        help=ENV_HELP + " Repeat it, or give 'all', to plan several in one run.",
+    )(function)
+
+
+def on_command_line(name: str) -> bool:
+    """True when parameter ``name`` was given on the command line itself (not by an
+    environment variable, not a default)."""
+    where = click.get_current_context().get_parameter_source(name)
+    return where is ParameterSource.COMMANDLINE
+
+
 def given(name: str) -> bool:
     """True when parameter ``name`` came from the command line or the environment."""
     where = click.get_current_context().get_parameter_source(name)

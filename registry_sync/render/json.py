@@ -7,6 +7,7 @@ Format version 2::
       "tool": {"name": "registry-sync", "version": "..."},
       "models_dir": "models", "registry": "<API URL or file:PATH>", "prune": false,
       "environment": "staging",   (only when made for an environment of registry-sync.yaml)
+      "environment_api_url": "...",  (only when --api-url replaced the environment's api_url)
       "summary": {"create": 0, "update": 0, "replace": 0, "delete": 0, "no-op": 0,
                   "read-only": 0, "unmanaged": 0, "conflict": 0, "immutable-undeclared": 0,
                   "risk": {"safe": 0, "breaking": 0, "destructive": 0}},
@@ -61,6 +62,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     }
     if plan.environment is not None:
         document["environment"] = plan.environment
+    if plan.environment_api_url is not None:
+        document["environment_api_url"] = plan.environment_api_url
     return document | {
         "summary": {**plan.summary(), "risk": plan.risk_counts()},
         "unknown_live_fields": list(plan.unknown_live_fields),

@@ -163,6 +163,11 @@ def _headline(plan: Plan) -> str:
     context = f"Registry {code_span(plan.registry)}, models in {code_span(plan.models_dir + '/')}."
     if plan.environment is not None:
         context = f"Environment {code_span(plan.environment)}. {context}"
+        if plan.environment_api_url is not None:
+            context += (
+                f" --api-url replaces this environment's api_url "
+                f"{code_span(plan.environment_api_url)}."
+            )
     unchanged = unchanged_line(plan)
     if unchanged:
         context += f" {escape_text(unchanged)}"

@@ -52,6 +52,10 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
 
     if plan.environment is not None:
         lines.append(paint(_BOLD, f"Environment {plan.environment} ({plan.registry})"))
+        if plan.environment_api_url is not None:
+            lines.append(
+                f"--api-url replaces this environment's api_url {plan.environment_api_url}."
+            )
         lines.append("")
     if plan.violations:
         count = len(plan.violations)

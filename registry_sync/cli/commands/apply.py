@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
 import sys
 import threading
@@ -25,9 +24,11 @@ from registry_sync.cli.options import (
     api_source_options,
     color_option,
     config_option,
+    env_option,
     given,
     given_names,
     models_dir_option,
+    on_command_line,
     policy_options,
     replace_option,
     strict_option,
@@ -48,7 +49,7 @@ from registry_sync.policy import Rules, judge
 from registry_sync.preflight import refusal
 from registry_sync.render.result import render_result_json, render_result_text
 from registry_sync.render.text import render_text
-from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, open_client
+from registry_sync.state import LiveSource, fetch_live, open_client
 
 
 @click.command()
@@ -97,6 +98,7 @@ from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, open_c
     help="Also write the JSON result to this file (written even when apply is interrupted).",
 )
 @color_option
+@env_option
 def apply(
     plan_file: Path | None,
     models_dir: Path,
@@ -114,6 +116,7 @@ def apply(
     output_format: str,
     out: Path | None,
     color: bool | None,
+    environment: str | None,
 ) -> None:
     """Make the live registry match models/, or apply a saved plan (PLAN_FILE).
 
@@ -137,7 +140,15 @@ def apply(
                     f"{' and '.join(mixed)} cannot be used with a saved plan, which was made "
                     "with its own; plan again to change them"
                 )
-        settings = configured(config_file, models_dir, source, prune, given_names())
+        settings = configured(
+            config_file,
+            models_dir,
+            source,
+            prune,
+            given_names(),
+            environment=environment,
+            api_url_on_command_line=on_command_line("api_url"),
+        )
         warn_insecure(settings.source, output)
         return run_apply(
             output,
@@ -174,8 +185,10 @@ def run_apply(
     source = settings.source
     if plan_file is not None:
         # Never trust a saved judgement: judge the plan again, against the registry now.
-        saved = read_plan(plan_file, registry=source.describe())
-        live = fetch_live(source, os.environ.get(API_KEY_VARIABLE))
+        saved = read_plan(
+            plan_file, registry=source.describe(), environment=settings.config.environment
+        )
+        live = fetch_live(source, source.api_key())
         computed = judge(saved, rules, {entry.id: entry.definition for entry in live})
     else:
         computed = compute_plan(
@@ -188,6 +201,7 @@ def run_apply(
             strict=strict,
             warn=output.err,
             rules=rules,
+            config=settings.config,
         )
     if output_format == "text":
         output.out(render_text(computed, color=output.color), nl=False)
@@ -219,7 +233,7 @@ def run_apply(
         if answer.strip() != "yes":
             output.err("Apply cancelled: nothing was written.")
             return EXIT_ERROR
-    with open_client(source, os.environ.get(API_KEY_VARIABLE), connections=parallelism) as client:
+    with open_client(source, source.api_key(), connections=parallelism) as client:
         result = apply_plan(
             computed,
             client,

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-from registry_sync.cli.options import config_option, given_names, live_source_options
+from registry_sync.cli.options import (
+    config_option,
+    env_option,
+    given_names,
+    live_source_options,
+    on_command_line,
+)
 from registry_sync.cli.output import Output, run_command, warn_insecure
 from registry_sync.export import READ_ONLY_DIR, Export, plan_export, printable, write_export
 from registry_sync.loader import check_reroute_targets, load_models
 from registry_sync.pipeline import EXIT_OK, configured
-from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live
+from registry_sync.state import LiveSource, fetch_live
 
 
 @click.command()
@@ -45,6 +50,7 @@ from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live
     help="Overwrite existing files. Without it an existing file stops the export before "
     "anything is written.",
 )
+@env_option
 def export(
     source: LiveSource,
     out_dir: Path,
@@ -52,6 +58,7 @@ def export(
     ids: tuple[str, ...],
     include_read_only: bool,
     force: bool,
+    environment: str | None,
 ) -> None:
     """Write the live registry out as model files, one YAML file per entry.
 
@@ -66,9 +73,18 @@ def export(
 
     def run() -> int:
         settings = configured(
-            config_file, out_dir, source, False, given_names(), models_dir_param="out_dir"
+            config_file,
+            out_dir,
+            source,
+            False,
+            given_names(),
+            models_dir_param="out_dir",
+            environment=environment,
+            api_url_on_command_line=on_command_line("api_url"),
         )
         warn_insecure(settings.source, output)
+        if environment is not None:
+            output.err(f"Environment {environment} ({settings.source.describe()})")
         return run_export(
             settings.source,
             settings.models_dir,
@@ -91,7 +107,7 @@ def run_export(
     output: Output,
 ) -> int:
     """Fetch the registry, write its entries below ``out_dir``; returns the exit code."""
-    live = fetch_live(source, os.environ.get(API_KEY_VARIABLE))
+    live = fetch_live(source, source.api_key())
     exported = plan_export(live, ids=ids, include_read_only=include_read_only)
     if not exported.files:
         output.out(f"Nothing to export: the registry has no mutable entries.{_skipped(exported)}")

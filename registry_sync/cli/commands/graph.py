@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from registry_sync.cli.output import Output, run_command
 from registry_sync.pipeline import EXIT_OK, configured
 from registry_sync.render.graph import render_dot, render_mermaid
 from registry_sync.reroutes import graph_edges
-from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, load_desired
+from registry_sync.state import LiveSource, fetch_live, load_desired
 
 
 @click.command()
@@ -81,7 +80,7 @@ def run_graph(
     desired = load_desired(models_dir)
     definitions: dict[str, Mapping[str, Any]] = {}
     if not files_only:
-        live = fetch_live(source, os.environ.get(API_KEY_VARIABLE))
+        live = fetch_live(source, source.api_key())
         definitions.update((entry.id, entry.definition) for entry in live)
     definitions.update((d.id, d.body) for d in desired.definitions)
     edges = graph_edges(definitions)

@@ -9,15 +9,20 @@ import click
 from registry_sync.cli.options import (
     color_option,
     config_option,
+    envs_option,
     given_names,
     live_source_options,
     models_dir_option,
+    on_command_line,
     policy_options,
     replace_option,
     strict_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
+from registry_sync.config import CONFIG_FILE, project_config
+from registry_sync.errors import ConfigError
 from registry_sync.pipeline import (
+    EXIT_ERROR,
     Settings,
     compute_plan,
     configured,
@@ -25,7 +30,13 @@ from registry_sync.pipeline import (
     plan_exit_code,
     policy_rules,
 )
+from registry_sync.plan import Plan
 from registry_sync.policy import Rules
+from registry_sync.render.environments import (
+    render_environments_json,
+    render_environments_markdown,
+    render_environments_text,
+)
 from registry_sync.render.json import render_json
 from registry_sync.render.markdown import render_markdown
 from registry_sync.render.text import render_text
@@ -72,6 +83,7 @@ from registry_sync.state import LiveSource
 @color_option
 @replace_option
 @strict_option
+@envs_option
 def plan(
     models_dir: Path,
     source: LiveSource,
@@ -87,6 +99,7 @@ def plan(
     max_deletes: int | None,
     allow_delete_all: bool,
     allowed: tuple[str, ...],
+    environments: tuple[str, ...],
 ) -> None:
     """Show how the live registry differs from models/.
 
@@ -97,7 +110,33 @@ def plan(
     output = Output(color)
 
     def run() -> int:
-        settings = configured(config_file, models_dir, source, prune, given_names())
+        names = environment_names(config_file, environments)
+        if len(names) > 1:
+            if out is not None:
+                raise ConfigError(
+                    "--out saves one environment's plan, for apply: run plan --env NAME "
+                    "--out FILE for each environment"
+                )
+            plans = []
+            for name in names:
+                settings = settings_for(name)
+                warn_insecure(settings.source, output)
+                plans.append(
+                    compute_plan(
+                        settings.models_dir,
+                        settings.source,
+                        prune=settings.prune,
+                        ignore=settings.config.ignore,
+                        server_defaults=settings.config.server_defaults,
+                        replace=replace,
+                        strict=strict,
+                        warn=output.err,
+                        rules=policy_rules(settings.config, max_deletes, allow_delete_all, allowed),
+                        config=settings.config,
+                    )
+                )
+            return print_plans(output, plans, output_format, artifact_hint, detailed_exitcode)
+        settings = settings_for(names[0] if names else None)
         warn_insecure(settings.source, output)
         return run_plan(
             output,
@@ -111,7 +150,61 @@ def plan(
             strict=strict,
         )
 
+    def settings_for(name: str | None) -> Settings:
+        return configured(
+            config_file,
+            models_dir,
+            source,
+            prune,
+            given_names(),
+            environment=name,
+            api_url_on_command_line=on_command_line("api_url"),
+        )
+
     run_command(output, run)
+
+
+def environment_names(config_file: Path | None, given: tuple[str, ...]) -> list[str]:
+    """The environments ``--env`` names, in the order given; ``all`` is every one of
+    registry-sync.yaml, in its order. Unknown names are reported when selected."""
+    names: list[str] = []
+    for name in given:
+        if name == "all":
+            config = project_config(config_file)
+            if not config.environments:
+                raise ConfigError(
+                    f"--env all: {config.file or CONFIG_FILE} declares no environments; add "
+                    "an 'environments:' mapping, or leave --env out"
+                )
+            found = list(config.environments)
+        else:
+            found = [name]
+        names.extend(item for item in found if item not in names)
+    return names
+
+
+def print_plans(
+    output: Output,
+    plans: list[Plan],
+    output_format: str,
+    artifact_hint: str | None,
+    detailed_exitcode: bool,
+) -> int:
+    """Print several environments' plans as one; the exit code covers them all."""
+    if output_format == "json":
+        output.out(render_environments_json(plans), nl=False)
+    elif output_format == "markdown":
+        output.out(render_environments_markdown(plans, artifact_hint=artifact_hint), nl=False)
+    else:
+        output.out(render_environments_text(plans, color=output.color), nl=False)
+    for computed in plans:
+        if computed.conflicts:
+            output.err(f"error: {computed.environment}: {conflict_message(computed)}")
+        for violation in computed.violations:
+            if violation.rule != "read-only-conflict":
+                output.err(f"error: {computed.environment}: {violation.rule}: {violation.message}")
+    codes = [plan_exit_code(computed, detailed=detailed_exitcode) for computed in plans]
+    return EXIT_ERROR if EXIT_ERROR in codes else max(codes)
 
 
 def run_plan(
@@ -137,6 +230,7 @@ def run_plan(
         strict=strict,
         warn=output.err,
         rules=rules,
+        config=settings.config,
     )
     if out is not None:
         write_file(out, render_json(computed))

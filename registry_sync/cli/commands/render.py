@@ -1,0 +1,57 @@
+"""``registry-sync render --env NAME``: the definitions an environment gets, no network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import yaml
+
+from registry_sync.cli.options import config_option, given, models_dir_option
+from registry_sync.cli.output import Output, run_command
+from registry_sync.config import project_config
+from registry_sync.loader import load_models
+from registry_sync.overlay import effective_definitions
+from registry_sync.pipeline import EXIT_OK, check_problems
+
+
+@click.command()
+@models_dir_option
+@config_option
+@click.option(
+    "--env",
+    "environment",
+    envvar="MKA1_ENV",
+    required=True,
+    metavar="NAME",
+    help="The environment of registry-sync.yaml whose definitions to print [env: MKA1_ENV].",
+)
+def render(models_dir: Path, config_file: Path | None, environment: str) -> None:
+    """Print the definitions an environment gets (models/ with its overlay and vars
+    applied, its exclusions left out) as YAML documents, each headed by the files
+    that set it. Exit 0, or 1 when a definition is invalid. No network access."""
+    output = Output()
+
+    def run() -> int:
+        config = project_config(config_file)
+        folder = models_dir
+        if config.models_dir is not None and not given("models_dir"):
+            folder = config.models_dir
+        selected = config.select(environment)
+        result = effective_definitions(load_models(folder), selected)
+        check_problems(result.problems, strict=False, warn=output.err)
+        count = len(result.definitions)
+        output.out(
+            f"# Environment {environment}: {count} {'definition' if count == 1 else 'definitions'}"
+        )
+        for definition in result.definitions:
+            overlays = sorted({file for file, _, _ in (definition.origins or {}).values()})
+            sources = ", ".join([f"{definition.file}:{definition.line}", *overlays])
+            output.out(f"---\n# {definition.id} from {sources}")
+            output.out(
+                yaml.safe_dump(definition.body, sort_keys=False, allow_unicode=True, width=100),
+                nl=False,
+            )
+        return EXIT_OK
+
+    run_command(output, run)
