@@ -144,6 +144,7 @@ def test_plan_all_as_markdown_has_a_section_per_environment(repo: Repo) -> None:
         "replace, 0 to delete. 0 read-only conflicts, 0 unmanaged.</summary>"
     ) in comment
     assert comment.count("<summary><b>") == 2
+    assert "| `contextWindow` (`overlays/staging/chat.yaml:3`) | `8192` | `4096` |" in comment
 
 
 def test_apply_touches_only_its_environment(repo: Repo) -> None:
@@ -215,11 +216,16 @@ def test_mka1_env_selects_and_its_key_variable_is_required(repo: Repo) -> None:
     chosen = repo.run("plan", env={"MKA1_ENV": "production"})
     assert chosen.exit_code == 0, chosen.output
     assert chosen.stdout.startswith("Environment production")
+    both = repo.run("plan", "--format", "json", env={"MKA1_ENV": "staging production"})
+    assert both.exit_code == 0, both.output
+    plans = json.loads(both.stdout)["environments"]
+    assert [plan["environment"] for plan in plans] == ["staging", "production"]
 
+    before = len(repo.staging.requests())
     missing = repo.run("plan", "--env", "staging", env={"MKA1_STAGING_API_KEY": None})
     assert missing.exit_code == 1
     assert "MKA1_STAGING_API_KEY is not set" in missing.stderr
-    assert repo.staging.requests() == []
+    assert len(repo.staging.requests()) == before
 
     unknown = repo.run("plan", "--env", "qa")
     assert unknown.exit_code == 1

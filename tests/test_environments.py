@@ -10,6 +10,8 @@ import pytest
 
 from registry_sync.config import Environment, ProjectConfig, load_config
 from registry_sync.errors import ConfigError, InvalidConfig, PlanFileError
+from registry_sync.github.inputs import ActionInputs, resolve_options
+from registry_sync.github.steps import project_key, settings_arguments
 from registry_sync.live import LiveEntry
 from registry_sync.loader import DesiredDefinition
 from registry_sync.ownership import is_owned, outside_owns
@@ -252,3 +254,27 @@ def test_a_saved_plan_records_its_environment_and_apply_refuses_another(tmp_path
     saved.write_text(render_json(plan_for(None)), encoding="utf-8")
     with pytest.raises(PlanFileError, match="made for no environment, not applied with --env"):
         read_plan(saved, registry=registry, environment="staging")
+
+
+def test_the_action_resolves_an_environment_like_the_cli(repo: Path) -> None:
+    config = load_config(write(repo / "registry-sync.yaml", CONFIG))
+    environ = {"MKA1_API_URL": "https://wrong.example.com"}
+
+    options = resolve_options(ActionInputs(registry_env="production"), config, environ)
+
+    assert (options.environment, options.api_url, options.api_key_env) == (
+        "production",
+        "https://prod.example.com",
+        "MKA1_PROD_API_KEY",
+    )
+    assert settings_arguments(options) == ["--env", "production", "--config", "registry-sync.yaml"]
+    assert project_key(options).text == "models/ → https://prod.example.com (production)"
+    given = resolve_options(
+        ActionInputs(registry_env="staging", api_url="http://127.0.0.1:9"), config, environ
+    )
+    assert settings_arguments(given)[:4] == ["--env", "staging", "--api-url", "http://127.0.0.1:9"]
+    plain = resolve_options(ActionInputs(), config, environ)
+    assert (plain.environment, plain.api_key_env) == (None, "MKA1_API_KEY")
+    assert settings_arguments(plain)[:2] == ["--api-url", "https://wrong.example.com"]
+    with pytest.raises(ConfigError, match="--env qa: not an environment"):
+        resolve_options(ActionInputs(registry_env="qa"), config, environ)

@@ -238,7 +238,11 @@ def _rows(change: Change) -> list[str]:
 def _row(item: FieldChange) -> str:
     before = _ABSENT if item.kind is ChangeKind.ADDED else _value(item.before)
     after = f"*{REMOVED}*" if item.kind is ChangeKind.REMOVED else _value(item.after)
-    return f"| {code_span(item.path, table=True)} | {before} | {after} |"
+    path = code_span(item.path, table=True)
+    if item.origin is not None:
+        # Set by an environment's overlay: say where, so review goes to that line.
+        path += f" ({code_span(item.origin, table=True)})"
+    return f"| {path} | {before} | {after} |"
 
 
 def _unmanaged_block(plan: Plan, unmanaged: list[Change]) -> str:
