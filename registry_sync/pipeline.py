@@ -1,108 +1,63 @@
-"""What the commands do between parsing and printing, without click: merge the
-project configuration into the flags, plan and judge, check problems, and turn
-results into exit codes.
-
-Exit codes: 0 success; 1 error, invalid models or a policy violation; 2 changes
-present (``plan --detailed-exitcode``); 3 some writes landed and others failed.
+"""What the commands do between parsing and printing, without click: the live
+source and rules the settings name, plan and judge, check problems, and turn
+results into exit codes (:mod:`registry_sync.exitcodes`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from registry_sync.applier import ApplyResult
-from registry_sync.config import ProjectConfig, project_config
+from registry_sync.client import NetworkDeadline
+from registry_sync.config import ProjectConfig
 from registry_sync.errors import ConfigError, InvalidModels
+from registry_sync.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL
 from registry_sync.loader import check_reroute_graph, check_reroute_targets
 from registry_sync.overlay import point_at_origins
 from registry_sync.plan import Plan, Risk
 from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, replace_problems
 from registry_sync.policy import Rules, SafetyRails, judge
 from registry_sync.problems import Problem
+from registry_sync.settings import MB, Settings
 from registry_sync.state import LiveSource, fetch_live, load_desired
 from registry_sync.writable import write_problems
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CHANGES = 2
-EXIT_PARTIAL = 3
 
 Warn = Callable[[str], None]
 """Where warnings go (a line of text each), e.g. the CLI's stderr."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    """What a command works on, once the project configuration has filled in what no
-    flag or environment variable set."""
-
-    config: ProjectConfig
-    models_dir: Path
-    source: LiveSource
-    prune: bool
-
-
-def select_environment(
-    config: ProjectConfig, environment: str, source: LiveSource, *, api_url_given: bool
-) -> tuple[ProjectConfig, LiveSource]:
-    """The configuration and registry of ``environment``: its own api_url (an
-    ``--api-url`` on the command line may replace it; MKA1_API_URL never does) and
-    its key from its api_key_env (never MKA1_API_KEY)."""
-    selected = config.select(environment)
-    api_url = source.api_url if api_url_given else (selected.api_url or source.api_url)
-    return selected, dataclasses.replace(
-        source, api_url=api_url, api_key_env=selected.api_key_env or source.api_key_env
+def live_source(
+    settings: Settings, *, registry_file: Path | None = None, allow_insecure_http: bool = False
+) -> LiveSource:
+    """The live registry the settings name, or the saved list response ``registry_file``;
+    the network deadline starts now."""
+    return LiveSource(
+        api_url=settings.api_url,
+        registry_file=registry_file,
+        on_behalf_of=settings.on_behalf_of,
+        retry_budget=settings.retry_budget,
+        allow_insecure_http=allow_insecure_http,
+        max_response_bytes=settings.max_response_mb * MB,
+        api_key_env=settings.api_key_env,
+        deadline=NetworkDeadline(settings.timeout),
     )
 
 
-def configured(
-    config_file: Path | None,
-    models_dir: Path,
-    source: LiveSource,
-    prune: bool,
-    given: Container[str],
-    *,
-    models_dir_param: str = "models_dir",
-    environment: str | None = None,
-    api_url_on_command_line: bool = False,
-) -> Settings:
-    """Read the project configuration; flags and environment variables (the parameter
-    names in ``given``) override it. With ``environment``, that entry of
-    ``environments:`` sits between them and the file's top level, and names the
-    registry (see :func:`select_environment`)."""
-    config = project_config(config_file)
-    if config.models_dir is not None and models_dir_param not in given:
-        models_dir = config.models_dir
-    if environment is not None:
-        config, source = select_environment(
-            config, environment, source, api_url_given=api_url_on_command_line
-        )
-    elif config.api_url is not None and "api_url" not in given:
-        source = dataclasses.replace(source, api_url=config.api_url)
-    if config.prune is not None and "prune" not in given:
-        prune = config.prune
-    return Settings(config, models_dir, source, prune)
-
-
-def policy_rules(
-    config: ProjectConfig,
-    max_deletes: int | None,
-    allow_delete_all: bool,
-    allowed: tuple[str, ...],
-) -> Rules:
-    """The rules a plan is judged by: flags first, then registry-sync.yaml."""
+def policy_rules(settings: Settings, allow_delete_all: bool, allowed: tuple[str, ...]) -> Rules:
+    """The rules a plan is judged by: the settings' rails and policy, and what the
+    flags allow on top."""
     rails = SafetyRails(
-        protect=config.protect,
-        max_deletes=config.max_deletes if max_deletes is None else max_deletes,
+        protect=settings.protect,
+        max_deletes=settings.max_deletes,
         allow_delete_all=allow_delete_all,
-        freeze=config.freeze,
+        freeze=settings.freeze,
     )
     return Rules(
         rails=rails,
-        deny=frozenset(Risk(name) for name in config.deny),
+        deny=frozenset(Risk(name) for name in settings.deny),
         allow=frozenset(Risk(name) for name in allowed),
     )
 
@@ -118,13 +73,16 @@ def compute_plan(
     strict: bool = False,
     warn: Warn | None = None,
     rules: Rules | None = None,
-    config: ProjectConfig | None = None,
+    scope: ProjectConfig | None = None,
+    environment_api_url: str | None = None,
 ) -> Plan:
-    """Load models/ (with the overlay, variables and owns of ``config``), fetch the
-    live registry, check references, plan, check that the API accepts every write,
-    and judge the plan by ``rules`` (risk, violations). Warnings go to ``warn``."""
-    config = config or ProjectConfig()
-    desired = load_desired(models_dir, strict=strict, config=config)
+    """Load models/ (with the environment, overlay, variables and owns of ``scope``,
+    see :meth:`Settings.scope`), fetch the live registry, check references, plan,
+    check that the API accepts every write, and judge the plan by ``rules`` (risk,
+    violations). Warnings go to ``warn``. ``environment_api_url`` is the
+    environment's own URL: the plan says so when the registry is another."""
+    scope = scope or ProjectConfig()
+    desired = load_desired(models_dir, strict=strict, config=scope)
     if warn is not None:
         print_warnings(warn, desired.warnings)
     live = fetch_live(source, source.api_key())
@@ -145,14 +103,14 @@ def compute_plan(
         server_defaults=server_defaults or {},
         models_dir=str(models_dir).rstrip("/"),
         registry=source.describe(),
-        owns=config.owns,
-        environment=config.environment,
+        owns=scope.owns,
+        environment=scope.environment,
     )
     computed = build_plan(desired.definitions, live, options)
-    if config.environment is not None:
+    if scope.environment is not None:
         computed = point_at_origins(computed, desired.definitions)
-        if config.api_url is not None and source.registry_file is None:
-            own = LiveSource(api_url=config.api_url, allow_insecure_http=True).describe()
+        if environment_api_url is not None and source.registry_file is None:
+            own = LiveSource(api_url=environment_api_url, allow_insecure_http=True).describe()
             if own != computed.registry:
                 computed = dataclasses.replace(computed, environment_api_url=own)
     check_problems(write_problems(computed), strict=strict, warn=warn)

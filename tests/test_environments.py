@@ -21,6 +21,7 @@ from registry_sync.planner import PlanOptions, build_plan
 from registry_sync.render.json import render_json
 from registry_sync.render.markdown import render_markdown
 from registry_sync.render.text import render_text
+from registry_sync.settings import Given, resolve_settings
 
 CONFIG = (
     "models_dir: models\n"
@@ -278,3 +279,39 @@ def test_the_action_resolves_an_environment_like_the_cli(repo: Path) -> None:
     assert settings_arguments(plain)[:2] == ["--api-url", "https://wrong.example.com"]
     with pytest.raises(ConfigError, match="--env qa: not an environment"):
         resolve_options(ActionInputs(registry_env="qa"), config, environ)
+
+
+def test_the_settings_resolver_layers_the_environment_between_flags_and_file(repo: Path) -> None:
+    write(repo / "registry-sync.yaml", CONFIG)
+    environ = {"MKA1_API_URL": "https://wrong.example.com"}
+
+    production = resolve_settings(environ=environ, environment="production")
+    flagged = resolve_settings(
+        {
+            "api_url": Given("http://127.0.0.1:9", "--api-url"),
+            "max_deletes": Given(3, "--max-deletes"),
+        },
+        environ=environ,
+        environment="production",
+    )
+    plain = resolve_settings(environ=environ)
+
+    assert (production.api_url, production.protect, production.max_deletes) == (
+        "https://prod.example.com",
+        ("*",),
+        0,
+    )
+    assert str(production.origins["protect"]) == "environment production in registry-sync.yaml"
+    assert str(production.origins["prune"]) == "default"
+    assert (production.api_key_env, production.owns) == (
+        "MKA1_PROD_API_KEY",
+        ("acme:*", "shared:*"),
+    )
+    assert (flagged.api_url, flagged.max_deletes) == ("http://127.0.0.1:9", 3)
+    assert flagged.environment_api_url == "https://prod.example.com"
+    assert (plain.api_url, plain.environment, plain.owns) == (
+        "https://wrong.example.com",
+        None,
+        ("acme:*",),
+    )
+    assert plain.protect == ("meetkai:*",)

@@ -21,34 +21,29 @@ from registry_sync.applier import (
     apply_plan,
 )
 from registry_sync.cli.options import (
+    SourceFlags,
     api_source_options,
     color_option,
     config_option,
     env_option,
     given,
-    given_names,
     models_dir_option,
-    on_command_line,
     policy_options,
+    prune_option,
     replace_option,
+    resolved,
     strict_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
 from registry_sync.errors import ApplyRefused, ConfigError
-from registry_sync.pipeline import (
-    EXIT_ERROR,
-    EXIT_OK,
-    Settings,
-    apply_exit_code,
-    compute_plan,
-    configured,
-    policy_rules,
-)
+from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
+from registry_sync.pipeline import apply_exit_code, compute_plan, live_source, policy_rules
 from registry_sync.planfile import read_plan
 from registry_sync.policy import Rules, judge
 from registry_sync.preflight import refusal
 from registry_sync.render.result import render_result_json, render_result_text
 from registry_sync.render.text import render_text
+from registry_sync.settings import Settings
 from registry_sync.state import LiveSource, fetch_live, open_client
 
 
@@ -57,11 +52,8 @@ from registry_sync.state import LiveSource, fetch_live, open_client
 @models_dir_option
 @api_source_options
 @config_option
-@click.option(
-    "--prune/--no-prune",
-    default=False,
-    help="Delete mutable live entries no file declares (default: prune in "
-    "registry-sync.yaml, else off). Not with PLAN_FILE, whose plan decides.",
+@prune_option(
+    "Delete mutable live entries no file declares. Not with PLAN_FILE, whose plan decides."
 )
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for approval.")
 @replace_option
@@ -101,10 +93,10 @@ from registry_sync.state import LiveSource, fetch_live, open_client
 @env_option
 def apply(
     plan_file: Path | None,
-    models_dir: Path,
-    source: LiveSource,
+    models_dir: Path | None,
+    source: SourceFlags,
     config_file: Path | None,
-    prune: bool,
+    prune: bool | None,
     auto_approve: bool,
     replace: tuple[str, ...],
     strict: bool,
@@ -140,21 +132,19 @@ def apply(
                     f"{' and '.join(mixed)} cannot be used with a saved plan, which was made "
                     "with its own; plan again to change them"
                 )
-        settings = configured(
-            config_file,
-            models_dir,
-            source,
-            prune,
-            given_names(),
-            environment=environment,
-            api_url_on_command_line=on_command_line("api_url"),
+        settings = resolved(config_file, environment)
+        live = live_source(
+            settings,
+            registry_file=source.registry_file,
+            allow_insecure_http=source.allow_insecure_http,
         )
-        warn_insecure(settings.source, output)
+        warn_insecure(live, output)
         return run_apply(
             output,
             plan_file=plan_file,
             settings=settings,
-            rules=policy_rules(settings.config, max_deletes, allow_delete_all, allowed),
+            source=live,
+            rules=policy_rules(settings, allow_delete_all, allowed),
             auto_approve=auto_approve,
             parallelism=parallelism,
             max_rps=max_rps,
@@ -172,6 +162,7 @@ def run_apply(
     *,
     plan_file: Path | None,
     settings: Settings,
+    source: LiveSource,
     rules: Rules,
     auto_approve: bool,
     parallelism: int,
@@ -182,12 +173,9 @@ def run_apply(
     max_rps: float | None = None,
 ) -> int:
     """Plan (or read the saved plan), show it, ask, apply, report; returns the exit code."""
-    source = settings.source
     if plan_file is not None:
         # Never trust a saved judgement: judge the plan again, against the registry now.
-        saved = read_plan(
-            plan_file, registry=source.describe(), environment=settings.config.environment
-        )
+        saved = read_plan(plan_file, registry=source.describe(), environment=settings.environment)
         live = fetch_live(source, source.api_key())
         computed = judge(saved, rules, {entry.id: entry.definition for entry in live})
     else:
@@ -195,13 +183,14 @@ def run_apply(
             settings.models_dir,
             source,
             prune=settings.prune,
-            ignore=settings.config.ignore,
-            server_defaults=settings.config.server_defaults,
+            ignore=settings.ignore,
+            server_defaults=settings.server_defaults,
             replace=replace,
             strict=strict,
             warn=output.err,
             rules=rules,
-            config=settings.config,
+            scope=settings.scope(),
+            environment_api_url=settings.environment_api_url,
         )
     if output_format == "text":
         output.out(render_text(computed, color=output.color), nl=False)
@@ -239,8 +228,8 @@ def run_apply(
             client,
             parallelism=parallelism,
             max_rps=max_rps,
-            ignore=settings.config.ignore,
-            server_defaults=settings.config.server_defaults,
+            ignore=settings.ignore,
+            server_defaults=settings.server_defaults,
             on_event=_progress(output),
         )
     return _report(output, result, output_format, out)

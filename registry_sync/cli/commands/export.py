@@ -7,28 +7,28 @@ from pathlib import Path
 import click
 
 from registry_sync.cli.options import (
+    SourceFlags,
     config_option,
     env_option,
-    given_names,
     live_source_options,
-    on_command_line,
+    resolved,
+    setting_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure
+from registry_sync.exitcodes import EXIT_OK
 from registry_sync.export import READ_ONLY_DIR, Export, plan_export, printable, write_export
 from registry_sync.loader import check_reroute_targets, load_models
-from registry_sync.pipeline import EXIT_OK, configured
+from registry_sync.pipeline import live_source
 from registry_sync.state import LiveSource, fetch_live
 
 
 @click.command()
 @live_source_options
-@click.option(
+@setting_option(
     "--out-dir",
+    setting="models_dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("models"),
-    show_default=True,
-    help="Folder to write the model files to (default: models_dir in registry-sync.yaml, "
-    "else models).",
+    help="Folder to write the model files to.",
 )
 @config_option
 @click.option(
@@ -52,8 +52,8 @@ from registry_sync.state import LiveSource, fetch_live
 )
 @env_option
 def export(
-    source: LiveSource,
-    out_dir: Path,
+    source: SourceFlags,
+    out_dir: Path | None,
     config_file: Path | None,
     ids: tuple[str, ...],
     include_read_only: bool,
@@ -72,21 +72,17 @@ def export(
     output = Output()
 
     def run() -> int:
-        settings = configured(
-            config_file,
-            out_dir,
-            source,
-            False,
-            given_names(),
-            models_dir_param="out_dir",
-            environment=environment,
-            api_url_on_command_line=on_command_line("api_url"),
+        settings = resolved(config_file, environment)
+        live = live_source(
+            settings,
+            registry_file=source.registry_file,
+            allow_insecure_http=source.allow_insecure_http,
         )
-        warn_insecure(settings.source, output)
+        warn_insecure(live, output)
         if environment is not None:
-            output.err(f"Environment {environment} ({settings.source.describe()})")
+            output.err(f"Environment {environment} ({live.describe()})")
         return run_export(
-            settings.source,
+            live,
             settings.models_dir,
             ids=ids,
             include_read_only=include_read_only,

@@ -7,26 +7,26 @@ from pathlib import Path
 import click
 
 from registry_sync.cli.options import (
+    SourceFlags,
     color_option,
     config_option,
     envs_option,
-    given_names,
     live_source_options,
     models_dir_option,
-    on_command_line,
     policy_options,
+    prune_option,
     replace_option,
+    resolved,
     strict_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
 from registry_sync.config import CONFIG_FILE, project_config
 from registry_sync.errors import ConfigError
+from registry_sync.exitcodes import EXIT_ERROR
 from registry_sync.pipeline import (
-    EXIT_ERROR,
-    Settings,
     compute_plan,
-    configured,
     conflict_message,
+    live_source,
     plan_exit_code,
     policy_rules,
 )
@@ -40,6 +40,7 @@ from registry_sync.render.environments import (
 from registry_sync.render.json import render_json
 from registry_sync.render.markdown import render_markdown
 from registry_sync.render.text import render_text
+from registry_sync.settings import Settings
 from registry_sync.state import LiveSource
 
 
@@ -47,12 +48,7 @@ from registry_sync.state import LiveSource
 @models_dir_option
 @live_source_options
 @config_option
-@click.option(
-    "--prune/--no-prune",
-    default=False,
-    help="Plan to delete mutable live entries no file declares (default: prune in "
-    "registry-sync.yaml, else off).",
-)
+@prune_option("Plan to delete mutable live entries no file declares.")
 @policy_options
 @click.option(
     "--format",
@@ -85,10 +81,10 @@ from registry_sync.state import LiveSource
 @strict_option
 @envs_option
 def plan(
-    models_dir: Path,
-    source: LiveSource,
+    models_dir: Path | None,
+    source: SourceFlags,
     config_file: Path | None,
-    prune: bool,
+    prune: bool | None,
     output_format: str,
     out: Path | None,
     artifact_hint: str | None,
@@ -119,46 +115,47 @@ def plan(
                 )
             plans = []
             for name in names:
-                settings = settings_for(name)
-                warn_insecure(settings.source, output)
+                settings = resolved(config_file, name)
+                live = live_source(
+                    settings,
+                    registry_file=source.registry_file,
+                    allow_insecure_http=source.allow_insecure_http,
+                )
+                warn_insecure(live, output)
                 plans.append(
                     compute_plan(
                         settings.models_dir,
-                        settings.source,
+                        live,
                         prune=settings.prune,
-                        ignore=settings.config.ignore,
-                        server_defaults=settings.config.server_defaults,
+                        ignore=settings.ignore,
+                        server_defaults=settings.server_defaults,
                         replace=replace,
                         strict=strict,
                         warn=output.err,
-                        rules=policy_rules(settings.config, max_deletes, allow_delete_all, allowed),
-                        config=settings.config,
+                        rules=policy_rules(settings, allow_delete_all, allowed),
+                        scope=settings.scope(),
+                        environment_api_url=settings.environment_api_url,
                     )
                 )
             return print_plans(output, plans, output_format, artifact_hint, detailed_exitcode)
-        settings = settings_for(names[0] if names else None)
-        warn_insecure(settings.source, output)
+        settings = resolved(config_file, names[0] if names else None)
+        live = live_source(
+            settings,
+            registry_file=source.registry_file,
+            allow_insecure_http=source.allow_insecure_http,
+        )
+        warn_insecure(live, output)
         return run_plan(
             output,
             settings=settings,
-            rules=policy_rules(settings.config, max_deletes, allow_delete_all, allowed),
+            source=live,
+            rules=policy_rules(settings, allow_delete_all, allowed),
             output_format=output_format,
             out=out,
             artifact_hint=artifact_hint,
             detailed_exitcode=detailed_exitcode,
             replace=replace,
             strict=strict,
-        )
-
-    def settings_for(name: str | None) -> Settings:
-        return configured(
-            config_file,
-            models_dir,
-            source,
-            prune,
-            given_names(),
-            environment=name,
-            api_url_on_command_line=on_command_line("api_url"),
         )
 
     run_command(output, run)
@@ -211,6 +208,7 @@ def run_plan(
     output: Output,
     *,
     settings: Settings,
+    source: LiveSource,
     rules: Rules,
     output_format: str,
     out: Path | None = None,
@@ -222,15 +220,16 @@ def run_plan(
     """Plan, print the plan and its violations; returns the exit code."""
     computed = compute_plan(
         settings.models_dir,
-        settings.source,
+        source,
         prune=settings.prune,
-        ignore=settings.config.ignore,
-        server_defaults=settings.config.server_defaults,
+        ignore=settings.ignore,
+        server_defaults=settings.server_defaults,
         replace=replace,
         strict=strict,
         warn=output.err,
         rules=rules,
-        config=settings.config,
+        scope=settings.scope(),
+        environment_api_url=settings.environment_api_url,
     )
     if out is not None:
         write_file(out, render_json(computed))

@@ -7,12 +7,12 @@ from pathlib import Path
 import click
 import yaml
 
-from registry_sync.cli.options import config_option, given, models_dir_option
+from registry_sync.cli.options import config_option, models_dir_option, resolved
 from registry_sync.cli.output import Output, run_command
-from registry_sync.config import project_config
+from registry_sync.exitcodes import EXIT_OK
 from registry_sync.loader import load_models
 from registry_sync.overlay import effective_definitions
-from registry_sync.pipeline import EXIT_OK, check_problems
+from registry_sync.pipeline import check_problems
 
 
 @click.command()
@@ -26,19 +26,15 @@ from registry_sync.pipeline import EXIT_OK, check_problems
     metavar="NAME",
     help="The environment of registry-sync.yaml whose definitions to print [env: MKA1_ENV].",
 )
-def render(models_dir: Path, config_file: Path | None, environment: str) -> None:
+def render(models_dir: Path | None, config_file: Path | None, environment: str) -> None:
     """Print the definitions an environment gets (models/ with its overlay and vars
     applied, its exclusions left out) as YAML documents, each headed by the files
     that set it. Exit 0, or 1 when a definition is invalid. No network access."""
     output = Output()
 
     def run() -> int:
-        config = project_config(config_file)
-        folder = models_dir
-        if config.models_dir is not None and not given("models_dir"):
-            folder = config.models_dir
-        selected = config.select(environment)
-        result = effective_definitions(load_models(folder), selected)
+        settings = resolved(config_file, environment)
+        result = effective_definitions(load_models(settings.models_dir), settings.scope())
         check_problems(result.problems, strict=False, warn=output.err)
         count = len(result.definitions)
         output.out(

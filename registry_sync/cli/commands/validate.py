@@ -9,59 +9,50 @@ import click
 from registry_sync.cli.options import (
     config_option,
     env_option,
-    given,
     models_dir_option,
+    resolved,
     strict_option,
 )
 from registry_sync.cli.output import Output, run_command
-from registry_sync.config import ProjectConfig, project_config
+from registry_sync.config import ProjectConfig
+from registry_sync.exitcodes import EXIT_OK
 from registry_sync.loader import check_reroute_graph, load_models
 from registry_sync.overlay import effective_definitions
-from registry_sync.pipeline import EXIT_OK, check_problems
+from registry_sync.pipeline import check_problems
 
 
 @click.command()
 @models_dir_option
-@strict_option
 @config_option
+@strict_option
 @env_option
 def validate(
-    models_dir: Path, strict: bool, config_file: Path | None, environment: str | None
+    models_dir: Path | None, config_file: Path | None, strict: bool, environment: str | None
 ) -> None:
     """Check every model file and list all problems with file and line.
 
     Warnings (rules the API does not enforce) are printed; they fail only with
     --strict. Exit 0 when every file is valid, 1 otherwise. No network access.
-    With --env, checks the definitions that environment gets (its overlay, vars
-    and owns).
+    With --env, checks the definitions that environment gets (its overlay, vars).
     """
     output = Output()
 
     def run() -> int:
-        if environment is None:
-            return run_validate(models_dir, output, strict=strict)
-        config = project_config(config_file)
-        folder = models_dir
-        if config.models_dir is not None and not given("models_dir"):
-            folder = config.models_dir
-        return run_validate(folder, output, strict=strict, config=config.select(environment))
+        settings = resolved(config_file, environment)
+        return run_validate(settings.models_dir, output, strict=strict, scope=settings.scope())
 
     run_command(output, run)
 
 
 def run_validate(
-    models_dir: Path,
-    output: Output,
-    *,
-    strict: bool = False,
-    config: ProjectConfig | None = None,
+    models_dir: Path, output: Output, *, strict: bool = False, scope: ProjectConfig | None = None
 ) -> int:
-    """Validate models/ (as the environment ``config`` selects sees it, if given),
+    """Validate models/ (as the environment and owns of ``scope`` see it, if given),
     print notes then the verdict; returns the exit code."""
     result = load_models(models_dir)
-    environment = None if config is None else config.environment
-    if config is not None:
-        result = effective_definitions(result, config)
+    if scope is not None:
+        result = effective_definitions(result, scope)
+    environment = None if scope is None else scope.environment
     for note in result.notes:
         output.err(f"note: {note}")
     if result.files == 0:
