@@ -266,3 +266,20 @@ def test_render_prints_the_definitions_an_environment_gets(repo: Repo) -> None:
     )
     assert "displayName: Chat (prod)\n" in result.stdout
     assert repo.production.requests() == []
+
+
+def test_config_shows_where_each_setting_of_an_environment_comes_from(repo: Repo) -> None:
+    result = repo.run("config", "--env", "production")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[1].split() == ["environment", "production", "key", "in", "MKA1_PROD_API_KEY"]
+    api_url = next(line for line in lines if line.startswith("api_url"))
+    assert api_url.split() == [
+        "api_url",
+        repo.production.url,
+        "environment",
+        "production",
+        "in",
+        "registry-sync.yaml",
+    ]
