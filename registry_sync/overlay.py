@@ -23,9 +23,8 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from registry_sync.config import ProjectConfig
 from registry_sync.errors import ConfigError
 from registry_sync.live import SERVER_OWNED_FIELDS, without_nulls
 from registry_sync.loader import (
@@ -45,6 +44,9 @@ from registry_sync.problems import Problem, Severity
 from registry_sync.secrets import secret_paths
 from registry_sync.values import deep_copy, format_path
 from registry_sync.yamlsource import Document, PathParts, SourceMap, parse_documents
+
+if TYPE_CHECKING:
+    from registry_sync.config import ProjectConfig
 
 __all__ = ["effective_definitions", "point_at_origins"]
 

@@ -6,27 +6,26 @@ results into exit codes (:mod:`registry_sync.exitcodes`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from registry_sync.applier import ApplyResult
+from registry_sync.checks import Warn, check_problems, print_warnings
 from registry_sync.client import NetworkDeadline
 from registry_sync.config import ProjectConfig
-from registry_sync.errors import ConfigError, InvalidModels
+from registry_sync.errors import ConfigError
 from registry_sync.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL
 from registry_sync.loader import check_reroute_graph, check_reroute_targets
 from registry_sync.overlay import point_at_origins
 from registry_sync.plan import Plan, Risk
 from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, replace_problems
 from registry_sync.policy import Rules, SafetyRails, judge
-from registry_sync.problems import Problem
 from registry_sync.settings import MB, Settings
 from registry_sync.state import LiveSource, fetch_live, load_desired
 from registry_sync.writable import write_problems
 
-Warn = Callable[[str], None]
-"""Where warnings go (a line of text each), e.g. the CLI's stderr."""
+if TYPE_CHECKING:
+    from registry_sync.applier import ApplyResult
 
 
 def live_source(
@@ -115,22 +114,6 @@ def compute_plan(
                 computed = dataclasses.replace(computed, environment_api_url=own)
     check_problems(write_problems(computed), strict=strict, warn=warn)
     return judge(computed, rules or Rules(), definitions)
-
-
-def check_problems(problems: Sequence[Problem], *, strict: bool, warn: Warn | None) -> None:
-    """Raise :class:`InvalidModels` when a problem is an error (or, with ``strict``, a
-    warning); otherwise pass the warnings to ``warn`` and go on."""
-    if any(problem.severity == "error" for problem in problems) or (strict and problems):
-        raise InvalidModels(problems)
-    if warn is not None:
-        print_warnings(warn, problems)
-
-
-def print_warnings(warn: Warn, warnings: Sequence[Problem]) -> None:
-    """Pass each warning (not the errors) to ``warn``."""
-    for warning in warnings:
-        if warning.severity == "warning":
-            warn(str(warning))
 
 
 def conflict_message(computed: Plan) -> str:

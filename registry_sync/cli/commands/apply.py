@@ -9,17 +9,10 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from registry_sync.applier import (
-    DEFAULT_PARALLELISM,
-    ApplyEvent,
-    ApplyResult,
-    Throttled,
-    apply_plan,
-)
 from registry_sync.cli.options import (
     SourceFlags,
     api_source_options,
@@ -35,16 +28,15 @@ from registry_sync.cli.options import (
     strict_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
+from registry_sync.defaults import DEFAULT_PARALLELISM
 from registry_sync.errors import ApplyRefused, ConfigError
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
-from registry_sync.pipeline import apply_exit_code, compute_plan, live_source, policy_rules
-from registry_sync.planfile import read_plan
-from registry_sync.policy import Rules, judge
-from registry_sync.preflight import refusal
-from registry_sync.render.result import render_result_json, render_result_text
-from registry_sync.render.text import render_text
 from registry_sync.settings import Settings
-from registry_sync.state import LiveSource, fetch_live, open_client
+
+if TYPE_CHECKING:
+    from registry_sync.applier import ApplyEvent, ApplyResult
+    from registry_sync.policy import Rules
+    from registry_sync.state import LiveSource
 
 
 @click.command()
@@ -121,6 +113,8 @@ def apply(
     output = Output(color)
 
     def run() -> int:
+        from registry_sync.pipeline import live_source, policy_rules
+
         if plan_file is not None:
             mixed = [
                 f"--{name.replace('_', '-')}"
@@ -173,6 +167,15 @@ def run_apply(
     max_rps: float | None = None,
 ) -> int:
     """Plan (or read the saved plan), show it, ask, apply, report; returns the exit code."""
+    from registry_sync.applier import ApplyResult, apply_plan
+    from registry_sync.pipeline import compute_plan
+    from registry_sync.planfile import read_plan
+    from registry_sync.policy import judge
+    from registry_sync.preflight import refusal
+    from registry_sync.render.result import render_result_json
+    from registry_sync.render.text import render_text
+    from registry_sync.state import fetch_live, open_client
+
     if plan_file is not None:
         # Never trust a saved judgement: judge the plan again, against the registry now.
         saved = read_plan(plan_file, registry=source.describe(), environment=settings.environment)
@@ -238,6 +241,9 @@ def run_apply(
 def _report(output: Output, result: ApplyResult, output_format: str, out: Path | None) -> int:
     """Print (and with ``out`` save) the result; returns the exit code. Ctrl-C cannot
     cut it short: what landed must always be reported."""
+    from registry_sync.pipeline import apply_exit_code
+    from registry_sync.render.result import render_result_json, render_result_text
+
     previous = _ignore_interrupts()
     try:
         if out is not None:
@@ -264,6 +270,7 @@ def _restore_interrupts(previous: Any) -> None:
 
 def _progress(output: Output) -> Callable[[ApplyEvent], None]:
     """Progress on stderr: counts, and the rate once a run has lasted two seconds."""
+    from registry_sync.applier import Throttled
 
     def report(event: ApplyEvent) -> None:
         if isinstance(event, Throttled):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,11 +16,12 @@ from registry_sync.cli.options import (
     setting_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure
+from registry_sync.defaults import READ_ONLY_DIR
 from registry_sync.exitcodes import EXIT_OK
-from registry_sync.export import READ_ONLY_DIR, Export, plan_export, printable, write_export
-from registry_sync.loader import check_reroute_targets, load_models
-from registry_sync.pipeline import live_source
-from registry_sync.state import LiveSource, fetch_live
+
+if TYPE_CHECKING:
+    from registry_sync.export import Export
+    from registry_sync.state import LiveSource
 
 
 @click.command()
@@ -72,6 +74,8 @@ def export(
     output = Output()
 
     def run() -> int:
+        from registry_sync.pipeline import live_source
+
         settings = resolved(config_file, environment)
         live = live_source(
             settings,
@@ -103,6 +107,9 @@ def run_export(
     output: Output,
 ) -> int:
     """Fetch the registry, write its entries below ``out_dir``; returns the exit code."""
+    from registry_sync.export import plan_export, printable, write_export
+    from registry_sync.state import fetch_live
+
     live = fetch_live(source, source.api_key())
     exported = plan_export(live, ids=ids, include_read_only=include_read_only)
     if not exported.files:
@@ -149,6 +156,8 @@ def _warn_unloadable(
 
     The file keeps what the registry holds; validate and plan will report it.
     """
+    from registry_sync.loader import check_reroute_targets, load_models
+
     result = load_models(out_dir)
     # Warnings (e.g. a {url, method} health check kept as the registry holds it) are
     # validate's to show: the files load.

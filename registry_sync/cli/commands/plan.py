@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,28 +21,13 @@ from registry_sync.cli.options import (
     strict_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
-from registry_sync.config import CONFIG_FILE, project_config
 from registry_sync.errors import ConfigError
-from registry_sync.exitcodes import EXIT_ERROR
-from registry_sync.pipeline import (
-    compute_plan,
-    conflict_message,
-    live_source,
-    plan_exit_code,
-    policy_rules,
-)
-from registry_sync.plan import Plan
-from registry_sync.policy import Rules
-from registry_sync.render.environments import (
-    render_environments_json,
-    render_environments_markdown,
-    render_environments_text,
-)
-from registry_sync.render.json import render_json
-from registry_sync.render.markdown import render_markdown
-from registry_sync.render.text import render_text
 from registry_sync.settings import Settings
-from registry_sync.state import LiveSource
+
+if TYPE_CHECKING:
+    from registry_sync.plan import Plan
+    from registry_sync.policy import Rules
+    from registry_sync.state import LiveSource
 
 
 @click.command()
@@ -106,6 +92,8 @@ def plan(
     output = Output(color)
 
     def run() -> int:
+        from registry_sync.pipeline import compute_plan, live_source, policy_rules
+
         names = environment_names(config_file, environments)
         if len(names) > 1:
             if out is not None:
@@ -164,6 +152,8 @@ def plan(
 def environment_names(config_file: Path | None, given: tuple[str, ...]) -> list[str]:
     """The environments ``--env`` names, in the order given; ``all`` is every one of
     registry-sync.yaml, in its order. Unknown names are reported when selected."""
+    from registry_sync.config import CONFIG_FILE, project_config
+
     names: list[str] = []
     for name in given:
         if name == "all":
@@ -188,6 +178,14 @@ def print_plans(
     detailed_exitcode: bool,
 ) -> int:
     """Print several environments' plans as one; the exit code covers them all."""
+    from registry_sync.exitcodes import EXIT_ERROR
+    from registry_sync.pipeline import conflict_message, plan_exit_code
+    from registry_sync.render.environments import (
+        render_environments_json,
+        render_environments_markdown,
+        render_environments_text,
+    )
+
     if output_format == "json":
         output.out(render_environments_json(plans), nl=False)
     elif output_format == "markdown":
@@ -218,6 +216,11 @@ def run_plan(
     strict: bool = False,
 ) -> int:
     """Plan, print the plan and its violations; returns the exit code."""
+    from registry_sync.pipeline import compute_plan, conflict_message, plan_exit_code
+    from registry_sync.render.json import render_json
+    from registry_sync.render.markdown import render_markdown
+    from registry_sync.render.text import render_text
+
     computed = compute_plan(
         settings.models_dir,
         source,

@@ -5,14 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import yaml
 
 from registry_sync.cli.options import config_option, models_dir_option, resolved
 from registry_sync.cli.output import Output, run_command
 from registry_sync.exitcodes import EXIT_OK
-from registry_sync.loader import load_models
-from registry_sync.overlay import effective_definitions
-from registry_sync.pipeline import check_problems
 
 
 @click.command()
@@ -33,6 +29,13 @@ def render(models_dir: Path | None, config_file: Path | None, environment: str) 
     output = Output()
 
     def run() -> int:
+        # Imported here, like every command's work: --help must not pay for it.
+        import yaml
+
+        from registry_sync.checks import check_problems
+        from registry_sync.loader import load_models
+        from registry_sync.overlay import effective_definitions
+
         settings = resolved(config_file, environment)
         result = effective_definitions(load_models(settings.models_dir), settings.scope())
         check_problems(result.problems, strict=False, warn=output.err)

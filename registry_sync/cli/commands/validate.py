@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,11 +15,10 @@ from registry_sync.cli.options import (
     strict_option,
 )
 from registry_sync.cli.output import Output, run_command
-from registry_sync.config import ProjectConfig
 from registry_sync.exitcodes import EXIT_OK
-from registry_sync.loader import check_reroute_graph, load_models
-from registry_sync.overlay import effective_definitions
-from registry_sync.pipeline import check_problems
+
+if TYPE_CHECKING:
+    from registry_sync.config import ProjectConfig
 
 
 @click.command()
@@ -49,6 +49,11 @@ def run_validate(
 ) -> int:
     """Validate models/ (as the environment and owns of ``scope`` see it, if given),
     print notes then the verdict; returns the exit code."""
+    # Imported here, like every command's work: --help must not pay for it.
+    from registry_sync.checks import check_problems
+    from registry_sync.loader import check_reroute_graph, load_models
+    from registry_sync.overlay import effective_definitions
+
     result = load_models(models_dir)
     if scope is not None:
         result = effective_definitions(result, scope)
