@@ -18,6 +18,7 @@ from registry_sync.ownership import is_owned, outside_owns
 from registry_sync.plan import Action, Plan
 from registry_sync.planfile import read_plan
 from registry_sync.planner import PlanOptions, build_plan
+from registry_sync.render.environments import render_environments_markdown
 from registry_sync.render.json import render_json
 from registry_sync.render.markdown import render_markdown
 from registry_sync.render.text import render_text
@@ -315,3 +316,25 @@ def test_the_settings_resolver_layers_the_environment_between_flags_and_file(rep
         ("acme:*",),
     )
     assert plain.protect == ("meetkai:*",)
+
+
+def test_the_markdown_of_several_environments_keeps_within_the_size_limit() -> None:
+    def big(environment: str) -> Plan:
+        desired = [
+            DesiredDefinition(f"acme:m{i:03d}", {"id": f"acme:m{i:03d}", "rpm": 2}, "m.yaml", i)
+            for i in range(300)
+        ]
+        entries = [
+            LiveEntry(id=d.id, definition={"id": d.id, "rpm": 1}, immutable=False, source="api")
+            for d in desired
+        ]
+        options = PlanOptions(
+            registry=f"https://{environment}.example.com", environment=environment
+        )
+        return build_plan(desired, entries, options)
+
+    comment = render_environments_markdown([big("staging"), big("production")], limit=20_000)
+
+    assert len(comment) <= 20_000
+    assert comment.count("<summary><b>") == 2
+    assert comment.count("**Not shown:**") == 2
