@@ -22,6 +22,7 @@ from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, replace_p
 from registry_sync.policy import Rules, SafetyRails, judge
 from registry_sync.settings import MB, Settings
 from registry_sync.state import LiveSource, fetch_live, load_desired
+from registry_sync.targeting import matches, select
 from registry_sync.writable import write_problems
 
 if TYPE_CHECKING:
@@ -74,12 +75,15 @@ def compute_plan(
     rules: Rules | None = None,
     scope: ProjectConfig | None = None,
     environment_api_url: str | None = None,
+    targets: tuple[str, ...] = (),
 ) -> Plan:
     """Load models/ (with the environment, overlay, variables and owns of ``scope``,
     see :meth:`Settings.scope`), fetch the live registry, check references, plan,
     check that the API accepts every write, and judge the plan by ``rules`` (risk,
-    violations). Warnings go to ``warn``. ``environment_api_url`` is the
-    environment's own URL: the plan says so when the registry is another."""
+    violations). With ``targets`` (``--target`` patterns) only matching ids are
+    planned: the files and references are still all checked. Warnings go to
+    ``warn``. ``environment_api_url`` is the environment's own URL: the plan says so
+    when the registry is another."""
     scope = scope or ProjectConfig()
     desired = load_desired(models_dir, strict=strict, config=scope)
     if warn is not None:
@@ -105,7 +109,21 @@ def compute_plan(
         owns=scope.owns,
         environment=scope.environment,
     )
-    computed = build_plan(desired.definitions, live, options)
+    if targets:
+        outside = [model_id for model_id in replace if not matches(model_id, targets)]
+        if outside:
+            raise ConfigError(
+                f"--replace {', '.join(outside)}: outside every --target; add a --target "
+                "that matches it, or leave it out"
+            )
+        chosen = select(targets, desired.definitions, live)
+        computed = dataclasses.replace(
+            build_plan(chosen.desired, chosen.live, options),
+            targets=targets,
+            untargeted=chosen.untargeted,
+        )
+    else:
+        computed = build_plan(desired.definitions, live, options)
     if scope.environment is not None:
         computed = point_at_origins(computed, desired.definitions)
         if environment_api_url is not None and source.registry_file is None:

@@ -35,9 +35,11 @@ ENVIRONMENTS_FORMAT_VERSION = "environments-1"
 _FRAME = 200
 
 
-def render_environments_text(plans: Sequence[Plan], *, color: bool = False) -> str:
+def render_environments_text(
+    plans: Sequence[Plan], *, color: bool = False, compact: bool = False
+) -> str:
     """One section per environment, each headed by its name, separated by a blank line."""
-    return "\n".join(render_text(plan, color=color) for plan in plans)
+    return "\n".join(render_text(plan, color=color, compact=compact) for plan in plans)
 
 
 def render_environments_json(plans: Sequence[Plan]) -> str:

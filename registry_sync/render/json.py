@@ -8,6 +8,7 @@ Format version 2::
       "models_dir": "models", "registry": "<API URL or file:PATH>", "prune": false,
       "environment": "staging",   (only when made for an environment of registry-sync.yaml)
       "environment_api_url": "...",  (only when --api-url replaced the environment's api_url)
+      "partial": false, "targets": ["<--target pattern>"], "untargeted": 0,
       "summary": {"create": 0, "update": 0, "replace": 0, "delete": 0, "no-op": 0,
                   "read-only": 0, "unmanaged": 0, "conflict": 0, "immutable-undeclared": 0,
                   "risk": {"safe": 0, "breaking": 0, "destructive": 0}},
@@ -30,7 +31,10 @@ Format version 2::
 Secrets seen live are the string ``(sensitive)``. In a ``patch``, null clears the
 field (kind ``removed``). A create's ``body`` has no ``created`` unless the file
 declares one: ``apply`` stamps it at apply time. ``replace`` comes only from
-``--replace ID``. ``summary.risk`` counts the writes (create, update, replace,
+``--replace ID``. A plan made with ``--target`` is ``partial``: ``targets`` lists its
+patterns, only matching ids are in ``actions`` and ``summary``, and ``untargeted``
+counts the mutable live entries left out (the delete-all rule counts them too).
+``summary.risk`` counts the writes (create, update, replace,
 delete) per risk class. A plan with any ``violations`` is refused by apply; ``apply``
 of a saved plan judges it again and never reads the saved ``risk``, ``risk_reasons``
 or ``violations``. ``environment`` is absent, not null, for a plan made without
@@ -65,6 +69,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     if plan.environment_api_url is not None:
         document["environment_api_url"] = plan.environment_api_url
     return document | {
+        "partial": plan.partial,
+        "targets": list(plan.targets),
+        "untargeted": plan.untargeted,
         "summary": {**plan.summary(), "risk": plan.risk_counts()},
         "unknown_live_fields": list(plan.unknown_live_fields),
         "violations": [

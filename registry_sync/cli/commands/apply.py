@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import signal
@@ -17,6 +18,7 @@ from registry_sync.cli.options import (
     SourceFlags,
     api_source_options,
     color_option,
+    compact_option,
     config_option,
     env_option,
     given,
@@ -26,6 +28,7 @@ from registry_sync.cli.options import (
     replace_option,
     resolved,
     strict_option,
+    target_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
 from registry_sync.defaults import DEFAULT_PARALLELISM
@@ -81,6 +84,14 @@ if TYPE_CHECKING:
     default=None,
     help="Also write the JSON result to this file (written even when apply is interrupted).",
 )
+@target_option
+@compact_option
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show the plan and the requests apply would send (method, path, body), then "
+    "stop: nothing is written, nothing is asked. Exit 0, or 1 when apply would refuse.",
+)
 @color_option
 @env_option
 def apply(
@@ -99,6 +110,9 @@ def apply(
     allowed: tuple[str, ...],
     output_format: str,
     out: Path | None,
+    targets: tuple[str, ...],
+    compact: bool,
+    dry_run: bool,
     color: bool | None,
     environment: str | None,
 ) -> None:
@@ -108,7 +122,7 @@ def apply(
     Exit 0 when every change is done (or there is none), 1 when nothing was
     written (refused, cancelled, or every write failed), 3 when some writes
     landed and others failed, or Ctrl-C stopped a run that wrote: run apply again
-    to finish.
+    to finish. --dry-run: exit 0, or 1 on an error or a plan apply would refuse.
     """
     output = Output(color)
 
@@ -118,12 +132,13 @@ def apply(
         if plan_file is not None:
             mixed = [
                 f"--{name.replace('_', '-')}"
-                for name in ("models_dir", "prune", "replace", "strict")
+                for name in ("models_dir", "prune", "replace", "strict", "targets")
                 if given(name)
             ]
             if mixed:
                 raise ConfigError(
-                    f"{' and '.join(mixed)} cannot be used with a saved plan, which was made "
+                    f"{' and '.join(mixed).replace('--targets', '--target')} cannot be used "
+                    "with a saved plan, which was made "
                     "with its own; plan again to change them"
                 )
         settings = resolved(config_file, environment)
@@ -146,6 +161,9 @@ def apply(
             replace=replace,
             strict=strict,
             out=out,
+            targets=targets,
+            compact=compact,
+            dry_run=dry_run,
         )
 
     run_command(output, run)
@@ -165,21 +183,38 @@ def run_apply(
     strict: bool = False,
     out: Path | None = None,
     max_rps: float | None = None,
+    targets: tuple[str, ...] = (),
+    compact: bool = False,
+    dry_run: bool = False,
 ) -> int:
-    """Plan (or read the saved plan), show it, ask, apply, report; returns the exit code."""
+    """Plan (or read the saved plan), show it, ask, apply, report; returns the exit
+    code. With ``dry_run``, show the requests apply would send instead of asking."""
     from registry_sync.applier import ApplyResult, apply_plan
     from registry_sync.pipeline import compute_plan
     from registry_sync.planfile import read_plan
     from registry_sync.policy import judge
     from registry_sync.preflight import refusal
+    from registry_sync.render.requests import render_requests
     from registry_sync.render.result import render_result_json
     from registry_sync.render.text import render_text
     from registry_sync.state import fetch_live, open_client
+    from registry_sync.targeting import matches
 
+    if dry_run and output_format != "text":
+        raise ConfigError(
+            "--dry-run prints text; for the plan as JSON (bodies and patches included) "
+            "run plan --format json"
+        )
     if plan_file is not None:
         # Never trust a saved judgement: judge the plan again, against the registry now.
         saved = read_plan(plan_file, registry=source.describe(), environment=settings.environment)
         live = fetch_live(source, source.api_key())
+        if saved.partial:
+            # Counted again from the registry now, never taken from the file.
+            untargeted = sum(
+                1 for e in live if not e.immutable and not matches(e.id, saved.targets)
+            )
+            saved = dataclasses.replace(saved, untargeted=untargeted)
         computed = judge(saved, rules, {entry.id: entry.definition for entry in live})
     else:
         computed = compute_plan(
@@ -194,14 +229,19 @@ def run_apply(
             rules=rules,
             scope=settings.scope(),
             environment_api_url=settings.environment_api_url,
+            targets=targets,
         )
     if output_format == "text":
-        output.out(render_text(computed, color=output.color), nl=False)
+        output.out(render_text(computed, color=output.color, compact=compact), nl=False)
     if computed.violations:
         raise refusal(
             [violation.message for violation in computed.violations],
             "Change models/, registry-sync.yaml or the flags, then plan again.",
         )
+    if dry_run:
+        output.out("")
+        output.out(render_requests(computed), nl=False)
+        return EXIT_OK
     if not computed.writes:
         nothing = ApplyResult(computed.registry)
         if out is not None:

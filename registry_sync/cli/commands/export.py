@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -166,14 +167,20 @@ def _warn_unloadable(
     problems = [p for p in found if Path(p.file).resolve() in mine]
     for problem in problems:
         output.err(f"warning: {problem}")
+    folder = shlex.quote(out_dir.as_posix())
     if problems:
+        files = len({Path(p.file).resolve() for p in problems})
         output.err(
-            "warning: validate and plan will reject the exported files above until they "
-            "are fixed: the registry holds what this version of registry-sync does not accept"
+            f"warning: {files} exported {'file' if files == 1 else 'files'} in "
+            f"{out_dir.as_posix()}/ will not load until fixed (a placeholder to replace, or "
+            "what the registry holds and this version of registry-sync does not accept): "
+            f"'registry-sync validate --models-dir {folder}' lists the problems, and plan "
+            f"and apply with --models-dir {folder} refuse to run while they remain"
         )
     others = len(found) - len(problems)
     if others:
         output.err(
             f"note: {others} more {'problem' if others == 1 else 'problems'} in other files "
-            f"below {out_dir.as_posix()}/; run validate to list them"
+            f"below {out_dir.as_posix()}/; 'registry-sync validate --models-dir {folder}' "
+            "lists them"
         )

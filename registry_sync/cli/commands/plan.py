@@ -10,6 +10,7 @@ import click
 from registry_sync.cli.options import (
     SourceFlags,
     color_option,
+    compact_option,
     config_option,
     envs_option,
     live_source_options,
@@ -19,6 +20,7 @@ from registry_sync.cli.options import (
     replace_option,
     resolved,
     strict_option,
+    target_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
 from registry_sync.errors import ConfigError
@@ -64,6 +66,8 @@ if TYPE_CHECKING:
 )
 @color_option
 @replace_option
+@target_option
+@compact_option
 @strict_option
 @envs_option
 def plan(
@@ -77,6 +81,8 @@ def plan(
     detailed_exitcode: bool,
     color: bool | None,
     replace: tuple[str, ...],
+    targets: tuple[str, ...],
+    compact: bool,
     strict: bool,
     max_deletes: int | None,
     allow_delete_all: bool,
@@ -123,9 +129,12 @@ def plan(
                         rules=policy_rules(settings, allow_delete_all, allowed),
                         scope=settings.scope(),
                         environment_api_url=settings.environment_api_url,
+                        targets=targets,
                     )
                 )
-            return print_plans(output, plans, output_format, artifact_hint, detailed_exitcode)
+            return print_plans(
+                output, plans, output_format, artifact_hint, detailed_exitcode, compact=compact
+            )
         settings = resolved(config_file, names[0] if names else None)
         live = live_source(
             settings,
@@ -144,6 +153,8 @@ def plan(
             detailed_exitcode=detailed_exitcode,
             replace=replace,
             strict=strict,
+            targets=targets,
+            compact=compact,
         )
 
     run_command(output, run)
@@ -176,6 +187,8 @@ def print_plans(
     output_format: str,
     artifact_hint: str | None,
     detailed_exitcode: bool,
+    *,
+    compact: bool = False,
 ) -> int:
     """Print several environments' plans as one; the exit code covers them all."""
     from registry_sync.exitcodes import EXIT_ERROR
@@ -191,7 +204,7 @@ def print_plans(
     elif output_format == "markdown":
         output.out(render_environments_markdown(plans, artifact_hint=artifact_hint), nl=False)
     else:
-        output.out(render_environments_text(plans, color=output.color), nl=False)
+        output.out(render_environments_text(plans, color=output.color, compact=compact), nl=False)
     for computed in plans:
         if computed.conflicts:
             output.err(f"error: {computed.environment}: {conflict_message(computed)}")
@@ -214,6 +227,8 @@ def run_plan(
     detailed_exitcode: bool = False,
     replace: tuple[str, ...] = (),
     strict: bool = False,
+    targets: tuple[str, ...] = (),
+    compact: bool = False,
 ) -> int:
     """Plan, print the plan and its violations; returns the exit code."""
     from registry_sync.pipeline import compute_plan, conflict_message, plan_exit_code
@@ -233,6 +248,7 @@ def run_plan(
         rules=rules,
         scope=settings.scope(),
         environment_api_url=settings.environment_api_url,
+        targets=targets,
     )
     if out is not None:
         write_file(out, render_json(computed))
@@ -241,7 +257,7 @@ def run_plan(
     elif output_format == "markdown":
         output.out(render_markdown(computed, artifact_hint=artifact_hint), nl=False)
     else:
-        output.out(render_text(computed, color=output.color), nl=False)
+        output.out(render_text(computed, color=output.color, compact=compact), nl=False)
     if computed.conflicts:
         output.err(f"error: {conflict_message(computed)}")
     for violation in computed.violations:

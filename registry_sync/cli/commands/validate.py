@@ -15,7 +15,7 @@ from registry_sync.cli.options import (
     strict_option,
 )
 from registry_sync.cli.output import Output, run_command
-from registry_sync.exitcodes import EXIT_OK
+from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
 
 if TYPE_CHECKING:
     from registry_sync.config import ProjectConfig
@@ -25,9 +25,22 @@ if TYPE_CHECKING:
 @models_dir_option
 @config_option
 @strict_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="text for people; json lists every problem (file, line, column, path, message, "
+    "severity); github prints workflow-command annotations (::error file=...,line=...::).",
+)
 @env_option
 def validate(
-    models_dir: Path | None, config_file: Path | None, strict: bool, environment: str | None
+    models_dir: Path | None,
+    config_file: Path | None,
+    strict: bool,
+    output_format: str,
+    environment: str | None,
 ) -> None:
     """Check every model file and list all problems with file and line.
 
@@ -39,35 +52,66 @@ def validate(
 
     def run() -> int:
         settings = resolved(config_file, environment)
-        return run_validate(settings.models_dir, output, strict=strict, scope=settings.scope())
+        return run_validate(
+            settings.models_dir,
+            output,
+            strict=strict,
+            output_format=output_format,
+            scope=settings.scope(),
+        )
 
     run_command(output, run)
 
 
 def run_validate(
-    models_dir: Path, output: Output, *, strict: bool = False, scope: ProjectConfig | None = None
+    models_dir: Path,
+    output: Output,
+    *,
+    strict: bool = False,
+    output_format: str = "text",
+    scope: ProjectConfig | None = None,
 ) -> int:
     """Validate models/ (as the environment and owns of ``scope`` see it, if given),
     print notes then the verdict; returns the exit code."""
     # Imported here, like every command's work: --help must not pay for it.
     from registry_sync.checks import check_problems
+    from registry_sync.errors import InvalidModels
     from registry_sync.loader import check_reroute_graph, load_models
     from registry_sync.overlay import effective_definitions
+    from registry_sync.render.problems import (
+        count_phrase,
+        render_problems_github,
+        render_problems_json,
+    )
 
     result = load_models(models_dir)
     if scope is not None:
+        # The definitions the environment gets, and owns: checked.
         result = effective_definitions(result, scope)
     environment = None if scope is None else scope.environment
     for note in result.notes:
         output.err(f"note: {note}")
     if result.files == 0:
         output.err(f"note: no *.yaml or *.yml files found below {models_dir}")
-    graph = check_reroute_graph(result.definitions)
-    check_problems(sorted([*result.problems, *graph]), strict=strict, warn=output.err)
-    count = len(result.definitions)
-    where = "" if environment is None else f"Environment {environment}: "
-    output.out(
-        f"{where}{count} model {'definition' if count == 1 else 'definitions'} in "
-        f"{result.files} {'file' if result.files == 1 else 'files'}: valid."
-    )
+    problems = sorted([*result.problems, *check_reroute_graph(result.definitions)])
+    counted = count_phrase(len(result.definitions), result.files)
+    if output_format == "text":
+        check_problems(problems, strict=strict, warn=output.err)
+        where = "" if environment is None else f"Environment {environment}: "
+        output.out(f"{where}{counted}: valid.")
+        return EXIT_OK
+    failed = any(p.severity == "error" for p in problems) or (strict and bool(problems))
+    if output_format == "json":
+        output.out(
+            render_problems_json(
+                problems, definitions=len(result.definitions), files=result.files, valid=not failed
+            ),
+            nl=False,
+        )
+        return EXIT_ERROR if failed else EXIT_OK
+    output.out(render_problems_github(problems), nl=False)
+    if failed:
+        output.err(f"error: {InvalidModels(problems)}")
+        return EXIT_ERROR
+    output.err(f"{counted}: valid.")
     return EXIT_OK
