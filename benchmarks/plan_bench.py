@@ -9,6 +9,11 @@ times (best of --repeat runs, each in a fresh process):
 Prints wall times, the ratio plan/floor and the peak memory (max RSS) of each.
 Target at N = 10,000: ratio within 1.5, peak memory under 300 MB.
 
+A second run plans an environment (``--env bench``) whose overlay touches 10% of
+the models (a changed field, a merged mapping and a ``${VAR}`` each), against a
+registry holding the overlaid values; its floor reads the base and overlay files.
+The target is the same ratio.
+
     python benchmarks/plan_bench.py --models 10000
 """
 
@@ -44,6 +49,12 @@ docs = [
 ]
 data = json.loads(Path(sys.argv[2]).read_text(encoding="utf-8"))
 assert len(docs) == len(data["data"]) - int(sys.argv[3])
+for folder in sys.argv[4:]:
+    docs.extend(
+        d
+        for p in sorted(Path(folder).rglob("*.yaml"))
+        for d in yaml.load_all(p.read_text(encoding="utf-8"), Loader=loader)
+    )
 """
 
 
@@ -112,6 +123,40 @@ def generate(root: Path, count: int) -> tuple[Path, Path, int]:
     return models, registry, extra - missing
 
 
+def add_overlay(root: Path, count: int, registry: Path) -> tuple[Path, Path, Path]:
+    """An environment whose overlay touches every tenth model, and a registry holding
+    the overlaid values; returns (config, overlay folder, registry)."""
+    overlay = root / "overlays" / "bench"
+    overlay.mkdir(parents=True)
+    document = json.loads(registry.read_text(encoding="utf-8"))
+    by_id = {entry["id"]: entry for entry in document["data"]}
+    for index in range(5, count, 10):
+        model_id = f"bench:model-{index:05d}"
+        (overlay / f"model-{index:05d}.yaml").write_text(
+            f"id: {model_id}\n"
+            f"displayName: Benchmark model {index} (${{tier}})\n"
+            "defaultParams:\n  temperature: 0.2\n",
+            encoding="utf-8",
+        )
+        entry = by_id.get(model_id)
+        if entry is not None:
+            entry["definition"]["displayName"] = f"Benchmark model {index} (bench)"
+            entry["definition"]["defaultParams"]["temperature"] = 0.2
+    overlaid = root / "registry-overlay.json"
+    overlaid.write_text(json.dumps(document), encoding="utf-8")
+    config = root / "registry-sync.yaml"
+    config.write_text(
+        "environments:\n"
+        "  bench:\n"
+        "    api_url: https://registry.invalid\n"
+        "    api_key_env: BENCH_KEY\n"
+        f"    overlay: {overlay}\n"
+        "    vars: {tier: bench}\n",
+        encoding="utf-8",
+    )
+    return config, overlay, overlaid
+
+
 def timed(command: list[str]) -> tuple[float, float, int]:
     """Run a command in a fresh process: (seconds, peak RSS in MB, exit code)."""
     start = time.perf_counter()
@@ -150,10 +195,27 @@ def main() -> None:
         runs = [timed(plan_cmd) for _ in range(args.repeat)]
         plan = min(run[0] for run in runs)
         plan_peak = max(run[1] for run in runs)
+        config, overlay, overlaid = add_overlay(Path(temp), args.models, registry)
+        overlay_floor_cmd = [*floor_cmd[:-3], str(models), str(overlaid), str(extra), str(overlay)]
+        overlay_floor = min(timed(overlay_floor_cmd)[0] for _ in range(args.repeat))
+        overlay_cmd = [
+            *plan_cmd[:7],
+            str(overlaid),
+            "--no-color",
+            "--config",
+            str(config),
+            "--env",
+            "bench",
+        ]
+        overlay_runs = [timed(overlay_cmd) for _ in range(args.repeat)]
+        overlay_plan = min(run[0] for run in overlay_runs)
     print(f"models:        {args.models}")
     print(f"floor (read):  {floor:.2f} s   peak {floor_peak:.0f} MB")
     print(f"plan:          {plan:.2f} s   peak {plan_peak:.0f} MB")
     print(f"ratio:         {plan / floor:.2f}x  (target <= 1.5x; memory target < 300 MB)")
+    print(f"overlay floor: {overlay_floor:.2f} s   (base and overlay files, 10% overlaid)")
+    print(f"overlay plan:  {overlay_plan:.2f} s   (--env bench)")
+    print(f"overlay ratio: {overlay_plan / overlay_floor:.2f}x  (target <= 1.5x)")
 
 
 if __name__ == "__main__":

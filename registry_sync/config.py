@@ -22,14 +22,26 @@ one explicitly. Every key is optional::
     policy:                            # warn (default) or deny, per risk class
       destructive: deny                # --allow destructive lets one run through
       breaking: warn
+    owns: ["acme:*"]                   # ids this repository manages (others are never
+                                       # listed, never pruned; a file outside it is an error)
+    environments:                      # optional: several registries from one models/
+      staging:
+        api_url: https://staging-gateway.example.com   # required
+        api_key_env: MKA1_STAGING_API_KEY              # required: the variable with its key
+        overlay: overlays/staging                      # optional, relative to this file
+        vars: {region: eu}                             # ${region} in model files
+        protect: ["*"]                                 # any rail above may differ here
 
-Flags and environment variables override the file. Problems are collected, each at
+Flags and environment variables override the file. With an environment selected,
+a key its entry sets replaces the top-level one (lists are not merged); keys it
+leaves out come from the top level. Problems are collected, each at
 its file, line and key, as for models/. Values are never repeated in messages: a
 file in the wrong place may hold something secret.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -48,7 +60,14 @@ from registry_sync.secrets import url_has_credentials
 from registry_sync.values import format_path, json_kind
 from registry_sync.yamlsource import PathParts, SourceMap, parse_documents
 
-__all__ = ["CONFIG_FILE", "ProjectConfig", "find_config", "load_config", "project_config"]
+__all__ = [
+    "CONFIG_FILE",
+    "Environment",
+    "ProjectConfig",
+    "find_config",
+    "load_config",
+    "project_config",
+]
 
 
 _KEYS = (
@@ -61,7 +80,23 @@ _KEYS = (
     "freeze",
     "max_deletes",
     "policy",
+    "owns",
+    "environments",
 )
+# The rails and defaults an environment's entry may set over the top level.
+_RAIL_KEYS = (
+    "prune",
+    "protect",
+    "ignore_fields",
+    "server_defaults",
+    "freeze",
+    "max_deletes",
+    "policy",
+    "owns",
+)
+_ENVIRONMENT_KEYS = ("api_url", "api_key_env", "overlay", "vars", *_RAIL_KEYS)
+_ENVIRONMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _POLICY_KEYS = ("destructive", "breaking")
 _POLICY_VALUES = ("warn", "deny")
 _IGNORE_KEYS = ("id", "fields")
@@ -87,6 +122,51 @@ class ProjectConfig:
     freeze: tuple[str, ...] = ()
     max_deletes: int | None = None
     deny: frozenset[str] = frozenset()  # risk classes policy: denies
+    owns: tuple[str, ...] = ()  # id globs this repository manages; empty: all
+    environments: Mapping[str, Environment] = field(default_factory=dict)
+    # Set only on the configuration :meth:`select` returns for one environment.
+    environment: str | None = None
+    api_key_env: str | None = None
+    overlay: Path | None = None
+    vars: Mapping[str, str] = field(default_factory=dict)
+
+    def select(self, name: str) -> ProjectConfig:
+        """This configuration for the environment ``name``: each key its entry sets
+        replaces the top-level one. Raises :class:`ConfigError` for an unknown name."""
+        entry = self.environments.get(name)
+        if entry is None:
+            where = self.file or CONFIG_FILE
+            if not self.environments:
+                raise ConfigError(
+                    f"--env {name}: {where} declares no environments; add an "
+                    "'environments:' mapping, or leave --env (and MKA1_ENV) out"
+                )
+            known = ", ".join(sorted(self.environments))
+            raise ConfigError(f"--env {name}: not an environment of {where}; it has: {known}")
+        return dataclasses.replace(
+            self,
+            api_url=entry.api_url,
+            environment=name,
+            api_key_env=entry.api_key_env,
+            overlay=entry.overlay,
+            vars=entry.vars,
+            **{key: value for key, value in entry.rails.items()},
+        )
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One entry of ``environments:``: where its registry is, how to read its key,
+    its overlay and variables, and the rails it sets (``rails`` holds only the
+    :class:`ProjectConfig` fields its entry sets)."""
+
+    name: str
+    api_url: str
+    api_key_env: str
+    line: int
+    overlay: Path | None = None
+    vars: Mapping[str, str] = field(default_factory=dict)
+    rails: Mapping[str, Any] = field(default_factory=dict)
 
 
 def project_config(explicit: Path | None = None) -> ProjectConfig:
@@ -157,13 +237,24 @@ def load_config(path: Path) -> ProjectConfig:
 class _Checker:
     """Checks the parsed mapping, collecting problems with their lines."""
 
-    def __init__(self, display: str, source: SourceMap, document: int) -> None:
+    def __init__(
+        self,
+        display: str,
+        source: SourceMap,
+        document: int,
+        prefix: PathParts = (),
+        problems: list[Problem] | None = None,
+    ) -> None:
         self.display = display
         self.source = source
         self.document = document
-        self.problems: list[Problem] = []
+        # Where the mapping being checked sits: () for the top level, or
+        # ("environments", NAME) for an environment's entry.
+        self.prefix = prefix
+        self.problems: list[Problem] = [] if problems is None else problems
 
     def problem(self, path: PathParts, message: str) -> None:
+        path = (*self.prefix, *path)
         line = self.source.line_of(self.document, path)
         self.problems.append(Problem(self.display, line, format_path(path), message))
 
@@ -191,7 +282,104 @@ class _Checker:
             freeze=self._strings(data, ("freeze",)),
             max_deletes=self._max_deletes(data),
             deny=self._policy(data),
+            owns=self._strings(data, ("owns",)),
+            environments=self._environments(data, folder),
         )
+
+    def _environments(self, data: Mapping[str, Any], folder: Path) -> dict[str, Environment]:
+        entries = data.get("environments")
+        if entries is None:
+            return {}
+        if not isinstance(entries, dict) or not entries:
+            self.problem(
+                ("environments",),
+                f"expected a mapping of environment name to settings, got {json_kind(entries)}",
+            )
+            return {}
+        found: dict[str, Environment] = {}
+        for name, entry in entries.items():
+            path: PathParts = ("environments", str(name))
+            if not isinstance(name, str) or not _ENVIRONMENT_NAME.match(name) or name == "all":
+                self.problem(
+                    path,
+                    "expected a lower-case name such as 'staging' (letters, digits, - and _; "
+                    "'all' means every environment)",
+                )
+                continue
+            if not isinstance(entry, dict):
+                self.problem(path, f"expected a mapping with api_url, got {json_kind(entry)}")
+                continue
+            checked = _Checker(self.display, self.source, self.document, path, self.problems)
+            environment = checked.environment(name, entry, folder)
+            if environment is not None:
+                found[name] = environment
+        return found
+
+    def environment(self, name: str, data: Mapping[str, Any], folder: Path) -> Environment | None:
+        """One environment's entry (this checker's prefix is its path)."""
+        before = len(self.problems)
+        for key in data:
+            if key not in _ENVIRONMENT_KEYS:
+                self.problem((str(key),), _unknown_key(str(key), _ENVIRONMENT_KEYS))
+        api_url = self._api_url(data)
+        if "api_url" not in data:
+            self.problem((), "missing api_url: an environment names its own registry")
+        key_env = self._string(data, "api_key_env")
+        if "api_key_env" not in data:
+            self.problem(
+                (), "missing api_key_env: the environment variable holding this registry's key"
+            )
+        elif key_env is not None and not _VARIABLE_NAME.match(key_env):
+            self.problem(("api_key_env",), "expected an environment variable name")
+        overlay = self._string(data, "overlay")
+        variables = self._vars(data)
+        rails: dict[str, Any] = {}
+        if "prune" in data:
+            if isinstance(data["prune"], bool):
+                rails["prune"] = data["prune"]
+            else:
+                self.problem(("prune",), f"expected true or false, got {json_kind(data['prune'])}")
+        for key in ("protect", "freeze", "owns"):
+            if key in data:
+                rails[key] = self._strings(data, (key,))
+        if "ignore_fields" in data:
+            rails["ignore"] = self._ignore_rules(data)
+        if "server_defaults" in data:
+            rails["server_defaults"] = self._server_defaults(data)
+        if "max_deletes" in data:
+            rails["max_deletes"] = self._max_deletes(data)
+        if "policy" in data:
+            rails["deny"] = self._policy(data)
+        if len(self.problems) > before or api_url is None or key_env is None:
+            return None
+        return Environment(
+            name=name,
+            api_url=api_url,
+            api_key_env=key_env,
+            line=self.source.line_of(self.document, self.prefix),
+            overlay=None if overlay is None else _relative_to(folder, overlay),
+            vars=variables,
+            rails=rails,
+        )
+
+    def _vars(self, data: Mapping[str, Any]) -> dict[str, str]:
+        variables = data.get("vars")
+        if variables is None:
+            return {}
+        if not isinstance(variables, dict):
+            self.problem(
+                ("vars",), f"expected a mapping of name to string, got {json_kind(variables)}"
+            )
+            return {}
+        found: dict[str, str] = {}
+        for name, value in variables.items():
+            if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
+                self.problem(("vars", str(name)), "expected a name such as 'region'")
+            elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                self.problem(("vars", name), f"expected a string, got {json_kind(value)}")
+            else:
+                found[name] = str(value)
+        return found
 
     def _max_deletes(self, data: Mapping[str, Any]) -> int | None:
         value = data.get("max_deletes")

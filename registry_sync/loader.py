@@ -33,7 +33,7 @@ from registry_sync.definition import (
 from registry_sync.errors import ConfigError
 from registry_sync.live import SERVER_OWNED_FIELDS, without_nulls
 from registry_sync.modelfiles import Unreadable, read_model_file, walk_model_files
-from registry_sync.problems import Problem
+from registry_sync.problems import Problem, Severity
 from registry_sync.reroutes import find_cycles, rules_of
 from registry_sync.secrets import (
     PLACEHOLDER_ENV_VAR,
@@ -85,6 +85,9 @@ class DesiredDefinition:
     body: dict[str, Any]  # the loaded YAML mapping, keys as written, validated
     file: str  # display path, e.g. "models/chat.yaml"
     line: int  # 1-based line where the document's mapping starts
+    # Values an environment's overlay set (see registry_sync.overlay): field path as
+    # format_path writes it -> (overlay file, its document's line, the path there).
+    origins: Mapping[str, tuple[str, int, PathParts]] | None = None
 
 
 @dataclass(frozen=True)
@@ -320,6 +323,38 @@ def _line_in_map(source_map: SourceMap, document_line: int, path: Sequence[str |
     if document is None:
         return document_line
     return source_map.line_of(document, path) or document_line
+
+
+# --- the seam for overlays (registry_sync.overlay) -----------------------------------------
+
+
+def check_text_document(
+    display: str, text: str, document: Document
+) -> tuple[list[Problem], DesiredDefinition | None]:
+    """Check one parsed document of ``text`` (from ``display``) as a whole definition,
+    exactly as :func:`load_models` checks a models/ document: its problems, and the
+    definition when it is valid."""
+    found: list[Problem] = []
+    declared = _check_document(_Source(display, text), document, found)
+    if not declared or not declared[0].valid:
+        return _capped(found), None
+    item = declared[0]
+    return _capped(found), DesiredDefinition(item.id, item.body, display, document.line)
+
+
+def definition_errors(body: dict[str, Any]) -> list[tuple[PathParts, str, Severity]]:
+    """What the definition schema says about ``body`` (no nulls, no server-owned
+    fields): (path, message, severity) for each finding, as :func:`load_models`
+    words them."""
+    try:
+        Definition.model_validate(body)
+    except ValidationError as exc:
+        found: list[tuple[PathParts, str, Severity]] = []
+        for error in exc.errors(include_url=False):
+            path, message = _translate(error, body)
+            found.append((path, message, "warning" if is_advice(error["type"]) else "error"))
+        return found
+    return []
 
 
 # --- reading ------------------------------------------------------------------------------

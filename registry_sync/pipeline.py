@@ -6,21 +6,22 @@ results into exit codes (:mod:`registry_sync.exitcodes`).
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry_sync.checks import Warn, check_problems, print_warnings
 from registry_sync.client import NetworkDeadline
+from registry_sync.config import ProjectConfig
 from registry_sync.errors import ConfigError
 from registry_sync.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL
 from registry_sync.loader import check_reroute_graph, check_reroute_targets
+from registry_sync.overlay import point_at_origins
 from registry_sync.plan import Plan, Risk
 from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, replace_problems
 from registry_sync.policy import Rules, SafetyRails, judge
 from registry_sync.settings import MB, Settings
-from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, load_desired
+from registry_sync.state import LiveSource, fetch_live, load_desired
 from registry_sync.targeting import matches, select
 from registry_sync.writable import write_problems
 
@@ -40,6 +41,7 @@ def live_source(
         retry_budget=settings.retry_budget,
         allow_insecure_http=allow_insecure_http,
         max_response_bytes=settings.max_response_mb * MB,
+        api_key_env=settings.api_key_env,
         deadline=NetworkDeadline(settings.timeout),
     )
 
@@ -71,16 +73,22 @@ def compute_plan(
     strict: bool = False,
     warn: Warn | None = None,
     rules: Rules | None = None,
+    scope: ProjectConfig | None = None,
+    environment_api_url: str | None = None,
     targets: tuple[str, ...] = (),
 ) -> Plan:
-    """Load models/, fetch the live registry, check references, plan, check that the
-    API accepts every write, and judge the plan by ``rules`` (risk, violations).
-    With ``targets`` (``--target`` patterns) only matching ids are planned: the
-    files and references are still all checked. Warnings go to ``warn``."""
-    desired = load_desired(models_dir, strict=strict)
+    """Load models/ (with the environment, overlay, variables and owns of ``scope``,
+    see :meth:`Settings.scope`), fetch the live registry, check references, plan,
+    check that the API accepts every write, and judge the plan by ``rules`` (risk,
+    violations). With ``targets`` (``--target`` patterns) only matching ids are
+    planned: the files and references are still all checked. Warnings go to
+    ``warn``. ``environment_api_url`` is the environment's own URL: the plan says so
+    when the registry is another."""
+    scope = scope or ProjectConfig()
+    desired = load_desired(models_dir, strict=strict, config=scope)
     if warn is not None:
         print_warnings(warn, desired.warnings)
-    live = fetch_live(source, os.environ.get(API_KEY_VARIABLE))
+    live = fetch_live(source, source.api_key())
     wrong = replace_problems(replace, desired.definitions, live)
     if wrong:
         raise ConfigError("; ".join(wrong))
@@ -98,6 +106,8 @@ def compute_plan(
         server_defaults=server_defaults or {},
         models_dir=str(models_dir).rstrip("/"),
         registry=source.describe(),
+        owns=scope.owns,
+        environment=scope.environment,
     )
     if targets:
         outside = [model_id for model_id in replace if not matches(model_id, targets)]
@@ -114,6 +124,12 @@ def compute_plan(
         )
     else:
         computed = build_plan(desired.definitions, live, options)
+    if scope.environment is not None:
+        computed = point_at_origins(computed, desired.definitions)
+        if environment_api_url is not None and source.registry_file is None:
+            own = LiveSource(api_url=environment_api_url, allow_insecure_http=True).describe()
+            if own != computed.registry:
+                computed = dataclasses.replace(computed, environment_api_url=own)
     check_problems(write_problems(computed), strict=strict, warn=warn)
     return judge(computed, rules or Rules(), definitions)
 

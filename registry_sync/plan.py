@@ -52,6 +52,9 @@ class FieldChange:
     kind: ChangeKind
     before: Any = None
     after: Any = None
+    # "file:line" of the overlay that set the value (registry_sync.overlay); None when
+    # the value is the models/ file's, whose place is the change's file and line.
+    origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,10 @@ class Plan:
     # changed entries (for the picture in the pull-request comment).
     violations: tuple[Violation, ...] = ()
     reroutes: tuple[RerouteEdge, ...] = ()
+    # The environment of registry-sync.yaml the plan was made for; None without one.
+    environment: str | None = None
+    # The environment's own api_url when --api-url replaced it (the plan says so).
+    environment_api_url: str | None = None
 
     @property
     def partial(self) -> bool:

@@ -37,9 +37,10 @@ class _Corrupt(Exception):
         super().__init__(f"{where}: {what}" if where else what)
 
 
-def read_plan(path: Path, *, registry: str) -> Plan:
+def read_plan(path: Path, *, registry: str, environment: str | None = None) -> Plan:
     """The plan saved in ``path``, which must have been made for ``registry`` (as
-    :meth:`LiveSource.describe` names it). Raises :class:`PlanFileError` otherwise."""
+    :meth:`LiveSource.describe` names it) and for ``environment`` (None: made without
+    one). Raises :class:`PlanFileError` otherwise."""
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
@@ -75,6 +76,13 @@ def read_plan(path: Path, *, registry: str) -> Plan:
         plan = _plan(document)
     except _Corrupt as exc:
         raise PlanFileError(f"plan file {path} is corrupt: {exc}; {_AGAIN}") from None
+    if plan.environment != environment:
+        made = "no environment" if plan.environment is None else f"environment {plan.environment}"
+        wanted = "without --env" if environment is None else f"with --env {environment}"
+        raise PlanFileError(
+            f"plan file {path} was made for {made}, not applied {wanted}; apply it with the "
+            "--env it was planned for, or plan again for this environment"
+        )
     if plan.registry != registry:
         raise PlanFileError(
             f"plan file {path} was made for the registry {plan.registry}, not {registry}; "
@@ -98,6 +106,7 @@ def _plan(top: Mapping[str, Any]) -> Plan:
     immutable_undeclared: Any = summary.get("immutable-undeclared")
     if not _is_int(immutable_undeclared) or immutable_undeclared < 0:
         raise _Corrupt("summary.immutable-undeclared", "expected a count")
+    environment = _optional(top, "environment", str, "")
     unknown = _optional(top, "unknown_live_fields", list, "") or []
     if not all(isinstance(name, str) for name in unknown):
         raise _Corrupt("unknown_live_fields", "expected a list of field names")
@@ -114,6 +123,7 @@ def _plan(top: Mapping[str, Any]) -> Plan:
         prune=_field(top, "prune", bool, ""),
         immutable_undeclared=immutable_undeclared,
         unknown_live_fields=tuple(unknown),
+        environment=environment,
         targets=tuple(targets),
         untargeted=untargeted,
     )

@@ -14,6 +14,7 @@ from typing import Any
 from registry_sync.definition import DEFINITION_FIELDS, unknown_fields
 from registry_sync.live import LiveEntry
 from registry_sync.loader import DesiredDefinition
+from registry_sync.ownership import is_owned
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.secrets import redact
 from registry_sync.values import deep_copy, format_path
@@ -50,6 +51,9 @@ class PlanOptions:
     server_defaults: Mapping[str, Any] = field(default_factory=dict)
     models_dir: str = "models"
     registry: str = ""
+    # Id globs this repository manages (``owns:``); live entries outside are not planned.
+    owns: tuple[str, ...] = ()
+    environment: str | None = None
 
 
 def replace_problems(
@@ -96,9 +100,16 @@ def build_plan(
     declared = {definition.id for definition in desired}
     changes = [_plan_declared(d, live_by_id.get(d.id), options) for d in desired]
     immutable_undeclared = 0
-    unknown = sorted({name for entry in live for name in unknown_fields(entry.definition)})
+    unknown = sorted(
+        {
+            name
+            for entry in live
+            if is_owned(entry.id, options.owns)
+            for name in unknown_fields(entry.definition)
+        }
+    )
     for entry in live:
-        if entry.id in declared:
+        if entry.id in declared or not is_owned(entry.id, options.owns):
             continue
         if entry.immutable:
             immutable_undeclared += 1
@@ -112,6 +123,7 @@ def build_plan(
         prune=options.prune,
         immutable_undeclared=immutable_undeclared,
         unknown_live_fields=tuple(unknown),
+        environment=options.environment,
     )
 
 

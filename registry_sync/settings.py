@@ -13,14 +13,13 @@ where each value came from (:class:`Origin`), which ``registry-sync config`` pri
 :func:`default_text` says the same for ``--help`` (``models_dir from
 registry-sync.yaml, else models``). :data:`SETTINGS` lists every setting once.
 
-The seam for environments (``environments:`` in registry-sync.yaml, selected with
-``--env NAME`` or ``MKA1_ENV``): an environment's entries are one more layer,
-between 1 and 2, so a flag still beats the environment entry, which beats the
-file's top level. :func:`_layers` builds the layers in precedence order; the
-environment's layer goes where its comment says, built like :func:`_file_layer`
-(``Origin("environment", f"{name} in {file}")``), and the selected name becomes a
-keyword argument of :func:`resolve_settings`. Nothing else changes: commands,
-``--help`` and ``registry-sync config`` read the layers through this module.
+Environments (``environments:`` in registry-sync.yaml, selected with ``--env
+NAME`` or ``MKA1_ENV``, the ``environment`` argument of :func:`resolve_settings`):
+the selected entry is one more layer, between 1 and 2, so a flag still beats the
+environment entry, which beats the file's top level. A named environment's
+registry is its own: ``MKA1_API_URL`` is not read for it (an ``--api-url`` flag
+still wins), and its key comes from its ``api_key_env``. Its overlay, variables and
+``owns`` are carried in :class:`Settings` for the loader (:mod:`registry_sync.overlay`).
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from registry_sync.defaults import (
+    API_KEY_VARIABLE,
     API_URL_VARIABLE,
     CONFIG_FILE,
     DEFAULT_API_URL,
@@ -44,7 +44,7 @@ from registry_sync.defaults import (
 
 if TYPE_CHECKING:
     # Only for types: --help reads this module, and must not pay for the config reader.
-    from registry_sync.config import ProjectConfig
+    from registry_sync.config import Environment, ProjectConfig
     from registry_sync.planner import IgnoreRule
 
 __all__ = [
@@ -145,6 +145,28 @@ class Settings:
     freeze: tuple[str, ...]
     deny: frozenset[str]
     origins: Mapping[str, Origin] = field(default_factory=dict)
+    # The environment selected (None without one), and what only it can set: where
+    # its key is, its overlay and variables, its own api_url (which an --api-url flag
+    # may have replaced in ``api_url``). ``owns`` is the entry's, else the top level's.
+    environment: str | None = None
+    api_key_env: str = API_KEY_VARIABLE
+    overlay: Path | None = None
+    vars: Mapping[str, str] = field(default_factory=dict)
+    owns: tuple[str, ...] = ()
+    environment_api_url: str | None = None
+
+    def scope(self) -> ProjectConfig:
+        """What the loader needs to build this environment's definitions
+        (:func:`registry_sync.overlay.effective_definitions`)."""
+        from registry_sync.config import ProjectConfig
+
+        return ProjectConfig(
+            file=self.config_file,
+            owns=self.owns,
+            environment=self.environment,
+            overlay=self.overlay,
+            vars=self.vars,
+        )
 
 
 Layer = Mapping[str, tuple[Any, Origin]]
@@ -155,6 +177,7 @@ def resolve_settings(
     *,
     config_file: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    environment: str | None = None,
 ) -> Settings:
     """Resolve every setting by the one rule: flag, else environment variable, else
     registry-sync.yaml, else the default.
@@ -170,27 +193,63 @@ def resolve_settings(
     from registry_sync.config import project_config
 
     config = project_config(config_file)
+    entry = None
+    if environment is not None:
+        config.select(environment)  # an unknown name is an error, naming the known ones
+        entry = config.environments[environment]
     values: dict[str, Any] = {}
     origins: dict[str, Origin] = {"config_file": _config_origin(config, config_file)}
-    layers = _layers(flags or {}, os.environ if environ is None else environ, config)
+    layers = _layers(flags or {}, os.environ if environ is None else environ, config, entry)
     for spec in SETTINGS:
         value, origin = next(layer[spec.name] for layer in layers if spec.name in layer)
         values[spec.name] = value
         origins[spec.name] = origin
-    return Settings(config_file=config.file, origins=origins, **values)
+    if entry is None:
+        return Settings(config_file=config.file, origins=origins, owns=config.owns, **values)
+    return Settings(
+        config_file=config.file,
+        origins=origins,
+        environment=entry.name,
+        api_key_env=entry.api_key_env,
+        overlay=entry.overlay,
+        vars=entry.vars,
+        owns=entry.rails.get("owns", config.owns),
+        environment_api_url=entry.api_url,
+        **values,
+    )
 
 
 def _layers(
-    flags: Mapping[str, Given], environ: Mapping[str, str], config: ProjectConfig
+    flags: Mapping[str, Given],
+    environ: Mapping[str, str],
+    config: ProjectConfig,
+    entry: Environment | None,
 ) -> list[Layer]:
     """The layers in precedence order, first wins."""
+    from_environ = _environ_layer(environ)
+    environment: Layer = {}
+    if entry is not None:
+        # A named environment's registry is its own: MKA1_API_URL never redirects it.
+        from_environ = {k: v for k, v in from_environ.items() if k != "api_url"}
+        environment = _environment_layer(config, entry)
     return [
         {name: (given.value, Origin("flag", given.flag)) for name, given in flags.items()},
-        _environ_layer(environ),
-        # Environments go here: the selected environment's entries in registry-sync.yaml.
+        from_environ,
+        environment,
         _file_layer(config),
         {spec.name: (spec.default, Origin("default")) for spec in SETTINGS},
     ]
+
+
+def _environment_layer(config: ProjectConfig, entry: Environment) -> Layer:
+    """What the selected environment's entry sets: its api_url, and each rail it
+    names (an empty list it sets is set: it replaces the top level's)."""
+    origin = Origin("environment", f"{entry.name} in {config.file or CONFIG_FILE}")
+    layer: dict[str, tuple[Any, Origin]] = {"api_url": (entry.api_url, origin)}
+    for spec in SETTINGS:
+        if spec.name in entry.rails:
+            layer[spec.name] = (entry.rails[spec.name], origin)
+    return layer
 
 
 def _environ_layer(environ: Mapping[str, str]) -> Layer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -16,11 +17,13 @@ from registry_sync.client import (
     RegistryClient,
     RetryPolicy,
 )
+from registry_sync.config import ProjectConfig
 from registry_sync.defaults import API_KEY_VARIABLE as API_KEY_VARIABLE
 from registry_sync.defaults import DEFAULT_API_URL as DEFAULT_API_URL
 from registry_sync.errors import ConfigError, InvalidModels, ResponseShapeError
 from registry_sync.live import LiveEntry, parse_list_response
 from registry_sync.loader import LoadResult, load_models
+from registry_sync.overlay import effective_definitions
 
 _URL_SOURCES = "--api-url, MKA1_API_URL or api_url in registry-sync.yaml"
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
@@ -40,6 +43,8 @@ class LiveSource:
     retry_budget: float = RetryPolicy.max_elapsed
     allow_insecure_http: bool = False
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    # The environment variable holding the key: an environment's api_key_env, if any.
+    api_key_env: str = API_KEY_VARIABLE
     deadline: NetworkDeadline = field(
         default_factory=lambda: NetworkDeadline(DEFAULT_TIMEOUT), compare=False
     )
@@ -51,6 +56,10 @@ class LiveSource:
             return f"file:{self.registry_file}"
         parts = urlsplit(checked_api_url(self.api_url, self.allow_insecure_http))
         return urlunsplit(parts._replace(query="", fragment="")).rstrip("/")
+
+    def api_key(self) -> str | None:
+        """The key, read from :attr:`api_key_env` (never from a file or a flag)."""
+        return os.environ.get(self.api_key_env)
 
     def insecure(self) -> bool:
         """True when the key would travel over plain http to another machine."""
@@ -114,10 +123,15 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def load_desired(models_dir: Path, *, strict: bool = False) -> LoadResult:
-    """Load models/, raising :class:`InvalidModels` with every problem if any error
-    (or, with ``strict``, any warning) was found; warnings stay in the result."""
+def load_desired(
+    models_dir: Path, *, strict: bool = False, config: ProjectConfig | None = None
+) -> LoadResult:
+    """Load models/ (as the environment ``config`` selects sees it, with its overlay,
+    variables and owns), raising :class:`InvalidModels` with every problem if any
+    error (or, with ``strict``, any warning) was found; warnings stay in the result."""
     result = load_models(models_dir)
+    if config is not None:
+        result = effective_definitions(result, config)
     if result.failing(strict=strict):
         raise InvalidModels(result.problems)
     return result
@@ -139,7 +153,7 @@ def open_client(
     ``connections`` connections alive: one per thread that will share it."""
     if not api_key:
         raise ConfigError(
-            f"{API_KEY_VARIABLE} is not set: export the registry's admin API key in that "
+            f"{source.api_key_env} is not set: export the registry's admin API key in that "
             "environment variable (it is never accepted as a flag), or use --registry-file "
             "to plan against a saved registry"
         )

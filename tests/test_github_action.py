@@ -822,3 +822,32 @@ def test_a_drift_issue_holds_the_plan_cut_to_size(github: FakeGitHub) -> None:
     assert len(issue["body"]) <= 65536
     assert issue["body"].endswith("| `field` | `before` | `after` |\n\n*…cut; see the run.*\n")
     assert issue["title"] == "Registry drift: https://r differs from models/"
+
+
+def test_an_environment_has_its_own_comment_plan_and_overlay_lines(
+    actions: Actions, github: FakeGitHub, tmp_path: Path, registry: RegistryServer, models: Path
+) -> None:
+    write_config(
+        tmp_path,
+        "models_dir: models\n"
+        "environments:\n"
+        "  staging:\n"
+        f"    api_url: {registry.url}\n"
+        "    api_key_env: MKA1_API_KEY\n"
+        "    overlay: overlays/staging\n",
+    )
+    overlay = tmp_path / "overlays" / "staging"
+    overlay.mkdir(parents=True)
+    (overlay / "chat.yaml").write_text(f"id: {CHAT_ID}\nrpm: 1200\n", encoding="utf-8")
+
+    staged = actions.run(None, inputs={"registry_env": "staging"})
+    plain = actions.run(None, inputs={"api_url": registry.url})
+
+    assert (staged.code, plain.code) == (0, 0), staged.log + plain.log
+    staging_comment, plain_comment = plan_comments(github)
+    assert is_marked(staging_comment["body"], "plan", ProjectKey("models", registry.url, "staging"))
+    assert is_marked(plain_comment["body"], "plan", ProjectKey("models", registry.url))
+    assert "Environment `staging`." in staging_comment["body"]
+    assert "| `rpm` (`overlays/staging/chat.yaml:2`) | `600` | `1200` |" in staging_comment["body"]
+    assert "No changes." in plain_comment["body"]
+    assert staged.outputs["artifact-name"] != plain.outputs["artifact-name"]

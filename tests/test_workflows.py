@@ -37,6 +37,15 @@ PERMISSIONS = {
         "actions": "read",
     },
     ("registry-drift.yml", "drift"): {"contents": "read", "issues": "write"},
+    ("registry-plan-environments.yml", "plan"): {"contents": "read", "pull-requests": "write"},
+    **{
+        ("registry-apply-environments.yml", f"{step}-{environment}"): permissions
+        for environment in ("staging", "production")
+        for step, permissions in (
+            ("plan", {"contents": "read"}),
+            ("apply", {"contents": "read", "pull-requests": "write", "actions": "read"}),
+        )
+    },
     # Trusted publishing to PyPI: the only job that may ask for an OIDC token.
     ("release.yml", "publish"): {"id-token": "write"},
 }

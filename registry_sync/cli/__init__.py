@@ -27,6 +27,7 @@ from registry_sync.cli.commands.config import config
 from registry_sync.cli.commands.export import export
 from registry_sync.cli.commands.graph import graph
 from registry_sync.cli.commands.plan import plan
+from registry_sync.cli.commands.render import render
 from registry_sync.cli.commands.schema import schema
 from registry_sync.cli.commands.validate import validate
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
@@ -82,7 +83,7 @@ def cli() -> None:
     """
 
 
-for _command in (validate, schema, completion, config, plan, apply, export, graph):
+for _command in (validate, schema, completion, config, plan, apply, export, graph, render):
     cli.add_command(_command)
 
 

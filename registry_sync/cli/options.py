@@ -52,9 +52,10 @@ class SourceFlags:
     allow_insecure_http: bool = False
 
 
-def resolved(config_file: Path | None) -> Settings:
+def resolved(config_file: Path | None, environment: str | None = None) -> Settings:
     """The current command's settings: what its command line set, resolved by the
-    one rule (:func:`registry_sync.settings.resolve_settings`)."""
+    one rule (:func:`registry_sync.settings.resolve_settings`), for ``environment``
+    of registry-sync.yaml when one is selected (``--env``)."""
     context = click.get_current_context()
     flags: dict[str, Given] = {}
     for param in context.command.params:
@@ -66,7 +67,7 @@ def resolved(config_file: Path | None) -> Settings:
         # The flag as typed: --no-prune for a False on/off flag.
         spelling = param.opts[0] if value is not False else param.secondary_opts[0]
         flags[param.setting] = Given(value, spelling)
-    return resolve_settings(flags, config_file=config_file)
+    return resolve_settings(flags, config_file=config_file, environment=environment)
 
 
 def replace_option(function: F) -> F:
@@ -242,6 +243,32 @@ def strict_option(function: F) -> F:
         "--strict",
         is_flag=True,
         help="Fail on warnings too (rules the registry API itself does not enforce).",
+    )(function)
+
+
+ENV_HELP = (
+    "Work on this environment of registry-sync.yaml's environments: its api_url, the key "
+    "in its api_key_env, its overlay, vars and rails [env: MKA1_ENV]. MKA1_API_URL and "
+    "MKA1_API_KEY never redirect it; an explicit --api-url does, and the plan says so."
+)
+
+
+def env_option(function: F) -> F:
+    """``--env NAME`` (or MKA1_ENV): one environment."""
+    return click.option(
+        "--env", "environment", envvar="MKA1_ENV", default=None, metavar="NAME", help=ENV_HELP
+    )(function)
+
+
+def envs_option(function: F) -> F:
+    """``--env NAME`` repeated, or ``--env all`` (MKA1_ENV: names separated by spaces)."""
+    return click.option(
+        "--env",
+        "environments",
+        envvar="MKA1_ENV",
+        multiple=True,
+        metavar="NAME",
+        help=ENV_HELP + " Repeat it, or give 'all', to plan several in one run.",
     )(function)
 
 

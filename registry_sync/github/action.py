@@ -35,6 +35,7 @@ from registry_sync.github.steps import (
     PlanRun,
     artifact_hint,
     artifact_name,
+    environment_config,
     plan,
     plan_outputs,
     project_key,
@@ -71,6 +72,8 @@ def run_action(inputs: ActionInputs, environ: Mapping[str, str], log: ActionLog)
         context = ActionsContext.from_environ(environ)
         log.context = context
         options = resolve_options(inputs, project_config(), environ)
+        if options.api_key_env != API_KEY_VARIABLE and environ.get(options.api_key_env):
+            log.mask(environ[options.api_key_env])
         if context.event_name == "pull_request_target" and not options.allow_pull_request_target:
             raise ConfigError(
                 "refusing to run on pull_request_target: such runs get the repository's "
@@ -147,14 +150,14 @@ def _plan_mode(
             log.line(f"Plan comment: {url}")
             log.output("comment-url", url)
 
-    problems = validate(options.models_dir, context.workspace, log)
+    problems = validate(options.models_dir, context.workspace, log, environment_config(options))
     if problems:
         publish(_invalid_markdown(options.models_dir, problems))
         log.output("result", "invalid")
         return EXIT_ERROR
 
-    if not environ.get(API_KEY_VARIABLE):
-        reason = _skip_reason(pull)
+    if not environ.get(options.api_key_env):
+        reason = _skip_reason(pull, options.api_key_env)
         log.annotate("warning", f"plan skipped: {reason}", title="registry-sync")
         publish(_skipped_markdown(options.models_dir, reason))
         log.output("result", "skipped")
@@ -244,18 +247,18 @@ def _review_footer(
     return f"---\n{' · '.join(facts)}\n\n**Next:** {step}\n"
 
 
-def _skip_reason(pull: PullRequest | None) -> str:
+def _skip_reason(pull: PullRequest | None, key: str = API_KEY_VARIABLE) -> str:
     if pull is not None and pull.from_fork:
         origin = pull.head_repository or "a deleted fork"
         return (
             f"this pull request comes from a fork ({origin}), and GitHub gives workflows "
-            f"started by forks no secrets, so {API_KEY_VARIABLE} is empty. The models are "
+            f"started by forks no secrets, so {key} is empty. The models are "
             "valid; a maintainer can see the plan once the changes are on a branch of "
             "this repository"
         )
     return (
-        f"{API_KEY_VARIABLE} is empty: pass the registry's admin key from a repository "
-        f"secret (env: {API_KEY_VARIABLE}: ${{{{ secrets.{API_KEY_VARIABLE} }}}})"
+        f"{key} is empty: pass the registry's admin key from a repository "
+        f"secret (env: {key}: ${{{{ secrets.{key} }}}})"
     )
 
 

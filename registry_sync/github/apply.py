@@ -43,6 +43,7 @@ from registry_sync.github.steps import (
     EXIT_OK,
     artifact_hint,
     artifact_name,
+    environment_config,
     plan,
     plan_outputs,
     project_key,
@@ -53,7 +54,6 @@ from registry_sync.github.steps import (
 )
 from registry_sync.github.workflow import ActionLog, ActionsContext
 from registry_sync.render.markdown import code_span, escape_text
-from registry_sync.state import API_KEY_VARIABLE
 
 __all__ = ["run"]
 
@@ -85,13 +85,14 @@ def run(
             "mode apply needs GITHUB_TOKEN to read the merged pull request and its plan "
             "comment (permissions: pull-requests: write, actions: read)"
         )
-    if not environ.get(API_KEY_VARIABLE):
+    key = options.api_key_env
+    if not environ.get(key):
         raise ConfigError(
-            f"mode apply needs the registry's API key in {API_KEY_VARIABLE} "
-            f"(env: {API_KEY_VARIABLE}: ${{{{ secrets.{API_KEY_VARIABLE} }}}})"
+            f"mode apply needs the registry's API key in {key} "
+            f"(env: {key}: ${{{{ secrets.{key} }}}})"
         )
     project = project_key(options)
-    problems = validate(options.models_dir, context.workspace, log)
+    problems = validate(options.models_dir, context.workspace, log, environment_config(options))
     if problems:
         log.summary(
             f"### ❌ Not applied\n\n{code_span(str(options.models_dir) + '/')} is invalid "

@@ -32,6 +32,7 @@ def parse_options(argv: Sequence[str]) -> ActionInputs:
         "artifact-name",
         "apply-environment",
         "allow-pull-request-target",
+        "registry-env",
     ):
         parser.add_argument(f"--{name}", default="")
     parser.add_argument("--plan-file", type=Path, default=Path("plan.json"))
@@ -45,6 +46,7 @@ def parse_options(argv: Sequence[str]) -> ActionInputs:
         apply_environment=arguments.apply_environment,
         allow_pull_request_target=arguments.allow_pull_request_target,
         plan_file=arguments.plan_file,
+        registry_env=arguments.registry_env,
     )
 
 

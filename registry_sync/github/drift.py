@@ -24,6 +24,7 @@ from registry_sync.github.steps import (
     PlanRun,
     artifact_hint,
     artifact_name,
+    environment_config,
     plan,
     plan_outputs,
     project_key,
@@ -32,7 +33,6 @@ from registry_sync.github.steps import (
 )
 from registry_sync.github.workflow import ActionLog, ActionsContext
 from registry_sync.render.markdown import code_span
-from registry_sync.state import API_KEY_VARIABLE
 
 DRIFT_KIND = "drift"
 # Room for the plan in an issue body (GitHub allows 65,536 characters).
@@ -43,7 +43,7 @@ def run(
     options: ActionOptions, context: ActionsContext, environ: Mapping[str, str], log: ActionLog
 ) -> int:
     """Check for drift; keep the project's drift issue in step; returns the exit code."""
-    problems = validate(options.models_dir, context.workspace, log)
+    problems = validate(options.models_dir, context.workspace, log, environment_config(options))
     if problems:
         log.summary(
             f"### ❌ {code_span(str(options.models_dir) + '/')} is invalid: "
@@ -51,11 +51,12 @@ def run(
         )
         log.output("result", "invalid")
         return EXIT_ERROR
-    if not environ.get(API_KEY_VARIABLE):
+    key = options.api_key_env
+    if not environ.get(key):
         raise ConfigError(
             f"drift detection needs the registry's API key: pass the secret as the "
-            f"environment variable {API_KEY_VARIABLE} "
-            f"(env: {API_KEY_VARIABLE}: ${{{{ secrets.{API_KEY_VARIABLE} }}}})"
+            f"environment variable {key} "
+            f"(env: {key}: ${{{{ secrets.{key} }}}})"
         )
     project = project_key(options)
     hint = artifact_hint(artifact_name(options, project), context)

@@ -1,6 +1,8 @@
 """The action's inputs, resolved by one rule: an input given wins; else the
 environment variable the CLI reads (``MKA1_API_URL``); else ``registry-sync.yaml``;
-else the built-in default.
+else the built-in default. With ``registry-env`` the environment's entry of
+``registry-sync.yaml`` sits between the inputs and the file's top level, and
+``MKA1_API_URL`` is not read (as ``--env`` in the CLI).
 
 Inputs arrive as strings and an empty string means "not given", which is why every
 input of ``action.yml`` defaults to empty: a default there would hide the file.
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from registry_sync.config import ProjectConfig
 from registry_sync.errors import ConfigError
-from registry_sync.state import DEFAULT_API_URL
+from registry_sync.state import API_KEY_VARIABLE, DEFAULT_API_URL
 
 MODES = ("auto", "pr", "plan", "drift", "apply")
 DEFAULT_MODELS_DIR = Path("models")
@@ -34,6 +36,7 @@ class ActionInputs:
     apply_environment: str = ""
     allow_pull_request_target: str = ""
     plan_file: Path = Path("plan.json")
+    registry_env: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,12 @@ class ActionOptions:
     allow_pull_request_target: bool = False
     plan_file: Path = Path("plan.json")
     config_file: str | None = None
+    # The environment of registry-sync.yaml (input registry-env): its api_url unless
+    # the api-url input is given (then api_url_given; MKA1_API_URL never replaces
+    # it), its key variable.
+    environment: str | None = None
+    api_key_env: str = API_KEY_VARIABLE
+    api_url_given: bool = False
 
 
 def resolve_options(
@@ -60,6 +69,10 @@ def resolve_options(
         raise ConfigError(f"input mode must be one of {', '.join(MODES)}, got {mode!r}")
     models_dir = Path(inputs.models_dir) if inputs.models_dir else config.models_dir
     api_url = inputs.api_url or environ.get(API_URL_VARIABLE) or config.api_url
+    environment = inputs.registry_env or None
+    if environment is not None:
+        config = config.select(environment)
+        api_url = inputs.api_url or config.api_url
     prune = _flag("prune", inputs.prune)
     return ActionOptions(
         models_dir=models_dir or DEFAULT_MODELS_DIR,
@@ -73,6 +86,9 @@ def resolve_options(
         ),
         plan_file=inputs.plan_file,
         config_file=config.file,
+        environment=environment,
+        api_key_env=config.api_key_env or API_KEY_VARIABLE,
+        api_url_given=environment is not None and bool(inputs.api_url),
     )
 
 

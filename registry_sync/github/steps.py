@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from registry_sync.config import ProjectConfig, project_config
 from registry_sync.github.comments import GitHubClient, GitHubError
 from registry_sync.github.inputs import ActionOptions
 from registry_sync.github.review import ProjectKey, plan_digest
 from registry_sync.github.workflow import ActionLog, ActionsContext
 from registry_sync.loader import load_models
+from registry_sync.overlay import effective_definitions
 from registry_sync.problems import Problem
 from registry_sync.render.markdown import MARKER, code_span
 from registry_sync.render.problems import count_phrase, problem_annotation
@@ -85,7 +87,9 @@ class PlanRun:
 def project_key(options: ActionOptions) -> ProjectKey:
     """The project these options plan: the models folder and the registry, named as
     the JSON plan names them."""
-    return ProjectKey(str(options.models_dir).rstrip("/"), options.api_url.rstrip("/"))
+    return ProjectKey(
+        str(options.models_dir).rstrip("/"), options.api_url.rstrip("/"), options.environment
+    )
 
 
 def artifact_name(options: ActionOptions, project: ProjectKey) -> str:
@@ -93,10 +97,23 @@ def artifact_name(options: ActionOptions, project: ProjectKey) -> str:
     return options.artifact_name or f"registry-sync-plan-{project.slug}"
 
 
-def validate(models_dir: Path, workspace: Path | None, log: ActionLog) -> list[Problem]:
-    """Load the models folder; log every problem and annotate it on its file."""
+def environment_config(options: ActionOptions) -> ProjectConfig | None:
+    """The configuration of the environment the options select, None without one."""
+    if options.environment is None:
+        return None
+    explicit = None if options.config_file is None else Path(options.config_file)
+    return project_config(explicit).select(options.environment)
+
+
+def validate(
+    models_dir: Path, workspace: Path | None, log: ActionLog, config: ProjectConfig | None = None
+) -> list[Problem]:
+    """Load the models folder (as the environment ``config`` selects sees it, if
+    given); log every problem and annotate it on its file."""
     with log.group(f"registry-sync validate --models-dir {models_dir}"):
         result = load_models(models_dir)
+        if config is not None:
+            result = effective_definitions(result, config)
         lines = [f"note: {note}" for note in result.notes]
         lines.extend(str(problem) for problem in result.problems)
         log.untrusted("\n".join(lines))
@@ -160,8 +177,14 @@ def plan(
 
 def settings_arguments(options: ActionOptions) -> list[str]:
     """``--api-url`` and, when one was found, ``--config``: plan and apply read the
-    same file the action resolved its settings from."""
-    arguments = ["--api-url", options.api_url]
+    same file the action resolved its settings from. With an environment, ``--env``,
+    and ``--api-url`` only when the input gave one."""
+    if options.environment is not None:
+        arguments = ["--env", options.environment]
+        if options.api_url_given:
+            arguments += ["--api-url", options.api_url]
+    else:
+        arguments = ["--api-url", options.api_url]
     if options.config_file is not None:
         arguments += ["--config", options.config_file]
     return arguments

@@ -6,6 +6,8 @@ Format version 2::
       "format_version": "2",
       "tool": {"name": "registry-sync", "version": "..."},
       "models_dir": "models", "registry": "<API URL or file:PATH>", "prune": false,
+      "environment": "staging",   (only when made for an environment of registry-sync.yaml)
+      "environment_api_url": "...",  (only when --api-url replaced the environment's api_url)
       "partial": false, "targets": ["<--target pattern>"], "untargeted": 0,
       "summary": {"create": 0, "update": 0, "replace": 0, "delete": 0, "no-op": 0,
                   "read-only": 0, "unmanaged": 0, "conflict": 0, "immutable-undeclared": 0,
@@ -19,7 +21,8 @@ Format version 2::
          "file": "models/x.yaml" | null, "line": 1 | null, "reason": "...",
          "conflict": false, "risk": "safe|breaking|destructive", "risk_reasons": ["..."],
          "changes": [{"path": "a.b[0]", "kind": "added|removed|changed",
-                      "before": ..., "after": ...}],
+                      "before": ..., "after": ...,
+                      "origin": "overlays/staging/x.yaml:4"}],  (only when an overlay set it)
          "body": {...} | null, "patch": {...} | null, "live_fingerprint": "sha256:..." | null}
       ]
     }
@@ -34,8 +37,11 @@ counts the mutable live entries left out (the delete-all rule counts them too).
 ``summary.risk`` counts the writes (create, update, replace,
 delete) per risk class. A plan with any ``violations`` is refused by apply; ``apply``
 of a saved plan judges it again and never reads the saved ``risk``, ``risk_reasons``
-or ``violations``. Version 2 dropped ``forces_replace`` and added the risk and
-violation fields: a version 1 reader would take a refused plan for an appliable one.
+or ``violations``. ``environment`` is absent, not null, for a plan made without
+``environments:``, so such plans are byte for byte what they were; ``apply --env
+NAME`` refuses a saved plan whose ``environment`` is not NAME. Version 2 dropped
+``forces_replace`` and added the risk and violation fields: a version 1 reader
+would take a refused plan for an appliable one.
 """
 
 from __future__ import annotations
@@ -44,19 +50,25 @@ import json
 from typing import Any
 
 from registry_sync._version import __version__
-from registry_sync.plan import Change, Plan
+from registry_sync.plan import Change, FieldChange, Plan
 
 FORMAT_VERSION = "2"
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
     """The plan as a JSON-ready dict in format version 2."""
-    return {
+    document: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "tool": {"name": "registry-sync", "version": __version__},
         "models_dir": plan.models_dir,
         "registry": plan.registry,
         "prune": plan.prune,
+    }
+    if plan.environment is not None:
+        document["environment"] = plan.environment
+    if plan.environment_api_url is not None:
+        document["environment_api_url"] = plan.environment_api_url
+    return document | {
         "partial": plan.partial,
         "targets": list(plan.targets),
         "untargeted": plan.untargeted,
@@ -75,6 +87,13 @@ def render_json(plan: Plan) -> str:
     return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"
 
 
+def _field(item: FieldChange) -> dict[str, Any]:
+    found = {"path": item.path, "kind": item.kind.value, "before": item.before, "after": item.after}
+    if item.origin is not None:
+        found["origin"] = item.origin
+    return found
+
+
 def _action(change: Change) -> dict[str, Any]:
     return {
         "id": change.id,
@@ -85,15 +104,7 @@ def _action(change: Change) -> dict[str, Any]:
         "conflict": change.conflict,
         "risk": change.risk.value,
         "risk_reasons": list(change.risk_reasons),
-        "changes": [
-            {
-                "path": item.path,
-                "kind": item.kind.value,
-                "before": item.before,
-                "after": item.after,
-            }
-            for item in change.changes
-        ],
+        "changes": [_field(item) for item in change.changes],
         "body": None if change.body is None else dict(change.body),
         "patch": None if change.patch is None else dict(change.patch),
         "live_fingerprint": change.live_fingerprint,

@@ -172,6 +172,13 @@ def _headline(plan: Plan) -> str:
     else:
         where = f"Registry {code_span(plan.registry)}"
     context = f"{where}, models in {code_span(plan.models_dir + '/')}."
+    if plan.environment is not None:
+        context = f"Environment {code_span(plan.environment)}. {context}"
+        if plan.environment_api_url is not None:
+            context += (
+                f" --api-url replaces this environment's api_url "
+                f"{code_span(plan.environment_api_url)}."
+            )
     unchanged = unchanged_line(plan)
     if unchanged:
         context += f" {escape_text(unchanged)}"
@@ -239,7 +246,11 @@ def _rows(change: Change) -> list[str]:
 def _row(item: FieldChange) -> str:
     before = _ABSENT if item.kind is ChangeKind.ADDED else _value(item.before)
     after = f"*{REMOVED}*" if item.kind is ChangeKind.REMOVED else _value(item.after)
-    return f"| {code_span(item.path, table=True)} | {before} | {after} |"
+    path = code_span(item.path, table=True)
+    if item.origin is not None:
+        # Set by an environment's overlay: say where, so review goes to that line.
+        path += f" ({code_span(item.origin, table=True)})"
+    return f"| {path} | {before} | {after} |"
 
 
 def _unmanaged_block(plan: Plan, unmanaged: list[Change]) -> str:

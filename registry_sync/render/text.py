@@ -53,6 +53,13 @@ def render_text(plan: Plan, *, color: bool = False, compact: bool = False) -> st
     per entry (mark, id, fields touched) instead of one block."""
     paint = _Painter(color)
     lines: list[str] = []
+    if plan.environment is not None:
+        lines.append(paint(_BOLD, f"Environment {plan.environment} ({plan.registry})"))
+        if plan.environment_api_url is not None:
+            lines.append(
+                f"--api-url replaces this environment's api_url {plan.environment_api_url}."
+            )
+        lines.append("")
     if plan.partial:
         lines.extend([paint(_BOLD, target_line(plan)), ""])
     shown = [
@@ -288,6 +295,8 @@ def _field_line(item: FieldChange, paint: _Painter) -> str:
         text = f"{mark} {item.path}: {before} -> {REMOVED}"
     else:
         text = f"{mark} {item.path}: {before} -> {after}"
+    if item.origin is not None:
+        text += "  " + paint(_DIM, f"({item.origin})")
     return text
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import signal
 import sys
 import threading
@@ -21,6 +20,7 @@ from registry_sync.cli.options import (
     color_option,
     compact_option,
     config_option,
+    env_option,
     given,
     models_dir_option,
     policy_options,
@@ -31,7 +31,7 @@ from registry_sync.cli.options import (
     target_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
-from registry_sync.defaults import API_KEY_VARIABLE, DEFAULT_PARALLELISM
+from registry_sync.defaults import DEFAULT_PARALLELISM
 from registry_sync.errors import ApplyRefused, ConfigError
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
 from registry_sync.settings import Settings
@@ -93,6 +93,7 @@ if TYPE_CHECKING:
     "stop: nothing is written, nothing is asked. Exit 0, or 1 when apply would refuse.",
 )
 @color_option
+@env_option
 def apply(
     plan_file: Path | None,
     models_dir: Path | None,
@@ -113,6 +114,7 @@ def apply(
     compact: bool,
     dry_run: bool,
     color: bool | None,
+    environment: str | None,
 ) -> None:
     """Make the live registry match models/, or apply a saved plan (PLAN_FILE).
 
@@ -139,7 +141,7 @@ def apply(
                     "with a saved plan, which was made "
                     "with its own; plan again to change them"
                 )
-        settings = resolved(config_file)
+        settings = resolved(config_file, environment)
         live = live_source(
             settings,
             registry_file=source.registry_file,
@@ -205,8 +207,8 @@ def run_apply(
         )
     if plan_file is not None:
         # Never trust a saved judgement: judge the plan again, against the registry now.
-        saved = read_plan(plan_file, registry=source.describe())
-        live = fetch_live(source, os.environ.get(API_KEY_VARIABLE))
+        saved = read_plan(plan_file, registry=source.describe(), environment=settings.environment)
+        live = fetch_live(source, source.api_key())
         if saved.partial:
             # Counted again from the registry now, never taken from the file.
             untargeted = sum(
@@ -225,6 +227,8 @@ def run_apply(
             strict=strict,
             warn=output.err,
             rules=rules,
+            scope=settings.scope(),
+            environment_api_url=settings.environment_api_url,
             targets=targets,
         )
     if output_format == "text":
@@ -261,7 +265,7 @@ def run_apply(
         if answer.strip() != "yes":
             output.err("Apply cancelled: nothing was written.")
             return EXIT_ERROR
-    with open_client(source, os.environ.get(API_KEY_VARIABLE), connections=parallelism) as client:
+    with open_client(source, source.api_key(), connections=parallelism) as client:
         result = apply_plan(
             computed,
             client,

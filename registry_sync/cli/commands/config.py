@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from registry_sync.cli.options import config_option, resolved
+from registry_sync.cli.options import config_option, env_option, resolved
 from registry_sync.cli.output import Output, run_command
 from registry_sync.exitcodes import EXIT_OK
 from registry_sync.plan import Risk
@@ -29,7 +29,8 @@ SENSITIVE = "(sensitive)"
     show_default=True,
     help="text for people; json for tools (see README).",
 )
-def config(config_file: Path | None, output_format: str) -> None:
+@env_option
+def config(config_file: Path | None, output_format: str, environment: str | None) -> None:
     """Print the settings in effect and where each came from.
 
     One rule for every command: a flag or its environment variable, else
@@ -38,7 +39,9 @@ def config(config_file: Path | None, output_format: str) -> None:
     registry-sync.yaml is missing (with --config) or invalid.
     """
     output = Output()
-    run_command(output, lambda: run_config(resolved(config_file), output_format, output))
+    run_command(
+        output, lambda: run_config(resolved(config_file, environment), output_format, output)
+    )
 
 
 def run_config(settings: Settings, output_format: str, output: Output) -> int:
@@ -54,6 +57,8 @@ def render_settings(settings: Settings) -> str:
     """One line per setting: name, value, where it came from, in aligned columns."""
     origins = settings.origins
     rows = [("config file", settings.config_file or "(none)", str(origins["config_file"]))]
+    if settings.environment is not None:
+        rows.append(("environment", settings.environment, f"key in {settings.api_key_env}"))
     rows += [
         (_name(spec.name), _text(_value(settings, spec.name), spec.shown), str(origins[spec.name]))
         for spec in SETTINGS
@@ -71,6 +76,11 @@ def settings_document(settings: Settings) -> dict[str, Any]:
     document: dict[str, Any] = {"format_version": FORMAT_VERSION}
     origin = settings.origins["config_file"]
     document["config_file"] = {"value": settings.config_file, "source": origin.kind}
+    if settings.environment is not None:
+        document["environment"] = {
+            "name": settings.environment,
+            "api_key_env": settings.api_key_env,
+        }
     document["settings"] = {
         _name(spec.name): {
             "value": _value(settings, spec.name),

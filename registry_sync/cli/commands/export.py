@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,12 +11,13 @@ import click
 from registry_sync.cli.options import (
     SourceFlags,
     config_option,
+    env_option,
     live_source_options,
     resolved,
     setting_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure
-from registry_sync.defaults import API_KEY_VARIABLE, READ_ONLY_DIR
+from registry_sync.defaults import READ_ONLY_DIR
 from registry_sync.exitcodes import EXIT_OK
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     help="Overwrite existing files. Without it an existing file stops the export before "
     "anything is written.",
 )
+@env_option
 def export(
     source: SourceFlags,
     out_dir: Path | None,
@@ -60,6 +61,7 @@ def export(
     ids: tuple[str, ...],
     include_read_only: bool,
     force: bool,
+    environment: str | None,
 ) -> None:
     """Write the live registry out as model files, one YAML file per entry.
 
@@ -75,13 +77,15 @@ def export(
     def run() -> int:
         from registry_sync.pipeline import live_source
 
-        settings = resolved(config_file)
+        settings = resolved(config_file, environment)
         live = live_source(
             settings,
             registry_file=source.registry_file,
             allow_insecure_http=source.allow_insecure_http,
         )
         warn_insecure(live, output)
+        if environment is not None:
+            output.err(f"Environment {environment} ({live.describe()})")
         return run_export(
             live,
             settings.models_dir,
@@ -107,7 +111,7 @@ def run_export(
     from registry_sync.export import plan_export, printable, write_export
     from registry_sync.state import fetch_live
 
-    live = fetch_live(source, os.environ.get(API_KEY_VARIABLE))
+    live = fetch_live(source, source.api_key())
     exported = plan_export(live, ids=ids, include_read_only=include_read_only)
     if not exported.files:
         output.out(f"Nothing to export: the registry has no mutable entries.{_skipped(exported)}")

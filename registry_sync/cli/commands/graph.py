@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,6 @@ from registry_sync.cli.options import (
     resolved,
 )
 from registry_sync.cli.output import Output, run_command
-from registry_sync.defaults import API_KEY_VARIABLE
 from registry_sync.exitcodes import EXIT_OK
 
 if TYPE_CHECKING:
@@ -90,7 +88,7 @@ def run_graph(
     desired = load_desired(models_dir)
     definitions: dict[str, Mapping[str, Any]] = {}
     if not files_only:
-        live = fetch_live(source, os.environ.get(API_KEY_VARIABLE))
+        live = fetch_live(source, source.api_key())
         definitions.update((entry.id, entry.definition) for entry in live)
     definitions.update((d.id, d.body) for d in desired.definitions)
     edges = graph_edges(definitions)

@@ -12,6 +12,7 @@ from registry_sync.cli.options import (
     color_option,
     compact_option,
     config_option,
+    envs_option,
     live_source_options,
     models_dir_option,
     policy_options,
@@ -22,9 +23,11 @@ from registry_sync.cli.options import (
     target_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
+from registry_sync.errors import ConfigError
 from registry_sync.settings import Settings
 
 if TYPE_CHECKING:
+    from registry_sync.plan import Plan
     from registry_sync.policy import Rules
     from registry_sync.state import LiveSource
 
@@ -66,6 +69,7 @@ if TYPE_CHECKING:
 @target_option
 @compact_option
 @strict_option
+@envs_option
 def plan(
     models_dir: Path | None,
     source: SourceFlags,
@@ -83,6 +87,7 @@ def plan(
     max_deletes: int | None,
     allow_delete_all: bool,
     allowed: tuple[str, ...],
+    environments: tuple[str, ...],
 ) -> None:
     """Show how the live registry differs from models/.
 
@@ -93,9 +98,44 @@ def plan(
     output = Output(color)
 
     def run() -> int:
-        from registry_sync.pipeline import live_source, policy_rules
+        from registry_sync.pipeline import compute_plan, live_source, policy_rules
 
-        settings = resolved(config_file)
+        names = environment_names(config_file, environments)
+        if len(names) > 1:
+            if out is not None:
+                raise ConfigError(
+                    "--out saves one environment's plan, for apply: run plan --env NAME "
+                    "--out FILE for each environment"
+                )
+            plans = []
+            for name in names:
+                settings = resolved(config_file, name)
+                live = live_source(
+                    settings,
+                    registry_file=source.registry_file,
+                    allow_insecure_http=source.allow_insecure_http,
+                )
+                warn_insecure(live, output)
+                plans.append(
+                    compute_plan(
+                        settings.models_dir,
+                        live,
+                        prune=settings.prune,
+                        ignore=settings.ignore,
+                        server_defaults=settings.server_defaults,
+                        replace=replace,
+                        strict=strict,
+                        warn=output.err,
+                        rules=policy_rules(settings, allow_delete_all, allowed),
+                        scope=settings.scope(),
+                        environment_api_url=settings.environment_api_url,
+                        targets=targets,
+                    )
+                )
+            return print_plans(
+                output, plans, output_format, artifact_hint, detailed_exitcode, compact=compact
+            )
+        settings = resolved(config_file, names[0] if names else None)
         live = live_source(
             settings,
             registry_file=source.registry_file,
@@ -118,6 +158,61 @@ def plan(
         )
 
     run_command(output, run)
+
+
+def environment_names(config_file: Path | None, given: tuple[str, ...]) -> list[str]:
+    """The environments ``--env`` names, in the order given; ``all`` is every one of
+    registry-sync.yaml, in its order. Unknown names are reported when selected."""
+    from registry_sync.config import CONFIG_FILE, project_config
+
+    names: list[str] = []
+    for name in given:
+        if name == "all":
+            config = project_config(config_file)
+            if not config.environments:
+                raise ConfigError(
+                    f"--env all: {config.file or CONFIG_FILE} declares no environments; add "
+                    "an 'environments:' mapping, or leave --env out"
+                )
+            found = list(config.environments)
+        else:
+            found = [name]
+        names.extend(item for item in found if item not in names)
+    return names
+
+
+def print_plans(
+    output: Output,
+    plans: list[Plan],
+    output_format: str,
+    artifact_hint: str | None,
+    detailed_exitcode: bool,
+    *,
+    compact: bool = False,
+) -> int:
+    """Print several environments' plans as one; the exit code covers them all."""
+    from registry_sync.exitcodes import EXIT_ERROR
+    from registry_sync.pipeline import conflict_message, plan_exit_code
+    from registry_sync.render.environments import (
+        render_environments_json,
+        render_environments_markdown,
+        render_environments_text,
+    )
+
+    if output_format == "json":
+        output.out(render_environments_json(plans), nl=False)
+    elif output_format == "markdown":
+        output.out(render_environments_markdown(plans, artifact_hint=artifact_hint), nl=False)
+    else:
+        output.out(render_environments_text(plans, color=output.color, compact=compact), nl=False)
+    for computed in plans:
+        if computed.conflicts:
+            output.err(f"error: {computed.environment}: {conflict_message(computed)}")
+        for violation in computed.violations:
+            if violation.rule != "read-only-conflict":
+                output.err(f"error: {computed.environment}: {violation.rule}: {violation.message}")
+    codes = [plan_exit_code(computed, detailed=detailed_exitcode) for computed in plans]
+    return EXIT_ERROR if EXIT_ERROR in codes else max(codes)
 
 
 def run_plan(
@@ -151,6 +246,8 @@ def run_plan(
         strict=strict,
         warn=output.err,
         rules=rules,
+        scope=settings.scope(),
+        environment_api_url=settings.environment_api_url,
         targets=targets,
     )
     if out is not None:

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from registry_sync.cli.options import config_option, models_dir_option, resolved, strict_option
+from registry_sync.cli.options import (
+    config_option,
+    env_option,
+    models_dir_option,
+    resolved,
+    strict_option,
+)
 from registry_sync.cli.output import Output, run_command
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
+
+if TYPE_CHECKING:
+    from registry_sync.config import ProjectConfig
 
 
 @click.command()
@@ -24,31 +34,50 @@ from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
     help="text for people; json lists every problem (file, line, column, path, message, "
     "severity); github prints workflow-command annotations (::error file=...,line=...::).",
 )
+@env_option
 def validate(
-    models_dir: Path | None, config_file: Path | None, strict: bool, output_format: str
+    models_dir: Path | None,
+    config_file: Path | None,
+    strict: bool,
+    output_format: str,
+    environment: str | None,
 ) -> None:
     """Check every model file and list all problems with file and line.
 
     Warnings (rules the API does not enforce) are printed; they fail only with
     --strict. Exit 0 when every file is valid, 1 otherwise. No network access.
+    With --env, checks the definitions that environment gets (its overlay, vars).
     """
     output = Output()
-    run_command(
-        output,
-        lambda: run_validate(
-            resolved(config_file).models_dir, output, strict=strict, output_format=output_format
-        ),
-    )
+
+    def run() -> int:
+        settings = resolved(config_file, environment)
+        return run_validate(
+            settings.models_dir,
+            output,
+            strict=strict,
+            output_format=output_format,
+            scope=settings.scope(),
+        )
+
+    run_command(output, run)
 
 
 def run_validate(
-    models_dir: Path, output: Output, *, strict: bool = False, output_format: str = "text"
+    models_dir: Path,
+    output: Output,
+    *,
+    strict: bool = False,
+    output_format: str = "text",
+    scope: ProjectConfig | None = None,
 ) -> int:
-    """Validate models/, print notes then the verdict; returns the exit code."""
+    """Validate models/ (as the environment and owns of ``scope`` see it, if given),
+    print notes then the verdict; returns the exit code."""
     # Imported here, like every command's work: --help must not pay for it.
     from registry_sync.checks import check_problems
     from registry_sync.errors import InvalidModels
     from registry_sync.loader import check_reroute_graph, load_models
+    from registry_sync.overlay import effective_definitions
     from registry_sync.render.problems import (
         count_phrase,
         render_problems_github,
@@ -56,6 +85,10 @@ def run_validate(
     )
 
     result = load_models(models_dir)
+    if scope is not None:
+        # The definitions the environment gets, and owns: checked.
+        result = effective_definitions(result, scope)
+    environment = None if scope is None else scope.environment
     for note in result.notes:
         output.err(f"note: {note}")
     if result.files == 0:
@@ -64,7 +97,8 @@ def run_validate(
     counted = count_phrase(len(result.definitions), result.files)
     if output_format == "text":
         check_problems(problems, strict=strict, warn=output.err)
-        output.out(f"{counted}: valid.")
+        where = "" if environment is None else f"Environment {environment}: "
+        output.out(f"{where}{counted}: valid.")
         return EXIT_OK
     failed = any(p.severity == "error" for p in problems) or (strict and bool(problems))
     if output_format == "json":

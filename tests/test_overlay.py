@@ -1,0 +1,175 @@
+"""Overlays, variables and owns: the definitions one environment gets, and where
+every value came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from registry_sync.config import ProjectConfig, load_config
+from registry_sync.errors import ConfigError
+from registry_sync.live import LiveEntry
+from registry_sync.loader import LoadResult, load_models
+from registry_sync.overlay import effective_definitions, point_at_origins
+from registry_sync.planner import PlanOptions, build_plan
+
+BASE = (
+    "id: acme:chat\n"
+    "provider: openai-compatible\n"
+    "modelId: chat-v1\n"
+    "apiFormat: responses\n"
+    "baseUrl: https://api.example.com/v1\n"
+    "auth: {type: none}\n"
+    "capabilities:\n"
+    "  modalities: {input: [text], output: [text]}\n"
+    "  reasoning: false\n"
+    "contextWindow: 8192\n"
+    "displayName: chat in ${region}\n"
+)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "models/chat.yaml", BASE)
+    write(tmp_path / "models/embed.yaml", BASE.replace("acme:chat", "acme:embed"))
+    write(
+        tmp_path / "registry-sync.yaml",
+        "owns: ['acme:*']\n"
+        "environments:\n"
+        "  staging:\n"
+        "    api_url: https://staging.example.com\n"
+        "    api_key_env: MKA1_STAGING_API_KEY\n"
+        "    overlay: overlays/staging\n"
+        "    vars: {region: eu}\n",
+    )
+    return tmp_path
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def staging() -> ProjectConfig:
+    return load_config(Path("registry-sync.yaml")).select("staging")
+
+
+def effective() -> LoadResult:
+    return effective_definitions(load_models(Path("models")), staging())
+
+
+def test_an_overlay_merges_by_key_replaces_lists_and_removes_nulls(repo: Path) -> None:
+    write(
+        repo / "overlays/staging/chat.yaml",
+        "id: acme:chat\n"
+        "contextWindow: 4096\n"
+        "capabilities:\n"
+        "  modalities: {input: [text, image]}\n"
+        "baseUrl: null\n",
+    )
+
+    result = effective()
+
+    assert [str(problem) for problem in result.problems] == []
+    chat = {d.id: d for d in result.definitions}["acme:chat"]
+    assert chat.body["contextWindow"] == 4096
+    assert chat.body["capabilities"] == {
+        "modalities": {"input": ["text", "image"], "output": ["text"]},
+        "reasoning": False,
+    }
+    assert "baseUrl" not in chat.body
+    assert chat.body["displayName"] == "chat in eu"
+    assert (chat.file, chat.line) == ("models/chat.yaml", 1)
+    assert result.files == 3
+
+
+def test_new_definitions_and_excludes(repo: Path) -> None:
+    write(
+        repo / "overlays/staging/more.yaml",
+        BASE.replace("acme:chat", "acme:canary") + "---\nexclude: [acme:embed]\n",
+    )
+
+    result = effective()
+
+    assert [d.id for d in result.definitions] == ["acme:canary", "acme:chat"]
+    canary = result.definitions[0]
+    assert (canary.file, canary.line) == ("overlays/staging/more.yaml", 1)
+
+
+def test_overlay_problems_point_at_the_overlay_line(repo: Path) -> None:
+    write(
+        repo / "overlays/staging/chat.yaml",
+        "id: acme:chat\n# the staging window\nhidden: sometimes\ndisplayName: ${missing}\n",
+    )
+    write(repo / "overlays/staging/x.yaml", "exclude: [acme:nothing]\n---\n- a list\n")
+    write(repo / "overlays/staging/theirs.yaml", BASE.replace("acme:chat", "meetkai:chat"))
+
+    problems = [str(problem) for problem in effective().errors]
+
+    assert problems == [
+        "overlays/staging/chat.yaml:3: hidden: expected a boolean, got 'sometimes'",
+        "overlays/staging/chat.yaml:4: displayName: ${missing} is not defined: add it to "
+        "vars: of this environment in registry-sync.yaml (the process environment is never "
+        "read)",
+        "overlays/staging/theirs.yaml:1: id: 'meetkai:chat' is outside owns: [acme:*] of "
+        "registry-sync.yaml; another team's id, or add a pattern for it to owns",
+        "overlays/staging/x.yaml:1: exclude[0]: exclude: 'acme:nothing' is not declared in "
+        "models/; remove it from the list",
+        "overlays/staging/x.yaml:3: expected a mapping with an id (changes to that "
+        "definition, or a new one) or a mapping with only exclude: [ids]",
+    ]
+
+
+def test_an_undefined_variable_in_models_is_an_error_at_its_line(repo: Path) -> None:
+    (repo / "overlays/staging").mkdir(parents=True)
+    write(
+        repo / "models/embed.yaml",
+        BASE.replace("${region}", "${zone}").replace("acme:chat", "acme:embed"),
+    )
+
+    problems = [str(problem) for problem in effective().errors]
+
+    assert problems == [
+        "models/embed.yaml:11: displayName: ${zone} is not defined: add it to vars: of this "
+        "environment in registry-sync.yaml (the process environment is never read)"
+    ]
+
+
+def test_without_an_environment_nothing_is_merged_but_owns_is_checked(repo: Path) -> None:
+    write(repo / "overlays/staging/chat.yaml", "id: acme:chat\ncontextWindow: 4096\n")
+    base = load_models(Path("models"))
+    config = load_config(Path("registry-sync.yaml"))
+
+    assert effective_definitions(base, ProjectConfig()) is base
+    assert effective_definitions(base, config).definitions == base.definitions
+    write(repo / "models/theirs.yaml", BASE.replace("acme:chat", "meetkai:chat"))
+    owned = effective_definitions(load_models(Path("models")), config)
+    assert [problem.file for problem in owned.errors] == ["models/theirs.yaml"]
+
+
+def test_a_missing_overlay_folder_says_what_to_do(repo: Path) -> None:
+    with pytest.raises(
+        ConfigError,
+        match="overlay overlays/staging of environment staging is not a folder; create it",
+    ):
+        effective()
+
+
+def test_plan_lines_point_at_the_overlay_that_set_the_value(repo: Path) -> None:
+    write(repo / "overlays/staging/chat.yaml", "id: acme:chat\n\ncontextWindow: 4096\n")
+    result = effective()
+    chat = {d.id: d for d in load_models(Path("models")).definitions}["acme:chat"]
+    live_body = {**chat.body, "displayName": "chat in eu", "created": 1}
+    live = [LiveEntry(id="acme:chat", definition=live_body, immutable=False, source="api")]
+
+    plan = point_at_origins(build_plan(result.definitions, live, PlanOptions()), result.definitions)
+
+    change = plan.changes[0]
+    assert (change.file, change.line) == ("models/chat.yaml", 1)
+    assert [(item.path, item.origin) for item in change.changes] == [
+        ("contextWindow", "overlays/staging/chat.yaml:3")
+    ]
