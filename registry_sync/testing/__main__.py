@@ -10,7 +10,7 @@ import threading
 from collections.abc import Sequence
 
 from registry_sync.errors import RegistrySyncError
-from registry_sync.testing.server import RegistryServer
+from registry_sync.testing.server import DEFAULT_UNHEALTHY_ERROR, RegistryServer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,6 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="RPS",
         help="answer requests beyond RPS per second with 429 and Retry-After (token bucket)",
     )
+    parser.add_argument(
+        "--unhealthy",
+        action="append",
+        default=[],
+        metavar="ID[=ERROR]",
+        help="make the health probe of ID answer unavailable (with ERROR); repeatable",
+    )
     args = parser.parse_args(argv)
     fill_defaults: dict[str, object] = {}
     if args.fill_defaults is not None:
@@ -70,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             store_nulls=args.store_nulls,
             fill_defaults=fill_defaults,
             rate_limit=args.rate_limit,
+            unhealthy=dict(_unhealthy(item) for item in args.unhealthy),
             log=lambda line: print(line, file=sys.stderr, flush=True),
         )
         server.start()
@@ -87,6 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _unhealthy(item: str) -> tuple[str, str]:
+    # Ids hold a colon, never "=": the first "=" starts the error.
+    model_id, _, error = item.partition("=")
+    return model_id, error or DEFAULT_UNHEALTHY_ERROR
 
 
 if __name__ == "__main__":
