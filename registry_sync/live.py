@@ -192,7 +192,7 @@ def parse_entry(document: object, origin: str, where: str = "") -> LiveEntry:
             f"{prefix}updated_at",
             f"expected epoch milliseconds or null, got {json_kind(updated_at)}",
         )
-    health = _health(document.get("health"), origin, f"{prefix}health")
+    health = parse_health(document.get("health"), origin, f"{prefix}health")
     if SERVER_OWNED_IN_DEFINITION.isdisjoint(definition):
         clean = definition
     else:
@@ -210,7 +210,7 @@ def parse_entry(document: object, origin: str, where: str = "") -> LiveEntry:
     )
 
 
-def _health(value: object, origin: str, where: str) -> LiveHealth | None:
+def parse_health(value: object, origin: str, where: str) -> LiveHealth | None:
     """Parse ``{is_available, last_health_check, error}``; absent or null is None."""
     if value is None:
         return None

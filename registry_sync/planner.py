@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -107,6 +107,7 @@ def build_plan(
         else:
             changes.append(_plan_undeclared(entry, options))
     changes.sort(key=lambda change: change.id)
+    changes = [_with_health(change, live_by_id.get(change.id)) for change in changes]
     return Plan(
         changes=tuple(changes),
         models_dir=options.models_dir,
@@ -186,6 +187,19 @@ def _plan_declared(
         file=desired.file,
         line=desired.line,
     )
+
+
+def _with_health(change: Change, entry: LiveEntry | None) -> Change:
+    """``change`` with its live entry's health when the plan writes or conflicts with it."""
+    if entry is None or entry.health is None or change.action in _HEALTHLESS:
+        return change
+    if change.action is Action.READ_ONLY and not change.conflict:
+        return change
+    return replace(change, live_health=entry.health)
+
+
+# Actions that leave the entry as it is: its health is not the plan's business.
+_HEALTHLESS = frozenset({Action.NO_OP, Action.UNMANAGED})
 
 
 def _plan_undeclared(entry: LiveEntry, options: PlanOptions) -> Change:

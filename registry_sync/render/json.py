@@ -19,7 +19,9 @@ Format version 2::
          "conflict": false, "risk": "safe|breaking|destructive", "risk_reasons": ["..."],
          "changes": [{"path": "a.b[0]", "kind": "added|removed|changed",
                       "before": ..., "after": ...}],
-         "body": {...} | null, "patch": {...} | null, "live_fingerprint": "sha256:..." | null}
+         "body": {...} | null, "patch": {...} | null, "live_fingerprint": "sha256:..." | null,
+         "live_health": {"is_available": false, "last_health_check": 1704067200000 | null,
+                         "error": "..." | null} | null}
       ]
     }
 
@@ -32,6 +34,9 @@ delete) per risk class. A plan with any ``violations`` is refused by apply; ``ap
 of a saved plan judges it again and never reads the saved ``risk``, ``risk_reasons``
 or ``violations``. Version 2 dropped ``forces_replace`` and added the risk and
 violation fields: a version 1 reader would take a refused plan for an appliable one.
+``live_health`` is the registry's health of the live entry (as its list reports it)
+for an action that writes it or conflicts with it, null otherwise; it was added
+within version 2 (readers ignore keys they do not know).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import json
 from typing import Any
 
 from registry_sync._version import __version__
+from registry_sync.live import LiveHealth
 from registry_sync.plan import Change, Plan
 
 FORMAT_VERSION = "2"
@@ -90,4 +96,13 @@ def _action(change: Change) -> dict[str, Any]:
         "body": None if change.body is None else dict(change.body),
         "patch": None if change.patch is None else dict(change.patch),
         "live_fingerprint": change.live_fingerprint,
+        "live_health": None if change.live_health is None else _health(change.live_health),
+    }
+
+
+def _health(health: LiveHealth) -> dict[str, Any]:
+    return {
+        "is_available": health.is_available,
+        "last_health_check": health.last_health_check,
+        "error": health.error,
     }
