@@ -67,7 +67,8 @@ class Change:
     live entry the action was computed from (None when there was none).
     ``conflict`` marks a read-only entry whose file differs from the server.
     ``live_health`` is the live entry's health as the list reported it, for an entry
-    the plan writes or conflicts with (None otherwise, or when the server sent none).
+    the plan writes or conflicts with, and for any declared entry reported
+    unavailable; None otherwise, or when the server sent none.
     """
 
     id: str

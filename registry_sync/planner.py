@@ -190,16 +190,18 @@ def _plan_declared(
 
 
 def _with_health(change: Change, entry: LiveEntry | None) -> Change:
-    """``change`` with its live entry's health when the plan writes or conflicts with it."""
-    if entry is None or entry.health is None or change.action in _HEALTHLESS:
+    """``change`` with its live entry's health when the plan writes or conflicts with
+    it, or when a declared entry is reported unavailable (unchanged healthy entries,
+    the bulk of a registry, cost one check)."""
+    health = None if entry is None else entry.health
+    if health is None or change.action is Action.UNMANAGED:
         return change
-    if change.action is Action.READ_ONLY and not change.conflict:
+    unchanged = change.action is Action.NO_OP or (
+        change.action is Action.READ_ONLY and not change.conflict
+    )
+    if unchanged and health.is_available:
         return change
-    return replace(change, live_health=entry.health)
-
-
-# Actions that leave the entry as it is: its health is not the plan's business.
-_HEALTHLESS = frozenset({Action.NO_OP, Action.UNMANAGED})
+    return replace(change, live_health=health)
 
 
 def _plan_undeclared(entry: LiveEntry, options: PlanOptions) -> Change:

@@ -51,16 +51,16 @@ def plan() -> Plan:
     return build_plan(wanted, entries, PlanOptions(registry="http://registry.test"))
 
 
-def test_changed_entries_carry_their_live_health_and_unchanged_ones_none() -> None:
+def test_changed_and_down_entries_carry_their_live_health() -> None:
     changes = {c.id: (c.action, c.live_health) for c in plan().changes}
 
     assert changes == {
         "m:down": (Action.UPDATE, DOWN),
         "m:never": (Action.UPDATE, None),
-        "m:same-down": (Action.NO_OP, None),
+        "m:same-down": (Action.NO_OP, DOWN),
         "m:up": (Action.UPDATE, UP),
     }
-    assert [c.id for c in plan().down] == ["m:down"]
+    assert [c.id for c in plan().down] == ["m:down", "m:same-down"]
 
 
 def test_json_has_live_health_per_action_and_a_saved_plan_keeps_it(tmp_path: Path) -> None:
@@ -76,7 +76,11 @@ def test_json_has_live_health_per_action_and_a_saved_plan_keeps_it(tmp_path: Pat
             "error": "upstream 502 from https://llm.example.com/v1",
         },
         "m:never": None,
-        "m:same-down": None,
+        "m:same-down": {
+            "is_available": False,
+            "last_health_check": 1735689600000,
+            "error": "upstream 502 from https://llm.example.com/v1",
+        },
         "m:up": {"is_available": True, "last_health_check": 1735689600000, "error": None},
     }
     assert read_plan(saved, registry="http://registry.test").changes == plan().changes

@@ -35,7 +35,8 @@ of a saved plan judges it again and never reads the saved ``risk``, ``risk_reaso
 or ``violations``. Version 2 dropped ``forces_replace`` and added the risk and
 violation fields: a version 1 reader would take a refused plan for an appliable one.
 ``live_health`` is the registry's health of the live entry (as its list reports it)
-for an action that writes it or conflicts with it, null otherwise; it was added
+for an action that writes it or conflicts with it, and for any declared entry the
+registry reports unavailable (``no-op`` included); null otherwise. It was added
 within version 2 (readers ignore keys they do not know).
 """
 
