@@ -3,7 +3,9 @@ project configuration into the flags, plan and judge, check problems, and turn
 results into exit codes.
 
 Exit codes: 0 success; 1 error, invalid models or a policy violation; 2 changes
-present (``plan --detailed-exitcode``); 3 some writes landed and others failed.
+present (``plan --detailed-exitcode``); 3 some writes landed and others failed;
+4 ``apply --verify-health`` found an entry it wrote unhealthy (whether or not it was
+rolled back), or ``health`` found a managed entry unavailable.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, replace_p
 from registry_sync.policy import Rules, SafetyRails, judge
 from registry_sync.problems import Problem
 from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, load_desired
+from registry_sync.verify import HealthReport
 from registry_sync.writable import write_problems
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_PARTIAL = 3
+EXIT_UNHEALTHY = 4
 
 Warn = Callable[[str], None]
 """Where warnings go (a line of text each), e.g. the CLI's stderr."""
@@ -166,11 +170,12 @@ def plan_exit_code(computed: Plan, *, detailed: bool) -> int:
     return EXIT_OK
 
 
-def apply_exit_code(result: ApplyResult) -> int:
+def apply_exit_code(result: ApplyResult, health: HealthReport | None = None) -> int:
     """0 when every write is done, 3 when some landed and others did not (or a run
-    that wrote was interrupted), else 1."""
+    that wrote was interrupted), else 1; a run whose writes are all done but left an
+    entry unhealthy (``health``, from ``--verify-health``) is 4."""
     if result.interrupted and result.wrote:
         return EXIT_PARTIAL
     if result.complete:
-        return EXIT_OK
+        return EXIT_UNHEALTHY if health is not None and health.unhealthy else EXIT_OK
     return EXIT_PARTIAL if result.wrote else EXIT_ERROR

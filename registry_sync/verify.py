@@ -18,7 +18,7 @@ What it promises:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
@@ -33,19 +33,17 @@ from registry_sync.pacing import Pacer
 from registry_sync.plan import Action
 
 __all__ = [
-    "EXIT_UNHEALTHY",
     "EntryHealth",
     "HealthReport",
     "HealthState",
+    "ModelHealth",
     "Rollback",
+    "check_models",
     "probe",
     "rollback_writes",
     "verify_apply",
 ]
 
-# The exit code of an apply whose writes landed but left an entry unhealthy, and of
-# `registry-sync health` when an entry is unavailable.
-EXIT_UNHEALTHY = 4
 _PROBED = frozenset({Action.CREATE, Action.UPDATE, Action.REPLACE})
 
 
@@ -117,6 +115,37 @@ def probe(
         ThreadPoolExecutor(parallelism, thread_name_prefix="registry-health") as pool,
     ):
         return dict(zip(ids, pool.map(one, ids), strict=True))
+
+
+@dataclass(frozen=True)
+class ModelHealth:
+    """One managed entry's health as probed now (``registry-sync health``).
+
+    ``is_available`` is None when it could not be probed: ``error`` then says why
+    (not in the registry, or the probe failed).
+    """
+
+    id: str
+    is_available: bool | None
+    last_health_check: float | None = None
+    error: str | None = None
+
+
+def check_models(
+    client: RegistryClient, ids: Sequence[str], present: Set[str], *, parallelism: int = 4
+) -> tuple[ModelHealth, ...]:
+    """Probe each of ``ids`` that is in the registry (``present``), in the order given."""
+    answers = probe(client, [i for i in ids if i in present], parallelism=parallelism)
+    rows: list[ModelHealth] = []
+    for model_id in ids:
+        answer = answers.get(model_id)
+        if answer is None:
+            rows.append(ModelHealth(model_id, None, None, "not in the registry"))
+        elif isinstance(answer, RegistrySyncError):
+            rows.append(ModelHealth(model_id, None, None, f"the probe failed: {answer}"))
+        else:
+            rows.append(ModelHealth(model_id, answer.is_available, answer.checked_at, answer.error))
+    return tuple(rows)
 
 
 def verify_apply(

@@ -6,7 +6,9 @@ output through ``output.py``; the work itself in ``registry_sync.pipeline`` and 
 Exit codes: 0 success; 1 error, invalid models or a policy violation (a read-only
 conflict among them: apply would refuse the plan); with
 ``plan --detailed-exitcode``, 2 when changes are present; 3 when ``apply`` wrote some
-changes and others failed, or was interrupted after writing. Usage errors exit 1
+changes and others failed, or was interrupted after writing; 4 when
+``apply --verify-health`` left an entry it wrote unhealthy (rolled back or not), or
+``health`` found a managed entry unavailable. Usage errors exit 1
 too, so that CI never mistakes a typo for drift.
 """
 
@@ -25,6 +27,7 @@ from registry_sync.cli.commands.apply import apply
 from registry_sync.cli.commands.completion import COMPLETE_VARIABLE, PROG_NAME, completion
 from registry_sync.cli.commands.export import export
 from registry_sync.cli.commands.graph import graph
+from registry_sync.cli.commands.health import health
 from registry_sync.cli.commands.plan import plan
 from registry_sync.cli.commands.schema import schema
 from registry_sync.cli.commands.validate import validate
@@ -81,7 +84,7 @@ def cli() -> None:
     """
 
 
-for _command in (validate, schema, completion, plan, apply, export, graph):
+for _command in (validate, schema, completion, plan, apply, export, graph, health):
     cli.add_command(_command)
 
 

@@ -33,6 +33,7 @@ from registry_sync.cli.options import (
     strict_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
+from registry_sync.client import RegistryClient
 from registry_sync.errors import ApplyRefused, ConfigError
 from registry_sync.pipeline import (
     EXIT_ERROR,
@@ -49,6 +50,7 @@ from registry_sync.preflight import refusal
 from registry_sync.render.result import render_result_json, render_result_text
 from registry_sync.render.text import render_text
 from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, open_client
+from registry_sync.verify import HealthReport, verify_apply
 
 
 @click.command()
@@ -96,6 +98,19 @@ from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, open_c
     default=None,
     help="Also write the JSON result to this file (written even when apply is interrupted).",
 )
+@click.option(
+    "--verify-health/--no-verify-health",
+    default=False,
+    help="After the writes, probe every created, updated or re-created entry through the "
+    "registry's health endpoint; an unhealthy one exits 4 (default: verify_health in "
+    "registry-sync.yaml, else off).",
+)
+@click.option(
+    "--rollback-on-unhealthy",
+    is_flag=True,
+    help="Put every entry found unhealthy back as it was before this apply (an update is "
+    "PATCHed back, a create deleted, a re-create restored); implies --verify-health.",
+)
 @color_option
 def apply(
     plan_file: Path | None,
@@ -113,6 +128,8 @@ def apply(
     allowed: tuple[str, ...],
     output_format: str,
     out: Path | None,
+    verify_health: bool,
+    rollback_on_unhealthy: bool,
     color: bool | None,
 ) -> None:
     """Make the live registry match models/, or apply a saved plan (PLAN_FILE).
@@ -121,7 +138,8 @@ def apply(
     Exit 0 when every change is done (or there is none), 1 when nothing was
     written (refused, cancelled, or every write failed), 3 when some writes
     landed and others failed, or Ctrl-C stopped a run that wrote: run apply again
-    to finish.
+    to finish. With --verify-health, 4 when every write is done but an entry
+    written is unhealthy (rolled back or not: the report says), unless 3 or 1 applies.
     """
     output = Output(color)
 
@@ -138,6 +156,12 @@ def apply(
                     "with its own; plan again to change them"
                 )
         settings = configured(config_file, models_dir, source, prune, given_names())
+        verify = verify_health if given("verify_health") else bool(settings.config.verify_health)
+        if rollback_on_unhealthy and given("verify_health") and not verify_health:
+            raise ConfigError(
+                "--rollback-on-unhealthy needs the health probes that --no-verify-health "
+                "turns off; drop one of them"
+            )
         warn_insecure(settings.source, output)
         return run_apply(
             output,
@@ -151,6 +175,8 @@ def apply(
             replace=replace,
             strict=strict,
             out=out,
+            verify_health=verify or rollback_on_unhealthy,
+            rollback=rollback_on_unhealthy,
         )
 
     run_command(output, run)
@@ -169,8 +195,12 @@ def run_apply(
     strict: bool = False,
     out: Path | None = None,
     max_rps: float | None = None,
+    verify_health: bool = False,
+    rollback: bool = False,
 ) -> int:
-    """Plan (or read the saved plan), show it, ask, apply, report; returns the exit code."""
+    """Plan (or read the saved plan), show it, ask, apply, (with ``verify_health``)
+    probe what was written and (with ``rollback``) put back what is unhealthy, report;
+    returns the exit code."""
     source = settings.source
     if plan_file is not None:
         # Never trust a saved judgement: judge the plan again, against the registry now.
@@ -198,10 +228,11 @@ def run_apply(
         )
     if not computed.writes:
         nothing = ApplyResult(computed.registry)
+        checked = HealthReport() if verify_health else None
         if out is not None:
-            write_file(out, render_result_json(nothing))
+            write_file(out, render_result_json(nothing, checked))
         if output_format == "json":
-            output.out(render_result_json(nothing), nl=False)
+            output.out(render_result_json(nothing, checked), nl=False)
         return EXIT_OK
     if not auto_approve:
         if output_format == "json":
@@ -229,23 +260,48 @@ def run_apply(
             server_defaults=settings.config.server_defaults,
             on_event=_progress(output),
         )
-    return _report(output, result, output_format, out)
+        health = _verify(output, result, client, rollback, parallelism) if verify_health else None
+    return _report(output, result, output_format, out, health)
 
 
-def _report(output: Output, result: ApplyResult, output_format: str, out: Path | None) -> int:
+def _verify(
+    output: Output, result: ApplyResult, client: RegistryClient, rollback: bool, parallelism: int
+) -> HealthReport | None:
+    """Probe (and roll back); None when apply or the probes were interrupted."""
+    if result.interrupted:
+        output.err("note: apply was interrupted: the health of what it wrote was not probed")
+        return None
+    output.err("Probing the health of the entries written...")
+    try:
+        return verify_apply(result, client, rollback=rollback, parallelism=parallelism)
+    except KeyboardInterrupt:
+        output.err(
+            "note: health probes interrupted (Ctrl-C): nothing was rolled back; run "
+            "`registry-sync health` to see"
+        )
+        return None
+
+
+def _report(
+    output: Output,
+    result: ApplyResult,
+    output_format: str,
+    out: Path | None,
+    health: HealthReport | None = None,
+) -> int:
     """Print (and with ``out`` save) the result; returns the exit code. Ctrl-C cannot
     cut it short: what landed must always be reported."""
     previous = _ignore_interrupts()
     try:
         if out is not None:
-            write_file(out, render_result_json(result))
+            write_file(out, render_result_json(result, health))
         if output_format == "json":
-            output.out(render_result_json(result), nl=False)
+            output.out(render_result_json(result, health), nl=False)
         else:
-            output.out(render_result_text(result, color=output.color), nl=False)
+            output.out(render_result_text(result, color=output.color, health=health), nl=False)
     finally:
         _restore_interrupts(previous)
-    return apply_exit_code(result)
+    return apply_exit_code(result, health)
 
 
 def _ignore_interrupts() -> Any:

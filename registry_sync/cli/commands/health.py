@@ -1,0 +1,104 @@
+"""``registry-sync health``: probe the managed entries now and print their health."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from pathlib import Path
+
+import click
+
+from registry_sync.cli.options import (
+    api_source_options,
+    config_option,
+    given_names,
+    models_dir_option,
+)
+from registry_sync.cli.output import Output, run_command, warn_insecure
+from registry_sync.errors import ConfigError
+from registry_sync.pipeline import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY, configured
+from registry_sync.render.health import (
+    health_counts,
+    render_health_json,
+    render_health_markdown,
+    render_health_text,
+)
+from registry_sync.state import API_KEY_VARIABLE, LiveSource, load_desired, open_client
+from registry_sync.verify import check_models
+
+_PARALLELISM = 4
+
+
+@click.command()
+@models_dir_option
+@api_source_options
+@config_option
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="PATTERN",
+    help="Probe only the declared ids matching this glob (e.g. 'meetkai:*'); repeat for more.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for people; json for tools (see README); markdown for an issue or summary.",
+)
+def health(
+    models_dir: Path,
+    source: LiveSource,
+    config_file: Path | None,
+    targets: tuple[str, ...],
+    output_format: str,
+) -> None:
+    """Probe the entries models/ declares through the registry's health endpoint.
+
+    Prints id, available, last check and error for each. Exit 0 when every one
+    probed is available, 4 when any is unavailable, 1 on error (a probe that
+    failed, or an entry not in the registry, counts as an error when none is
+    unavailable).
+    """
+    output = Output()
+
+    def run() -> int:
+        settings = configured(config_file, models_dir, source, False, given_names())
+        warn_insecure(settings.source, output)
+        return run_health(settings.models_dir, settings.source, targets, output_format, output)
+
+    run_command(output, run)
+
+
+def run_health(
+    models_dir: Path,
+    source: LiveSource,
+    targets: tuple[str, ...],
+    output_format: str,
+    output: Output,
+) -> int:
+    """Probe the managed entries (matching ``targets``, if any); returns the exit code."""
+    desired = load_desired(models_dir)
+    ids = sorted(d.id for d in desired.definitions)
+    if targets:
+        ids = [i for i in ids if any(fnmatch.fnmatchcase(i, t) for t in targets)]
+        if not ids:
+            raise ConfigError(
+                f"no id declared in {models_dir}/ matches --target {', '.join(targets)}; "
+                "check the pattern (a glob, e.g. 'meetkai:*')"
+            )
+    with open_client(source, os.environ.get(API_KEY_VARIABLE), connections=_PARALLELISM) as client:
+        present = {entry.id for entry in client.list_models()}
+        rows = check_models(client, ids, present, parallelism=_PARALLELISM)
+    if output_format == "json":
+        output.out(render_health_json(rows, source.describe()), nl=False)
+    elif output_format == "markdown":
+        output.out(render_health_markdown(rows), nl=False)
+    else:
+        output.out(render_health_text(rows), nl=False)
+    counts = health_counts(rows)
+    if counts["unavailable"]:
+        return EXIT_UNHEALTHY
+    return EXIT_ERROR if counts["unknown"] else EXIT_OK
