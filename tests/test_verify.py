@@ -8,15 +8,17 @@ from typing import Any
 import pytest
 from meetkai_mka1.models import UpdateRegistryModelRequest
 
-from registry_sync.applier import apply_plan
+from registry_sync.applier import ApplyResult, EntryResult, Outcome, apply_plan
 from registry_sync.client import RegistryClient, RetryPolicy
 from registry_sync.live import LiveEntry
 from registry_sync.loader import DesiredDefinition
+from registry_sync.pipeline import apply_exit_code
 from registry_sync.plan import Action, Plan
 from registry_sync.planner import PlanOptions, build_plan
 from registry_sync.testing import Fault, RegistryServer, minimal_definition, registry_model
 from registry_sync.verify import (
     EntryHealth,
+    HealthReport,
     HealthState,
     Rollback,
     revert_patch,
@@ -206,3 +208,25 @@ def test_revert_patch_sets_previous_values_and_nulls_what_was_added() -> None:
         "rpm": 60,
         "baseUrl": None,
     }
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "unhealthy", "code"),
+    [
+        ((Outcome.DONE,), False, 0),
+        ((Outcome.DONE,), True, 4),
+        ((Outcome.DONE, Outcome.FAILED), True, 3),
+        ((Outcome.FAILED,), False, 1),
+    ],
+)
+def test_apply_exit_code_is_4_only_when_every_write_is_done(
+    outcomes: tuple[Outcome, ...], unhealthy: bool, code: int
+) -> None:
+    results = tuple(
+        EntryResult(f"m:{n}", Action.UPDATE, outcome, "", wrote=outcome is Outcome.DONE)
+        for n, outcome in enumerate(outcomes)
+    )
+    state = HealthState.UNHEALTHY if unhealthy else HealthState.HEALTHY
+    health = HealthReport((EntryHealth("m:0", Action.UPDATE, state),))
+
+    assert apply_exit_code(ApplyResult("r", results), health) == code
