@@ -40,6 +40,7 @@ __all__ = [
     "Rollback",
     "check_models",
     "probe",
+    "revert_patch",
     "rollback_writes",
     "verify_apply",
 ]
