@@ -10,10 +10,11 @@ What it promises:
 * With ``rollback``, an unhealthy entry is put back as apply found it, from the live
   entry apply read just before writing (:attr:`ApplyResult.before`), never from
   models/: an update is reverted by a PATCH of the previous top-level values of the
-  fields it sent (null for a field it added), a create is deleted, and a re-create
-  is deleted and the previous definition POSTed again (its own ``created`` stamp
-  included). The entry is then read again: the rollback succeeded only when its
-  definition equals the one before the apply. Healthy entries stay as applied.
+  fields that differ now (null for a field it added), a create is deleted (last, and
+  not while another entry reroutes to it), and a re-create is deleted and the
+  previous definition POSTed again (its own ``created`` stamp included). The entry
+  is then read again: the rollback succeeded only when its definition equals the
+  one before the apply. Healthy entries stay as applied.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from registry_sync.errors import RegistrySyncError
 from registry_sync.live import LiveEntry
 from registry_sync.pacing import Pacer
 from registry_sync.plan import Action
+from registry_sync.reroutes import rules_of
 
 __all__ = [
     "EntryHealth",
@@ -185,13 +187,51 @@ def rollback_writes(
     report: Sequence[EntryHealth], before: Mapping[str, LiveEntry], client: RegistryClient
 ) -> list[EntryHealth]:
     """``report`` with each unhealthy entry put back to ``before`` (one at a time:
-    rollbacks are few, and each is checked by reading the entry again)."""
-    rolled: list[EntryHealth] = []
-    for entry in report:
-        if entry.state is HealthState.UNHEALTHY:
-            entry = _with_rollback(entry, _roll_back(entry, before.get(entry.id), client))
-        rolled.append(entry)
-    return rolled
+    rollbacks are few, and each is checked by reading the entry again).
+
+    Creates are deleted last, and only when no entry left in the registry reroutes
+    to them: deleting a reroute target would break its referrer."""
+    unhealthy = [entry for entry in report if entry.state is HealthState.UNHEALTHY]
+    done: dict[str, Rollback] = {}
+    for entry in unhealthy:
+        if entry.action is not Action.CREATE:
+            done[entry.id] = _roll_back(entry, before.get(entry.id), client)
+    creates = {entry.id for entry in unhealthy if entry.action is Action.CREATE}
+    if creates:
+        try:
+            referrers = _referrers(client.list_models(), creates)
+        except RegistrySyncError as exc:
+            why = f"the registry could not be read to check who reroutes to it: {exc}"
+            done.update((model_id, Rollback("delete", False, why)) for model_id in creates)
+        else:
+            for entry in unhealthy:
+                if entry.id in done:
+                    continue
+                sources = referrers.get(entry.id)
+                if sources:
+                    done[entry.id] = Rollback(
+                        "delete",
+                        False,
+                        f"not deleted: {', '.join(sources)} reroutes to it; change "
+                        "that first, or fix this entry",
+                    )
+                else:
+                    done[entry.id] = _roll_back(entry, None, client)
+    return [
+        _with_rollback(entry, done[entry.id]) if entry.id in done else entry for entry in report
+    ]
+
+
+def _referrers(live: Sequence[LiveEntry], deleting: Set[str]) -> dict[str, list[str]]:
+    """For each of ``deleting``, the entries that reroute to it and are not deleted too."""
+    found: dict[str, list[str]] = {}
+    for entry in live:
+        if entry.id in deleting:
+            continue
+        for rule in rules_of(entry.id, entry.definition):
+            if rule.target in deleting and entry.id not in found.get(rule.target, []):
+                found.setdefault(rule.target, []).append(entry.id)
+    return found
 
 
 def _with_rollback(entry: EntryHealth, rollback: Rollback) -> EntryHealth:

@@ -230,3 +230,27 @@ def test_apply_exit_code_is_4_only_when_every_write_is_done(
     health = HealthReport((EntryHealth("m:0", Action.UPDATE, state),))
 
     assert apply_exit_code(ApplyResult("r", results), health) == code
+
+
+def test_a_create_another_entry_reroutes_to_is_not_deleted(
+    server: RegistryServer, client: RegistryClient
+) -> None:
+    seed(client)
+    server.set_unhealthy(CREATED, "down")
+    fallback = [{"trigger": {"type": "error-fallback"}, "targetModelId": CREATED}]
+    plan = plan_for(
+        client, minimal_definition(CREATED), minimal_definition(FINE, rerouteRules=fallback)
+    )
+
+    report = verify_apply(apply_plan(plan, client), client, rollback=True)
+
+    rollbacks = {e.id: e.rollback for e in report.entries}
+    assert rollbacks == {
+        CREATED: Rollback(
+            "delete",
+            False,
+            f"not deleted: {FINE} reroutes to it; change that first, or fix this entry",
+        ),
+        FINE: None,
+    }
+    assert CREATED in live(client)
