@@ -6,8 +6,13 @@ import json
 
 from registry_sync.applier import ApplyResult, EntryResult, Outcome
 from registry_sync.plan import Action
+from registry_sync.render.health import (
+    render_health_json,
+    render_health_markdown,
+    render_health_text,
+)
 from registry_sync.render.result import render_result_json, render_result_text
-from registry_sync.verify import EntryHealth, HealthReport, HealthState, Rollback
+from registry_sync.verify import EntryHealth, HealthReport, HealthState, ModelHealth, Rollback
 
 RESULT = ApplyResult(
     "http://registry.test",
@@ -116,3 +121,55 @@ def test_json_carries_the_health_report_or_null() -> None:
             "rollback": {"how": "patch", "succeeded": True, "detail": "restored"},
         },
     ]
+
+
+ROWS = (
+    ModelHealth("a:down", False, 1735689600000, "upstream | 502"),
+    ModelHealth("b:absent-model", None, None, "not in the registry"),
+    ModelHealth("c:up", True, 1735689600000, None),
+)
+
+
+def test_the_health_table_in_text() -> None:
+    assert render_health_text(ROWS) == (
+        "ID              AVAILABLE  LAST CHECK               ERROR\n"
+        "a:down          NO         2025-01-01 00:00:00 UTC  upstream | 502\n"
+        "b:absent-model  unknown                             not in the registry\n"
+        "c:up            yes        2025-01-01 00:00:00 UTC\n"
+        "\n"
+        "1 available, 1 unavailable, 1 unknown. Fix what each error names (baseUrl, the key "
+        "variable, the upstream) in models/ and apply again.\n"
+    )
+
+
+def test_the_health_table_in_markdown_and_json() -> None:
+    assert render_health_markdown(ROWS[1:]) == (
+        "| id | available | last check | error |\n"
+        "| --- | --- | --- | --- |\n"
+        "| `b:absent-model` | unknown | — | not in the registry |\n"
+        "| `c:up` | yes | 2025-01-01 00:00:00 UTC |  |\n"
+        "\n"
+        "**1 available, 0 unavailable, 1 unknown. Some could not be probed: see their "
+        "errors.**\n"
+    )
+    assert "| upstream \\| 502 |" in render_health_markdown(ROWS)
+    assert json.loads(render_health_json(ROWS, "http://r")) == {
+        "format_version": "1",
+        "registry": "http://r",
+        "summary": {"available": 1, "unavailable": 1, "unknown": 1},
+        "models": [
+            {
+                "id": "a:down",
+                "is_available": False,
+                "last_health_check": 1735689600000,
+                "error": "upstream | 502",
+            },
+            {
+                "id": "b:absent-model",
+                "is_available": None,
+                "last_health_check": None,
+                "error": "not in the registry",
+            },
+            {"id": "c:up", "is_available": True, "last_health_check": 1735689600000, "error": None},
+        ],
+    }

@@ -58,7 +58,7 @@ def render_health_markdown(rows: Sequence[ModelHealth]) -> str:
         "| --- | --- | --- | --- |",
         *(
             f"| {code_span(row.id, table=True)} | {_available(row)} | {_when(row) or '—'} "
-            f"| {escape_text(row.error).replace('|', '&#124;') if row.error else ''} |"
+            f"| {escape_text(row.error) if row.error else ''} |"
             for row in rows
         ),
         "",
