@@ -37,6 +37,7 @@ from enum import Enum
 from typing import Any, TypeAlias
 
 from registry_sync.client import RegistryClient
+from registry_sync.defaults import DEFAULT_PARALLELISM as DEFAULT_PARALLELISM
 from registry_sync.errors import ApiError, RegistrySyncError
 from registry_sync.live import LiveEntry
 from registry_sync.pacing import Pacer, RateMeter
@@ -55,7 +56,6 @@ __all__ = [
     "apply_plan",
 ]
 
-DEFAULT_PARALLELISM = 4
 # A write still rate limited after the client's own retries goes back in the queue
 # this many times (the gate has slowed down meanwhile) before it counts as failed.
 _RATE_LIMIT_REQUEUES = 3

@@ -37,6 +37,7 @@ from urllib.parse import quote
 import httpx
 
 from registry_sync._version import __version__
+from registry_sync.defaults import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_RETRY_BUDGET, DEFAULT_TIMEOUT
 from registry_sync.errors import ApiError, ConfigError, ResponseShapeError, TransportError
 from registry_sync.live import LiveEntry, one_line, parse_entry, parse_list_response
 
@@ -52,8 +53,6 @@ __all__ = [
 ]
 
 API_PATH = "/api/v1/llm/models/registry"
-DEFAULT_TIMEOUT = 60.0
-DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 # A piece of the key this long, found in server text, is hidden too.
 _FRAGMENT = 8
 
@@ -88,7 +87,7 @@ class RetryPolicy:
     initial_delay: float = 0.5
     max_delay: float = 5.0
     factor: float = 1.5
-    max_elapsed: float = 15.0
+    max_elapsed: float = DEFAULT_RETRY_BUDGET
     max_attempts: int = 6
     jitter: float = 0.1
 

@@ -1,91 +1,67 @@
-"""What the commands do between parsing and printing, without click: merge the
-project configuration into the flags, plan and judge, check problems, and turn
-results into exit codes.
-
-Exit codes: 0 success; 1 error, invalid models or a policy violation; 2 changes
-present (``plan --detailed-exitcode``); 3 some writes landed and others failed;
-4 ``apply --verify-health`` found an entry it wrote unhealthy (whether or not it was
-rolled back), or ``health`` found a managed entry unavailable.
+"""What the commands do between parsing and printing, without click: the live
+source and rules the settings name, plan and judge, check problems, and turn
+results into exit codes (:mod:`registry_sync.exitcodes`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from registry_sync.applier import ApplyResult
-from registry_sync.config import ProjectConfig, project_config
+from registry_sync.client import NetworkDeadline
 from registry_sync.errors import ConfigError, InvalidModels
+from registry_sync.exitcodes import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_UNHEALTHY,
+)
 from registry_sync.loader import check_reroute_graph, check_reroute_targets
 from registry_sync.plan import Plan, Risk
 from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, replace_problems
 from registry_sync.policy import Rules, SafetyRails, judge
 from registry_sync.problems import Problem
+from registry_sync.settings import MB, Settings
 from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, load_desired
 from registry_sync.verify import HealthReport
 from registry_sync.writable import write_problems
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CHANGES = 2
-EXIT_PARTIAL = 3
-EXIT_UNHEALTHY = 4
 
 Warn = Callable[[str], None]
 """Where warnings go (a line of text each), e.g. the CLI's stderr."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    """What a command works on, once the project configuration has filled in what no
-    flag or environment variable set."""
-
-    config: ProjectConfig
-    models_dir: Path
-    source: LiveSource
-    prune: bool
-
-
-def configured(
-    config_file: Path | None,
-    models_dir: Path,
-    source: LiveSource,
-    prune: bool,
-    given: Container[str],
-    *,
-    models_dir_param: str = "models_dir",
-) -> Settings:
-    """Read the project configuration; flags and environment variables (the parameter
-    names in ``given``) override it."""
-    config = project_config(config_file)
-    if config.models_dir is not None and models_dir_param not in given:
-        models_dir = config.models_dir
-    if config.api_url is not None and "api_url" not in given:
-        source = dataclasses.replace(source, api_url=config.api_url)
-    if config.prune is not None and "prune" not in given:
-        prune = config.prune
-    return Settings(config, models_dir, source, prune)
+def live_source(
+    settings: Settings, *, registry_file: Path | None = None, allow_insecure_http: bool = False
+) -> LiveSource:
+    """The live registry the settings name, or the saved list response ``registry_file``;
+    the network deadline starts now."""
+    return LiveSource(
+        api_url=settings.api_url,
+        registry_file=registry_file,
+        on_behalf_of=settings.on_behalf_of,
+        retry_budget=settings.retry_budget,
+        allow_insecure_http=allow_insecure_http,
+        max_response_bytes=settings.max_response_mb * MB,
+        deadline=NetworkDeadline(settings.timeout),
+    )
 
 
-def policy_rules(
-    config: ProjectConfig,
-    max_deletes: int | None,
-    allow_delete_all: bool,
-    allowed: tuple[str, ...],
-) -> Rules:
-    """The rules a plan is judged by: flags first, then registry-sync.yaml."""
+def policy_rules(settings: Settings, allow_delete_all: bool, allowed: tuple[str, ...]) -> Rules:
+    """The rules a plan is judged by: the settings' rails and policy, and what the
+    flags allow on top."""
     rails = SafetyRails(
-        protect=config.protect,
-        max_deletes=config.max_deletes if max_deletes is None else max_deletes,
+        protect=settings.protect,
+        max_deletes=settings.max_deletes,
         allow_delete_all=allow_delete_all,
-        freeze=config.freeze,
+        freeze=settings.freeze,
     )
     return Rules(
         rails=rails,
-        deny=frozenset(Risk(name) for name in config.deny),
+        deny=frozenset(Risk(name) for name in settings.deny),
         allow=frozenset(Risk(name) for name in allowed),
     )
 

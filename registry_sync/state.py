@@ -16,13 +16,11 @@ from registry_sync.client import (
     RegistryClient,
     RetryPolicy,
 )
+from registry_sync.defaults import API_KEY_VARIABLE as API_KEY_VARIABLE
+from registry_sync.defaults import DEFAULT_API_URL as DEFAULT_API_URL
 from registry_sync.errors import ConfigError, InvalidModels, ResponseShapeError
 from registry_sync.live import LiveEntry, parse_list_response
 from registry_sync.loader import LoadResult, load_models
-
-DEFAULT_API_URL = "https://apigw.mka1.com"
-API_KEY_VARIABLE = "MKA1_API_KEY"
-
 
 _URL_SOURCES = "--api-url, MKA1_API_URL or api_url in registry-sync.yaml"
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})

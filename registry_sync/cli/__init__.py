@@ -25,13 +25,14 @@ import click
 from registry_sync._version import __version__
 from registry_sync.cli.commands.apply import apply
 from registry_sync.cli.commands.completion import COMPLETE_VARIABLE, PROG_NAME, completion
+from registry_sync.cli.commands.config import config
 from registry_sync.cli.commands.export import export
 from registry_sync.cli.commands.graph import graph
 from registry_sync.cli.commands.health import health
 from registry_sync.cli.commands.plan import plan
 from registry_sync.cli.commands.schema import schema
 from registry_sync.cli.commands.validate import validate
-from registry_sync.pipeline import EXIT_ERROR, EXIT_OK
+from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
 
 __all__ = ["COMPLETE_VARIABLE", "PROG_NAME", "cli", "main"]
 
@@ -84,7 +85,7 @@ def cli() -> None:
     """
 
 
-for _command in (validate, schema, completion, plan, apply, export, graph, health):
+for _command in (validate, schema, completion, config, plan, apply, export, graph, health):
     cli.add_command(_command)
 
 

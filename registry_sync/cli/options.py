@@ -1,27 +1,72 @@
-"""The options several commands share, as decorators, and where a value came from."""
+"""The options several commands share, as decorators, and the bridge from click's
+parameters to the one settings resolver (:mod:`registry_sync.settings`).
+
+An option backed by a setting has no click default (None means "not given"): the
+resolver decides, and ``--help`` shows where the default comes from.
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import click
 from click.core import ParameterSource
 
-from registry_sync.client import (
-    DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_TIMEOUT,
-    NetworkDeadline,
-    RetryPolicy,
-)
+from registry_sync.defaults import API_KEY_VARIABLE
 from registry_sync.plan import Risk
-from registry_sync.state import API_KEY_VARIABLE, DEFAULT_API_URL, LiveSource
+from registry_sync.settings import Given, Settings, default_text, resolve_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-MB = 1024 * 1024
+
+class SettingOption(click.Option):
+    """An option backed by a setting: ``--help`` shows the resolver's default chain."""
+
+    def __init__(self, *args: Any, setting: str, **kwargs: Any) -> None:
+        super().__init__(*args, default=None, **kwargs)
+        self.setting = setting
+
+    def get_help_extra(self, ctx: click.Context) -> Any:
+        extra = super().get_help_extra(ctx)
+        shown = default_text(self.setting)
+        if shown != "none":
+            extra["default"] = shown
+        return extra
+
+
+def setting_option(*decls: str, setting: str, **kwargs: Any) -> Callable[[F], F]:
+    """``click.option`` for an option backed by ``setting``."""
+    return click.option(*decls, cls=SettingOption, setting=setting, **kwargs)
+
+
+@dataclass(frozen=True)
+class SourceFlags:
+    """The flags about the live registry that are not settings: per run, never in
+    registry-sync.yaml."""
+
+    registry_file: Path | None = None
+    allow_insecure_http: bool = False
+
+
+def resolved(config_file: Path | None) -> Settings:
+    """The current command's settings: what its command line set, resolved by the
+    one rule (:func:`registry_sync.settings.resolve_settings`)."""
+    context = click.get_current_context()
+    flags: dict[str, Given] = {}
+    for param in context.command.params:
+        if not isinstance(param, SettingOption) or param.name is None:
+            continue
+        value = context.params.get(param.name)
+        if value is None:
+            continue
+        # The flag as typed: --no-prune for a False on/off flag.
+        spelling = param.opts[0] if value is not False else param.secondary_opts[0]
+        flags[param.setting] = Given(value, spelling)
+    return resolve_settings(flags, config_file=config_file)
 
 
 def replace_option(function: F) -> F:
@@ -36,11 +81,10 @@ def replace_option(function: F) -> F:
 
 
 def models_dir_option(function: F) -> F:
-    return click.option(
+    return setting_option(
         "--models-dir",
+        setting="models_dir",
         type=click.Path(path_type=Path, file_okay=False),
-        default=Path("models"),
-        show_default=True,
         help="Folder of model definition files (*.yaml, *.yml, searched recursively).",
     )(function)
 
@@ -56,16 +100,19 @@ def config_option(function: F) -> F:
     )(function)
 
 
+def prune_option(help_text: str) -> Callable[[F], F]:
+    return setting_option("--prune/--no-prune", setting="prune", help=help_text)
+
+
 def policy_options(function: F) -> F:
     """The rules a plan is judged by, the same for plan and apply."""
     options = [
-        click.option(
+        setting_option(
             "--max-deletes",
+            setting="max_deletes",
             type=click.IntRange(min=0),
-            default=None,
             metavar="N",
-            help="Refuse a plan that deletes more than N entries (default: max_deletes in "
-            "registry-sync.yaml, else no cap).",
+            help="Refuse a plan that deletes more than N entries.",
         ),
         click.option(
             "--allow-delete-all",
@@ -105,44 +152,38 @@ def _source_options(function: F, *, offline: bool) -> F:
         '({"object": "list", "data": [...]}) instead of calling the API.',
     )
     options = [
-        click.option(
+        setting_option(
             "--api-url",
-            envvar="MKA1_API_URL",
-            default=DEFAULT_API_URL,
-            show_default=True,
+            setting="api_url",
             help="Registry API base URL [env: MKA1_API_URL]. The API key is read only "
             f"from {API_KEY_VARIABLE}.",
         ),
-        click.option(
+        setting_option(
             "--on-behalf-of",
-            envvar="MKA1_ON_BEHALF_OF",
-            default=None,
+            setting="on_behalf_of",
             help="Send X-On-Behalf-Of with this external user id [env: MKA1_ON_BEHALF_OF].",
         ),
         # Commands that write need the API itself.
         *([registry_file_option] if offline else []),
-        click.option(
+        setting_option(
             "--retry-budget",
+            setting="retry_budget",
             type=click.FloatRange(min=0),
-            default=RetryPolicy.max_elapsed,
-            show_default=True,
             metavar="SECONDS",
             help="How long to keep retrying a request on 429, 5xx or connection errors "
             "(0 disables retries).",
         ),
-        click.option(
+        setting_option(
             "--timeout",
+            setting="timeout",
             type=click.FloatRange(min=0, min_open=True),
-            default=DEFAULT_TIMEOUT,
-            show_default=True,
             metavar="SECONDS",
             help="The most time the command spends on the network in total, retries included.",
         ),
-        click.option(
+        setting_option(
             "--max-response-mb",
+            setting="max_response_mb",
             type=click.IntRange(min=1),
-            default=DEFAULT_MAX_RESPONSE_BYTES // MB,
-            show_default=True,
             metavar="MB",
             help="Refuse a registry answer larger than this.",
         ),
@@ -154,28 +195,21 @@ def _source_options(function: F, *, offline: bool) -> F:
         ),
     ]
 
-    # The command receives one ``source: LiveSource`` instead of the separate flags.
+    # The command receives one ``source: SourceFlags``; the settings among these
+    # options reach it through :func:`resolved`.
     @functools.wraps(function)
     def command(
         *args: Any,
-        api_url: str,
+        api_url: str | None,
         on_behalf_of: str | None,
-        retry_budget: float,
-        timeout: float,
-        max_response_mb: int,
+        retry_budget: float | None,
+        timeout: float | None,
+        max_response_mb: int | None,
         allow_insecure_http: bool,
         registry_file: Path | None = None,
         **kwargs: Any,
     ) -> Any:
-        source = LiveSource(
-            api_url=api_url,
-            registry_file=registry_file,
-            on_behalf_of=on_behalf_of,
-            retry_budget=retry_budget,
-            allow_insecure_http=allow_insecure_http,
-            max_response_bytes=max_response_mb * MB,
-            deadline=NetworkDeadline(timeout),
-        )
+        source = SourceFlags(registry_file=registry_file, allow_insecure_http=allow_insecure_http)
         return function(*args, source=source, **kwargs)
 
     wrapped: Any = command
@@ -196,12 +230,6 @@ def given(name: str) -> bool:
     """True when parameter ``name`` came from the command line or the environment."""
     where = click.get_current_context().get_parameter_source(name)
     return where not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
-
-
-def given_names() -> frozenset[str]:
-    """The parameters of the current command that came from the command line or the
-    environment."""
-    return frozenset(name for name in click.get_current_context().params if given(name))
 
 
 def color_option(function: F) -> F:

@@ -7,13 +7,15 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from registry_sync.errors import InvalidConfig, InvalidModels, RegistrySyncError
-from registry_sync.pipeline import EXIT_ERROR
-from registry_sync.state import LiveSource
+from registry_sync.exitcodes import EXIT_ERROR
+
+if TYPE_CHECKING:
+    from registry_sync.state import LiveSource
 
 
 class Output:

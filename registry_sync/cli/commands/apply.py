@@ -22,33 +22,30 @@ from registry_sync.applier import (
     apply_plan,
 )
 from registry_sync.cli.options import (
+    SourceFlags,
     api_source_options,
     color_option,
     config_option,
     given,
-    given_names,
     models_dir_option,
     policy_options,
+    prune_option,
     replace_option,
+    resolved,
+    setting_option,
     strict_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
 from registry_sync.client import RegistryClient
 from registry_sync.errors import ApplyRefused, ConfigError
-from registry_sync.pipeline import (
-    EXIT_ERROR,
-    EXIT_OK,
-    Settings,
-    apply_exit_code,
-    compute_plan,
-    configured,
-    policy_rules,
-)
+from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
+from registry_sync.pipeline import apply_exit_code, compute_plan, live_source, policy_rules
 from registry_sync.planfile import read_plan
 from registry_sync.policy import Rules, judge
 from registry_sync.preflight import refusal
 from registry_sync.render.result import render_result_json, render_result_text
 from registry_sync.render.text import render_text
+from registry_sync.settings import Settings
 from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, open_client
 from registry_sync.verify import HealthReport, verify_apply
 
@@ -58,11 +55,8 @@ from registry_sync.verify import HealthReport, verify_apply
 @models_dir_option
 @api_source_options
 @config_option
-@click.option(
-    "--prune/--no-prune",
-    default=False,
-    help="Delete mutable live entries no file declares (default: prune in "
-    "registry-sync.yaml, else off). Not with PLAN_FILE, whose plan decides.",
+@prune_option(
+    "Delete mutable live entries no file declares. Not with PLAN_FILE, whose plan decides."
 )
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for approval.")
 @replace_option
@@ -98,12 +92,11 @@ from registry_sync.verify import HealthReport, verify_apply
     default=None,
     help="Also write the JSON result to this file (written even when apply is interrupted).",
 )
-@click.option(
+@setting_option(
     "--verify-health/--no-verify-health",
-    default=False,
+    setting="verify_health",
     help="After the writes, probe every created, updated or re-created entry through the "
-    "registry's health endpoint; an unhealthy one exits 4 (default: verify_health in "
-    "registry-sync.yaml, else off).",
+    "registry's health endpoint; an unhealthy one exits 4.",
 )
 @click.option(
     "--rollback-on-unhealthy",
@@ -114,10 +107,10 @@ from registry_sync.verify import HealthReport, verify_apply
 @color_option
 def apply(
     plan_file: Path | None,
-    models_dir: Path,
-    source: LiveSource,
+    models_dir: Path | None,
+    source: SourceFlags,
     config_file: Path | None,
-    prune: bool,
+    prune: bool | None,
     auto_approve: bool,
     replace: tuple[str, ...],
     strict: bool,
@@ -128,7 +121,7 @@ def apply(
     allowed: tuple[str, ...],
     output_format: str,
     out: Path | None,
-    verify_health: bool,
+    verify_health: bool | None,
     rollback_on_unhealthy: bool,
     color: bool | None,
 ) -> None:
@@ -155,19 +148,24 @@ def apply(
                     f"{' and '.join(mixed)} cannot be used with a saved plan, which was made "
                     "with its own; plan again to change them"
                 )
-        settings = configured(config_file, models_dir, source, prune, given_names())
-        verify = verify_health if given("verify_health") else bool(settings.config.verify_health)
-        if rollback_on_unhealthy and given("verify_health") and not verify_health:
+        settings = resolved(config_file)
+        if rollback_on_unhealthy and given("verify_health") and not settings.verify_health:
             raise ConfigError(
                 "--rollback-on-unhealthy needs the health probes that --no-verify-health "
                 "turns off; drop one of them"
             )
-        warn_insecure(settings.source, output)
+        live = live_source(
+            settings,
+            registry_file=source.registry_file,
+            allow_insecure_http=source.allow_insecure_http,
+        )
+        warn_insecure(live, output)
         return run_apply(
             output,
             plan_file=plan_file,
             settings=settings,
-            rules=policy_rules(settings.config, max_deletes, allow_delete_all, allowed),
+            source=live,
+            rules=policy_rules(settings, allow_delete_all, allowed),
             auto_approve=auto_approve,
             parallelism=parallelism,
             max_rps=max_rps,
@@ -175,7 +173,7 @@ def apply(
             replace=replace,
             strict=strict,
             out=out,
-            verify_health=verify or rollback_on_unhealthy,
+            verify_health=settings.verify_health or rollback_on_unhealthy,
             rollback=rollback_on_unhealthy,
         )
 
@@ -187,6 +185,7 @@ def run_apply(
     *,
     plan_file: Path | None,
     settings: Settings,
+    source: LiveSource,
     rules: Rules,
     auto_approve: bool,
     parallelism: int,
@@ -201,7 +200,6 @@ def run_apply(
     """Plan (or read the saved plan), show it, ask, apply, (with ``verify_health``)
     probe what was written and (with ``rollback``) put back what is unhealthy, report;
     returns the exit code."""
-    source = settings.source
     if plan_file is not None:
         # Never trust a saved judgement: judge the plan again, against the registry now.
         saved = read_plan(plan_file, registry=source.describe())
@@ -212,8 +210,8 @@ def run_apply(
             settings.models_dir,
             source,
             prune=settings.prune,
-            ignore=settings.config.ignore,
-            server_defaults=settings.config.server_defaults,
+            ignore=settings.ignore,
+            server_defaults=settings.server_defaults,
             replace=replace,
             strict=strict,
             warn=output.err,
@@ -256,8 +254,8 @@ def run_apply(
             client,
             parallelism=parallelism,
             max_rps=max_rps,
-            ignore=settings.config.ignore,
-            server_defaults=settings.config.server_defaults,
+            ignore=settings.ignore,
+            server_defaults=settings.server_defaults,
             on_event=_progress(output),
         )
         health = _verify(output, result, client, rollback, parallelism) if verify_health else None

@@ -7,23 +7,28 @@ from pathlib import Path
 
 import click
 
-from registry_sync.cli.options import config_option, given_names, live_source_options
+from registry_sync.cli.options import (
+    SourceFlags,
+    config_option,
+    live_source_options,
+    resolved,
+    setting_option,
+)
 from registry_sync.cli.output import Output, run_command, warn_insecure
+from registry_sync.exitcodes import EXIT_OK
 from registry_sync.export import READ_ONLY_DIR, Export, plan_export, printable, write_export
 from registry_sync.loader import check_reroute_targets, load_models
-from registry_sync.pipeline import EXIT_OK, configured
+from registry_sync.pipeline import live_source
 from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live
 
 
 @click.command()
 @live_source_options
-@click.option(
+@setting_option(
     "--out-dir",
+    setting="models_dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("models"),
-    show_default=True,
-    help="Folder to write the model files to (default: models_dir in registry-sync.yaml, "
-    "else models).",
+    help="Folder to write the model files to.",
 )
 @config_option
 @click.option(
@@ -46,8 +51,8 @@ from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live
     "anything is written.",
 )
 def export(
-    source: LiveSource,
-    out_dir: Path,
+    source: SourceFlags,
+    out_dir: Path | None,
     config_file: Path | None,
     ids: tuple[str, ...],
     include_read_only: bool,
@@ -65,12 +70,15 @@ def export(
     output = Output()
 
     def run() -> int:
-        settings = configured(
-            config_file, out_dir, source, False, given_names(), models_dir_param="out_dir"
+        settings = resolved(config_file)
+        live = live_source(
+            settings,
+            registry_file=source.registry_file,
+            allow_insecure_http=source.allow_insecure_http,
         )
-        warn_insecure(settings.source, output)
+        warn_insecure(live, output)
         return run_export(
-            settings.source,
+            live,
             settings.models_dir,
             ids=ids,
             include_read_only=include_read_only,

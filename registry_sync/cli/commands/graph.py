@@ -10,13 +10,15 @@ from typing import Any
 import click
 
 from registry_sync.cli.options import (
+    SourceFlags,
     config_option,
-    given_names,
     live_source_options,
     models_dir_option,
+    resolved,
 )
 from registry_sync.cli.output import Output, run_command
-from registry_sync.pipeline import EXIT_OK, configured
+from registry_sync.exitcodes import EXIT_OK
+from registry_sync.pipeline import live_source
 from registry_sync.render.graph import render_dot, render_mermaid
 from registry_sync.reroutes import graph_edges
 from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, load_desired
@@ -40,8 +42,8 @@ from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, load_d
     help="Draw only what models/ declares; do not read the registry.",
 )
 def graph(
-    models_dir: Path,
-    source: LiveSource,
+    models_dir: Path | None,
+    source: SourceFlags,
     config_file: Path | None,
     output_format: str,
     files_only: bool,
@@ -57,13 +59,14 @@ def graph(
     output = Output()
 
     def run() -> int:
-        settings = configured(config_file, models_dir, source, False, given_names())
+        settings = resolved(config_file)
+        live = live_source(
+            settings,
+            registry_file=source.registry_file,
+            allow_insecure_http=source.allow_insecure_http,
+        )
         return run_graph(
-            settings.models_dir,
-            settings.source,
-            output_format,
-            files_only=files_only,
-            output=output,
+            settings.models_dir, live, output_format, files_only=files_only, output=output
         )
 
     run_command(output, run)

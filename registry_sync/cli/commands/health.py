@@ -9,14 +9,16 @@ from pathlib import Path
 import click
 
 from registry_sync.cli.options import (
+    SourceFlags,
     api_source_options,
     config_option,
-    given_names,
     models_dir_option,
+    resolved,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure
 from registry_sync.errors import ConfigError
-from registry_sync.pipeline import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY, configured
+from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY
+from registry_sync.pipeline import live_source
 from registry_sync.render.health import (
     health_counts,
     render_health_json,
@@ -49,8 +51,8 @@ _PARALLELISM = 4
     help="text for people; json for tools (see README); markdown for an issue or summary.",
 )
 def health(
-    models_dir: Path,
-    source: LiveSource,
+    models_dir: Path | None,
+    source: SourceFlags,
     config_file: Path | None,
     targets: tuple[str, ...],
     output_format: str,
@@ -65,9 +67,10 @@ def health(
     output = Output()
 
     def run() -> int:
-        settings = configured(config_file, models_dir, source, False, given_names())
-        warn_insecure(settings.source, output)
-        return run_health(settings.models_dir, settings.source, targets, output_format, output)
+        settings = resolved(config_file)
+        live = live_source(settings, allow_insecure_http=source.allow_insecure_http)
+        warn_insecure(live, output)
+        return run_health(settings.models_dir, live, targets, output_format, output)
 
     run_command(output, run)
 

@@ -7,21 +7,22 @@ from pathlib import Path
 import click
 
 from registry_sync.cli.options import (
+    SourceFlags,
     color_option,
     config_option,
-    given_names,
     live_source_options,
     models_dir_option,
     policy_options,
+    prune_option,
     replace_option,
+    resolved,
     strict_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
 from registry_sync.pipeline import (
-    Settings,
     compute_plan,
-    configured,
     conflict_message,
+    live_source,
     plan_exit_code,
     policy_rules,
 )
@@ -29,6 +30,7 @@ from registry_sync.policy import Rules
 from registry_sync.render.json import render_json
 from registry_sync.render.markdown import render_markdown
 from registry_sync.render.text import render_text
+from registry_sync.settings import Settings
 from registry_sync.state import LiveSource
 
 
@@ -36,12 +38,7 @@ from registry_sync.state import LiveSource
 @models_dir_option
 @live_source_options
 @config_option
-@click.option(
-    "--prune/--no-prune",
-    default=False,
-    help="Plan to delete mutable live entries no file declares (default: prune in "
-    "registry-sync.yaml, else off).",
-)
+@prune_option("Plan to delete mutable live entries no file declares.")
 @policy_options
 @click.option(
     "--format",
@@ -73,10 +70,10 @@ from registry_sync.state import LiveSource
 @replace_option
 @strict_option
 def plan(
-    models_dir: Path,
-    source: LiveSource,
+    models_dir: Path | None,
+    source: SourceFlags,
     config_file: Path | None,
-    prune: bool,
+    prune: bool | None,
     output_format: str,
     out: Path | None,
     artifact_hint: str | None,
@@ -97,12 +94,18 @@ def plan(
     output = Output(color)
 
     def run() -> int:
-        settings = configured(config_file, models_dir, source, prune, given_names())
-        warn_insecure(settings.source, output)
+        settings = resolved(config_file)
+        live = live_source(
+            settings,
+            registry_file=source.registry_file,
+            allow_insecure_http=source.allow_insecure_http,
+        )
+        warn_insecure(live, output)
         return run_plan(
             output,
             settings=settings,
-            rules=policy_rules(settings.config, max_deletes, allow_delete_all, allowed),
+            source=live,
+            rules=policy_rules(settings, allow_delete_all, allowed),
             output_format=output_format,
             out=out,
             artifact_hint=artifact_hint,
@@ -118,6 +121,7 @@ def run_plan(
     output: Output,
     *,
     settings: Settings,
+    source: LiveSource,
     rules: Rules,
     output_format: str,
     out: Path | None = None,
@@ -129,10 +133,10 @@ def run_plan(
     """Plan, print the plan and its violations; returns the exit code."""
     computed = compute_plan(
         settings.models_dir,
-        settings.source,
+        source,
         prune=settings.prune,
-        ignore=settings.config.ignore,
-        server_defaults=settings.config.server_defaults,
+        ignore=settings.ignore,
+        server_defaults=settings.server_defaults,
         replace=replace,
         strict=strict,
         warn=output.err,

@@ -6,23 +6,28 @@ from pathlib import Path
 
 import click
 
-from registry_sync.cli.options import models_dir_option, strict_option
+from registry_sync.cli.options import config_option, models_dir_option, resolved, strict_option
 from registry_sync.cli.output import Output, run_command
+from registry_sync.exitcodes import EXIT_OK
 from registry_sync.loader import check_reroute_graph, load_models
-from registry_sync.pipeline import EXIT_OK, check_problems
+from registry_sync.pipeline import check_problems
 
 
 @click.command()
 @models_dir_option
+@config_option
 @strict_option
-def validate(models_dir: Path, strict: bool) -> None:
+def validate(models_dir: Path | None, config_file: Path | None, strict: bool) -> None:
     """Check every model file and list all problems with file and line.
 
     Warnings (rules the API does not enforce) are printed; they fail only with
     --strict. Exit 0 when every file is valid, 1 otherwise. No network access.
     """
     output = Output()
-    run_command(output, lambda: run_validate(models_dir, output, strict=strict))
+    run_command(
+        output,
+        lambda: run_validate(resolved(config_file).models_dir, output, strict=strict),
+    )
 
 
 def run_validate(models_dir: Path, output: Output, *, strict: bool = False) -> int:

@@ -1,0 +1,18 @@
+"""Built-in defaults and the environment variables the tool reads, in one small
+module that imports nothing: the settings resolver, ``--help`` and the modules that
+use each value all take them from here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+API_KEY_VARIABLE = "MKA1_API_KEY"
+API_URL_VARIABLE = "MKA1_API_URL"
+ON_BEHALF_OF_VARIABLE = "MKA1_ON_BEHALF_OF"
+
+DEFAULT_API_URL = "https://apigw.mka1.com"
+DEFAULT_MODELS_DIR = Path("models")
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_RETRY_BUDGET = 15.0
+DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+DEFAULT_PARALLELISM = 4

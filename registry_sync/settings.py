@@ -1,0 +1,230 @@
+"""Every command's settings, from one resolver with one precedence rule.
+
+For each setting the first layer that sets it wins::
+
+    1. its flag on the command line (``--models-dir``), else its environment
+       variable (``MKA1_API_URL``), for the settings that have one;
+    2. registry-sync.yaml: ``--config FILE``, else the file found from the current
+       folder up to the repository root (see :mod:`registry_sync.config`);
+    3. the built-in default (:mod:`registry_sync.defaults`).
+
+:func:`resolve_settings` is the one function that applies the rule; it records
+where each value came from (:class:`Origin`), which ``registry-sync config`` prints.
+:func:`default_text` says the same for ``--help`` (``models_dir from
+registry-sync.yaml, else models``). :data:`SETTINGS` lists every setting once.
+
+The seam for environments (``environments:`` in registry-sync.yaml, selected with
+``--env NAME`` or ``MKA1_ENV``): an environment's entries are one more layer,
+between 1 and 2, so a flag still beats the environment entry, which beats the
+file's top level. :func:`_layers` builds the layers in precedence order; the
+environment's layer goes where its comment says, built like :func:`_file_layer`
+(``Origin("environment", f"{name} in {file}")``), and the selected name becomes a
+keyword argument of :func:`resolve_settings`. Nothing else changes: commands,
+``--help`` and ``registry-sync config`` read the layers through this module.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from registry_sync.config import CONFIG_FILE, ProjectConfig, project_config
+from registry_sync.defaults import (
+    API_URL_VARIABLE,
+    DEFAULT_API_URL,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MODELS_DIR,
+    DEFAULT_RETRY_BUDGET,
+    DEFAULT_TIMEOUT,
+    ON_BEHALF_OF_VARIABLE,
+)
+from registry_sync.planner import IgnoreRule
+
+__all__ = [
+    "SETTINGS",
+    "Given",
+    "Origin",
+    "Settings",
+    "Spec",
+    "default_text",
+    "resolve_settings",
+]
+
+MB = 1024 * 1024
+
+OriginKind = Literal["flag", "environment variable", "environment", "file", "default"]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a value came from: ``kind``, and ``where`` within it (the flag as typed,
+    the variable's name, the file's display path; empty for a default)."""
+
+    kind: OriginKind
+    where: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "default":
+            return "default"
+        if self.kind == "file":
+            return self.where
+        return f"{self.kind} {self.where}"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One setting: ``name`` is the attribute of :class:`Settings` (and of
+    :class:`~registry_sync.config.ProjectConfig`); ``key`` the registry-sync.yaml key,
+    None when the file cannot set it; ``variable`` its environment variable; ``shown``
+    the default as people read it."""
+
+    name: str
+    key: str | None
+    variable: str | None
+    default: Any
+    shown: str
+
+
+SETTINGS: tuple[Spec, ...] = (
+    Spec("models_dir", "models_dir", None, DEFAULT_MODELS_DIR, DEFAULT_MODELS_DIR.as_posix()),
+    Spec("api_url", "api_url", API_URL_VARIABLE, DEFAULT_API_URL, DEFAULT_API_URL),
+    Spec("on_behalf_of", None, ON_BEHALF_OF_VARIABLE, None, "none"),
+    Spec("prune", "prune", None, False, "off"),
+    Spec("verify_health", "verify_health", None, False, "off"),
+    Spec("max_deletes", "max_deletes", None, None, "no cap"),
+    Spec("retry_budget", None, None, DEFAULT_RETRY_BUDGET, str(DEFAULT_RETRY_BUDGET)),
+    Spec("timeout", None, None, DEFAULT_TIMEOUT, str(DEFAULT_TIMEOUT)),
+    Spec(
+        "max_response_mb",
+        None,
+        None,
+        DEFAULT_MAX_RESPONSE_BYTES // MB,
+        str(DEFAULT_MAX_RESPONSE_BYTES // MB),
+    ),
+    Spec("protect", "protect", None, (), "none"),
+    Spec("ignore", "ignore_fields", None, (), "none"),
+    Spec("server_defaults", "server_defaults", None, {}, "none"),
+    Spec("freeze", "freeze", None, (), "none"),
+    Spec("deny", "policy", None, frozenset(), "warn for every risk class"),
+)
+_SPECS = {spec.name: spec for spec in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Given:
+    """A value set on the command line, and the flag as typed (``--no-prune``)."""
+
+    value: Any
+    flag: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a command works on. ``origins`` maps every setting's name (and
+    ``config_file``) to where its value came from; ``config_file`` is the display path
+    of the registry-sync.yaml read, None when there was none."""
+
+    config_file: str | None
+    models_dir: Path
+    api_url: str
+    on_behalf_of: str | None
+    prune: bool
+    verify_health: bool
+    max_deletes: int | None
+    retry_budget: float
+    timeout: float
+    max_response_mb: int
+    protect: tuple[str, ...]
+    ignore: tuple[IgnoreRule, ...]
+    server_defaults: Mapping[str, Any]
+    freeze: tuple[str, ...]
+    deny: frozenset[str]
+    origins: Mapping[str, Origin] = field(default_factory=dict)
+
+
+Layer = Mapping[str, tuple[Any, Origin]]
+
+
+def resolve_settings(
+    flags: Mapping[str, Given] | None = None,
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve every setting by the one rule: flag, else environment variable, else
+    registry-sync.yaml, else the default.
+
+    ``flags`` maps setting names to what the command line set (only what it set);
+    ``config_file`` is ``--config`` (which must exist), None to look for the file;
+    ``environ`` defaults to ``os.environ``. Raises :class:`ConfigError` or
+    :class:`InvalidConfig` for a configuration file that is missing or wrong.
+    """
+    unknown = set(flags or {}) - set(_SPECS)
+    if unknown:
+        raise ValueError(f"not settings: {', '.join(sorted(unknown))}")
+    config = project_config(config_file)
+    values: dict[str, Any] = {}
+    origins: dict[str, Origin] = {"config_file": _config_origin(config, config_file)}
+    layers = _layers(flags or {}, os.environ if environ is None else environ, config)
+    for spec in SETTINGS:
+        value, origin = next(layer[spec.name] for layer in layers if spec.name in layer)
+        values[spec.name] = value
+        origins[spec.name] = origin
+    return Settings(config_file=config.file, origins=origins, **values)
+
+
+def _layers(
+    flags: Mapping[str, Given], environ: Mapping[str, str], config: ProjectConfig
+) -> list[Layer]:
+    """The layers in precedence order, first wins."""
+    return [
+        {name: (given.value, Origin("flag", given.flag)) for name, given in flags.items()},
+        _environ_layer(environ),
+        # Environments go here: the selected environment's entries in registry-sync.yaml.
+        _file_layer(config),
+        {spec.name: (spec.default, Origin("default")) for spec in SETTINGS},
+    ]
+
+
+def _environ_layer(environ: Mapping[str, str]) -> Layer:
+    # An empty variable counts as unset, as click (and most tools) treat it.
+    return {
+        spec.name: (environ[spec.variable], Origin("environment variable", spec.variable))
+        for spec in SETTINGS
+        if spec.variable is not None and environ.get(spec.variable)
+    }
+
+
+def _file_layer(config: ProjectConfig) -> Layer:
+    """What registry-sync.yaml sets: a key it leaves out (None, or an empty list or
+    mapping, as :class:`ProjectConfig` reads it) is not set."""
+    origin = Origin("file", config.file or CONFIG_FILE)
+    layer: dict[str, tuple[Any, Origin]] = {}
+    for spec in SETTINGS:
+        if spec.key is None:
+            continue
+        value = getattr(config, spec.name)
+        if value is None or (not isinstance(value, (bool, int)) and not value):
+            continue
+        layer[spec.name] = (value, origin)
+    return layer
+
+
+def _config_origin(config: ProjectConfig, explicit: Path | None) -> Origin:
+    if explicit is not None:
+        return Origin("flag", "--config")
+    if config.file is None:
+        return Origin("default")
+    return Origin("file", "found from the current folder up to the repository root")
+
+
+def default_text(name: str) -> str:
+    """The default of setting ``name`` as ``--help`` shows it: where it comes from when
+    no flag (or variable) sets it, e.g. ``models_dir from registry-sync.yaml, else models``."""
+    spec = _SPECS[name]
+    if spec.key is None:
+        return spec.shown
+    return f"{spec.key} from {CONFIG_FILE}, else {spec.shown}"
