@@ -6,40 +6,100 @@ planner -> Plan -> policy (judge: risk, violations) -> renderers, or -> applier 
 client -> registry.
 """
 
+import importlib
+import typing
+
 from registry_sync._version import __version__
-from registry_sync.applier import ApplyResult, EntryResult, Outcome, apply_plan
-from registry_sync.client import HealthResult, RegistryClient, RetryPolicy
-from registry_sync.definition import Definition, definition_json_schema
-from registry_sync.errors import (
-    ApiError,
-    ApplyRefused,
-    ConfigError,
-    ExportError,
-    InvalidConfig,
-    InvalidModels,
-    PlanFileError,
-    RegistryError,
-    RegistrySyncError,
-    ResponseShapeError,
-    TransportError,
-)
-from registry_sync.export import Export, ExportFile, plan_export, write_export
-from registry_sync.live import LiveEntry, parse_list_response
-from registry_sync.loader import (
-    DesiredDefinition,
-    LoadResult,
-    check_reroute_graph,
-    check_reroute_targets,
-    load_models,
-)
-from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan, Risk, Violation
-from registry_sync.planfile import read_plan
-from registry_sync.planner import IgnoreRule, PlanOptions, build_plan
-from registry_sync.policy import Rules, SafetyRails, judge
-from registry_sync.problems import Problem
-from registry_sync.render.json import plan_document, render_json
-from registry_sync.render.markdown import render_markdown
-from registry_sync.render.text import render_text
+
+if typing.TYPE_CHECKING:
+    from registry_sync.applier import ApplyResult, EntryResult, Outcome, apply_plan
+    from registry_sync.client import HealthResult, RegistryClient, RetryPolicy
+    from registry_sync.definition import Definition, definition_json_schema
+    from registry_sync.errors import (
+        ApiError,
+        ApplyRefused,
+        ConfigError,
+        ExportError,
+        InvalidConfig,
+        InvalidModels,
+        PlanFileError,
+        RegistryError,
+        RegistrySyncError,
+        ResponseShapeError,
+        TransportError,
+    )
+    from registry_sync.export import Export, ExportFile, plan_export, write_export
+    from registry_sync.live import LiveEntry, parse_list_response
+    from registry_sync.loader import (
+        DesiredDefinition,
+        LoadResult,
+        check_reroute_graph,
+        check_reroute_targets,
+        load_models,
+    )
+    from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan, Risk, Violation
+    from registry_sync.planfile import read_plan
+    from registry_sync.planner import IgnoreRule, PlanOptions, build_plan
+    from registry_sync.policy import Rules, SafetyRails, judge
+    from registry_sync.problems import Problem
+    from registry_sync.render.json import plan_document, render_json
+    from registry_sync.render.markdown import render_markdown
+    from registry_sync.render.text import render_text
+
+# Each public name and the module it lives in: imported on first use (PEP 562), so
+# that the CLI, which needs few of them, starts fast.
+_LAZY = {
+    "Action": "registry_sync.plan",
+    "ApiError": "registry_sync.errors",
+    "ApplyRefused": "registry_sync.errors",
+    "ApplyResult": "registry_sync.applier",
+    "Change": "registry_sync.plan",
+    "ChangeKind": "registry_sync.plan",
+    "ConfigError": "registry_sync.errors",
+    "Definition": "registry_sync.definition",
+    "DesiredDefinition": "registry_sync.loader",
+    "EntryResult": "registry_sync.applier",
+    "Export": "registry_sync.export",
+    "ExportError": "registry_sync.errors",
+    "ExportFile": "registry_sync.export",
+    "FieldChange": "registry_sync.plan",
+    "HealthResult": "registry_sync.client",
+    "IgnoreRule": "registry_sync.planner",
+    "InvalidConfig": "registry_sync.errors",
+    "InvalidModels": "registry_sync.errors",
+    "LiveEntry": "registry_sync.live",
+    "LoadResult": "registry_sync.loader",
+    "Outcome": "registry_sync.applier",
+    "Plan": "registry_sync.plan",
+    "PlanFileError": "registry_sync.errors",
+    "PlanOptions": "registry_sync.planner",
+    "Problem": "registry_sync.problems",
+    "RegistryClient": "registry_sync.client",
+    "RegistryError": "registry_sync.errors",
+    "RegistrySyncError": "registry_sync.errors",
+    "ResponseShapeError": "registry_sync.errors",
+    "RetryPolicy": "registry_sync.client",
+    "Risk": "registry_sync.plan",
+    "Rules": "registry_sync.policy",
+    "SafetyRails": "registry_sync.policy",
+    "TransportError": "registry_sync.errors",
+    "Violation": "registry_sync.plan",
+    "apply_plan": "registry_sync.applier",
+    "build_plan": "registry_sync.planner",
+    "check_reroute_graph": "registry_sync.loader",
+    "check_reroute_targets": "registry_sync.loader",
+    "definition_json_schema": "registry_sync.definition",
+    "judge": "registry_sync.policy",
+    "load_models": "registry_sync.loader",
+    "parse_list_response": "registry_sync.live",
+    "plan_document": "registry_sync.render.json",
+    "plan_export": "registry_sync.export",
+    "read_plan": "registry_sync.planfile",
+    "render_json": "registry_sync.render.json",
+    "render_markdown": "registry_sync.render.markdown",
+    "render_text": "registry_sync.render.text",
+    "write_export": "registry_sync.export",
+}
 
 __all__ = [
     "Action",
@@ -94,3 +154,17 @@ __all__ = [
     "render_text",
     "write_export",
 ]
+
+
+def __getattr__(name: str) -> typing.Any:
+    """Import a public name's module on first use, and keep the name."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from registry_sync.defaults import CONFIG_FILE
 from registry_sync.definition import DEFINITION_FIELDS, HTTP_URL_PATTERN
 from registry_sync.errors import ConfigError, InvalidConfig
 from registry_sync.modelfiles import Unreadable, read_model_file
@@ -50,7 +51,6 @@ from registry_sync.yamlsource import PathParts, SourceMap, parse_documents
 
 __all__ = ["CONFIG_FILE", "ProjectConfig", "find_config", "load_config", "project_config"]
 
-CONFIG_FILE = "registry-sync.yaml"
 
 _KEYS = (
     "models_dir",

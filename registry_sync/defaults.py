@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+CONFIG_FILE = "registry-sync.yaml"
+
 API_KEY_VARIABLE = "MKA1_API_KEY"
 API_URL_VARIABLE = "MKA1_API_URL"
 ON_BEHALF_OF_VARIABLE = "MKA1_ON_BEHALF_OF"
@@ -16,3 +18,5 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRY_BUDGET = 15.0
 DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 DEFAULT_PARALLELISM = 4
+# Where export writes immutable entries, below the models folder.
+READ_ONLY_DIR = "_read-only"

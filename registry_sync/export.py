@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import yaml
 from pydantic import BaseModel
 
+from registry_sync.defaults import READ_ONLY_DIR
 from registry_sync.definition import Definition, unknown_fields
 from registry_sync.errors import ConfigError, ExportError
 from registry_sync.live import SERVER_OWNED_FIELDS, LiveEntry
@@ -50,7 +51,6 @@ __all__ = [
 
 # Immutable entries go below this folder of the output folder. The loader reads
 # every folder, so a later plan checks them (read-only, in sync) like any file.
-READ_ONLY_DIR = "_read-only"
 
 READ_ONLY_HEADER = (
     "# Read-only: this model is defined in the registry server's own configuration",

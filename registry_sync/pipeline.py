@@ -5,14 +5,15 @@ results into exit codes (:mod:`registry_sync.exitcodes`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from registry_sync.applier import ApplyResult
+from registry_sync.checks import Warn, check_problems, print_warnings
 from registry_sync.client import NetworkDeadline
-from registry_sync.errors import ConfigError, InvalidModels
+from registry_sync.errors import ConfigError
 from registry_sync.exitcodes import (
     EXIT_CHANGES,
     EXIT_ERROR,
@@ -24,14 +25,14 @@ from registry_sync.loader import check_reroute_graph, check_reroute_targets
 from registry_sync.plan import Plan, Risk
 from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, replace_problems
 from registry_sync.policy import Rules, SafetyRails, judge
-from registry_sync.problems import Problem
 from registry_sync.settings import MB, Settings
 from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, load_desired
-from registry_sync.verify import HealthReport
+from registry_sync.targeting import matches, select
 from registry_sync.writable import write_problems
 
-Warn = Callable[[str], None]
-"""Where warnings go (a line of text each), e.g. the CLI's stderr."""
+if TYPE_CHECKING:
+    from registry_sync.applier import ApplyResult
+    from registry_sync.verify import HealthReport
 
 
 def live_source(
@@ -77,10 +78,12 @@ def compute_plan(
     strict: bool = False,
     warn: Warn | None = None,
     rules: Rules | None = None,
+    targets: tuple[str, ...] = (),
 ) -> Plan:
     """Load models/, fetch the live registry, check references, plan, check that the
     API accepts every write, and judge the plan by ``rules`` (risk, violations).
-    Warnings go to ``warn``."""
+    With ``targets`` (``--target`` patterns) only matching ids are planned: the
+    files and references are still all checked. Warnings go to ``warn``."""
     desired = load_desired(models_dir, strict=strict)
     if warn is not None:
         print_warnings(warn, desired.warnings)
@@ -103,25 +106,23 @@ def compute_plan(
         models_dir=str(models_dir).rstrip("/"),
         registry=source.describe(),
     )
-    computed = build_plan(desired.definitions, live, options)
+    if targets:
+        outside = [model_id for model_id in replace if not matches(model_id, targets)]
+        if outside:
+            raise ConfigError(
+                f"--replace {', '.join(outside)}: outside every --target; add a --target "
+                "that matches it, or leave it out"
+            )
+        chosen = select(targets, desired.definitions, live)
+        computed = dataclasses.replace(
+            build_plan(chosen.desired, chosen.live, options),
+            targets=targets,
+            untargeted=chosen.untargeted,
+        )
+    else:
+        computed = build_plan(desired.definitions, live, options)
     check_problems(write_problems(computed), strict=strict, warn=warn)
     return judge(computed, rules or Rules(), definitions)
-
-
-def check_problems(problems: Sequence[Problem], *, strict: bool, warn: Warn | None) -> None:
-    """Raise :class:`InvalidModels` when a problem is an error (or, with ``strict``, a
-    warning); otherwise pass the warnings to ``warn`` and go on."""
-    if any(problem.severity == "error" for problem in problems) or (strict and problems):
-        raise InvalidModels(problems)
-    if warn is not None:
-        print_warnings(warn, problems)
-
-
-def print_warnings(warn: Warn, warnings: Sequence[Problem]) -> None:
-    """Pass each warning (not the errors) to ``warn``."""
-    for warning in warnings:
-        if warning.severity == "warning":
-            warn(str(warning))
 
 
 def conflict_message(computed: Plan) -> str:

@@ -119,6 +119,8 @@ class Plan:
     ``immutable_undeclared`` counts immutable live entries no file declares: they
     are counted, not listed. ``unknown_live_fields`` names the top-level fields
     live definitions hold that this version does not know: never compared, never sent.
+    ``targets`` holds the ``--target`` patterns of a partial plan (empty: the whole
+    registry); ``untargeted`` counts the mutable live entries a partial plan left out.
     """
 
     changes: tuple[Change, ...]
@@ -127,10 +129,17 @@ class Plan:
     prune: bool = False
     immutable_undeclared: int = 0
     unknown_live_fields: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    untargeted: int = 0
     # Filled by the policy step: the rules broken, and the reroute rules touching
     # changed entries (for the picture in the pull-request comment).
     violations: tuple[Violation, ...] = ()
     reroutes: tuple[RerouteEdge, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        """True when ``--target`` limited the plan to some ids."""
+        return bool(self.targets)
 
     def count(self, action: Action) -> int:
         """How many changes have ``action``."""

@@ -102,6 +102,12 @@ def _plan(top: Mapping[str, Any]) -> Plan:
     unknown = _optional(top, "unknown_live_fields", list, "") or []
     if not all(isinstance(name, str) for name in unknown):
         raise _Corrupt("unknown_live_fields", "expected a list of field names")
+    targets = _optional(top, "targets", list, "") or []
+    if not all(isinstance(pattern, str) and pattern for pattern in targets):
+        raise _Corrupt("targets", "expected a list of --target patterns")
+    untargeted: Any = top.get("untargeted", 0)
+    if not _is_int(untargeted) or untargeted < 0:
+        raise _Corrupt("untargeted", "expected a count")
     plan = Plan(
         changes=tuple(sorted(changes, key=lambda change: change.id)),
         models_dir=_field(top, "models_dir", str, ""),
@@ -109,6 +115,8 @@ def _plan(top: Mapping[str, Any]) -> Plan:
         prune=_field(top, "prune", bool, ""),
         immutable_undeclared=immutable_undeclared,
         unknown_live_fields=tuple(unknown),
+        targets=tuple(targets),
+        untargeted=untargeted,
     )
     # A hand-edited action list no longer matches the summary people reviewed.
     if plan.summary() != summary:

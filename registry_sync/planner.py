@@ -11,8 +11,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from registry_sync.definition import DEFINITION_FIELDS, unknown_fields
 from registry_sync.live import LiveEntry
 from registry_sync.loader import DesiredDefinition
@@ -224,6 +222,9 @@ def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[
 
     Numbers compare by value (``1`` equals ``1.0``).
     """
+    # Imported here: it is slow to import, and only entries that differ need it.
+    from deepdiff import DeepDiff
+
     diff = DeepDiff(before, after, view="tree", ignore_numeric_type_changes=True)
     found: list[tuple[list[Any], FieldChange]] = []
     for report, levels in diff.items():

@@ -184,7 +184,9 @@ def violations(plan: Plan, rules: Rules) -> list[Violation]:
                 f"{rails.max_deletes}",
             )
         )
-    mutable = sum(1 for change in plan.changes if change.action in _MUTABLE_LIVE)
+    # A partial plan is judged against the whole registry: the entries --target left
+    # out survive it.
+    mutable = plan.untargeted + sum(1 for c in plan.changes if c.action in _MUTABLE_LIVE)
     if deletes and deletes == mutable and not rails.allow_delete_all:
         found.append(
             Violation(

@@ -29,11 +29,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from registry_sync.config import CONFIG_FILE, ProjectConfig, project_config
 from registry_sync.defaults import (
     API_URL_VARIABLE,
+    CONFIG_FILE,
     DEFAULT_API_URL,
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MODELS_DIR,
@@ -41,7 +41,11 @@ from registry_sync.defaults import (
     DEFAULT_TIMEOUT,
     ON_BEHALF_OF_VARIABLE,
 )
-from registry_sync.planner import IgnoreRule
+
+if TYPE_CHECKING:
+    # Only for types: --help reads this module, and must not pay for the config reader.
+    from registry_sync.config import ProjectConfig
+    from registry_sync.planner import IgnoreRule
 
 __all__ = [
     "SETTINGS",
@@ -165,6 +169,8 @@ def resolve_settings(
     unknown = set(flags or {}) - set(_SPECS)
     if unknown:
         raise ValueError(f"not settings: {', '.join(sorted(unknown))}")
+    from registry_sync.config import project_config
+
     config = project_config(config_file)
     values: dict[str, Any] = {}
     origins: dict[str, Origin] = {"config_file": _config_origin(config, config_file)}

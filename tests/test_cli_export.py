@@ -386,6 +386,14 @@ def test_live_secrets_are_never_written_or_printed(tmp_path: Path) -> None:
         assert "admin" not in text
     api_key = (out / "secret/api-key.yaml").read_text(encoding="utf-8")
     assert f"  envVar: {PLACEHOLDER_ENV_VAR}  # TODO" in api_key
+    # The warning names the folder written and the commands that refuse it.
+    assert (
+        f"exported files in {out.as_posix()}/ will not load until fixed (a "
+        "placeholder to replace, or what the registry holds and this version of "
+        f"registry-sync does not accept): 'registry-sync validate --models-dir {out.as_posix()}' "
+        f"lists the problems, and plan and apply with --models-dir {out.as_posix()} refuse "
+        "to run while they remain\n"
+    ) in result.stderr
     # The placeholder must be replaced before anything can be planned, let alone applied.
     assert planned.exit_code == 1
     assert (
@@ -410,7 +418,7 @@ def test_a_field_from_a_newer_server_is_left_out_flagged_and_round_trips(tmp_pat
             "warning: newer:model: futureField left out of "
             f"{(out / 'newer/model.yaml').as_posix()}: unknown to this version"
         ) in result.stderr
-        assert "validate and plan will reject" not in result.stderr
+        assert "will not load until fixed" not in result.stderr
         # plan does not compare what it does not know: the round trip still holds.
         planned = CliRunner().invoke(
             cli,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,7 +57,8 @@ def test_plan_shows_every_action_kind(example_server: RegistryServer) -> None:
     assert "~ contextWindow: 64000 -> 128000" in text
     assert "~ meetkai:text-embed-v1 will be updated in place" in text
     assert "- rpm: 2000 -> (removed)" in text
-    assert "+ created         = (set at apply)" in text
+    assert re.search(r"\+ created += \(set at apply\)", text)
+    assert re.search(r"\+ capabilities.modalities.input += \[\"text\", \"image\"\]", text)
     assert "? meetkai:legacy-chat-v0" in text
     assert (
         "Plan: 1 to create, 2 to update, 0 to replace, 0 to delete. "
@@ -291,7 +293,9 @@ def test_registry_file_plans_offline() -> None:
     args = ["plan", "--models-dir", str(EXAMPLE_MODELS), "--registry-file", str(EXAMPLE_REGISTRY)]
     result = run(args, {"MKA1_API_KEY": None})
     assert result.exit_code == 0, result.stderr
-    assert f"on file:{EXAMPLE_REGISTRY}:" in result.stdout
+    assert f"Plan against the snapshot {EXAMPLE_REGISTRY} (offline; cannot be applied):" in (
+        result.stdout
+    )
     assert "1 to create, 2 to update, 0 to replace" in result.stdout
 
 

@@ -331,6 +331,8 @@ def test_invalid_models_fail_with_file_annotations_and_no_plan(
     assert re.search(
         r"::error title=registry-sync validate,file=models/1\.yaml,line=\d+::", run.log
     )
+    # The same wording as registry-sync validate.
+    assert re.search(r"^\d+ model definitions in \d+ files, 1 problem\.$", run.log, flags=re.M)
     assert registry.requests() == []
     body = plan_comments(github)[0]["body"]
     assert "is invalid: 1 problem" in body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -78,6 +79,29 @@ def test_a_saved_plan_reads_back_as_the_same_plan(tmp_path: Path) -> None:
     assert read_plan(saved(tmp_path, plan), registry=REGISTRY) == plan
 
 
+def test_a_saved_partial_plan_reads_back_partial(tmp_path: Path) -> None:
+    plan = dataclasses.replace(sample_plan(), targets=("m:*", "x:y"), untargeted=3)
+
+    assert read_plan(saved(tmp_path, plan), registry=REGISTRY) == plan
+
+
+def test_a_plan_without_target_fields_reads_as_a_full_plan(tmp_path: Path) -> None:
+    document = json.loads(render_json(sample_plan()))
+    for key in ("partial", "targets", "untargeted"):
+        del document[key]
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+    assert read_plan(path, registry=REGISTRY) == sample_plan()
+
+
+def _top(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(document: dict[str, Any]) -> None:
+        document[key] = value
+
+    return edit
+
+
 def test_a_plan_for_another_registry_is_refused(tmp_path: Path) -> None:
     path = saved(tmp_path, sample_plan())
 
@@ -137,6 +161,10 @@ def _secret_header(document: dict[str, Any]) -> None:
         (_set("m:old", "action", "no-op"), "summary: does not match the actions"),
         (_drop("actions"), "actions: missing"),
         (_drop("registry"), "registry: missing"),
+        (_top("targets", ["m:*", ""]), "targets: expected a list of --target patterns"),
+        (_top("targets", "m:*"), "targets: expected"),
+        (_top("untargeted", -1), "untargeted: expected a count"),
+        (_top("untargeted", True), "untargeted: expected a count"),
     ],
 )
 def test_a_corrupt_plan_is_refused_with_where(

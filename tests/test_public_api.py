@@ -86,3 +86,22 @@ def test_nothing_prints_outside_the_cli_layers() -> None:
     quiet += ["policy.py", "reroutes.py", "render/graph.py", "pipeline.py"]
     paths = [PACKAGE / name for name in quiet] + sorted((PACKAGE / "render").glob("*.py"))
     assert [path.name for path in paths if calls_print(path)] == []
+
+
+def test_the_lazy_names_are_the_public_api() -> None:
+    # Every public name is imported on first use; the table must name each one once, in
+    # the module the type checker's imports name.
+    lazy = registry_sync._LAZY
+    assert set(lazy) | {"__version__"} == set(registry_sync.__all__)
+    tree = ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))
+    checked = {
+        alias.name: node.module
+        for block in tree.body
+        if isinstance(block, ast.If)
+        for node in ast.walk(block)
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    }
+    assert checked == lazy
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        _ = registry_sync.nothing

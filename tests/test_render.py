@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 from registry_sync import __version__
 from registry_sync.plan import Action, Change, Plan
 from registry_sync.render.json import FORMAT_VERSION, plan_document, render_json
-from registry_sync.render.text import format_value, render_text, summary_line
+from registry_sync.render.requests import render_requests
+from registry_sync.render.text import created_fields, format_value, render_text, summary_line
 from registry_sync.testing import review_plan
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -126,3 +128,96 @@ def test_unknown_live_fields_are_named_in_every_format() -> None:
     )
     assert render_text(plan).endswith(line + "\n")
     assert plan_document(plan)["unknown_live_fields"] == ["priority", "routing"]
+
+
+def partial_plan() -> Plan:
+    return dataclasses.replace(review_plan(), targets=("meetkai:*", "acme:chat"), untargeted=4)
+
+
+def test_compact_partial_text_matches_golden() -> None:
+    rendered = render_text(partial_plan(), compact=True)
+    assert rendered == (GOLDEN / "plan-compact-partial.txt").read_text(encoding="utf-8")
+
+
+def test_partial_plan_says_so_in_json() -> None:
+    document = plan_document(partial_plan())
+    assert document["partial"] is True
+    assert document["targets"] == ["meetkai:*", "acme:chat"]
+    assert document["untargeted"] == 4
+    full = plan_document(review_plan())
+    assert (full["partial"], full["targets"], full["untargeted"]) == (False, [], 0)
+
+
+def test_partial_plan_without_changes_does_not_claim_the_registry_matches() -> None:
+    plan = dataclasses.replace(empty_plan(), targets=("x:*",), untargeted=2)
+    assert summary_line(plan) == "No changes. The targeted entries match models/."
+    assert render_text(plan).startswith(
+        "Partial plan: only ids matching --target x:* are planned; "
+        "2 other mutable live entries were not compared.\n"
+    )
+
+
+def test_header_names_a_snapshot_as_offline() -> None:
+    plan = Plan(
+        changes=(Change("a:b", Action.DELETE, "gone"),), models_dir="models", registry="file:r.json"
+    )
+    assert render_text(plan).startswith(
+        "Plan against the snapshot r.json (offline; cannot be applied):\n"
+    )
+
+
+def test_create_flattens_nested_objects_to_paths() -> None:
+    body = {
+        "id": "a:b",
+        "capabilities": {"modalities": {"input": ["text", "image"]}},
+        "rateLimits": [{"rpm": 1}],
+        "defaultParams": {},
+    }
+    assert created_fields(body) == [
+        ("id", '"a:b"'),
+        ("capabilities.modalities.input", '["text", "image"]'),
+        ("rateLimits[0].rpm", "1"),
+        ("defaultParams", "{}"),
+        ("created", "(set at apply)"),
+    ]
+
+
+def test_dry_run_requests_render_exactly() -> None:
+    plan = Plan(
+        changes=(
+            Change("a:new", Action.CREATE, "new", body={"id": "a:new", "auth": {"value": "x"}}),
+            Change("a:re", Action.REPLACE, "asked", body={"id": "a:re", "created": 5}),
+            Change("a:up", Action.UPDATE, "1 field", patch={"rpm": None}),
+            Change("a:in-sync", Action.NO_OP, "in sync"),
+        ),
+        models_dir="models",
+        registry="https://registry.example",
+    )
+    assert render_requests(plan) == (
+        "Dry run: apply would send 4 requests:\n"
+        "\n"
+        "  POST /api/v1/llm/models/registry\n"
+        "    {\n"
+        '      "id": "a:new",\n'
+        '      "auth": {\n'
+        '        "value": (sensitive)\n'
+        "      },\n"
+        '      "created": (set at apply)\n'
+        "    }\n"
+        "\n"
+        "  DELETE /api/v1/llm/models/registry/a%3Are\n"
+        "\n"
+        "  POST /api/v1/llm/models/registry\n"
+        "    {\n"
+        '      "id": "a:re",\n'
+        '      "created": 5\n'
+        "    }\n"
+        "\n"
+        "  PATCH /api/v1/llm/models/registry/a%3Aup\n"
+        "    {\n"
+        '      "rpm": null\n'
+        "    }\n"
+        "\n"
+        "Nothing was written (--dry-run).\n"
+    )
+    assert render_requests(empty_plan()) == "Dry run: apply would send nothing.\n"

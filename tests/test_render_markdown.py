@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from pathlib import Path
@@ -104,7 +105,15 @@ def table_rows(rendered: str) -> list[list[str]]:
 
 
 @pytest.mark.parametrize(
-    ("plan", "golden"), [(review_plan(), "plan.md"), (hostile_plan(), "plan-escaping.md")]
+    ("plan", "golden"),
+    [
+        (review_plan(), "plan.md"),
+        (hostile_plan(), "plan-escaping.md"),
+        (
+            dataclasses.replace(review_plan(), targets=("meetkai:*", "acme:chat"), untargeted=4),
+            "plan-partial.md",
+        ),
+    ],
 )
 def test_markdown_matches_golden(plan: Plan, golden: str) -> None:
     assert render_markdown(plan) == (GOLDEN / golden).read_text(encoding="utf-8")
@@ -203,7 +212,7 @@ def test_no_changes() -> None:
     assert render_markdown(plan) == (
         f"{MARKER}\n### registry-sync plan\n\n"
         "**No changes. The registry matches models/.**\n\n"
-        "Registry `file:r.json`, models in `models/`.\n"
+        "The snapshot `r.json` (offline; cannot be applied), models in `models/`.\n"
     )
 
 

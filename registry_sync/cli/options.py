@@ -80,6 +80,25 @@ def replace_option(function: F) -> F:
     )(function)
 
 
+def target_option(function: F) -> F:
+    return click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="PATTERN",
+        help="Plan only the ids matching PATTERN (an exact id or a glob such as 'openai:*'); "
+        "repeat for more. The plan is then partial; a pattern matching nothing is an error.",
+    )(function)
+
+
+def compact_option(function: F) -> F:
+    return click.option(
+        "--compact",
+        is_flag=True,
+        help="Text plan with one line per entry (mark, id, fields touched), for large plans.",
+    )(function)
+
+
 def models_dir_option(function: F) -> F:
     return setting_option(
         "--models-dir",

@@ -25,6 +25,7 @@ from registry_sync.github.workflow import ActionLog, ActionsContext
 from registry_sync.loader import load_models
 from registry_sync.problems import Problem
 from registry_sync.render.markdown import MARKER, code_span
+from registry_sync.render.problems import count_phrase, problem_annotation
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -111,18 +112,13 @@ def validate(models_dir: Path, workspace: Path | None, log: ActionLog) -> list[P
         lines = [f"note: {note}" for note in result.notes]
         lines.extend(str(problem) for problem in result.problems)
         log.untrusted("\n".join(lines))
-        count = len(result.definitions)
+        problems = len(result.problems)
         log.line(
-            f"{count} valid model {'definition' if count == 1 else 'definitions'} in "
-            f"{result.files} {'file' if result.files == 1 else 'files'}, "
-            f"{len(result.problems)} {'problem' if len(result.problems) == 1 else 'problems'}."
+            f"{count_phrase(len(result.definitions), result.files)}, "
+            f"{problems} {'problem' if problems == 1 else 'problems'}."
         )
     for problem in result.problems:
-        message = f"{problem.path}: {problem.message}" if problem.path else problem.message
-        file = _workspace_path(problem.file, workspace)
-        log.annotate(
-            problem.severity, message, title="registry-sync validate", file=file, line=problem.line
-        )
+        log.line(problem_annotation(problem, file=_workspace_path(problem.file, workspace)))
     # Warnings are rules the API does not enforce: shown on their lines, never fatal.
     return list(result.errors)
 

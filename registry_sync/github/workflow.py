@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from registry_sync.errors import ConfigError
+from registry_sync.render.problems import annotation, escape_data
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
@@ -171,14 +172,12 @@ class ActionLog:
         self, level: str, message: str, *, title: str = "", file: str = "", line: int = 0
     ) -> None:
         """An ``::error::`` / ``::warning::`` / ``::notice::`` annotation."""
-        properties = {"title": title, "file": file, "line": str(line) if line else ""}
-        joined = ",".join(f"{k}={_escape_property(v)}" for k, v in properties.items() if v)
-        self.line(f"::{level}{' ' + joined if joined else ''}::{_escape_data(message)}")
+        self.line(annotation(level, message, title=title, file=file, line=line))
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
         """A foldable group of log lines."""
-        self.line(f"::group::{_escape_data(title)}")
+        self.line(f"::group::{escape_data(title)}")
         try:
             yield
         finally:
@@ -206,11 +205,3 @@ def _append(path: Path, text: str) -> None:
             handle.write(text)
     except OSError as exc:
         raise ConfigError(f"writing {path} failed: {exc.strerror or exc}") from exc
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")

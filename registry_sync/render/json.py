@@ -6,6 +6,7 @@ Format version 2::
       "format_version": "2",
       "tool": {"name": "registry-sync", "version": "..."},
       "models_dir": "models", "registry": "<API URL or file:PATH>", "prune": false,
+      "partial": false, "targets": ["<--target pattern>"], "untargeted": 0,
       "summary": {"create": 0, "update": 0, "replace": 0, "delete": 0, "no-op": 0,
                   "read-only": 0, "unmanaged": 0, "conflict": 0, "immutable-undeclared": 0,
                   "risk": {"safe": 0, "breaking": 0, "destructive": 0}},
@@ -29,7 +30,10 @@ Format version 2::
 Secrets seen live are the string ``(sensitive)``. In a ``patch``, null clears the
 field (kind ``removed``). A create's ``body`` has no ``created`` unless the file
 declares one: ``apply`` stamps it at apply time. ``replace`` comes only from
-``--replace ID``. ``summary.risk`` counts the writes (create, update, replace,
+``--replace ID``. A plan made with ``--target`` is ``partial``: ``targets`` lists its
+patterns, only matching ids are in ``actions`` and ``summary``, and ``untargeted``
+counts the mutable live entries left out (the delete-all rule counts them too).
+``summary.risk`` counts the writes (create, update, replace,
 delete) per risk class. A plan with any ``violations`` is refused by apply; ``apply``
 of a saved plan judges it again and never reads the saved ``risk``, ``risk_reasons``
 or ``violations``. Version 2 dropped ``forces_replace`` and added the risk and
@@ -60,6 +64,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "models_dir": plan.models_dir,
         "registry": plan.registry,
         "prune": plan.prune,
+        "partial": plan.partial,
+        "targets": list(plan.targets),
+        "untargeted": plan.untargeted,
         "summary": {**plan.summary(), "risk": plan.risk_counts()},
         "unknown_live_fields": list(plan.unknown_live_fields),
         "violations": [

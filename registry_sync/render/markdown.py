@@ -29,10 +29,12 @@ from registry_sync.render.graph import plan_diagram
 from registry_sync.render.text import (
     REMOVED,
     SET_AT_APPLY,
+    created_fields,
     down_note,
     format_value,
     risk_line,
     summary_line,
+    target_line,
     unchanged_line,
     unknown_fields_line,
 )
@@ -158,10 +160,19 @@ def _left_out_note(left_out: list[Change], unmanaged: bool, artifact_hint: str |
 
 
 def _headline(plan: Plan) -> str:
-    lines = [MARKER, "### registry-sync plan", "", f"**{escape_text(summary_line(plan))}**", ""]
+    lines = [MARKER, "### registry-sync plan", ""]
+    if plan.partial:
+        lines.extend(["> [!WARNING]", f"> **{escape_text(target_line(plan))}**", ""])
+    lines.extend([f"**{escape_text(summary_line(plan))}**", ""])
     if plan.writes:
         lines.extend([f"**{escape_text(risk_line(plan))}**", ""])
-    context = f"Registry {code_span(plan.registry)}, models in {code_span(plan.models_dir + '/')}."
+    if plan.registry.startswith("file:"):
+        where = (
+            f"The snapshot {code_span(plan.registry[len('file:') :])} (offline; cannot be applied)"
+        )
+    else:
+        where = f"Registry {code_span(plan.registry)}"
+    context = f"{where}, models in {code_span(plan.models_dir + '/')}."
     unchanged = unchanged_line(plan)
     if unchanged:
         context += f" {escape_text(unchanged)}"
@@ -224,12 +235,9 @@ def _block(change: Change) -> str:
 def _rows(change: Change) -> list[str]:
     rows: list[str] = []
     if change.action is Action.CREATE and change.body is not None:
-        rows.extend(
-            f"| {code_span(key, table=True)} | {_ABSENT} | {_value(value)} |"
-            for key, value in change.body.items()
-        )
-        if "created" not in change.body:
-            rows.append(f"| `created` | {_ABSENT} | *{SET_AT_APPLY}* |")
+        for path, value in created_fields(change.body):
+            shown = f"*{SET_AT_APPLY}*" if value == SET_AT_APPLY else code_span(value, table=True)
+            rows.append(f"| {code_span(path, table=True)} | {_ABSENT} | {shown} |")
     rows.extend(_row(item) for item in change.changes)
     return rows
 

@@ -1,20 +1,24 @@
 """The human plan, in the manner of ``terraform plan``.
 
-First the violations (what apply would refuse), then one block per entry that
-changes (or conflicts), each field as ``before -> after``, risky ones marked with
-their risk class and its reasons; then the unmanaged entries; then the closing
-summary and the risk counts. Colour (ANSI) only when the
+First the partial-plan notice (``--target``), the violations (what apply would
+refuse), then one block per entry that changes (or conflicts), each field as
+``before -> after``, a create's fields as ``path = value`` (nested objects
+flattened to the paths updates show), risky ones marked with their risk class and
+its reasons; ``compact`` gives one line per entry instead. Then the unmanaged
+entries; then the closing summary and the risk counts. Colour (ANSI) only when the
 caller asks for it: the CLI decides that from the terminal and ``NO_COLOR``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan, Risk
 from registry_sync.secrets import SENSITIVE
+from registry_sync.values import format_path
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
@@ -34,6 +38,10 @@ _HEADS: dict[Action, tuple[str, str, str]] = {
 }
 # Longer values print as indented JSON, so a reviewer can read nested blocks.
 _FLAT_LIMIT = 72
+# Paths of a create's fields align up to this width; longer ones stick out.
+_ALIGN_LIMIT = 32
+# A compact line is cut to fit a terminal of this width.
+_COMPACT_WIDTH = 80
 _FIELD_MARKS = {ChangeKind.ADDED: "+", ChangeKind.REMOVED: "-", ChangeKind.CHANGED: "~"}
 _FIELD_COLOURS = {ChangeKind.ADDED: _GREEN, ChangeKind.REMOVED: _RED, ChangeKind.CHANGED: _YELLOW}
 _RISK_COLOURS = {Risk.DESTRUCTIVE: _RED, Risk.BREAKING: _MAGENTA, Risk.SAFE: _DIM}
@@ -41,10 +49,13 @@ _RISK_COLOURS = {Risk.DESTRUCTIVE: _RED, Risk.BREAKING: _MAGENTA, Risk.SAFE: _DI
 _BLOCK_ORDER = (Action.READ_ONLY, Action.DELETE, Action.REPLACE, Action.UPDATE, Action.CREATE)
 
 
-def render_text(plan: Plan, *, color: bool = False) -> str:
-    """The plan as terminal text, ending with a newline."""
+def render_text(plan: Plan, *, color: bool = False, compact: bool = False) -> str:
+    """The plan as terminal text, ending with a newline. ``compact`` prints one line
+    per entry (mark, id, fields touched) instead of one block."""
     paint = _Painter(color)
     lines: list[str] = []
+    if plan.partial:
+        lines.extend([paint(_BOLD, target_line(plan)), ""])
     shown = [
         c
         for c in plan.changes
@@ -61,13 +72,17 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         )
         lines.append("")
     if shown:
-        lines.append(f"registry-sync will perform the following actions on {plan.registry}:")
+        lines.append(header_line(plan))
         lines.append("")
         for action in _BLOCK_ORDER:
             for change in shown:
-                if change.action is action:
+                if change.action is action and compact:
+                    lines.append(_compact_line(change, paint))
+                elif change.action is action:
                     lines.extend(_block(change, paint))
                     lines.append("")
+        if compact:
+            lines.append("")
     unmanaged = [c for c in plan.changes if c.action is Action.UNMANAGED]
     if unmanaged:
         lines.append(
@@ -88,6 +103,34 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def registry_name(registry: str) -> str:
+    """How a plan's registry reads: its URL, or the snapshot file it was made from."""
+    if registry.startswith("file:"):
+        return f"the snapshot {registry[len('file:') :]} (offline; cannot be applied)"
+    return registry
+
+
+def header_line(plan: Plan) -> str:
+    """The line above the entries: what would be done, and where."""
+    if plan.registry.startswith("file:"):
+        return f"Plan against {registry_name(plan.registry)}:"
+    return f"registry-sync will perform the following actions on {plan.registry}:"
+
+
+def target_line(plan: Plan) -> str:
+    """Says a ``--target`` plan is partial, and what it left out; "" for a full plan."""
+    if not plan.partial:
+        return ""
+    patterns = " ".join(f"--target {pattern}" for pattern in plan.targets)
+    left = (
+        f"; {plan.untargeted} other mutable live "
+        f"{_plural(plan.untargeted, 'entry was', 'entries were')} not compared"
+        if plan.untargeted
+        else ""
+    )
+    return f"Partial plan: only ids matching {patterns} are planned{left}."
+
+
 def unknown_fields_line(plan: Plan) -> str:
     """Names the live fields this version cannot compare, so no reviewer assumes it did."""
     if not plan.unknown_live_fields:
@@ -104,7 +147,8 @@ def summary_line(plan: Plan) -> str:
     counts = plan.summary()
     if not plan.has_changes:
         unmanaged = f" {counts['unmanaged']} unmanaged." if counts["unmanaged"] else ""
-        return f"No changes. The registry matches {plan.models_dir}/.{unmanaged}"
+        which = "The targeted entries match" if plan.partial else "The registry matches"
+        return f"No changes. {which} {plan.models_dir}/.{unmanaged}"
     conflicts = _plural(counts["conflict"], "conflict", "conflicts")
     tail = f"{counts['conflict']} read-only {conflicts}, {counts['unmanaged']} unmanaged."
     return (
@@ -180,15 +224,68 @@ def down_note(change: Change) -> str:
     return f"this model is down now{when}: {health.error or 'the registry gives no reason'}"
 
 
-def _created_fields(body: Any, paint: _Painter) -> list[str]:
-    width = max(len(key) for key in (*body, "created"))
-    lines = []
+def _created_fields(body: Mapping[str, Any], paint: _Painter) -> list[str]:
+    fields = created_fields(body)
+    width = min(max(len(path) for path, _ in fields), _ALIGN_LIMIT)
+    mark = paint(_GREEN, "+")
+    return [f"      {mark} {path.ljust(width)} = {value}" for path, value in fields]
+
+
+def created_fields(body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A create's fields as ``(path, value)``, nested objects flattened to the paths
+    updates show (``capabilities.modalities.input``); a list of plain values stays one
+    value. A ``created`` the file omits reads ``(set at apply)``."""
+    found: list[tuple[str, str]] = []
     for key, value in body.items():
-        prefix = f"{paint(_GREEN, '+')} {key.ljust(width)} = "
-        lines.append("      " + prefix + _block_value(value, indent=8 + width + 3))
+        _flatten([key], value, found)
     if "created" not in body:
-        lines.append(f"      {paint(_GREEN, '+')} {'created'.ljust(width)} = {SET_AT_APPLY}")
-    return lines
+        found.append(("created", SET_AT_APPLY))
+    return found
+
+
+def _flatten(keys: list[str | int], value: Any, found: list[tuple[str, str]]) -> None:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            _flatten([*keys, key], item, found)
+    elif isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
+        for index, item in enumerate(value):
+            _flatten([*keys, index], item, found)
+    else:
+        found.append((format_path(keys), format_value(value)))
+
+
+def touched_fields(change: Change) -> str:
+    """What an entry's write touches, for one line: the top-level fields that differ,
+    or for a create how many fields it sets."""
+    if change.action is Action.CREATE and change.body is not None:
+        count = len(created_fields(change.body))
+        return f"{count} {_plural(count, 'field', 'fields')}"
+    if change.action is Action.DELETE:
+        return "whole entry"
+    if change.action is Action.REPLACE and not change.changes:
+        return "re-created as declared"
+    return ", ".join(dict.fromkeys(_top_key(item.path) for item in change.changes))
+
+
+def _top_key(path: str) -> str:
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
+def _compact_line(change: Change, paint: _Painter) -> str:
+    symbol, _, colour = _HEADS[change.action]
+    risk = f" [{change.risk.value}]" if change.risk is not Risk.SAFE else ""
+    conflict = " CONFLICT" if change.conflict else ""
+    head = f"{symbol.rjust(3)} {change.id}{risk}{conflict}"
+    detail = touched_fields(change)
+    room = _COMPACT_WIDTH - len(head) - 2
+    if len(detail) > room:
+        detail = detail[: max(room - 1, 0)] + "…"
+    painted = f"{paint(colour, symbol.rjust(3))} {paint(_BOLD, change.id)}"
+    if risk:
+        painted += paint(_RISK_COLOURS[change.risk], risk)
+    if conflict:
+        painted += paint(_RED, conflict)
+    return f"{painted}  {paint(_DIM, detail)}" if detail else painted
 
 
 def _block_value(value: Any, *, indent: int) -> str:

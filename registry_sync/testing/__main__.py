@@ -8,9 +8,10 @@ import json
 import sys
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from registry_sync.errors import RegistrySyncError
-from registry_sync.testing.server import DEFAULT_UNHEALTHY_ERROR, RegistryServer
+from registry_sync.testing.server import DEFAULT_UNHEALTHY_ERROR, Fault, RegistryServer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,7 +57,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="ID[=ERROR]",
         help="make the health probe of ID answer unavailable (with ERROR); repeatable",
     )
+    faults = parser.add_argument_group(
+        "faults",
+        "answer some requests with a failure, to see how registry-sync copes, e.g. "
+        "--fail-every 3 --fail-status 503 (every third request is a 503)",
+    )
+    faults.add_argument(
+        "--fail-status",
+        type=int,
+        metavar="CODE",
+        help="answer with this error status (429 comes with Retry-After; 500, 502, 503, ...)",
+    )
+    faults.add_argument(
+        "--drop", action="store_true", help="close the connection without any answer"
+    )
+    faults.add_argument(
+        "--malformed",
+        action="store_true",
+        help="answer 200 with an HTML page instead of the JSON the API returns",
+    )
+    faults.add_argument(
+        "--fail-every",
+        type=int,
+        default=1,
+        metavar="N",
+        help="fail every Nth matching request, from the Nth on (default: 1, every one)",
+    )
+    faults.add_argument(
+        "--fail-method",
+        choices=("GET", "POST", "PATCH", "DELETE"),
+        type=str.upper,
+        default=None,
+        help="fail only requests of this method (default: any)",
+    )
+    faults.add_argument(
+        "--fail-times",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop failing after N failures (default: never stop)",
+    )
+    faults.add_argument(
+        "--retry-after",
+        default=None,
+        metavar="S",
+        help="with --fail-status 429: the Retry-After header's value (default: 1)",
+    )
     args = parser.parse_args(argv)
+    try:
+        fault = fault_from_args(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     fill_defaults: dict[str, object] = {}
     if args.fill_defaults is not None:
         try:
@@ -78,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             fill_defaults=fill_defaults,
             rate_limit=args.rate_limit,
             unhealthy=dict(_unhealthy(item) for item in args.unhealthy),
+            faults=() if fault is None else (fault,),
             log=lambda line: print(line, file=sys.stderr, flush=True),
         )
         server.start()
@@ -87,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         print(f"registry server listening on {server.url} ({len(server.entries())} entries)")
+        if fault is not None:
+            print(f"faults: {describe_fault(fault)}")
         print("point registry-sync at it with:")
         print(f"  export MKA1_API_URL={server.url} MKA1_API_KEY={args.api_key}")
         print("press Ctrl-C to stop", flush=True)
@@ -101,6 +156,84 @@ def _unhealthy(item: str) -> tuple[str, str]:
     # Ids hold a colon, never "=": the first "=" starts the error.
     model_id, _, error = item.partition("=")
     return model_id, error or DEFAULT_UNHEALTHY_ERROR
+
+
+def fault_from_args(args: argparse.Namespace) -> Fault | None:
+    """The fault the switches ask for, None when none is; raises ValueError naming a
+    switch that is wrong or missing its kind."""
+    kinds = [
+        name
+        for name, given in (
+            ("--fail-status", args.fail_status is not None),
+            ("--drop", args.drop),
+            ("--malformed", args.malformed),
+        )
+        if given
+    ]
+    if len(kinds) > 1:
+        raise ValueError(f"{' and '.join(kinds)} cannot be combined: choose one kind of fault")
+    if not kinds:
+        given = [
+            name
+            for name, value in (
+                ("--fail-every", args.fail_every != 1),
+                ("--fail-method", args.fail_method is not None),
+                ("--fail-times", args.fail_times is not None),
+                ("--retry-after", args.retry_after is not None),
+            )
+            if value
+        ]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} needs a kind of fault: --fail-status CODE, --drop "
+                "or --malformed"
+            )
+        return None
+    if args.retry_after is not None and args.fail_status != 429:
+        raise ValueError("--retry-after goes with --fail-status 429")
+    if args.fail_every < 1:
+        raise ValueError("--fail-every must be 1 or more")
+    if args.fail_times is not None and args.fail_times < 1:
+        raise ValueError("--fail-times must be 1 or more")
+    common: dict[str, Any] = {
+        "method": args.fail_method,
+        "times": args.fail_times,
+        "every": args.fail_every,
+    }
+    if args.drop:
+        return Fault("drop", **common)
+    if args.malformed:
+        return Fault("malformed", **common)
+    if args.fail_status == 429:
+        return Fault("rate-limit", retry_after=args.retry_after or "1", **common)
+    if not 400 <= args.fail_status <= 599:
+        raise ValueError(
+            f"--fail-status {args.fail_status} is not an error status: give 429 or a 5xx "
+            "such as 500, 502, 503, 504"
+        )
+    return Fault("status", status=args.fail_status, **common)
+
+
+def describe_fault(fault: Fault) -> str:
+    """The fault in words, for the banner."""
+    what = {
+        "drop": "dropped connection",
+        "malformed": "malformed 200 answer",
+        "rate-limit": f"429 with Retry-After: {fault.retry_after}",
+        "status": f"status {fault.status}",
+    }[fault.kind]
+    which = "every request" if fault.every == 1 else f"every {_ordinal(fault.every)} request"
+    if fault.method is not None:
+        which = which.replace("request", f"{fault.method} request")
+    limit = "" if fault.times is None else f", {fault.times} times at most"
+    return f"{what} for {which}{limit}"
+
+
+def _ordinal(number: int) -> str:
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{number}{suffix}"
 
 
 if __name__ == "__main__":

@@ -57,7 +57,9 @@ class Fault:
     (the connection is closed without any response).
 
     A request matches when ``method`` is None or equal, and ``path_contains`` is None
-    or found in the raw or percent-decoded path. Faults are checked before auth, as a
+    or found in the raw or percent-decoded path. With ``every`` N, only every Nth
+    matching request is answered with the fault (the Nth, 2Nth, ...); ``times`` None
+    keeps the fault armed for good. Faults are checked before auth, as a
     gateway in front of the registry would. With ``after_apply`` the request is
     carried out first and the fault replaces its response: the write has landed but
     the client cannot know.
@@ -66,17 +68,20 @@ class Fault:
     kind: FaultKind
     method: str | None = None
     path_contains: str | None = None
-    times: int = 1
+    times: int | None = 1
     status: int = 503
     retry_after: str | None = "1"
     body: str | None = None
     after_apply: bool = False
+    every: int = 1
 
     def __post_init__(self) -> None:
         if self.kind not in _FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}")
-        if self.times < 1:
+        if self.times is not None and self.times < 1:
             raise ValueError("a fault must apply at least once")
+        if self.every < 1:
+            raise ValueError("a fault must apply to every 1st request or rarer")
         if self.kind == "status" and (
             self.status not in _KNOWN_STATUSES or not 400 <= self.status <= 599
         ):
@@ -96,7 +101,8 @@ class Fault:
 @dataclass
 class _ArmedFault:
     fault: Fault
-    remaining: int
+    remaining: int | None
+    seen: int = 0
 
 
 @dataclass(frozen=True)
@@ -249,7 +255,8 @@ class RegistryServer:
             self._latency = seconds
 
     def inject(self, fault: Fault) -> None:
-        """Answer the next ``fault.times`` matching requests with ``fault``.
+        """Answer the next ``fault.times`` matching requests (or every ``fault.every``-th
+        of them) with ``fault``.
 
         Faults are tried in the order injected; the first that matches is used.
         """
@@ -339,9 +346,13 @@ class RegistryServer:
     def _take_fault(self, method: str, raw_path: str, path: str) -> Fault | None:
         for armed in self._faults:
             if armed.fault.matches(method, raw_path, path):
-                armed.remaining -= 1
-                if armed.remaining == 0:
-                    self._faults.remove(armed)
+                armed.seen += 1
+                if armed.seen % armed.fault.every:
+                    continue
+                if armed.remaining is not None:
+                    armed.remaining -= 1
+                    if armed.remaining == 0:
+                        self._faults.remove(armed)
                 return armed.fault
         return None
 

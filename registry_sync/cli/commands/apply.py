@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -10,21 +11,15 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from registry_sync.applier import (
-    DEFAULT_PARALLELISM,
-    ApplyEvent,
-    ApplyResult,
-    Throttled,
-    apply_plan,
-)
 from registry_sync.cli.options import (
     SourceFlags,
     api_source_options,
     color_option,
+    compact_option,
     config_option,
     given,
     models_dir_option,
@@ -34,20 +29,20 @@ from registry_sync.cli.options import (
     resolved,
     setting_option,
     strict_option,
+    target_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
-from registry_sync.client import RegistryClient
+from registry_sync.defaults import API_KEY_VARIABLE, DEFAULT_PARALLELISM
 from registry_sync.errors import ApplyRefused, ConfigError
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
-from registry_sync.pipeline import apply_exit_code, compute_plan, live_source, policy_rules
-from registry_sync.planfile import read_plan
-from registry_sync.policy import Rules, judge
-from registry_sync.preflight import refusal
-from registry_sync.render.result import render_result_json, render_result_text
-from registry_sync.render.text import render_text
 from registry_sync.settings import Settings
-from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, open_client
-from registry_sync.verify import HealthReport, verify_apply
+
+if TYPE_CHECKING:
+    from registry_sync.applier import ApplyEvent, ApplyResult
+    from registry_sync.client import RegistryClient
+    from registry_sync.policy import Rules
+    from registry_sync.state import LiveSource
+    from registry_sync.verify import HealthReport
 
 
 @click.command()
@@ -104,6 +99,14 @@ from registry_sync.verify import HealthReport, verify_apply
     help="Put every entry found unhealthy back as it was before this apply (an update is "
     "PATCHed back, a create deleted, a re-create restored); implies --verify-health.",
 )
+@target_option
+@compact_option
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show the plan and the requests apply would send (method, path, body), then "
+    "stop: nothing is written, nothing is asked. Exit 0, or 1 when apply would refuse.",
+)
 @color_option
 def apply(
     plan_file: Path | None,
@@ -123,6 +126,9 @@ def apply(
     out: Path | None,
     verify_health: bool | None,
     rollback_on_unhealthy: bool,
+    targets: tuple[str, ...],
+    compact: bool,
+    dry_run: bool,
     color: bool | None,
 ) -> None:
     """Make the live registry match models/, or apply a saved plan (PLAN_FILE).
@@ -133,19 +139,23 @@ def apply(
     landed and others failed, or Ctrl-C stopped a run that wrote: run apply again
     to finish. With --verify-health, 4 when every write is done but an entry
     written is unhealthy (rolled back or not: the report says), unless 3 or 1 applies.
+    --dry-run: exit 0, or 1 on an error or a plan apply would refuse.
     """
     output = Output(color)
 
     def run() -> int:
+        from registry_sync.pipeline import live_source, policy_rules
+
         if plan_file is not None:
             mixed = [
                 f"--{name.replace('_', '-')}"
-                for name in ("models_dir", "prune", "replace", "strict")
+                for name in ("models_dir", "prune", "replace", "strict", "targets")
                 if given(name)
             ]
             if mixed:
                 raise ConfigError(
-                    f"{' and '.join(mixed)} cannot be used with a saved plan, which was made "
+                    f"{' and '.join(mixed).replace('--targets', '--target')} cannot be used "
+                    "with a saved plan, which was made "
                     "with its own; plan again to change them"
                 )
         settings = resolved(config_file)
@@ -175,6 +185,9 @@ def apply(
             out=out,
             verify_health=settings.verify_health or rollback_on_unhealthy,
             rollback=rollback_on_unhealthy,
+            targets=targets,
+            compact=compact,
+            dry_run=dry_run,
         )
 
     run_command(output, run)
@@ -196,14 +209,41 @@ def run_apply(
     max_rps: float | None = None,
     verify_health: bool = False,
     rollback: bool = False,
+    targets: tuple[str, ...] = (),
+    compact: bool = False,
+    dry_run: bool = False,
 ) -> int:
     """Plan (or read the saved plan), show it, ask, apply, (with ``verify_health``)
     probe what was written and (with ``rollback``) put back what is unhealthy, report;
-    returns the exit code."""
+    returns the exit code. With ``dry_run``, show the requests apply would send
+    instead of asking."""
+    from registry_sync.applier import ApplyResult, apply_plan
+    from registry_sync.pipeline import compute_plan
+    from registry_sync.planfile import read_plan
+    from registry_sync.policy import judge
+    from registry_sync.preflight import refusal
+    from registry_sync.render.requests import render_requests
+    from registry_sync.render.result import render_result_json
+    from registry_sync.render.text import render_text
+    from registry_sync.state import fetch_live, open_client
+    from registry_sync.targeting import matches
+    from registry_sync.verify import HealthReport
+
+    if dry_run and output_format != "text":
+        raise ConfigError(
+            "--dry-run prints text; for the plan as JSON (bodies and patches included) "
+            "run plan --format json"
+        )
     if plan_file is not None:
         # Never trust a saved judgement: judge the plan again, against the registry now.
         saved = read_plan(plan_file, registry=source.describe())
         live = fetch_live(source, os.environ.get(API_KEY_VARIABLE))
+        if saved.partial:
+            # Counted again from the registry now, never taken from the file.
+            untargeted = sum(
+                1 for e in live if not e.immutable and not matches(e.id, saved.targets)
+            )
+            saved = dataclasses.replace(saved, untargeted=untargeted)
         computed = judge(saved, rules, {entry.id: entry.definition for entry in live})
     else:
         computed = compute_plan(
@@ -216,14 +256,19 @@ def run_apply(
             strict=strict,
             warn=output.err,
             rules=rules,
+            targets=targets,
         )
     if output_format == "text":
-        output.out(render_text(computed, color=output.color), nl=False)
+        output.out(render_text(computed, color=output.color, compact=compact), nl=False)
     if computed.violations:
         raise refusal(
             [violation.message for violation in computed.violations],
             "Change models/, registry-sync.yaml or the flags, then plan again.",
         )
+    if dry_run:
+        output.out("")
+        output.out(render_requests(computed), nl=False)
+        return EXIT_OK
     if not computed.writes:
         nothing = ApplyResult(computed.registry)
         checked = HealthReport() if verify_health else None
@@ -269,6 +314,8 @@ def _verify(
     if result.interrupted:
         output.err("note: apply was interrupted: the health of what it wrote was not probed")
         return None
+    from registry_sync.verify import verify_apply
+
     output.err("Probing the health of the entries written...")
     try:
         return verify_apply(result, client, rollback=rollback, parallelism=parallelism)
@@ -289,6 +336,9 @@ def _report(
 ) -> int:
     """Print (and with ``out`` save) the result; returns the exit code. Ctrl-C cannot
     cut it short: what landed must always be reported."""
+    from registry_sync.pipeline import apply_exit_code
+    from registry_sync.render.result import render_result_json, render_result_text
+
     previous = _ignore_interrupts()
     try:
         if out is not None:
@@ -315,6 +365,7 @@ def _restore_interrupts(previous: Any) -> None:
 
 def _progress(output: Output) -> Callable[[ApplyEvent], None]:
     """Progress on stderr: counts, and the rate once a run has lasted two seconds."""
+    from registry_sync.applier import Throttled
 
     def report(event: ApplyEvent) -> None:
         if isinstance(event, Throttled):

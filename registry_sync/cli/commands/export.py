@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,11 +17,12 @@ from registry_sync.cli.options import (
     setting_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure
+from registry_sync.defaults import API_KEY_VARIABLE, READ_ONLY_DIR
 from registry_sync.exitcodes import EXIT_OK
-from registry_sync.export import READ_ONLY_DIR, Export, plan_export, printable, write_export
-from registry_sync.loader import check_reroute_targets, load_models
-from registry_sync.pipeline import live_source
-from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live
+
+if TYPE_CHECKING:
+    from registry_sync.export import Export
+    from registry_sync.state import LiveSource
 
 
 @click.command()
@@ -70,6 +73,8 @@ def export(
     output = Output()
 
     def run() -> int:
+        from registry_sync.pipeline import live_source
+
         settings = resolved(config_file)
         live = live_source(
             settings,
@@ -99,6 +104,9 @@ def run_export(
     output: Output,
 ) -> int:
     """Fetch the registry, write its entries below ``out_dir``; returns the exit code."""
+    from registry_sync.export import plan_export, printable, write_export
+    from registry_sync.state import fetch_live
+
     live = fetch_live(source, os.environ.get(API_KEY_VARIABLE))
     exported = plan_export(live, ids=ids, include_read_only=include_read_only)
     if not exported.files:
@@ -145,6 +153,8 @@ def _warn_unloadable(
 
     The file keeps what the registry holds; validate and plan will report it.
     """
+    from registry_sync.loader import check_reroute_targets, load_models
+
     result = load_models(out_dir)
     # Warnings (e.g. a {url, method} health check kept as the registry holds it) are
     # validate's to show: the files load.
@@ -153,14 +163,20 @@ def _warn_unloadable(
     problems = [p for p in found if Path(p.file).resolve() in mine]
     for problem in problems:
         output.err(f"warning: {problem}")
+    folder = shlex.quote(out_dir.as_posix())
     if problems:
+        files = len({Path(p.file).resolve() for p in problems})
         output.err(
-            "warning: validate and plan will reject the exported files above until they "
-            "are fixed: the registry holds what this version of registry-sync does not accept"
+            f"warning: {files} exported {'file' if files == 1 else 'files'} in "
+            f"{out_dir.as_posix()}/ will not load until fixed (a placeholder to replace, or "
+            "what the registry holds and this version of registry-sync does not accept): "
+            f"'registry-sync validate --models-dir {folder}' lists the problems, and plan "
+            f"and apply with --models-dir {folder} refuse to run while they remain"
         )
     others = len(found) - len(problems)
     if others:
         output.err(
             f"note: {others} more {'problem' if others == 1 else 'problems'} in other files "
-            f"below {out_dir.as_posix()}/; run validate to list them"
+            f"below {out_dir.as_posix()}/; 'registry-sync validate --models-dir {folder}' "
+            "lists them"
         )

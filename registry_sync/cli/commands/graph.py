@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,11 +17,11 @@ from registry_sync.cli.options import (
     resolved,
 )
 from registry_sync.cli.output import Output, run_command
+from registry_sync.defaults import API_KEY_VARIABLE
 from registry_sync.exitcodes import EXIT_OK
-from registry_sync.pipeline import live_source
-from registry_sync.render.graph import render_dot, render_mermaid
-from registry_sync.reroutes import graph_edges
-from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, load_desired
+
+if TYPE_CHECKING:
+    from registry_sync.state import LiveSource
 
 
 @click.command()
@@ -59,6 +59,8 @@ def graph(
     output = Output()
 
     def run() -> int:
+        from registry_sync.pipeline import live_source
+
         settings = resolved(config_file)
         live = live_source(
             settings,
@@ -81,6 +83,10 @@ def run_graph(
     output: Output,
 ) -> int:
     """Print the reroute graph of models/ over the live registry; returns the exit code."""
+    from registry_sync.render.graph import render_dot, render_mermaid
+    from registry_sync.reroutes import graph_edges
+    from registry_sync.state import fetch_live, load_desired
+
     desired = load_desired(models_dir)
     definitions: dict[str, Mapping[str, Any]] = {}
     if not files_only:

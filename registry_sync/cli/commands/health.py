@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,17 +16,12 @@ from registry_sync.cli.options import (
     resolved,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure
+from registry_sync.defaults import API_KEY_VARIABLE
 from registry_sync.errors import ConfigError
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY
-from registry_sync.pipeline import live_source
-from registry_sync.render.health import (
-    health_counts,
-    render_health_json,
-    render_health_markdown,
-    render_health_text,
-)
-from registry_sync.state import API_KEY_VARIABLE, LiveSource, load_desired, open_client
-from registry_sync.verify import check_models
+
+if TYPE_CHECKING:
+    from registry_sync.state import LiveSource
 
 _PARALLELISM = 4
 
@@ -67,6 +62,9 @@ def health(
     output = Output()
 
     def run() -> int:
+        # Imported here: `registry-sync --help` must not load the HTTP client.
+        from registry_sync.pipeline import live_source
+
         settings = resolved(config_file)
         live = live_source(settings, allow_insecure_http=source.allow_insecure_http)
         warn_insecure(live, output)
@@ -83,10 +81,20 @@ def run_health(
     output: Output,
 ) -> int:
     """Probe the managed entries (matching ``targets``, if any); returns the exit code."""
+    from registry_sync.render.health import (
+        health_counts,
+        render_health_json,
+        render_health_markdown,
+        render_health_text,
+    )
+    from registry_sync.state import load_desired, open_client
+    from registry_sync.targeting import matches
+    from registry_sync.verify import check_models
+
     desired = load_desired(models_dir)
     ids = sorted(d.id for d in desired.definitions)
     if targets:
-        ids = [i for i in ids if any(fnmatch.fnmatchcase(i, t) for t in targets)]
+        ids = [i for i in ids if matches(i, targets)]
         if not ids:
             raise ConfigError(
                 f"no id declared in {models_dir}/ matches --target {', '.join(targets)}; "

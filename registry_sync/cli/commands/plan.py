@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from registry_sync.cli.options import (
     SourceFlags,
     color_option,
+    compact_option,
     config_option,
     live_source_options,
     models_dir_option,
@@ -17,21 +19,14 @@ from registry_sync.cli.options import (
     replace_option,
     resolved,
     strict_option,
+    target_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
-from registry_sync.pipeline import (
-    compute_plan,
-    conflict_message,
-    live_source,
-    plan_exit_code,
-    policy_rules,
-)
-from registry_sync.policy import Rules
-from registry_sync.render.json import render_json
-from registry_sync.render.markdown import render_markdown
-from registry_sync.render.text import render_text
 from registry_sync.settings import Settings
-from registry_sync.state import LiveSource
+
+if TYPE_CHECKING:
+    from registry_sync.policy import Rules
+    from registry_sync.state import LiveSource
 
 
 @click.command()
@@ -68,6 +63,8 @@ from registry_sync.state import LiveSource
 )
 @color_option
 @replace_option
+@target_option
+@compact_option
 @strict_option
 def plan(
     models_dir: Path | None,
@@ -80,6 +77,8 @@ def plan(
     detailed_exitcode: bool,
     color: bool | None,
     replace: tuple[str, ...],
+    targets: tuple[str, ...],
+    compact: bool,
     strict: bool,
     max_deletes: int | None,
     allow_delete_all: bool,
@@ -94,6 +93,8 @@ def plan(
     output = Output(color)
 
     def run() -> int:
+        from registry_sync.pipeline import live_source, policy_rules
+
         settings = resolved(config_file)
         live = live_source(
             settings,
@@ -112,6 +113,8 @@ def plan(
             detailed_exitcode=detailed_exitcode,
             replace=replace,
             strict=strict,
+            targets=targets,
+            compact=compact,
         )
 
     run_command(output, run)
@@ -129,8 +132,15 @@ def run_plan(
     detailed_exitcode: bool = False,
     replace: tuple[str, ...] = (),
     strict: bool = False,
+    targets: tuple[str, ...] = (),
+    compact: bool = False,
 ) -> int:
     """Plan, print the plan and its violations; returns the exit code."""
+    from registry_sync.pipeline import compute_plan, conflict_message, plan_exit_code
+    from registry_sync.render.json import render_json
+    from registry_sync.render.markdown import render_markdown
+    from registry_sync.render.text import render_text
+
     computed = compute_plan(
         settings.models_dir,
         source,
@@ -141,6 +151,7 @@ def run_plan(
         strict=strict,
         warn=output.err,
         rules=rules,
+        targets=targets,
     )
     if out is not None:
         write_file(out, render_json(computed))
@@ -149,7 +160,7 @@ def run_plan(
     elif output_format == "markdown":
         output.out(render_markdown(computed, artifact_hint=artifact_hint), nl=False)
     else:
-        output.out(render_text(computed, color=output.color), nl=False)
+        output.out(render_text(computed, color=output.color, compact=compact), nl=False)
     if computed.conflicts:
         output.err(f"error: {conflict_message(computed)}")
     for violation in computed.violations:

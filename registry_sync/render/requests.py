@@ -1,0 +1,77 @@
+"""What ``apply --dry-run`` would send: one request per write, in the plan's order.
+
+Each request is its method, its path below the API's base URL, and the JSON body
+(a create's full definition, an update's patch). A replace is a DELETE, then a
+POST. A create whose file omits ``created`` shows ``(set at apply)`` where apply
+stamps the time of the write. Bodies come from models/, which never holds a secret;
+they still pass through :func:`redact`, so no secret can be printed here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from registry_sync.plan import Action, Change, Plan
+from registry_sync.render.text import SET_AT_APPLY
+from registry_sync.secrets import SENSITIVE, redact
+
+# The registry's path below the API's base URL (the client's API_PATH, which this
+# module does not import: rendering must not load the HTTP stack).
+API_PATH = "/api/v1/llm/models/registry"
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    """One request apply would send; ``body`` is None for a DELETE."""
+
+    method: str
+    path: str
+    body: Mapping[str, Any] | None = None
+
+
+def planned_requests(plan: Plan) -> list[PlannedRequest]:
+    """The requests the plan's writes send, entry by entry in the plan's order (apply
+    itself orders reroute targets first and runs independent entries at once)."""
+    found: list[PlannedRequest] = []
+    for change in plan.writes:
+        found.extend(_requests(change))
+    return found
+
+
+def _requests(change: Change) -> list[PlannedRequest]:
+    path = f"{API_PATH}/{quote(change.id, safe='')}"
+    post = PlannedRequest("POST", API_PATH, _with_stamp(change.body or {}))
+    if change.action is Action.CREATE:
+        return [post]
+    if change.action is Action.REPLACE:
+        return [PlannedRequest("DELETE", path), post]
+    if change.action is Action.UPDATE:
+        return [PlannedRequest("PATCH", path, dict(change.patch or {}))]
+    return [PlannedRequest("DELETE", path)]
+
+
+def _with_stamp(body: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(body) if "created" in body else {**body, "created": SET_AT_APPLY}
+
+
+def render_requests(plan: Plan) -> str:
+    """The dry run's report, ending with a newline."""
+    requests = planned_requests(plan)
+    if not requests:
+        return "Dry run: apply would send nothing.\n"
+    count = len(requests)
+    lines = [f"Dry run: apply would send {count} {'request' if count == 1 else 'requests'}:"]
+    for request in requests:
+        lines.append("")
+        lines.append(f"  {request.method} {request.path}")
+        if request.body is not None:
+            text = json.dumps(redact(dict(request.body)), indent=2, ensure_ascii=False)
+            for quoted in (SENSITIVE, SET_AT_APPLY):
+                text = text.replace(json.dumps(quoted), quoted)
+            lines.extend("    " + line for line in text.splitlines())
+    lines.extend(["", "Nothing was written (--dry-run)."])
+    return "\n".join(lines) + "\n"

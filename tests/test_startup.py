@@ -1,0 +1,78 @@
+"""Start-up stays cheap: the CLI imports each heavy dependency only where it is used.
+
+Each check runs in a fresh interpreter, so what an earlier test imported cannot hide
+an eager import. Timings are benchmarks/startup_bench.py's business, not the tests'.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# The network client, the diff engine and the applier: what --help and validate never need.
+HEAVY = ("httpx", "deepdiff", "registry_sync.applier", "registry_sync.client")
+
+PROBE = """
+import json, sys
+{setup}
+print(json.dumps(sorted(sys.modules)))
+"""
+RUN_CLI = """
+from registry_sync.cli import main
+sys.argv = ["registry-sync", *{args!r}]
+try:
+    main()
+except SystemExit:
+    pass
+"""
+
+
+def modules_after(setup: str) -> set[str]:
+    """The modules loaded once ``setup`` has run in a new interpreter (last line of
+    stdout; the CLI's own output comes before it)."""
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE.format(setup=setup)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return set(json.loads(completed.stdout.splitlines()[-1]))
+
+
+def heavy_in(modules: set[str]) -> list[str]:
+    return sorted(
+        name for name in modules if any(name == h or name.startswith(h + ".") for h in HEAVY)
+    )
+
+
+def test_importing_the_cli_pulls_in_no_heavy_module() -> None:
+    assert heavy_in(modules_after("import registry_sync.cli")) == []
+
+
+def test_importing_the_package_pulls_in_nothing_but_its_version() -> None:
+    loaded = {
+        name for name in modules_after("import registry_sync") if name.startswith("registry_sync")
+    }
+    assert loaded == {"registry_sync", "registry_sync._version"}
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["--version"], ["plan", "--help"], ["validate", "--models-dir", "models"]]
+)
+def test_help_version_and_validate_pull_in_no_heavy_module(args: list[str]) -> None:
+    modules = modules_after(RUN_CLI.format(args=args))
+    assert heavy_in(modules) == []
+    if args[0] == "validate":
+        # It did validate: the model loader ran.
+        assert "registry_sync.loader" in modules
+
+
+def test_the_probe_sees_a_heavy_import() -> None:
+    # The check above can fail: plan's work does load the client.
+    assert "httpx" in modules_after("import registry_sync.pipeline")
