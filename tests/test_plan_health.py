@@ -102,3 +102,9 @@ def test_text_marks_the_down_entry() -> None:
 
 def test_markdown_marks_the_down_entry() -> None:
     assert render_markdown(plan()) == (GOLDEN / "plan-down.md").read_text(encoding="utf-8")
+
+
+def test_the_compact_plan_marks_the_down_entry() -> None:
+    lines = render_text(plan(), compact=True).splitlines()
+
+    assert [line for line in lines if "DOWN NOW" in line] == ["  ~ m:down DOWN NOW  rpm"]

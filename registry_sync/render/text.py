@@ -275,6 +275,7 @@ def _compact_line(change: Change, paint: _Painter) -> str:
     symbol, _, colour = _HEADS[change.action]
     risk = f" [{change.risk.value}]" if change.risk is not Risk.SAFE else ""
     conflict = " CONFLICT" if change.conflict else ""
+    conflict += " DOWN NOW" if down_note(change) else ""
     head = f"{symbol.rjust(3)} {change.id}{risk}{conflict}"
     detail = touched_fields(change)
     room = _COMPACT_WIDTH - len(head) - 2
