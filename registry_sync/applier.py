@@ -133,13 +133,16 @@ class ApplyResult:
 
     ``unconfirmed`` is set when the registry could not be read again afterwards to
     confirm the writes; ``interrupted`` when the run was stopped (Ctrl-C) and the
-    writes not yet started were skipped.
+    writes not yet started were skipped. ``before`` holds, for each planned write
+    whose entry existed, the live entry as apply read it just before writing (what
+    a rollback restores).
     """
 
     registry: str
     results: tuple[EntryResult, ...] = field(default=())
     unconfirmed: str | None = None
     interrupted: bool = False
+    before: Mapping[str, LiveEntry] = field(default_factory=dict)
 
     def count(self, outcome: Outcome, action: Action | None = None) -> int:
         """How many writes ended with ``outcome`` (and were of ``action``, if given)."""
@@ -205,6 +208,7 @@ def apply_plan(
     writes = plan.writes
     if not writes:
         return ApplyResult(plan.registry)
+    before = {change.id: live[change.id] for change in writes if change.id in live}
     rules = _Rules(tuple(ignore), dict(server_defaults or {}))
     run = _Run(writes, _prerequisites(writes, live), client, pacer, rules, on_event)
     with client.paced(pacer):
@@ -214,7 +218,7 @@ def apply_plan(
     except KeyboardInterrupt:
         unconfirmed = "interrupted (Ctrl-C) before the registry was read again"
         interrupted = True
-    return ApplyResult(plan.registry, results, unconfirmed, interrupted)
+    return ApplyResult(plan.registry, results, unconfirmed, interrupted, before)
 
 
 # -- one write -----------------------------------------------------------------------

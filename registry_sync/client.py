@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import email.utils
 import functools
 import json
@@ -38,7 +39,7 @@ import httpx
 from registry_sync._version import __version__
 from registry_sync.defaults import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_RETRY_BUDGET, DEFAULT_TIMEOUT
 from registry_sync.errors import ApiError, ConfigError, ResponseShapeError, TransportError
-from registry_sync.live import LiveEntry, parse_entry, parse_list_response
+from registry_sync.live import LiveEntry, one_line, parse_entry, parse_list_response
 
 __all__ = [
     "API_PATH",
@@ -249,7 +250,17 @@ class RegistryClient:
         """Every registry entry, immutable ones included, in the server's order."""
         document = self._call("list registry models", "GET", API_PATH)
         with self._scrubbing():
-            return parse_list_response(document, f"GET {API_PATH}")
+            entries = parse_list_response(document, f"GET {API_PATH}")
+        # A health error is the server's text: scrubbed like every other.
+        return [
+            entry
+            if entry.health is None or entry.health.error is None
+            else dataclasses.replace(
+                entry,
+                health=dataclasses.replace(entry.health, error=self._scrub(entry.health.error)),
+            )
+            for entry in entries
+        ]
 
     def get_model(self, model_id: str) -> LiveEntry | None:
         """The entry ``model_id``, or None when the registry answers 404."""
@@ -300,7 +311,10 @@ class RegistryClient:
         # A POST, but a probe changes no registry state: retrying it is as safe as a read.
         document = self._call(f"check health of registry model {model_id}", "POST", path)
         with self._scrubbing():
-            return _health_result(document, f"POST {path}")
+            result = _health_result(document, f"POST {path}")
+        if result.error is None:
+            return result
+        return dataclasses.replace(result, error=self._scrub(one_line(result.error)))
 
     # -- HTTP, retries and error translation -------------------------------------
 

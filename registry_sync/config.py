@@ -8,6 +8,7 @@ one explicitly. Every key is optional::
     models_dir: models                 # relative to this file
     api_url: https://apigw.mka1.com
     prune: true
+    verify_health: true                # apply probes what it wrote (--verify-health)
     protect:                           # ids or glob patterns never deleted or replaced
       - meetkai:assistant-chat-v2
       - "prod:*"
@@ -74,6 +75,7 @@ _KEYS = (
     "models_dir",
     "api_url",
     "prune",
+    "verify_health",
     "protect",
     "ignore_fields",
     "server_defaults",
@@ -115,6 +117,7 @@ class ProjectConfig:
     models_dir: Path | None = None
     api_url: str | None = None
     prune: bool | None = None
+    verify_health: bool | None = None
     protect: tuple[str, ...] = ()
     ignore: tuple[IgnoreRule, ...] = ()
     # Dotted field path -> the value a server fills in when a file omits the field.
@@ -271,11 +274,18 @@ class _Checker:
         if prune is not None and not isinstance(prune, bool):
             self.problem(("prune",), f"expected true or false, got {json_kind(prune)}")
             prune = None
+        verify_health = data.get("verify_health")
+        if verify_health is not None and not isinstance(verify_health, bool):
+            self.problem(
+                ("verify_health",), f"expected true or false, got {json_kind(verify_health)}"
+            )
+            verify_health = None
         return ProjectConfig(
             file=self.display,
             models_dir=None if models_dir is None else _relative_to(folder, models_dir),
             api_url=api_url,
             prune=prune,
+            verify_health=verify_health,
             protect=self._strings(data, ("protect",)),
             ignore=self._ignore_rules(data),
             server_defaults=self._server_defaults(data),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from registry_sync.errors import ResponseShapeError
@@ -21,6 +21,23 @@ SERVER_OWNED_IN_DEFINITION = frozenset({"source", "immutable"})
 SERVER_OWNED_FIELDS = ("source", "immutable", "health", "created_at", "updated_at")
 
 
+# A health error is shown on one line, cut to this many characters.
+HEALTH_ERROR_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class LiveHealth:
+    """What the registry last learnt of an entry's health (the list's ``health``).
+
+    ``last_health_check`` is epoch milliseconds, None when never checked; ``error``
+    is the server's message on one line, None when it gave none.
+    """
+
+    is_available: bool
+    last_health_check: float | None = None
+    error: str | None = None
+
+
 @dataclass(frozen=True)
 class LiveEntry:
     """One registry entry as the server has it.
@@ -29,6 +46,9 @@ class LiveEntry:
     (a null means absent, see :func:`without_nulls`). It may hold
     fields this tool does not know (the API's definition is an open object) and
     secrets: render it only through :func:`registry_sync.secrets.redact`.
+    ``health`` is the list's ``health``, None when the server sent none; it is an
+    observation, not part of what the entry is, so it takes no part in equality or
+    in the fingerprint.
     """
 
     id: str
@@ -36,6 +56,7 @@ class LiveEntry:
     source: str
     definition: dict[str, Any]
     updated_at: float | None = None
+    health: LiveHealth | None = field(default=None, compare=False)
 
     def fingerprint(self) -> str:
         """A stable digest of what the entry is now; secrets enter it only redacted."""
@@ -171,6 +192,7 @@ def parse_entry(document: object, origin: str, where: str = "") -> LiveEntry:
             f"{prefix}updated_at",
             f"expected epoch milliseconds or null, got {json_kind(updated_at)}",
         )
+    health = parse_health(document.get("health"), origin, f"{prefix}health")
     if SERVER_OWNED_IN_DEFINITION.isdisjoint(definition):
         clean = definition
     else:
@@ -179,5 +201,42 @@ def parse_entry(document: object, origin: str, where: str = "") -> LiveEntry:
     if "id" not in clean:
         clean = {"id": entry_id, **clean}
     return LiveEntry(
-        id=entry_id, immutable=immutable, source=source, definition=clean, updated_at=updated_at
+        id=entry_id,
+        immutable=immutable,
+        source=source,
+        definition=clean,
+        updated_at=updated_at,
+        health=health,
     )
+
+
+def parse_health(value: object, origin: str, where: str) -> LiveHealth | None:
+    """Parse ``{is_available, last_health_check, error}``; absent or null is None."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ResponseShapeError(origin, where, f"expected a JSON object, got {json_kind(value)}")
+    available = value.get("is_available")
+    if not isinstance(available, bool):
+        raise ResponseShapeError(
+            origin, f"{where}.is_available", f"expected a boolean, got {json_kind(available)}"
+        )
+    checked = value.get("last_health_check")
+    if checked is not None and (isinstance(checked, bool) or not isinstance(checked, (int, float))):
+        raise ResponseShapeError(
+            origin,
+            f"{where}.last_health_check",
+            f"expected epoch milliseconds or null, got {json_kind(checked)}",
+        )
+    error = value.get("error")
+    if error is not None and not isinstance(error, str):
+        raise ResponseShapeError(
+            origin, f"{where}.error", f"expected a string or null, got {json_kind(error)}"
+        )
+    return LiveHealth(available, checked, one_line(error) if error is not None else None)
+
+
+def one_line(text: str, limit: int = HEALTH_ERROR_LIMIT) -> str:
+    """``text`` on one line (runs of white space made one space), cut to ``limit``."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -14,7 +14,13 @@ from registry_sync.checks import Warn, check_problems, print_warnings
 from registry_sync.client import NetworkDeadline
 from registry_sync.config import ProjectConfig
 from registry_sync.errors import ConfigError
-from registry_sync.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL
+from registry_sync.exitcodes import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_UNHEALTHY,
+)
 from registry_sync.loader import check_reroute_graph, check_reroute_targets
 from registry_sync.overlay import point_at_origins
 from registry_sync.plan import Plan, Risk
@@ -27,6 +33,7 @@ from registry_sync.writable import write_problems
 
 if TYPE_CHECKING:
     from registry_sync.applier import ApplyResult
+    from registry_sync.verify import HealthReport
 
 
 def live_source(
@@ -156,11 +163,12 @@ def plan_exit_code(computed: Plan, *, detailed: bool) -> int:
     return EXIT_OK
 
 
-def apply_exit_code(result: ApplyResult) -> int:
+def apply_exit_code(result: ApplyResult, health: HealthReport | None = None) -> int:
     """0 when every write is done, 3 when some landed and others did not (or a run
-    that wrote was interrupted), else 1."""
+    that wrote was interrupted), else 1; a run whose writes are all done but left an
+    entry unhealthy (``health``, from ``--verify-health``) is 4."""
     if result.interrupted and result.wrote:
         return EXIT_PARTIAL
     if result.complete:
-        return EXIT_OK
+        return EXIT_UNHEALTHY if health is not None and health.unhealthy else EXIT_OK
     return EXIT_PARTIAL if result.wrote else EXIT_ERROR

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from registry_sync.live import LiveHealth
+
 
 class Action(str, Enum):
     """What happens to one registry entry. The values are the JSON plan's strings."""
@@ -67,6 +69,9 @@ class Change:
     ``live_fingerprint`` identifies the
     live entry the action was computed from (None when there was none).
     ``conflict`` marks a read-only entry whose file differs from the server.
+    ``live_health`` is the live entry's health as the list reported it, for an entry
+    the plan writes or conflicts with, and for any declared entry reported
+    unavailable; None otherwise, or when the server sent none.
     """
 
     id: str
@@ -79,6 +84,7 @@ class Change:
     patch: Mapping[str, Any] | None = None
     live_fingerprint: str | None = None
     conflict: bool = False
+    live_health: LiveHealth | None = None
     # Filled by the policy step (registry_sync.policy), never by the planner.
     risk: Risk = Risk.SAFE
     risk_reasons: tuple[str, ...] = ()
@@ -155,6 +161,15 @@ class Plan:
     def writes(self) -> tuple[Change, ...]:
         """The changes that write to the registry."""
         return tuple(change for change in self.changes if change.action in WRITING_ACTIONS)
+
+    @property
+    def down(self) -> tuple[Change, ...]:
+        """The changes whose live entry the registry reports unavailable now."""
+        return tuple(
+            change
+            for change in self.changes
+            if change.live_health is not None and not change.live_health.is_available
+        )
 
     @property
     def has_changes(self) -> bool:

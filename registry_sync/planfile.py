@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from registry_sync.definition import NULLABLE_FIELDS
-from registry_sync.errors import PlanFileError
+from registry_sync.errors import PlanFileError, ResponseShapeError
+from registry_sync.live import LiveHealth, parse_health
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.render.json import FORMAT_VERSION
 from registry_sync.secrets import secret_paths
@@ -175,7 +176,16 @@ def _change(item: object, where: str) -> Change:
         patch=patch,
         live_fingerprint=fingerprint,
         conflict=_field(data, "conflict", bool, where),
+        live_health=_live_health(data.get("live_health"), f"{where}.live_health"),
     )
+
+
+def _live_health(value: object, where: str) -> LiveHealth | None:
+    # Shown to reviewers only; apply never acts on it. Checked like a list's health.
+    try:
+        return parse_health(value, "", where)
+    except ResponseShapeError as exc:
+        raise _Corrupt(exc.where, exc.what) from None
 
 
 def _field_change(item: object, where: str) -> FieldChange:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from registry_sync.definition import DEFINITION_FIELDS, unknown_fields
@@ -116,6 +116,7 @@ def build_plan(
         else:
             changes.append(_plan_undeclared(entry, options))
     changes.sort(key=lambda change: change.id)
+    changes = [_with_health(change, live_by_id.get(change.id)) for change in changes]
     return Plan(
         changes=tuple(changes),
         models_dir=options.models_dir,
@@ -196,6 +197,21 @@ def _plan_declared(
         file=desired.file,
         line=desired.line,
     )
+
+
+def _with_health(change: Change, entry: LiveEntry | None) -> Change:
+    """``change`` with its live entry's health when the plan writes or conflicts with
+    it, or when a declared entry is reported unavailable (unchanged healthy entries,
+    the bulk of a registry, cost one check)."""
+    health = None if entry is None else entry.health
+    if health is None or change.action is Action.UNMANAGED:
+        return change
+    unchanged = change.action is Action.NO_OP or (
+        change.action is Action.READ_ONLY and not change.conflict
+    )
+    if unchanged and health.is_available:
+        return change
+    return replace(change, live_health=health)
 
 
 def _plan_undeclared(entry: LiveEntry, options: PlanOptions) -> Change:

@@ -97,6 +97,7 @@ SETTINGS: tuple[Spec, ...] = (
     Spec("api_url", "api_url", API_URL_VARIABLE, DEFAULT_API_URL, DEFAULT_API_URL),
     Spec("on_behalf_of", None, ON_BEHALF_OF_VARIABLE, None, "none"),
     Spec("prune", "prune", None, False, "off"),
+    Spec("verify_health", "verify_health", None, False, "off"),
     Spec("max_deletes", "max_deletes", None, None, "no cap"),
     Spec("retry_budget", None, None, DEFAULT_RETRY_BUDGET, str(DEFAULT_RETRY_BUDGET)),
     Spec("timeout", None, None, DEFAULT_TIMEOUT, str(DEFAULT_TIMEOUT)),
@@ -135,6 +136,7 @@ class Settings:
     api_url: str
     on_behalf_of: str | None
     prune: bool
+    verify_health: bool
     max_deletes: int | None
     retry_budget: float
     timeout: float

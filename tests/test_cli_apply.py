@@ -817,6 +817,7 @@ def test_json_result_lists_every_entry_in_plan_order(workspace: Workspace) -> No
         },
         "confirmed": True,
         "unconfirmed_reason": None,
+        "health": None,
     }
     assert [(e["id"], e["action"], e["outcome"], e["status"]) for e in document["entries"]] == [
         (CHAT, "update", "done", None),

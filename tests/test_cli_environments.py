@@ -283,3 +283,20 @@ def test_config_shows_where_each_setting_of_an_environment_comes_from(repo: Repo
         "in",
         "registry-sync.yaml",
     ]
+
+
+def test_health_probes_the_environment_its_key_and_its_registry(repo: Repo) -> None:
+    repo.production.set_unhealthy(CHAT, "upstream refused the key")
+    staging = repo.run("health", "--env", "staging", "--format", "json")
+    assert staging.exit_code == 0, staging.output
+    production = repo.run("health", "--env", "production", "--format", "json")
+    assert production.exit_code == 4, production.output
+    rows = {row["id"]: row for row in json.loads(production.stdout)["models"]}
+    assert rows[CHAT]["is_available"] is False
+    assert rows[CHAT]["error"] == "upstream refused the key"
+    assert json.loads(production.stdout)["registry"] == repo.production.url
+    assert "Environment production" in production.stderr
+    # Each probe went to its own registry, with its own key.
+    assert [r.path for r in repo.staging.requests("POST")] and [
+        r.path for r in repo.production.requests("POST")
+    ]

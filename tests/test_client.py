@@ -166,6 +166,24 @@ def test_check_health_returns_the_probe_result(
     assert result == HealthResult(is_available=True, checked_at=checked, error=None)
 
 
+def test_an_unhealthy_answer_and_listed_health_carry_the_scrubbed_error(
+    client: RegistryClient, registry_server: RegistryServer
+) -> None:
+    registry_server.set_unhealthy(
+        CHAT, f"upstream said\n  401 for Bearer {registry_server.api_key}"
+    )
+
+    probed = client.check_health(CHAT)
+    listed = {entry.id: entry.health for entry in client.list_models()}
+
+    assert (probed.is_available, probed.error) == (False, "upstream said 401 for Bearer ***")
+    chat = listed[CHAT]
+    assert chat is not None and chat.error == "upstream said 401 for Bearer ***"
+    assert (chat.is_available, chat.last_health_check) == (False, probed.checked_at)
+    embed = listed[EMBED]
+    assert embed is not None and (embed.is_available, embed.error) == (True, None)
+
+
 def test_ids_are_percent_encoded_in_every_path(
     client: RegistryClient, registry_server: RegistryServer
 ) -> None:

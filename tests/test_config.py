@@ -51,6 +51,7 @@ def test_every_setting_is_read(repo: Path) -> None:
             "models_dir: registry/models\n"
             "api_url: https://registry.example.com\n"
             "prune: true\n"
+            "verify_health: true\n"
             "protect:\n"
             "  - meetkai:assistant-chat-v2\n"
             '  - "prod:*"\n'
@@ -65,6 +66,7 @@ def test_every_setting_is_read(repo: Path) -> None:
         models_dir=Path("registry/models"),
         api_url="https://registry.example.com",
         prune=True,
+        verify_health=True,
         protect=("meetkai:assistant-chat-v2", "prod:*"),
         ignore=(IgnoreRule("meetkai:*", ("healthCheck", "defaultParams.temperature")),),
     )
@@ -309,3 +311,11 @@ def test_a_configuration_file_that_is_a_pipe_is_refused_not_waited_on(tmp_path: 
     assert str(raised.value).endswith(
         "registry-sync.yaml: a named pipe, not a regular file; only regular files are read"
     )
+
+
+def test_verify_health_must_be_true_or_false(repo: Path) -> None:
+    path = write(repo / "registry-sync.yaml", "verify_health: sometimes\n")
+
+    assert problems_of(path) == [
+        "registry-sync.yaml:1: verify_health: expected true or false, got a string"
+    ]

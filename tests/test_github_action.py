@@ -624,6 +624,24 @@ def test_drift_opens_updates_and_closes_one_issue_per_project(
     assert all(method == "GET" for method, _ in github.requests)
 
 
+def test_drift_lists_unhealthy_models_in_its_summary_and_issue(
+    actions: Actions, github: FakeGitHub, registry: RegistryServer, models: Path
+) -> None:
+    registry.set_unhealthy(EMBED_ID, "upstream <502>")
+    healthy_drift = actions.run(models, event_name="schedule")
+    edit_model(models, CHAT_ID, rpm=1200)
+    drift = actions.run(models, event_name="schedule")
+    registry.set_unhealthy(EMBED_ID, None)
+
+    assert healthy_drift.code == 0, healthy_drift.log
+    assert f"- `{EMBED_ID}`: upstream \\<502\\>" in healthy_drift.summary
+    assert "::warning title=registry-sync%3A unhealthy models::" in healthy_drift.log
+    assert drift.code == 2
+    (issue,) = drift_issues(github)
+    assert "Unhealthy now (1)" in issue["body"]
+    assert f"- `{EMBED_ID}`: upstream \\<502\\>" in issue["body"]
+
+
 def test_drift_issue_that_cannot_be_written_is_a_warning(
     actions: Actions, github: FakeGitHub, models: Path
 ) -> None:

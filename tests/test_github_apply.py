@@ -111,6 +111,24 @@ def test_the_reviewed_plan_is_applied_and_reported_on_the_pull_request(
     assert run.summary in reply
 
 
+def test_verify_health_from_the_config_reports_an_unhealthy_entry_on_the_pull_request(
+    actions: Actions, github: FakeGitHub, registry: RegistryServer, models: Path, tmp_path: Path
+) -> None:
+    edit_model(models, CHAT_ID, contextWindow=65536)
+    review(actions, models)
+    (tmp_path / "registry-sync.yaml").write_text("verify_health: true\n", encoding="utf-8")
+    registry.set_unhealthy(CHAT_ID, "upstream answered 502")
+    try:
+        run = apply(actions, models)
+    finally:
+        registry.set_unhealthy(CHAT_ID, None)
+
+    assert run.code == 4, run.log
+    (reply,) = replies(github)
+    assert "### ⚠️ registry-sync applied, but unhealthy:" in reply
+    assert f"- `{CHAT_ID}`: upstream answered 502\n" in reply
+
+
 def test_a_merged_tree_that_plans_something_else_is_refused(
     actions: Actions, github: FakeGitHub, registry: RegistryServer, models: Path
 ) -> None:
@@ -334,6 +352,14 @@ def test_the_digest_is_of_the_canonical_plan_without_the_tool_version() -> None:
     assert plan_digest(document(UPDATE)) != plan_digest(document(UPDATE, NO_OP))
     # A key a later format version adds takes part without any change here.
     assert plan_digest({**document(UPDATE), "violations": []}) != plan_digest(document(UPDATE))
+
+
+def test_live_health_takes_no_part_in_the_digest_or_the_review() -> None:
+    down = {"is_available": False, "last_health_check": 1, "error": "502"}
+    observed = document({**UPDATE, "live_health": down})
+
+    assert plan_digest(observed) == plan_digest(document({**UPDATE, "live_health": None}))
+    assert unreviewed(observed, document(UPDATE)) == []
 
 
 def test_what_is_left_of_a_reviewed_plan_passes_and_nothing_else() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from registry_sync.errors import ResponseShapeError
-from registry_sync.live import parse_entry, parse_list_response, without_nulls
+from registry_sync.live import LiveHealth, parse_entry, parse_list_response, without_nulls
 
 
 def entry(**overrides: Any) -> dict[str, Any]:
@@ -127,3 +127,30 @@ def test_a_null_in_a_live_definition_means_absent_at_any_depth() -> None:
 def test_a_definition_without_nulls_is_kept_as_it_is() -> None:
     definition = {"id": "a:b", "provider": "p", "capabilities": {"reasoning": False}}
     assert without_nulls(definition) is definition
+
+
+def test_health_is_parsed_and_takes_no_part_in_equality_or_the_fingerprint() -> None:
+    down = {"is_available": False, "last_health_check": 5, "error": "no route\n to host"}
+    healthy = parse_entry(entry(), "test")
+    unhealthy = parse_entry(entry(health=down), "test")
+
+    assert healthy.health == LiveHealth(True, None, None)
+    assert unhealthy.health == LiveHealth(False, 5, "no route to host")
+    assert healthy == unhealthy
+    assert healthy.fingerprint() == unhealthy.fingerprint()
+    assert parse_entry(entry(health=None), "test").health is None
+
+
+@pytest.mark.parametrize(
+    ("health", "where"),
+    [
+        ("down", "health"),
+        ({"is_available": "no"}, "health.is_available"),
+        ({"is_available": True, "last_health_check": "today"}, "health.last_health_check"),
+        ({"is_available": False, "error": 3}, "health.error"),
+    ],
+)
+def test_health_of_the_wrong_shape_fails_closed(health: Any, where: str) -> None:
+    with pytest.raises(ResponseShapeError) as caught:
+        parse_entry(entry(health=health), "test")
+    assert caught.value.where == where

@@ -75,6 +75,7 @@ def test_json_document_contract() -> None:
             "body",
             "patch",
             "live_fingerprint",
+            "live_health",
         }
     json.loads(render_json(review_plan()))
 

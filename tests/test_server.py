@@ -148,6 +148,51 @@ def test_health_probe_answers_and_records_the_check(
     assert registry_server.entries()[CHAT]["health"]["last_health_check"] == answer["checked_at"]
 
 
+def test_an_id_made_unhealthy_answers_unavailable_with_its_error(
+    http: httpx.Client, registry_server: RegistryServer
+) -> None:
+    registry_server.set_unhealthy(CHAT, "baseUrl answered 502")
+
+    answer = http.post(f"{path_of(CHAT)}/health").json()
+    listed = {item["id"]: item["health"] for item in http.get(BASE).json()["data"]}
+
+    assert HealthCheckResponse.model_validate(answer).error == "baseUrl answered 502"
+    assert answer == {
+        "is_available": False,
+        "checked_at": answer["checked_at"],
+        "error": "baseUrl answered 502",
+    }
+    assert listed[CHAT] == {
+        "is_available": False,
+        "last_health_check": answer["checked_at"],
+        "error": "baseUrl answered 502",
+    }
+    assert listed[EMBED]["is_available"] is True
+    assert registry_server.unhealthy == {CHAT: "baseUrl answered 502"}
+
+
+def test_an_unhealthy_id_recovers_when_switched_back_and_stays_so_when_re_created(
+    http: httpx.Client, registry_server: RegistryServer
+) -> None:
+    registry_server.set_unhealthy("meetkai:new-model-v1")
+    created = http.post(BASE, json=new_definition()).json()
+    probed = http.post(f"{path_of('meetkai:new-model-v1')}/health").json()
+    registry_server.set_unhealthy("meetkai:new-model-v1", None)
+    recovered = http.post(f"{path_of('meetkai:new-model-v1')}/health").json()
+
+    assert created["health"]["is_available"] is False
+    assert probed["error"] == "upstream unreachable: connection refused"
+    assert recovered == {"is_available": True, "checked_at": recovered["checked_at"]}
+    assert registry_server.entries()["meetkai:new-model-v1"]["health"]["error"] is None
+
+
+def test_unhealthy_ids_given_at_start_are_unhealthy(registry_seed: dict[str, Any]) -> None:
+    with RegistryServer(registry_seed, unhealthy={CHAT: "down"}) as server:
+        health = server.entries()[CHAT]["health"]
+
+    assert (health["is_available"], health["error"]) == (False, "down")
+
+
 def test_every_response_is_valid_for_the_official_sdk(http: httpx.Client) -> None:
     RegistryModelListResponse.model_validate(http.get(BASE).json())
     RegistryModelResponse.model_validate(http.get(path_of(IMMUTABLE)).json())
@@ -645,6 +690,7 @@ def test_cli_serves_the_seed_until_interrupted(
     seed_file.write_text(json.dumps(registry_seed))
     command = [sys.executable, "-m", "registry_sync.testing", "--seed", str(seed_file)]
     switches = ["--store-nulls", "--fill-defaults", '{"hidden": false}']
+    switches += ["--unhealthy", "meetkai:new-model-v1", "--unhealthy", f"{EMBED}=key missing"]
     with subprocess.Popen(
         [*command, "--api-key", "demo-key", "--latency-ms", "5", *switches],
         stdout=subprocess.PIPE,
@@ -660,6 +706,10 @@ def test_cli_serves_the_seed_until_interrupted(
         cleared = request(
             "PATCH", url + path_of("meetkai:new-model-v1"), json={"hidden": None}, headers=auth
         )
+        probes = [
+            request("POST", url + path_of(model_id) + "/health", headers=auth).json()
+            for model_id in ("meetkai:new-model-v1", EMBED, CHAT)
+        ]
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=10)
 
@@ -670,6 +720,12 @@ def test_cli_serves_the_seed_until_interrupted(
     assert response.status_code == 200
     assert added.json()["definition"]["hidden"] is False  # --fill-defaults
     assert cleared.json()["definition"]["hidden"] is None  # --store-nulls
+    errors = [(probe["is_available"], probe.get("error")) for probe in probes]  # --unhealthy
+    assert errors == [
+        (False, "upstream unreachable: connection refused"),
+        (False, "key missing"),
+        (True, None),
+    ]
     assert f"GET {BASE} -> 200" in stderr
     assert process.returncode == 0
 

@@ -6,7 +6,9 @@ output through ``output.py``; the work itself in ``registry_sync.pipeline`` and 
 Exit codes: 0 success; 1 error, invalid models or a policy violation (a read-only
 conflict among them: apply would refuse the plan); with
 ``plan --detailed-exitcode``, 2 when changes are present; 3 when ``apply`` wrote some
-changes and others failed, or was interrupted after writing. Usage errors exit 1
+changes and others failed, or was interrupted after writing; 4 when
+``apply --verify-health`` left an entry it wrote unhealthy (rolled back or not), or
+``health`` found a managed entry unavailable. Usage errors exit 1
 too, so that CI never mistakes a typo for drift.
 """
 
@@ -26,6 +28,7 @@ from registry_sync.cli.commands.completion import COMPLETE_VARIABLE, PROG_NAME, 
 from registry_sync.cli.commands.config import config
 from registry_sync.cli.commands.export import export
 from registry_sync.cli.commands.graph import graph
+from registry_sync.cli.commands.health import health
 from registry_sync.cli.commands.plan import plan
 from registry_sync.cli.commands.render import render
 from registry_sync.cli.commands.schema import schema
@@ -83,7 +86,7 @@ def cli() -> None:
     """
 
 
-for _command in (validate, schema, completion, config, plan, apply, export, graph, render):
+for _command in (validate, schema, completion, config, plan, apply, export, graph, render, health):
     cli.add_command(_command)
 
 

@@ -288,17 +288,35 @@ def _result_markdown(
         if isinstance(entry, dict)
     ]
     table = "| entry | action | result | detail |\n|---|---|---|---|\n" + "\n".join(rows)
-    tail = ""
+    down = _unhealthy_lines(result)
+    if down and outcome == "complete":
+        title = "⚠️ registry-sync applied, but unhealthy"
+    tail = f"\n**Unhealthy after apply:**\n\n{down}\n" if down else ""
     if outcome not in ("complete", "no-changes"):
         tail = (
             "\n\nThe registry is partly changed. Fix the cause and re-run this job: it "
             "plans again and applies what is left, which must be part of the reviewed plan.\n"
-        )
+        ) + tail
     return (
         f"### {title}: {_project(project)}\n\nCommit {code_span(context.sha[:7])}"
         f"{f' ([run {context.run_id}]({context.run_url}))' if context.run_url else ''}.\n\n"
         f"{table}\n{tail}"
     )
+
+
+def _unhealthy_lines(result: Mapping[str, Any]) -> str:
+    """A Markdown list of the entries ``--verify-health`` found unhealthy."""
+    lines = []
+    for item in result.get("health") or []:
+        if not isinstance(item, dict) or item.get("state") != "unhealthy":
+            continue
+        rollback = item.get("rollback")
+        undone = ""
+        if isinstance(rollback, dict):
+            undone = " (rolled back)" if rollback.get("succeeded") else " (rollback FAILED)"
+        error = escape_text(str(item.get("error") or ""))
+        lines.append(f"- {code_span(str(item.get('id')))}: {error}{undone}")
+    return "\n".join(lines)
 
 
 def _reply(

@@ -32,7 +32,7 @@ from registry_sync.github.steps import (
     write_to_github,
 )
 from registry_sync.github.workflow import ActionLog, ActionsContext
-from registry_sync.render.markdown import code_span
+from registry_sync.render.markdown import code_span, escape_text
 
 DRIFT_KIND = "drift"
 # Room for the plan in an issue body (GitHub allows 65,536 characters).
@@ -66,6 +66,13 @@ def run(
         log.output("result", "error")
         return EXIT_ERROR
     plan_outputs(options, run_, log)
+    down = _unhealthy_section(run_)
+    if down:
+        log.annotate(
+            "warning",
+            "unavailable in the registry now: " + ", ".join(i for i, _ in run_.unhealthy),
+            title="registry-sync: unhealthy models",
+        )
     drifted = run_.changed_ids
     folder = f"{options.models_dir}/"
     where = folder + (f" on {context.ref_name}" if context.ref_name else "")
@@ -74,7 +81,7 @@ def run(
     )
     if not drifted:
         log.line(f"No drift: the registry matches {where}.")
-        log.summary(f"### ✅ No drift\n\nThe registry matches {where_markdown}.\n")
+        log.summary(f"### ✅ No drift\n\nThe registry matches {where_markdown}.\n{down}")
         _close_issue(context, log, project)
         return EXIT_OK
     count = len(drifted)
@@ -86,9 +93,19 @@ def run(
     )
     listed = "\n".join(f"- {code_span(entry)}" for entry in drifted)
     headline = f"### ❌ Drift: {count} registry {noun} from {where_markdown}\n\n{listed}\n\n"
+    headline += f"{down}\n" if down else ""
     log.summary(headline + run_.markdown)
     _open_or_update_issue(context, log, project, headline, run_)
     return run_.returncode
+
+
+def _unhealthy_section(run_: PlanRun) -> str:
+    """Markdown listing the declared models the registry reports unavailable (from
+    the list's health, no probe), empty when none is."""
+    if not run_.unhealthy:
+        return ""
+    rows = "\n".join(f"- {code_span(i)}: {escape_text(error)}" for i, error in run_.unhealthy)
+    return f"\n#### ⚠️ Unhealthy now ({len(run_.unhealthy)})\n\n{rows}\n"
 
 
 def _open_or_update_issue(

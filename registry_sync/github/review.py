@@ -57,8 +57,13 @@ class ProjectKey:
 
 def plan_digest(document: Mapping[str, Any]) -> str:
     """``sha256:<hex>`` of the JSON plan in canonical form (sorted keys, compact
-    separators, UTF-8), every key but the tool's version included."""
+    separators, UTF-8), every key but the tool's version and the actions'
+    ``live_health`` included: health is what the registry observed, not what the
+    plan does, and it may change between review and merge."""
     kept = {key: value for key, value in document.items() if key not in _NOT_DIGESTED}
+    actions = kept.get("actions")
+    if isinstance(actions, list):
+        kept["actions"] = [_without_health(action) for action in actions]
     return "sha256:" + hashlib.sha256(_canonical(kept).encode("utf-8")).hexdigest()
 
 
@@ -136,7 +141,15 @@ def _writes(document: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
     actions = document.get("actions")
     if not isinstance(actions, list):
         return []
-    return [a for a in actions if isinstance(a, dict) and a.get("action") in _WRITES]
+    return [
+        _without_health(a) for a in actions if isinstance(a, dict) and a.get("action") in _WRITES
+    ]
+
+
+def _without_health(action: Any) -> Any:
+    if not isinstance(action, dict) or "live_health" not in action:
+        return action
+    return {key: value for key, value in action.items() if key != "live_health"}
 
 
 def _canonical(value: Any) -> str:

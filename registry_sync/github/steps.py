@@ -57,6 +57,18 @@ class PlanRun:
         return rest if first == MARKER else self.markdown
 
     @property
+    def unhealthy(self) -> list[tuple[str, str]]:
+        """The declared entries the registry reports unavailable, each with its error."""
+        if self.document is None:
+            return []
+        return [
+            (action["id"], action["live_health"].get("error") or "no reason given")
+            for action in self.document["actions"]
+            if isinstance(action.get("live_health"), dict)
+            and action["live_health"].get("is_available") is False
+        ]
+
+    @property
     def changed_ids(self) -> list[str]:
         """The entries that differ: writes and read-only conflicts."""
         if self.document is None:

@@ -23,7 +23,9 @@ Format version 2::
          "changes": [{"path": "a.b[0]", "kind": "added|removed|changed",
                       "before": ..., "after": ...,
                       "origin": "overlays/staging/x.yaml:4"}],  (only when an overlay set it)
-         "body": {...} | null, "patch": {...} | null, "live_fingerprint": "sha256:..." | null}
+         "body": {...} | null, "patch": {...} | null, "live_fingerprint": "sha256:..." | null,
+         "live_health": {"is_available": false, "last_health_check": 1704067200000 | null,
+                         "error": "..." | null} | null}
       ]
     }
 
@@ -41,7 +43,11 @@ or ``violations``. ``environment`` is absent, not null, for a plan made without
 ``environments:``, so such plans are byte for byte what they were; ``apply --env
 NAME`` refuses a saved plan whose ``environment`` is not NAME. Version 2 dropped
 ``forces_replace`` and added the risk and violation fields: a version 1 reader
-would take a refused plan for an appliable one.
+would take a refused plan for an appliable one. ``live_health`` is the registry's
+health of the live entry (as its list reports it) for an action that writes it or
+conflicts with it, and for any declared entry the registry reports unavailable
+(``no-op`` included); null otherwise. It was added within version 2 (readers ignore
+keys they do not know).
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ import json
 from typing import Any
 
 from registry_sync._version import __version__
+from registry_sync.live import LiveHealth
 from registry_sync.plan import Change, FieldChange, Plan
 
 FORMAT_VERSION = "2"
@@ -108,4 +115,13 @@ def _action(change: Change) -> dict[str, Any]:
         "body": None if change.body is None else dict(change.body),
         "patch": None if change.patch is None else dict(change.patch),
         "live_fingerprint": change.live_fingerprint,
+        "live_health": None if change.live_health is None else _health(change.live_health),
+    }
+
+
+def _health(health: LiveHealth) -> dict[str, Any]:
+    return {
+        "is_available": health.is_available,
+        "last_health_check": health.last_health_check,
+        "error": health.error,
     }

@@ -30,6 +30,7 @@ from registry_sync.render.text import (
     REMOVED,
     SET_AT_APPLY,
     created_fields,
+    down_note,
     format_value,
     risk_line,
     summary_line,
@@ -222,7 +223,12 @@ def _block(change: Change) -> str:
     where = f" ({_html(_location(change))})" if change.file else ""
     summary = f"{icon} <code>{_html(change.id)}</code> {phrase}{where}"
     reason = f"*{escape_text(change.reason)}*"
+    down = down_note(change)
+    if down:
+        summary += " · <b>this model is down now</b>"
     lines = ["", "", "<details>", f"<summary>{summary}</summary>", "", reason]
+    if down:
+        lines.extend(["", f"**{escape_text(down)}**"])
     if change.risk is not Risk.SAFE:
         reasons = escape_text("; ".join(change.risk_reasons))
         lines.extend(["", f"**{change.risk.value}:** {reasons}"])

@@ -17,6 +17,14 @@ JSON, format version 1::
         {"id": "...", "action": "create|update|replace|delete",
          "outcome": "done|failed|skipped", "detail": "...",
          "status": 500 | null, "wrote": true, "restore": {...} | null}
+      ],
+      "health": null | [            # null unless apply ran with --verify-health
+        {"id": "...", "action": "create|update|replace",
+         "state": "healthy|unhealthy|not-probed",
+         "error": "..." | null,       # the server's error, or why it was not probed
+         "checked_at": 1704067200000 | null,
+         "rollback": null | {"how": "patch|delete|re-create", "succeeded": true,
+                             "detail": "..."}}
       ]
     }
 """
@@ -29,6 +37,7 @@ from typing import Any
 
 from registry_sync.applier import ApplyResult, EntryResult, Outcome
 from registry_sync.plan import Action
+from registry_sync.verify import EntryHealth, HealthReport, HealthState
 
 FORMAT_VERSION = "1"
 
@@ -67,8 +76,11 @@ def closing_line(result: ApplyResult) -> str:
     return f"{head}: {counts}; {failed} failed, {skipped} skipped."
 
 
-def render_result_text(result: ApplyResult, *, color: bool = False) -> str:
-    """The final report: one line per write, restore definitions, the closing line."""
+def render_result_text(
+    result: ApplyResult, *, color: bool = False, health: HealthReport | None = None
+) -> str:
+    """The final report: one line per write, restore definitions, the closing line,
+    and with ``health`` the health of each entry written and what to do next."""
 
     def paint(code: str, text: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
@@ -95,7 +107,57 @@ def render_result_text(result: ApplyResult, *, color: bool = False) -> str:
             "warning: the registry could not be read again to confirm the writes "
             f"({result.unconfirmed}); run `registry-sync plan` to check"
         )
+    if health is not None:
+        lines.extend(_health_lines(health, paint))
     return "\n".join(lines) + "\n"
+
+
+def _health_lines(health: HealthReport, paint: Callable[[str, str], str]) -> list[str]:
+    lines = ["", "Health after apply:"]
+    if not health.entries:
+        lines.append("  nothing created, updated or re-created to probe")
+    for entry in health.entries:
+        lines.append("  " + _health_line(entry, paint))
+    unhealthy = health.unhealthy
+    if not unhealthy:
+        return lines
+    lines.append("")
+    names = ", ".join(entry.id for entry in unhealthy)
+    kept = [entry.id for entry in unhealthy if entry.rollback is None]
+    if kept:
+        lines.append(
+            paint(_BOLD, f"Unhealthy after apply: {', '.join(kept)}.")
+            + " Fix what the error names (baseUrl, the key variable, the upstream) in "
+            "models/ and apply again, or apply with --rollback-on-unhealthy to put "
+            "unhealthy entries back as they were."
+        )
+    elif health.rollback_failed:
+        lines.append(
+            paint(_BOLD, f"Unhealthy after apply: {names}; a rollback FAILED.")
+            + " Run `registry-sync plan` to see what the registry holds now, and put it "
+            "right by hand or apply again."
+        )
+    else:
+        lines.append(
+            paint(_BOLD, f"Rolled back: {names}.")
+            + " They are as they were before this apply; the other changes stay applied. "
+            "Fix models/ and apply again."
+        )
+    return lines
+
+
+def _health_line(entry: EntryHealth, paint: Callable[[str, str], str]) -> str:
+    if entry.state is HealthState.HEALTHY:
+        return f"{paint(_GREEN, 'healthy')}    {entry.id}"
+    if entry.state is HealthState.NOT_PROBED:
+        return f"{paint(_YELLOW, 'not probed')} {entry.id}: {entry.error}"
+    line = f"{paint(_RED, 'UNHEALTHY')}  {entry.id}: {entry.error}"
+    rollback = entry.rollback
+    if rollback is None:
+        return line
+    if rollback.succeeded:
+        return f"{line}; rolled back ({rollback.how}): {rollback.detail}"
+    return f"{line}; {paint(_RED, 'ROLLBACK FAILED')} ({rollback.how}): {rollback.detail}"
 
 
 def _entry_line(entry: EntryResult, paint: Callable[[str, str], str]) -> str:
@@ -107,8 +169,9 @@ def _entry_line(entry: EntryResult, paint: Callable[[str, str], str]) -> str:
     return f"{symbol} {entry.id}: {label} ({entry.action.value}): {entry.detail}"
 
 
-def result_document(result: ApplyResult) -> dict[str, Any]:
-    """The result as a JSON-ready dict in format version 1."""
+def result_document(result: ApplyResult, health: HealthReport | None = None) -> dict[str, Any]:
+    """The result as a JSON-ready dict in format version 1 (``health``: the
+    health report of ``--verify-health``, null without it)."""
     summary = {word: result.count(Outcome.DONE, action) for word, action in _COUNTED}
     summary["failed"] = result.count(Outcome.FAILED)
     summary["skipped"] = result.count(Outcome.SKIPPED)
@@ -131,9 +194,24 @@ def result_document(result: ApplyResult) -> dict[str, Any]:
             }
             for entry in result.results
         ],
+        "health": None if health is None else [_health_item(entry) for entry in health.entries],
     }
 
 
-def render_result_json(result: ApplyResult) -> str:
+def _health_item(entry: EntryHealth) -> dict[str, Any]:
+    rollback = entry.rollback
+    return {
+        "id": entry.id,
+        "action": entry.action.value,
+        "state": entry.state.value,
+        "error": entry.error,
+        "checked_at": entry.checked_at,
+        "rollback": None
+        if rollback is None
+        else {"how": rollback.how, "succeeded": rollback.succeeded, "detail": rollback.detail},
+    }
+
+
+def render_result_json(result: ApplyResult, health: HealthReport | None = None) -> str:
     """The result as indented JSON text, ending with a newline."""
-    return json.dumps(result_document(result), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(result_document(result, health), indent=2, ensure_ascii=False) + "\n"

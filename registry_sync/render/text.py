@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan, Risk
@@ -200,6 +201,9 @@ def _block(change: Change, paint: _Painter) -> list[str]:
     where = paint(_DIM, f"({where})")
     lines = [f"  {paint(colour, symbol)} {paint(_BOLD, change.id)} {phrase}{mark}  {where}"]
     lines.append(f"      {paint(_DIM, '# ' + change.reason)}")
+    down = down_note(change)
+    if down:
+        lines.append(f"      {paint(_RED, '!')} {paint(_RED, down)}")
     lines.extend(
         f"      {paint(_RISK_COLOURS[change.risk], '!')} {reason}" for reason in change.risk_reasons
     )
@@ -208,6 +212,23 @@ def _block(change: Change, paint: _Painter) -> list[str]:
     for item in change.changes:
         lines.append("      " + _field_line(item, paint))
     return lines
+
+
+def down_note(change: Change) -> str:
+    """``this model is down now (...): error`` for an entry the registry reports
+    unavailable, empty otherwise; shared by every renderer."""
+    health = change.live_health
+    if health is None or health.is_available:
+        return ""
+    checked = health.last_health_check
+    when = (
+        ""
+        if checked is None
+        else " (last health check "
+        + datetime.fromtimestamp(checked / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        + ")"
+    )
+    return f"this model is down now{when}: {health.error or 'the registry gives no reason'}"
 
 
 def _created_fields(body: Mapping[str, Any], paint: _Painter) -> list[str]:
@@ -261,6 +282,7 @@ def _compact_line(change: Change, paint: _Painter) -> str:
     symbol, _, colour = _HEADS[change.action]
     risk = f" [{change.risk.value}]" if change.risk is not Risk.SAFE else ""
     conflict = " CONFLICT" if change.conflict else ""
+    conflict += " DOWN NOW" if down_note(change) else ""
     head = f"{symbol.rjust(3)} {change.id}{risk}{conflict}"
     detail = touched_fields(change)
     room = _COMPACT_WIDTH - len(head) - 2

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from registry_sync.errors import RegistrySyncError
-from registry_sync.testing.server import Fault, RegistryServer
+from registry_sync.testing.server import DEFAULT_UNHEALTHY_ERROR, Fault, RegistryServer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,6 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         metavar="RPS",
         help="answer requests beyond RPS per second with 429 and Retry-After (token bucket)",
+    )
+    parser.add_argument(
+        "--unhealthy",
+        action="append",
+        default=[],
+        metavar="ID[=ERROR]",
+        help="make the health probe of ID answer unavailable (with ERROR); repeatable",
     )
     faults = parser.add_argument_group(
         "faults",
@@ -122,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             store_nulls=args.store_nulls,
             fill_defaults=fill_defaults,
             rate_limit=args.rate_limit,
+            unhealthy=dict(_unhealthy(item) for item in args.unhealthy),
             faults=() if fault is None else (fault,),
             log=lambda line: print(line, file=sys.stderr, flush=True),
         )
@@ -142,6 +150,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _unhealthy(item: str) -> tuple[str, str]:
+    # Ids hold a colon, never "=": the first "=" starts the error.
+    model_id, _, error = item.partition("=")
+    return model_id, error or DEFAULT_UNHEALTHY_ERROR
 
 
 def fault_from_args(args: argparse.Namespace) -> Fault | None:

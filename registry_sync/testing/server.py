@@ -42,6 +42,8 @@ CLUSTER_SEGMENT = "cluster"
 FaultKind = Literal["rate-limit", "status", "malformed", "drop"]
 _FAULT_KINDS: frozenset[str] = frozenset({"rate-limit", "status", "malformed", "drop"})
 _KNOWN_STATUSES = frozenset(status.value for status in HTTPStatus)
+# What the probe of an id made unhealthy answers unless told otherwise.
+DEFAULT_UNHEALTHY_ERROR = "upstream unreachable: connection refused"
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,9 @@ class RegistryServer:
     ``store_nulls`` makes a PATCH null stored as null instead of removing the field;
     ``fill_defaults`` maps field paths (dotted for nested fields, e.g.
     ``capabilities.supportsTopP``) to values an add fills in when the body omits them.
+    ``unhealthy`` maps model ids to the error their health probe answers (see
+    :meth:`set_unhealthy`); the list's ``health`` of such an entry says so too. It
+    names ids, not entries: an id made unhealthy stays so when deleted and re-created.
     All switches are safe to change while requests are in flight.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
@@ -171,6 +176,7 @@ class RegistryServer:
         store_nulls: bool = False,
         fill_defaults: Mapping[str, Any] | None = None,
         rate_limit: float | None = None,
+        unhealthy: Mapping[str, str] | None = None,
     ) -> None:
         self.api_key = api_key
         self.store_nulls = store_nulls
@@ -184,6 +190,9 @@ class RegistryServer:
         self.bucket = None if rate_limit is None else TokenBucket(rate_limit)
         self._requests: list[RecordedRequest] = []
         self._entries: dict[str, dict[str, Any]] = _load_seed(seed)
+        self._unhealthy: dict[str, str] = {}
+        for model_id, error in (unhealthy or {}).items():
+            self.set_unhealthy(model_id, error)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -253,6 +262,24 @@ class RegistryServer:
         """
         with self._lock:
             self._faults.append(_ArmedFault(fault, fault.times))
+
+    def set_unhealthy(self, model_id: str, error: str | None = DEFAULT_UNHEALTHY_ERROR) -> None:
+        """Make ``model_id``'s health probe answer unavailable with ``error`` (None: make
+        it healthy again). The entry's ``health`` in the list follows at once."""
+        with self._lock:
+            if error is None:
+                self._unhealthy.pop(model_id, None)
+            else:
+                self._unhealthy[model_id] = error
+            entry = self._entries.get(model_id)
+            if entry is not None:
+                entry["health"] = self._health_of(model_id, _now_ms())
+
+    @property
+    def unhealthy(self) -> dict[str, str]:
+        """The ids made unhealthy, each with the error its probe answers."""
+        with self._lock:
+            return dict(self._unhealthy)
 
     def clear_faults(self) -> None:
         """Forget every fault not yet used up."""
@@ -397,6 +424,8 @@ class RegistryServer:
         for path, value in self.fill_defaults.items():
             _fill(definition, path.split("."), value)
         entry = registry_model(definition, created_at=now, updated_at=now)
+        if model_id in self._unhealthy:
+            entry["health"] = self._health_of(model_id, None)
         self._entries[model_id] = entry
         return _Reply(200, copy.deepcopy(entry))
 
@@ -441,8 +470,17 @@ class RegistryServer:
         if entry is None:
             return _not_found(model_id)
         checked_at = _now_ms()
-        entry["health"] = {"is_available": True, "last_health_check": checked_at, "error": None}
-        return _Reply(200, {"is_available": True, "checked_at": checked_at})
+        entry["health"] = health = self._health_of(model_id, checked_at)
+        # The API's HealthCheckResponse: error only when there is one.
+        answer: dict[str, Any] = {"is_available": health["is_available"], "checked_at": checked_at}
+        if health["error"] is not None:
+            answer["error"] = health["error"]
+        return _Reply(200, answer)
+
+    def _health_of(self, model_id: str, checked_at: int | None) -> dict[str, Any]:
+        """The list's ``health`` object for ``model_id`` as the switch has it."""
+        error = self._unhealthy.get(model_id)
+        return {"is_available": error is None, "last_health_check": checked_at, "error": error}
 
 
 def _refused(problems: list[str]) -> _Reply:

@@ -27,6 +27,7 @@ from registry_sync.cli.options import (
     prune_option,
     replace_option,
     resolved,
+    setting_option,
     strict_option,
     target_option,
 )
@@ -38,8 +39,10 @@ from registry_sync.settings import Settings
 
 if TYPE_CHECKING:
     from registry_sync.applier import ApplyEvent, ApplyResult
+    from registry_sync.client import RegistryClient
     from registry_sync.policy import Rules
     from registry_sync.state import LiveSource
+    from registry_sync.verify import HealthReport
 
 
 @click.command()
@@ -84,6 +87,18 @@ if TYPE_CHECKING:
     default=None,
     help="Also write the JSON result to this file (written even when apply is interrupted).",
 )
+@setting_option(
+    "--verify-health/--no-verify-health",
+    setting="verify_health",
+    help="After the writes, probe every created, updated or re-created entry through the "
+    "registry's health endpoint; an unhealthy one exits 4.",
+)
+@click.option(
+    "--rollback-on-unhealthy",
+    is_flag=True,
+    help="Put every entry found unhealthy back as it was before this apply (an update is "
+    "PATCHed back, a create deleted, a re-create restored); implies --verify-health.",
+)
 @target_option
 @compact_option
 @click.option(
@@ -110,6 +125,8 @@ def apply(
     allowed: tuple[str, ...],
     output_format: str,
     out: Path | None,
+    verify_health: bool | None,
+    rollback_on_unhealthy: bool,
     targets: tuple[str, ...],
     compact: bool,
     dry_run: bool,
@@ -122,7 +139,9 @@ def apply(
     Exit 0 when every change is done (or there is none), 1 when nothing was
     written (refused, cancelled, or every write failed), 3 when some writes
     landed and others failed, or Ctrl-C stopped a run that wrote: run apply again
-    to finish. --dry-run: exit 0, or 1 on an error or a plan apply would refuse.
+    to finish. With --verify-health, 4 when every write is done but an entry
+    written is unhealthy (rolled back or not: the report says), unless 3 or 1 applies.
+    --dry-run: exit 0, or 1 on an error or a plan apply would refuse.
     """
     output = Output(color)
 
@@ -142,6 +161,11 @@ def apply(
                     "with its own; plan again to change them"
                 )
         settings = resolved(config_file, environment)
+        if rollback_on_unhealthy and given("verify_health") and not settings.verify_health:
+            raise ConfigError(
+                "--rollback-on-unhealthy needs the health probes that --no-verify-health "
+                "turns off; drop one of them"
+            )
         live = live_source(
             settings,
             registry_file=source.registry_file,
@@ -161,6 +185,8 @@ def apply(
             replace=replace,
             strict=strict,
             out=out,
+            verify_health=settings.verify_health or rollback_on_unhealthy,
+            rollback=rollback_on_unhealthy,
             targets=targets,
             compact=compact,
             dry_run=dry_run,
@@ -183,12 +209,16 @@ def run_apply(
     strict: bool = False,
     out: Path | None = None,
     max_rps: float | None = None,
+    verify_health: bool = False,
+    rollback: bool = False,
     targets: tuple[str, ...] = (),
     compact: bool = False,
     dry_run: bool = False,
 ) -> int:
-    """Plan (or read the saved plan), show it, ask, apply, report; returns the exit
-    code. With ``dry_run``, show the requests apply would send instead of asking."""
+    """Plan (or read the saved plan), show it, ask, apply, (with ``verify_health``)
+    probe what was written and (with ``rollback``) put back what is unhealthy, report;
+    returns the exit code. With ``dry_run``, show the requests apply would send
+    instead of asking."""
     from registry_sync.applier import ApplyResult, apply_plan
     from registry_sync.pipeline import compute_plan
     from registry_sync.planfile import read_plan
@@ -199,6 +229,7 @@ def run_apply(
     from registry_sync.render.text import render_text
     from registry_sync.state import fetch_live, open_client
     from registry_sync.targeting import matches
+    from registry_sync.verify import HealthReport
 
     if dry_run and output_format != "text":
         raise ConfigError(
@@ -244,10 +275,11 @@ def run_apply(
         return EXIT_OK
     if not computed.writes:
         nothing = ApplyResult(computed.registry)
+        checked = HealthReport() if verify_health else None
         if out is not None:
-            write_file(out, render_result_json(nothing))
+            write_file(out, render_result_json(nothing, checked))
         if output_format == "json":
-            output.out(render_result_json(nothing), nl=False)
+            output.out(render_result_json(nothing, checked), nl=False)
         return EXIT_OK
     if not auto_approve:
         if output_format == "json":
@@ -275,10 +307,37 @@ def run_apply(
             server_defaults=settings.server_defaults,
             on_event=_progress(output),
         )
-    return _report(output, result, output_format, out)
+        health = _verify(output, result, client, rollback, parallelism) if verify_health else None
+    return _report(output, result, output_format, out, health)
 
 
-def _report(output: Output, result: ApplyResult, output_format: str, out: Path | None) -> int:
+def _verify(
+    output: Output, result: ApplyResult, client: RegistryClient, rollback: bool, parallelism: int
+) -> HealthReport | None:
+    """Probe (and roll back); None when apply or the probes were interrupted."""
+    if result.interrupted:
+        output.err("note: apply was interrupted: the health of what it wrote was not probed")
+        return None
+    from registry_sync.verify import verify_apply
+
+    output.err("Probing the health of the entries written...")
+    try:
+        return verify_apply(result, client, rollback=rollback, parallelism=parallelism)
+    except KeyboardInterrupt:
+        output.err(
+            "note: health probes interrupted (Ctrl-C): nothing was rolled back; run "
+            "`registry-sync health` to see"
+        )
+        return None
+
+
+def _report(
+    output: Output,
+    result: ApplyResult,
+    output_format: str,
+    out: Path | None,
+    health: HealthReport | None = None,
+) -> int:
     """Print (and with ``out`` save) the result; returns the exit code. Ctrl-C cannot
     cut it short: what landed must always be reported."""
     from registry_sync.pipeline import apply_exit_code
@@ -287,14 +346,14 @@ def _report(output: Output, result: ApplyResult, output_format: str, out: Path |
     previous = _ignore_interrupts()
     try:
         if out is not None:
-            write_file(out, render_result_json(result))
+            write_file(out, render_result_json(result, health))
         if output_format == "json":
-            output.out(render_result_json(result), nl=False)
+            output.out(render_result_json(result, health), nl=False)
         else:
-            output.out(render_result_text(result, color=output.color), nl=False)
+            output.out(render_result_text(result, color=output.color, health=health), nl=False)
     finally:
         _restore_interrupts(previous)
-    return apply_exit_code(result)
+    return apply_exit_code(result, health)
 
 
 def _ignore_interrupts() -> Any:
