@@ -13,7 +13,6 @@ never written, and :attr:`ExportFile.secrets` says what was left out instead.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import re
@@ -33,6 +32,7 @@ from registry_sync.definition import Definition, unknown_fields
 from registry_sync.errors import ConfigError, ExportError
 from registry_sync.live import SERVER_OWNED_FIELDS, LiveEntry
 from registry_sync.secrets import PLACEHOLDER_ENV_VAR, is_credential_parameter, secret_paths
+from registry_sync.suggest import Suggester
 from registry_sync.values import deep_copy, format_path
 
 __all__ = [
@@ -468,13 +468,14 @@ def plan_export(
 
 def _check_ids(ids: Sequence[str], by_id: dict[str, LiveEntry], include_read_only: bool) -> None:
     problems: list[str] = []
+    known = Suggester(by_id)
     for entry_id in dict.fromkeys(ids):
         entry = by_id.get(entry_id)
         if entry is None:
             message = f"no registry entry {printable(repr(entry_id))}"
-            close = difflib.get_close_matches(entry_id, list(by_id), n=1)
+            close = known.suggest(entry_id)
             if close:
-                message += f" (did you mean {printable(repr(close[0]))}?)"
+                message += f" (did you mean {printable(repr(close))}?)"
             problems.append(message)
         elif entry.immutable and not include_read_only:
             problems.append(

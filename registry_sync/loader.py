@@ -12,7 +12,6 @@ No message ever repeats a value found under ``auth``, ``baseUrl`` or
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -42,6 +41,7 @@ from registry_sync.secrets import (
     secret_paths,
     url_parses,
 )
+from registry_sync.suggest import Suggester, suggester
 from registry_sync.values import format_path
 from registry_sync.yamlsource import Document, PathParts, SourceMap, parse_documents
 
@@ -169,6 +169,7 @@ def check_reroute_targets(
     desired = {definition.id for definition in definitions}
     maps: dict[str, SourceMap | None] = {}
     problems: list[Problem] = []
+    ids: Suggester | None = None
     for definition in definitions:
         for index, rule in enumerate(definition.body.get("rerouteRules") or ()):
             target = rule["targetModelId"]
@@ -178,9 +179,10 @@ def check_reroute_targets(
                 continue
             else:
                 message = f"no model '{target}' in models/ or in the registry"
-                close = difflib.get_close_matches(target, [*desired, *known_ids], n=1)
+                ids = ids or Suggester([*desired, *known_ids])
+                close = ids.suggest(target)
                 if close:
-                    message += f"; did you mean '{close[0]}'?"
+                    message += f"; did you mean '{close}'?"
             parts = ("rerouteRules", index, "targetModelId")
             line = _line_in(maps, definition, parts)
             problems.append(Problem(definition.file, line, format_path(parts), message))
@@ -616,9 +618,9 @@ def _unknown_field(loc: tuple[str | int, ...]) -> str:
             "unknown field; this looks like a registry entry as the API returns it: "
             "declare the fields of its definition at the top level"
         )
-    close = difflib.get_close_matches(str(key), allowed, n=1) if isinstance(key, str) else []
+    close = suggester(allowed).suggest(key) if isinstance(key, str) else None
     if close:
-        return f"unknown field; did you mean '{close[0]}'?"
+        return f"unknown field; did you mean '{close}'?"
     if allowed and len(allowed) <= 8:
         return f"unknown field; expected one of {', '.join(repr(k) for k in allowed)}"
     return "unknown field"

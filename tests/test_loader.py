@@ -694,3 +694,22 @@ def test_a_null_leaves_the_field_out_of_the_definition(
     (definition,) = result.definitions
     assert "hidden" not in definition.body
     assert [problem.severity for problem in result.problems] == ["warning"]
+
+
+def test_ten_thousand_failing_reroute_rules_report_quickly(tmp_path: Path) -> None:
+    # Each rule names its own removed target: one suggestion per target, from one index.
+    definitions = [
+        DesiredDefinition(
+            f"team:model-{n:05}",
+            {"rerouteRules": [{"trigger": {}, "targetModelId": f"team:modle-{n:05}"}]},
+            str(tmp_path / "gone.yaml"),
+            n + 1,
+        )
+        for n in range(10_000)
+    ]
+    problems = check_reroute_targets(definitions, known_ids={f"live:{n}" for n in range(10_000)})
+    assert len(problems) == 10_000
+    assert problems[42].message == (
+        "no model 'team:modle-00042' in models/ or in the registry; "
+        "did you mean 'team:model-00042'?"
+    )
