@@ -37,6 +37,7 @@ import httpx
 
 from registry_sync._version import __version__
 from registry_sync.errors import ApiError, ConfigError, ResponseShapeError, TransportError
+from registry_sync.gcpause import gc_paused
 from registry_sync.live import LiveEntry, parse_entry, parse_list_response
 
 __all__ = [
@@ -248,9 +249,10 @@ class RegistryClient:
 
     def list_models(self) -> list[LiveEntry]:
         """Every registry entry, immutable ones included, in the server's order."""
-        document = self._call("list registry models", "GET", API_PATH)
-        with self._scrubbing():
-            return parse_list_response(document, f"GET {API_PATH}")
+        with gc_paused():  # thousands of entries, all kept: collecting finds nothing
+            document = self._call("list registry models", "GET", API_PATH)
+            with self._scrubbing():
+                return parse_list_response(document, f"GET {API_PATH}")
 
     def get_model(self, model_id: str) -> LiveEntry | None:
         """The entry ``model_id``, or None when the registry answers 404."""

@@ -30,8 +30,10 @@ from registry_sync.definition import (
     is_advice,
 )
 from registry_sync.errors import ConfigError
+from registry_sync.gcpause import gc_paused
 from registry_sync.live import SERVER_OWNED_FIELDS, without_nulls
 from registry_sync.modelfiles import Unreadable, read_model_file, walk_model_files
+from registry_sync.parsecache import CachedDocument, CachedFile, ParseCache
 from registry_sync.problems import Problem
 from registry_sync.reroutes import find_cycles, rules_of
 from registry_sync.secrets import (
@@ -111,12 +113,13 @@ class LoadResult:
         return self.problems if strict else self.errors
 
 
-def load_models(models_dir: Path) -> LoadResult:
+def load_models(models_dir: Path, cache: ParseCache | None = None) -> LoadResult:
     """Load and validate every YAML file below ``models_dir``, recursively, in path order.
 
     Never stops at the first problem: each file and each document is checked, and
-    every problem is returned. Raises :class:`ConfigError` when ``models_dir`` is
-    missing or not a directory.
+    every problem is returned. ``cache`` holds what earlier runs found in files
+    with the same bytes (None: parse and validate every file). Raises
+    :class:`ConfigError` when ``models_dir`` is missing or not a directory.
     """
     if not models_dir.exists():
         raise ConfigError(
@@ -136,19 +139,15 @@ def load_models(models_dir: Path) -> LoadResult:
     problems = [Problem(_display(bad.path, cwd), 0, "", bad.reason) for bad in unreadable]
     notes: list[str] = []
     declared: list[_Declared] = []
-    for display, path in paths:
-        source = _read(display, path, models_dir, problems)
-        if source is None:
-            continue
-        documents, error = parse_documents(source.text)
-        found: list[Problem] = []
-        if error is not None:
-            found.append(Problem(display, error.line, error.path, error.message))
-        elif all(document.data is None for document in documents):
-            notes.append(f"{display}: empty file, skipped")
-        for document in documents:
-            declared.extend(_check_document(source, document, found))
-        problems.extend(_capped(found))
+    with gc_paused():
+        for display, path in paths:
+            source = _read(display, path, models_dir, problems)
+            if source is None:
+                continue
+            found, empty = _check_file(source, declared, cache)
+            if empty:
+                notes.append(f"{display}: empty file, skipped")
+            problems.extend(_capped(found))
     definitions = _unique_ids(declared, problems)
     return LoadResult(
         definitions=tuple(sorted(definitions, key=lambda definition: definition.id)),
@@ -333,6 +332,7 @@ class _Source:
 
     display: str
     text: str
+    raw: bytes = b""
 
     @cached_property
     def map(self) -> SourceMap:
@@ -379,7 +379,45 @@ def _read(display: str, path: Path, root: Path, problems: list[Problem]) -> _Sou
             Problem(display, line, "", f"not UTF-8 text (byte 0x{byte:02x}); save it as UTF-8")
         )
         return None
-    return _Source(display, text)
+    return _Source(display, text, raw)
+
+
+def _check_file(
+    source: _Source, declared: list[_Declared], cache: ParseCache | None
+) -> tuple[list[Problem], bool]:
+    """The file's problems, and whether it is empty; its declared ids go to ``declared``."""
+    cached = cache.get(source.raw) if cache is not None else None
+    if cached is not None:
+        for item in cached.documents:
+            document = Document(item.index, item.line, None, maybe_duplicate_keys=False)
+            declared.append(_Declared(item.id, source, document, item.valid, item.body))
+        found = [
+            Problem(source.display, *warning, severity="warning") for warning in cached.warnings
+        ]
+        return found, cached.empty
+    documents, error = parse_documents(source.text)
+    found = []
+    empty = False
+    if error is not None:
+        found.append(Problem(source.display, error.line, error.path, error.message))
+    else:
+        empty = all(document.data is None for document in documents)
+    mine: list[_Declared] = []
+    for document in documents:
+        mine.extend(_check_document(source, document, found))
+    declared.extend(mine)
+    if cache is not None and all(problem.severity == "warning" for problem in found):
+        # Never a file with errors: an inline secret is one, so none is ever cached.
+        entry = CachedFile(
+            tuple(
+                CachedDocument(d.id, d.valid, d.document.index, d.document.line, d.body)
+                for d in mine
+            ),
+            tuple((problem.line, problem.path, problem.message) for problem in found),
+            empty,
+        )
+        cache.put(source.raw, entry)
+    return found, empty
 
 
 # --- checking one document ---------------------------------------------------------------

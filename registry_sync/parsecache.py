@@ -1,0 +1,144 @@
+"""The parse cache: each model file's parsed and validated form, keyed on its content.
+
+An entry is keyed on the SHA-256 of the file's bytes salted with everything else that
+decides what validating it finds: the tool's version, the source of the modules that
+parse and validate, and pydantic's version. It lives in the user cache directory
+(``REGISTRY_SYNC_CACHE_DIR`` sets another), one JSON file per entry, written to a
+temporary name and renamed into place, so concurrent runs never see half an entry.
+An entry that does not read back is ignored and written again.
+
+Only files without errors are cached: a file holding an inline secret is an error,
+so no secret is ever written here. Entries hold ids, definitions and warnings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+CACHE_DIR_ENV = "REGISTRY_SYNC_CACHE_DIR"
+_FORMAT = 1
+# The modules whose code decides what validating a file finds.
+_VALIDATING = (
+    "registry_sync.definition",
+    "registry_sync.live",
+    "registry_sync.loader",
+    "registry_sync.problems",
+    "registry_sync.secrets",
+    "registry_sync.values",
+    "registry_sync.yamlsource",
+)
+
+
+@dataclass(frozen=True)
+class CachedDocument:
+    """One document of a cached file that declares an id."""
+
+    id: str
+    valid: bool
+    index: int
+    line: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    """What loading one file found: its declared documents and its warnings."""
+
+    documents: tuple[CachedDocument, ...]
+    warnings: tuple[tuple[int, str, str], ...]  # (line, path, message)
+    empty: bool
+
+
+class ParseCache:
+    """Entries in ``folder``; ``get`` and ``put`` by a file's bytes."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def get(self, raw: bytes) -> CachedFile | None:
+        """The entry for a file holding ``raw``, or None (absent or unreadable)."""
+        try:
+            data = json.loads((self.folder / _key(raw)).read_bytes())
+            return _decode(data)
+        except (OSError, ValueError, TypeError, KeyError, IndexError):
+            return None
+
+    def put(self, raw: bytes, entry: CachedFile) -> None:
+        """Store ``entry`` for ``raw``; quietly not when it cannot be stored as it is."""
+        data = _encode(entry)
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        if json.loads(text) != data:  # e.g. a mapping with non-string keys
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as file:
+                    file.write(text)
+                os.replace(temporary, self.folder / _key(raw))
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError:
+            return  # a read-only or full cache only costs speed
+
+
+def default_cache() -> ParseCache:
+    """The cache in ``REGISTRY_SYNC_CACHE_DIR``, else in the user cache directory."""
+    chosen = os.environ.get(CACHE_DIR_ENV)
+    if chosen:
+        return ParseCache(Path(chosen))
+    return ParseCache(user_cache_dir() / "registry-sync" / "parse")
+
+
+def user_cache_dir() -> Path:
+    """The platform's per-user cache directory."""
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
+def _key(raw: bytes) -> str:
+    return hashlib.sha256(_salt() + raw).hexdigest() + ".json"
+
+
+@cache
+def _salt() -> bytes:
+    import pydantic
+
+    from registry_sync import _version
+
+    digest = hashlib.sha256(f"{_FORMAT}\0{_version.__version__}\0{pydantic.VERSION}".encode())
+    for name in _VALIDATING:
+        digest.update(Path(importlib.import_module(name).__file__ or "").read_bytes())
+    return digest.digest()
+
+
+def _encode(entry: CachedFile) -> dict[str, Any]:
+    return {
+        "documents": [[d.id, d.valid, d.index, d.line, d.body] for d in entry.documents],
+        "warnings": [list(warning) for warning in entry.warnings],
+        "empty": entry.empty,
+    }
+
+
+def _decode(data: dict[str, Any]) -> CachedFile:
+    documents = tuple(
+        CachedDocument(str(i), bool(valid), int(index), int(line), dict(body))
+        for i, valid, index, line, body in data["documents"]
+    )
+    warnings = tuple(
+        (int(line), str(path), str(message)) for line, path, message in data["warnings"]
+    )
+    return CachedFile(documents, warnings, bool(data["empty"]))

@@ -1,0 +1,147 @@
+"""The parse cache: hits, misses after an edit, corrupt entries, version changes."""
+
+from __future__ import annotations
+
+import gc
+import json
+from pathlib import Path
+
+import pytest
+
+from registry_sync import _version, parsecache
+from registry_sync.gcpause import gc_paused
+from registry_sync.loader import LoadResult, load_models
+from registry_sync.parsecache import CACHE_DIR_ENV, ParseCache, default_cache
+
+CHAT = """\
+id: meetkai:chat
+provider: openai-compatible
+modelId: chat-v1
+apiFormat: responses
+capabilities:
+  modalities: {input: [text], output: [text]}
+  reasoning: true
+auth:
+  type: api-key
+  envVar: CHAT_API_KEY
+"""
+
+
+@pytest.fixture
+def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "chat.yaml").write_text(CHAT)
+    return Path("models")
+
+
+def entries(cache: ParseCache) -> list[Path]:
+    return sorted(cache.folder.glob("*.json"))
+
+
+def tamper(entry: Path, model_id: str) -> None:
+    data = json.loads(entry.read_text())
+    data["documents"][0][0] = model_id
+    data["documents"][0][4]["id"] = model_id
+    entry.write_text(json.dumps(data))
+
+
+def test_a_second_load_reads_the_entry_and_finds_the_same(models: Path, tmp_path: Path) -> None:
+    cache = ParseCache(tmp_path / "cache")
+    first = load_models(models, cache)
+    (entry,) = entries(cache)
+    assert load_models(models, cache) == first == load_models(models)
+    tamper(entry, "from:cache")  # proves the second run reads the entry, not the file
+    assert [d.id for d in load_models(models, cache).definitions] == ["from:cache"]
+
+
+def test_an_edited_file_misses_and_gets_its_own_entry(models: Path, tmp_path: Path) -> None:
+    cache = ParseCache(tmp_path / "cache")
+    load_models(models, cache)
+    (models / "chat.yaml").write_text(CHAT.replace("chat-v1", "chat-v2"))
+    result = load_models(models, cache)
+    assert result.definitions[0].body["modelId"] == "chat-v2"
+    assert len(entries(cache)) == 2
+
+
+@pytest.mark.parametrize("garbage", ["{not json", "[]", '{"documents": [[1]]}', ""])
+def test_a_corrupt_entry_is_ignored_and_rewritten(
+    models: Path, tmp_path: Path, garbage: str
+) -> None:
+    cache = ParseCache(tmp_path / "cache")
+    expected = load_models(models, cache)
+    (entry,) = entries(cache)
+    entry.write_text(garbage)
+    assert load_models(models, cache) == expected
+    assert json.loads(entry.read_text())["documents"][0][0] == "meetkai:chat"
+
+
+def test_another_tool_version_does_not_read_the_entry(
+    models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = ParseCache(tmp_path / "cache")
+    load_models(models, cache)
+    (entry,) = entries(cache)
+    tamper(entry, "from:old-version")
+    monkeypatch.setattr(_version, "__version__", "99.0.0")
+    parsecache._salt.cache_clear()
+    try:
+        assert [d.id for d in load_models(models, cache).definitions] == ["meetkai:chat"]
+    finally:
+        monkeypatch.undo()
+        parsecache._salt.cache_clear()
+    assert len(entries(cache)) == 2
+
+
+def test_files_with_errors_are_never_cached_so_no_secret_is(models: Path, tmp_path: Path) -> None:
+    cache = ParseCache(tmp_path / "cache")
+    secret = "sk-live-0123456789abcdef0123456789"
+    text = CHAT.replace("  envVar: CHAT_API_KEY\n", f"  apiKey: {secret}\n")
+    (models / "chat.yaml").write_text(text)
+    result = load_models(models, cache)
+    assert result.errors
+    assert entries(cache) == []
+    assert load_models(models, cache) == result
+
+
+def test_warnings_and_duplicate_ids_come_back_from_the_cache(models: Path, tmp_path: Path) -> None:
+    (models / "chat.yaml").write_text(CHAT + "description: null\n")
+    (models / "copy.yaml").write_text("# a copy\n" + CHAT)
+    (models / "empty.yaml").write_text("")
+    cache = ParseCache(tmp_path / "cache")
+    cold: LoadResult = load_models(models, cache)
+    assert [p.severity for p in cold.problems] == ["warning", "error"]
+    assert cold.notes == ("models/empty.yaml: empty file, skipped",)
+    assert len(entries(cache)) == 3
+    assert load_models(models, cache) == cold
+
+
+def test_the_cache_folder_comes_from_the_environment_or_the_user_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "mine"))
+    assert default_cache().folder == tmp_path / "mine"
+    monkeypatch.delenv(CACHE_DIR_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache().folder == tmp_path / "xdg" / "registry-sync" / "parse"
+
+
+def test_an_unwritable_cache_costs_only_speed(models: Path, tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    assert load_models(models, ParseCache(blocked / "cache")) == load_models(models)
+
+
+def test_the_collector_is_restored_after_loading_even_on_error() -> None:
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
