@@ -743,7 +743,7 @@ def test_a_read_only_conflict_applies_nothing(workspace: Workspace) -> None:
 
 @pytest.fixture
 def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("registry_sync.cli._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("registry_sync.cli.commands.apply._stdin_is_terminal", lambda: True)
 
 
 @pytest.mark.usefixtures("terminal")

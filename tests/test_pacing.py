@@ -15,7 +15,9 @@ import yaml
 from click.testing import CliRunner
 
 from registry_sync.applier import EntryFinished, EntryResult, Outcome, Throttled, apply_plan
-from registry_sync.cli import Output, _progress, cli
+from registry_sync.cli import cli
+from registry_sync.cli.commands.apply import _progress
+from registry_sync.cli.output import Output
 from registry_sync.client import RegistryClient, RetryPolicy
 from registry_sync.loader import DesiredDefinition
 from registry_sync.pacing import Pacer, RateMeter
