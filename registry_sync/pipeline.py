@@ -18,6 +18,7 @@ from registry_sync.applier import ApplyResult
 from registry_sync.config import ProjectConfig, project_config
 from registry_sync.errors import ConfigError, InvalidModels
 from registry_sync.loader import check_reroute_graph, check_reroute_targets
+from registry_sync.parsecache import ParseCache
 from registry_sync.plan import Plan, Risk
 from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, replace_problems
 from registry_sync.policy import Rules, SafetyRails, judge
@@ -97,11 +98,12 @@ def compute_plan(
     strict: bool = False,
     warn: Warn | None = None,
     rules: Rules | None = None,
+    cache: ParseCache | None = None,
 ) -> Plan:
     """Load models/, fetch the live registry, check references, plan, check that the
     API accepts every write, and judge the plan by ``rules`` (risk, violations).
-    Warnings go to ``warn``."""
-    desired = load_desired(models_dir, strict=strict)
+    Warnings go to ``warn``; ``cache`` is the parse cache (None: none)."""
+    desired = load_desired(models_dir, strict=strict, cache=cache)
     if warn is not None:
         print_warnings(warn, desired.warnings)
     live = fetch_live(source, os.environ.get(API_KEY_VARIABLE))

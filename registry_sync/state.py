@@ -19,6 +19,7 @@ from registry_sync.client import (
 from registry_sync.errors import ConfigError, InvalidModels, ResponseShapeError
 from registry_sync.live import LiveEntry, parse_list_response
 from registry_sync.loader import LoadResult, load_models
+from registry_sync.parsecache import ParseCache
 
 DEFAULT_API_URL = "https://apigw.mka1.com"
 API_KEY_VARIABLE = "MKA1_API_KEY"
@@ -116,10 +117,13 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def load_desired(models_dir: Path, *, strict: bool = False) -> LoadResult:
-    """Load models/, raising :class:`InvalidModels` with every problem if any error
-    (or, with ``strict``, any warning) was found; warnings stay in the result."""
-    result = load_models(models_dir)
+def load_desired(
+    models_dir: Path, *, strict: bool = False, cache: ParseCache | None = None
+) -> LoadResult:
+    """Load models/ (through ``cache``), raising :class:`InvalidModels` with every
+    problem if any error (or, with ``strict``, any warning) was found; warnings stay
+    in the result."""
+    result = load_models(models_dir, cache)
     if result.failing(strict=strict):
         raise InvalidModels(result.problems)
     return result

@@ -7,11 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from registry_sync import _version, parsecache
+from registry_sync.cli import cli
 from registry_sync.gcpause import gc_paused
 from registry_sync.loader import LoadResult, load_models
 from registry_sync.parsecache import CACHE_DIR_ENV, ParseCache, default_cache
+from registry_sync.testing import RegistryServer
 
 CHAT = """\
 id: meetkai:chat
@@ -145,3 +148,45 @@ def test_the_collector_is_restored_after_loading_even_on_error() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+# --- through the CLI: validate, plan and apply use it; --no-cache bypasses it --------
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "test-key-parse-cache"
+
+
+def run(args: list[str], cache_dir: Path) -> Result:
+    env = {CACHE_DIR_ENV: str(cache_dir), "MKA1_API_KEY": KEY, "NO_COLOR": None}
+    return CliRunner().invoke(cli, args, env=env)
+
+
+def test_validate_reads_the_cache_and_no_cache_bypasses_it(models: Path, tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    assert run(["validate", "--models-dir", "models", "--no-cache"], cache_dir).exit_code == 0
+    assert not cache_dir.exists()
+    assert run(["validate", "--models-dir", "models"], cache_dir).exit_code == 0
+    (entry,) = entries(ParseCache(cache_dir))
+    data = json.loads(entry.read_text())
+    data["warnings"].append([3, "modelId", "planted in the cache by the test"])
+    entry.write_text(json.dumps(data))
+    cached = run(["validate", "--models-dir", "models"], cache_dir)
+    assert "models/chat.yaml:3: modelId: warning: planted in the cache" in cached.stderr
+    fresh = run(["validate", "--models-dir", "models", "--no-cache"], cache_dir)
+    assert "planted" not in fresh.stderr
+    assert fresh.exit_code == cached.exit_code == 0
+
+
+def test_plan_and_apply_fill_the_cache_unless_told_not_to(tmp_path: Path) -> None:
+    models = ["--models-dir", str(ROOT / "models")]
+    registry = ["--registry-file", str(ROOT / "examples" / "registry.json")]
+    assert run(["plan", *models, *registry, "--no-cache"], tmp_path / "a").exit_code == 0
+    assert not (tmp_path / "a").exists()
+    assert run(["plan", *models, *registry], tmp_path / "a").exit_code == 0
+    assert len(entries(ParseCache(tmp_path / "a"))) == 4
+    with RegistryServer(seed=ROOT / "examples" / "registry.json", api_key=KEY) as server:
+        apply = ["apply", *models, "--api-url", server.url, "--auto-approve"]
+        assert run([*apply, "--no-cache"], tmp_path / "b").exit_code == 0
+        assert not (tmp_path / "b").exists()
+        assert run(apply, tmp_path / "b").exit_code == 0
+    assert len(entries(ParseCache(tmp_path / "b"))) == 4

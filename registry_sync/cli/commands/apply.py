@@ -23,6 +23,7 @@ from registry_sync.applier import (
 )
 from registry_sync.cli.options import (
     api_source_options,
+    cache_option,
     color_option,
     config_option,
     given,
@@ -34,6 +35,7 @@ from registry_sync.cli.options import (
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
 from registry_sync.errors import ApplyRefused, ConfigError
+from registry_sync.parsecache import ParseCache
 from registry_sync.pipeline import (
     EXIT_ERROR,
     EXIT_OK,
@@ -97,6 +99,7 @@ from registry_sync.state import API_KEY_VARIABLE, LiveSource, fetch_live, open_c
     help="Also write the JSON result to this file (written even when apply is interrupted).",
 )
 @color_option
+@cache_option
 def apply(
     plan_file: Path | None,
     models_dir: Path,
@@ -114,6 +117,7 @@ def apply(
     output_format: str,
     out: Path | None,
     color: bool | None,
+    cache: ParseCache | None,
 ) -> None:
     """Make the live registry match models/, or apply a saved plan (PLAN_FILE).
 
@@ -151,6 +155,7 @@ def apply(
             replace=replace,
             strict=strict,
             out=out,
+            cache=cache,
         )
 
     run_command(output, run)
@@ -169,6 +174,7 @@ def run_apply(
     strict: bool = False,
     out: Path | None = None,
     max_rps: float | None = None,
+    cache: ParseCache | None = None,
 ) -> int:
     """Plan (or read the saved plan), show it, ask, apply, report; returns the exit code."""
     source = settings.source
@@ -188,6 +194,7 @@ def run_apply(
             strict=strict,
             warn=output.err,
             rules=rules,
+            cache=cache,
         )
     if output_format == "text":
         output.out(render_text(computed, color=output.color), nl=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from registry_sync.cli.options import (
+    cache_option,
     color_option,
     config_option,
     given_names,
@@ -17,6 +18,7 @@ from registry_sync.cli.options import (
     strict_option,
 )
 from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
+from registry_sync.parsecache import ParseCache
 from registry_sync.pipeline import (
     Settings,
     compute_plan,
@@ -72,6 +74,7 @@ from registry_sync.state import LiveSource
 @color_option
 @replace_option
 @strict_option
+@cache_option
 def plan(
     models_dir: Path,
     source: LiveSource,
@@ -87,6 +90,7 @@ def plan(
     max_deletes: int | None,
     allow_delete_all: bool,
     allowed: tuple[str, ...],
+    cache: ParseCache | None,
 ) -> None:
     """Show how the live registry differs from models/.
 
@@ -109,6 +113,7 @@ def plan(
             detailed_exitcode=detailed_exitcode,
             replace=replace,
             strict=strict,
+            cache=cache,
         )
 
     run_command(output, run)
@@ -125,6 +130,7 @@ def run_plan(
     detailed_exitcode: bool = False,
     replace: tuple[str, ...] = (),
     strict: bool = False,
+    cache: ParseCache | None = None,
 ) -> int:
     """Plan, print the plan and its violations; returns the exit code."""
     computed = compute_plan(
@@ -137,6 +143,7 @@ def run_plan(
         strict=strict,
         warn=output.err,
         rules=rules,
+        cache=cache,
     )
     if out is not None:
         write_file(out, render_json(computed))

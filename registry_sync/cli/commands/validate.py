@@ -6,28 +6,32 @@ from pathlib import Path
 
 import click
 
-from registry_sync.cli.options import models_dir_option, strict_option
+from registry_sync.cli.options import cache_option, models_dir_option, strict_option
 from registry_sync.cli.output import Output, run_command
 from registry_sync.loader import check_reroute_graph, load_models
+from registry_sync.parsecache import ParseCache
 from registry_sync.pipeline import EXIT_OK, check_problems
 
 
 @click.command()
 @models_dir_option
 @strict_option
-def validate(models_dir: Path, strict: bool) -> None:
+@cache_option
+def validate(models_dir: Path, strict: bool, cache: ParseCache | None) -> None:
     """Check every model file and list all problems with file and line.
 
     Warnings (rules the API does not enforce) are printed; they fail only with
     --strict. Exit 0 when every file is valid, 1 otherwise. No network access.
     """
     output = Output()
-    run_command(output, lambda: run_validate(models_dir, output, strict=strict))
+    run_command(output, lambda: run_validate(models_dir, output, strict=strict, cache=cache))
 
 
-def run_validate(models_dir: Path, output: Output, *, strict: bool = False) -> int:
+def run_validate(
+    models_dir: Path, output: Output, *, strict: bool = False, cache: ParseCache | None = None
+) -> int:
     """Validate models/, print notes then the verdict; returns the exit code."""
-    result = load_models(models_dir)
+    result = load_models(models_dir, cache)
     for note in result.notes:
         output.err(f"note: {note}")
     if result.files == 0:
