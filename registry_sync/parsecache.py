@@ -13,18 +13,20 @@ so no secret is ever written here. Entries hold ids, definitions and warnings.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
+import itertools
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 CACHE_DIR_ENV = "REGISTRY_SYNC_CACHE_DIR"
+_names = itertools.count()
 _FORMAT = 1
 # The modules whose code decides what validating a file finds.
 _VALIDATING = (
@@ -63,6 +65,7 @@ class ParseCache:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._made = False
 
     def get(self, raw: bytes) -> CachedFile | None:
         """The entry for a file holding ``raw``, or None (absent or unreadable)."""
@@ -78,18 +81,21 @@ class ParseCache:
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         if json.loads(text) != data:  # e.g. a mapping with non-string keys
             return
+        temporary = self.folder / f".tmp-{os.getpid()}-{next(_names)}"
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+            if not self._made:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._made = True
+            # A name no other run uses, then one rename: readers see all or nothing.
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                with os.fdopen(handle, "w", encoding="utf-8") as file:
-                    file.write(text)
-                os.replace(temporary, self.folder / _key(raw))
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
-        except OSError:
-            return  # a read-only or full cache only costs speed
+                os.write(descriptor, text.encode())
+            finally:
+                os.close(descriptor)
+            os.replace(temporary, self.folder / _key(raw))
+        except OSError:  # a read-only or full cache costs only speed
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
 
 
 def default_cache() -> ParseCache:
