@@ -34,6 +34,7 @@ from registry_sync.live import SERVER_OWNED_FIELDS, LiveEntry
 from registry_sync.secrets import PLACEHOLDER_ENV_VAR, is_credential_parameter, secret_paths
 from registry_sync.suggest import Suggester
 from registry_sync.values import deep_copy, format_path
+from registry_sync.yamlemit import fits_libyaml, indent_sequences
 
 __all__ = [
     "PLACEHOLDER_ENV_VAR",
@@ -391,7 +392,7 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+def _represent_str(dumper: yaml.representer.SafeRepresenter, value: str) -> yaml.ScalarNode:
     if _MISREAD_ELSEWHERE.match(value):
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
     if "\n" in value:
@@ -402,6 +403,18 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 _Dumper.add_representer(str, _represent_str)
 
+_LibyamlDumper: type[yaml.CSafeDumper] | None = None
+if yaml.__with_libyaml__:
+
+    class _CDumper(yaml.CSafeDumper):
+        """libyaml's emitter for the documents it writes as ``_Dumper`` does (yamlemit)."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    _CDumper.add_representer(str, _represent_str)
+    _LibyamlDumper = _CDumper
+
 
 def render_definition(definition: dict[str, Any], header: Sequence[str] = ()) -> str:
     """One definition as a YAML document for people, after the ``header`` comment lines.
@@ -410,14 +423,18 @@ def render_definition(definition: dict[str, Any], header: Sequence[str] = ()) ->
     strings that some YAML reader would take for a number, boolean or null are
     quoted. Loading the text gives back ``definition``.
     """
+    ordered = _ordered(definition, Definition)
+    fast = _LibyamlDumper is not None and fits_libyaml(ordered)
     body = yaml.dump(
-        _ordered(definition, Definition),
-        Dumper=_Dumper,
+        ordered,
+        Dumper=_LibyamlDumper if fast else _Dumper,
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,
         width=1_000_000,  # never fold a long URL or name over two lines
     )
+    if fast:
+        body = indent_sequences(body)
     return "".join(f"{line}\n" for line in header) + body
 
 
