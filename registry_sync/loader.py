@@ -140,6 +140,8 @@ def load_models(models_dir: Path, cache: ParseCache | None = None) -> LoadResult
     notes: list[str] = []
     declared: list[_Declared] = []
     with gc_paused():
+        if cache is not None:
+            cache.open(models_dir)
         for display, path in paths:
             source = _read(display, path, models_dir, problems)
             if source is None:
@@ -148,6 +150,8 @@ def load_models(models_dir: Path, cache: ParseCache | None = None) -> LoadResult
             if empty:
                 notes.append(f"{display}: empty file, skipped")
             problems.extend(_capped(found))
+        if cache is not None:
+            cache.save()
     definitions = _unique_ids(declared, problems)
     return LoadResult(
         definitions=tuple(sorted(definitions, key=lambda definition: definition.id)),

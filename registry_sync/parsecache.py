@@ -1,11 +1,14 @@
 """The parse cache: each model file's parsed and validated form, keyed on its content.
 
-An entry is keyed on the SHA-256 of the file's bytes salted with everything else that
-decides what validating it finds: the tool's version, the source of the modules that
-parse and validate, and pydantic's version. It lives in the user cache directory
-(``REGISTRY_SYNC_CACHE_DIR`` sets another), one JSON file per entry, written to a
-temporary name and renamed into place, so concurrent runs never see half an entry.
-An entry that does not read back is ignored and written again.
+An entry is keyed on the SHA-256 of the file's bytes; the entries of one models/
+folder are kept in one JSON file named by the folder and everything else that decides
+what validating finds: the tool's version, the source of the modules that parse and
+validate, and pydantic's version. It lives in the user cache directory
+(``REGISTRY_SYNC_CACHE_DIR`` sets another), is read once per run and written (when
+anything changed) to a temporary name and renamed into place, so concurrent runs
+never see half of it. An entry or file that does not read back is ignored and
+written again. One file, not one per entry: creating thousands of small files cost
+more than parsing them.
 
 Only files without errors are cached: a file holding an inline secret is an error,
 so no secret is ever written here. Entries hold ids, definitions and warnings.
@@ -61,38 +64,66 @@ class CachedFile:
 
 
 class ParseCache:
-    """Entries in ``folder``; ``get`` and ``put`` by a file's bytes."""
+    """The entries for one models/ folder, kept in one file of ``folder``.
+
+    ``open`` reads them, ``get`` and ``put`` work by a file's bytes, ``save`` writes
+    the entries this run used (so removed files' entries go) when anything changed.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._made = False
+        self._path: Path | None = None
+        self._stored: dict[str, Any] = {}
+        self._used: dict[str, Any] = {}
+        self._changed = False
+
+    def open(self, models_dir: Path) -> None:
+        """Read the entries stored for ``models_dir``; unreadable ones count as none."""
+        scope = hashlib.sha256(_salt() + str(models_dir.resolve()).encode()).hexdigest()
+        self._path = self.folder / f"{scope}.json"
+        self._used, self._changed = {}, False
+        try:
+            stored = json.loads(self._path.read_bytes())
+            self._stored = stored["entries"] if isinstance(stored["entries"], dict) else {}
+        except (OSError, ValueError, TypeError, KeyError):
+            self._stored = {}
 
     def get(self, raw: bytes) -> CachedFile | None:
         """The entry for a file holding ``raw``, or None (absent or unreadable)."""
-        try:
-            data = json.loads((self.folder / _key(raw)).read_bytes())
-            return _decode(data)
-        except (OSError, ValueError, TypeError, KeyError, IndexError):
+        key = hashlib.sha256(raw).hexdigest()
+        data = self._stored.get(key)
+        if data is None:
             return None
+        try:
+            entry = _decode(data)
+        except (ValueError, TypeError, KeyError, IndexError):
+            return None
+        self._used[key] = data
+        return entry
 
     def put(self, raw: bytes, entry: CachedFile) -> None:
-        """Store ``entry`` for ``raw``; quietly not when it cannot be stored as it is."""
+        """Keep ``entry`` for ``raw``; quietly not when it cannot be stored as it is."""
         data = _encode(entry)
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        if json.loads(text) != data:  # e.g. a mapping with non-string keys
+        if json.loads(json.dumps(data)) != data:  # e.g. a mapping with non-string keys
             return
+        self._used[hashlib.sha256(raw).hexdigest()] = data
+        self._changed = True
+
+    def save(self) -> None:
+        """Write the entries this run used, if they differ from those stored."""
+        if self._path is None or (not self._changed and self._used.keys() == self._stored.keys()):
+            return
+        text = json.dumps({"format": _FORMAT, "entries": self._used}, separators=(",", ":"))
         temporary = self.folder / f".tmp-{os.getpid()}-{next(_names)}"
         try:
-            if not self._made:
-                self.folder.mkdir(parents=True, exist_ok=True)
-                self._made = True
+            self.folder.mkdir(parents=True, exist_ok=True)
             # A name no other run uses, then one rename: readers see all or nothing.
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
                 os.write(descriptor, text.encode())
             finally:
                 os.close(descriptor)
-            os.replace(temporary, self.folder / _key(raw))
+            os.replace(temporary, self._path)
         except OSError:  # a read-only or full cache costs only speed
             with contextlib.suppress(OSError):
                 temporary.unlink(missing_ok=True)
@@ -113,10 +144,6 @@ def user_cache_dir() -> Path:
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Caches"
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-
-
-def _key(raw: bytes) -> str:
-    return hashlib.sha256(_salt() + raw).hexdigest() + ".json"
 
 
 @cache

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -38,23 +40,40 @@ def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return Path("models")
 
 
-def entries(cache: ParseCache) -> list[Path]:
+def packs(cache: ParseCache) -> list[Path]:
     return sorted(cache.folder.glob("*.json"))
 
 
-def tamper(entry: Path, model_id: str) -> None:
-    data = json.loads(entry.read_text())
-    data["documents"][0][0] = model_id
-    data["documents"][0][4]["id"] = model_id
-    entry.write_text(json.dumps(data))
+def entries(cache: ParseCache) -> list[dict[str, Any]]:
+    """Every stored entry, as JSON."""
+    found = []
+    for pack in packs(cache):
+        found.extend(json.loads(pack.read_text())["entries"].values())
+    return found
+
+
+def rewrite(cache: ParseCache, change: Callable[[dict[str, Any]], None]) -> None:
+    (pack,) = packs(cache)
+    data = json.loads(pack.read_text())
+    for entry in data["entries"].values():
+        change(entry)
+    pack.write_text(json.dumps(data))
+
+
+def tamper(cache: ParseCache, model_id: str) -> None:
+    def change(entry: dict[str, Any]) -> None:
+        entry["documents"][0][0] = model_id
+        entry["documents"][0][4]["id"] = model_id
+
+    rewrite(cache, change)
 
 
 def test_a_second_load_reads_the_entry_and_finds_the_same(models: Path, tmp_path: Path) -> None:
     cache = ParseCache(tmp_path / "cache")
     first = load_models(models, cache)
-    (entry,) = entries(cache)
+    assert len(entries(cache)) == 1
     assert load_models(models, cache) == first == load_models(models)
-    tamper(entry, "from:cache")  # proves the second run reads the entry, not the file
+    tamper(cache, "from:cache")  # proves the second run reads the entry, not the file
     assert [d.id for d in load_models(models, cache).definitions] == ["from:cache"]
 
 
@@ -64,19 +83,35 @@ def test_an_edited_file_misses_and_gets_its_own_entry(models: Path, tmp_path: Pa
     (models / "chat.yaml").write_text(CHAT.replace("chat-v1", "chat-v2"))
     result = load_models(models, cache)
     assert result.definitions[0].body["modelId"] == "chat-v2"
-    assert len(entries(cache)) == 2
+    # The entry of the old content is gone with it: the cache does not grow with edits.
+    (entry,) = entries(cache)
+    assert entry["documents"][0][4]["modelId"] == "chat-v2"
 
 
-@pytest.mark.parametrize("garbage", ["{not json", "[]", '{"documents": [[1]]}', ""])
-def test_a_corrupt_entry_is_ignored_and_rewritten(
+@pytest.mark.parametrize("garbage", ["{not json", "[]", '{"entries": []}', ""])
+def test_a_corrupt_cache_file_is_ignored_and_rewritten(
     models: Path, tmp_path: Path, garbage: str
 ) -> None:
     cache = ParseCache(tmp_path / "cache")
     expected = load_models(models, cache)
-    (entry,) = entries(cache)
-    entry.write_text(garbage)
+    (pack,) = packs(cache)
+    pack.write_text(garbage)
     assert load_models(models, cache) == expected
-    assert json.loads(entry.read_text())["documents"][0][0] == "meetkai:chat"
+    assert entries(cache)[0]["documents"][0][0] == "meetkai:chat"
+
+
+@pytest.mark.parametrize("garbage", [[], {"documents": [[1]]}, {"documents": "x"}, None])
+def test_a_corrupt_entry_is_ignored_and_rewritten(
+    models: Path, tmp_path: Path, garbage: Any
+) -> None:
+    cache = ParseCache(tmp_path / "cache")
+    expected = load_models(models, cache)
+    (pack,) = packs(cache)
+    data = json.loads(pack.read_text())
+    data["entries"] = {key: garbage for key in data["entries"]}
+    pack.write_text(json.dumps(data))
+    assert load_models(models, cache) == expected
+    assert entries(cache)[0]["documents"][0][0] == "meetkai:chat"
 
 
 def test_another_tool_version_does_not_read_the_entry(
@@ -84,8 +119,7 @@ def test_another_tool_version_does_not_read_the_entry(
 ) -> None:
     cache = ParseCache(tmp_path / "cache")
     load_models(models, cache)
-    (entry,) = entries(cache)
-    tamper(entry, "from:old-version")
+    tamper(cache, "from:old-version")
     monkeypatch.setattr(_version, "__version__", "99.0.0")
     parsecache._salt.cache_clear()
     try:
@@ -93,7 +127,7 @@ def test_another_tool_version_does_not_read_the_entry(
     finally:
         monkeypatch.undo()
         parsecache._salt.cache_clear()
-    assert len(entries(cache)) == 2
+    assert len(packs(cache)) == 2
 
 
 def test_files_with_errors_are_never_cached_so_no_secret_is(models: Path, tmp_path: Path) -> None:
@@ -104,6 +138,7 @@ def test_files_with_errors_are_never_cached_so_no_secret_is(models: Path, tmp_pa
     result = load_models(models, cache)
     assert result.errors
     assert entries(cache) == []
+    assert all(secret not in pack.read_text() for pack in packs(cache))
     assert load_models(models, cache) == result
 
 
@@ -166,10 +201,10 @@ def test_validate_reads_the_cache_and_no_cache_bypasses_it(models: Path, tmp_pat
     assert run(["validate", "--models-dir", "models", "--no-cache"], cache_dir).exit_code == 0
     assert not cache_dir.exists()
     assert run(["validate", "--models-dir", "models"], cache_dir).exit_code == 0
-    (entry,) = entries(ParseCache(cache_dir))
-    data = json.loads(entry.read_text())
-    data["warnings"].append([3, "modelId", "planted in the cache by the test"])
-    entry.write_text(json.dumps(data))
+    rewrite(
+        ParseCache(cache_dir),
+        lambda entry: entry["warnings"].append([3, "modelId", "planted in the cache by the test"]),
+    )
     cached = run(["validate", "--models-dir", "models"], cache_dir)
     assert "models/chat.yaml:3: modelId: warning: planted in the cache" in cached.stderr
     fresh = run(["validate", "--models-dir", "models", "--no-cache"], cache_dir)
