@@ -451,6 +451,7 @@ class ExportFile:
     read_only: bool
     secrets: tuple[SecretLeftOut, ...] = ()
     unknown_fields: tuple[str, ...] = ()
+    definition: dict[str, Any] | None = None  # what loading ``text`` gives back
 
 
 @dataclass(frozen=True)
@@ -540,7 +541,7 @@ def _export_file(entry: LiveEntry, path: PurePosixPath) -> ExportFile:
     text = render_definition(clean, header)
     if any(PLACEHOLDER_ENV_VAR in secret.fix for secret in left_out):
         text = _mark_placeholders(text)
-    return ExportFile(entry.id, path, text, entry.immutable, tuple(left_out), unknown)
+    return ExportFile(entry.id, path, text, entry.immutable, tuple(left_out), unknown, clean)
 
 
 def _mark_placeholders(text: str) -> str:

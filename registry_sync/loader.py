@@ -113,12 +113,18 @@ class LoadResult:
         return self.problems if strict else self.errors
 
 
-def load_models(models_dir: Path, cache: ParseCache | None = None) -> LoadResult:
+def load_models(
+    models_dir: Path,
+    cache: ParseCache | None = None,
+    written: Mapping[Path, dict[str, Any]] | None = None,
+) -> LoadResult:
     """Load and validate every YAML file below ``models_dir``, recursively, in path order.
 
     Never stops at the first problem: each file and each document is checked, and
     every problem is returned. ``cache`` holds what earlier runs found in files
-    with the same bytes (None: parse and validate every file). Raises
+    with the same bytes (None: parse and validate every file). ``written`` maps
+    files just written (absolute paths) to the one mapping each is known to load as
+    (export's round trip, tested there): they are checked without parsing them. Raises
     :class:`ConfigError` when ``models_dir`` is missing or not a directory.
     """
     if not models_dir.exists():
@@ -146,7 +152,8 @@ def load_models(models_dir: Path, cache: ParseCache | None = None) -> LoadResult
             source = _read(display, path, models_dir, problems)
             if source is None:
                 continue
-            found, empty = _check_file(source, declared, cache)
+            known = written.get(path.absolute()) if written else None
+            found, empty = _check_file(source, declared, cache, known)
             if empty:
                 notes.append(f"{display}: empty file, skipped")
             problems.extend(_capped(found))
@@ -387,9 +394,13 @@ def _read(display: str, path: Path, root: Path, problems: list[Problem]) -> _Sou
 
 
 def _check_file(
-    source: _Source, declared: list[_Declared], cache: ParseCache | None
+    source: _Source,
+    declared: list[_Declared],
+    cache: ParseCache | None,
+    known: dict[str, Any] | None = None,
 ) -> tuple[list[Problem], bool]:
-    """The file's problems, and whether it is empty; its declared ids go to ``declared``."""
+    """The file's problems, and whether it is empty; its declared ids go to ``declared``.
+    ``known`` is the one document the file holds, when its writer knows it."""
     cached = cache.get(source.raw) if cache is not None else None
     if cached is not None:
         for item in cached.documents:
@@ -399,7 +410,10 @@ def _check_file(
             Problem(source.display, *warning, severity="warning") for warning in cached.warnings
         ]
         return found, cached.empty
-    documents, error = parse_documents(source.text)
+    if known is not None:
+        documents, error = [Document(0, _first_line(source.text), known, False)], None
+    else:
+        documents, error = parse_documents(source.text)
     found = []
     empty = False
     if error is not None:
@@ -422,6 +436,16 @@ def _check_file(
         )
         cache.put(source.raw, entry)
     return found, empty
+
+
+def _first_line(text: str) -> int:
+    """The line where a written document's mapping starts: after its comment header."""
+    line = 1
+    for row in text.splitlines():
+        if not row.startswith("#"):
+            break
+        line += 1
+    return line
 
 
 # --- checking one document ---------------------------------------------------------------
