@@ -113,16 +113,18 @@ class ParseCache:
         """Write the entries this run used, if they differ from those stored."""
         if self._path is None or (not self._changed and self._used.keys() == self._stored.keys()):
             return
-        text = json.dumps({"format": _FORMAT, "entries": self._used}, separators=(",", ":"))
         temporary = self.folder / f".tmp-{os.getpid()}-{next(_names)}"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             # A name no other run uses, then one rename: readers see all or nothing.
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                os.write(descriptor, text.encode())
-            finally:
-                os.close(descriptor)
+            with open(descriptor, "w", encoding="utf-8") as file:
+                # Entry by entry: the whole text at once would double the peak memory.
+                file.write(f'{{"format":{_FORMAT},"entries":{{')
+                for number, (key, data) in enumerate(self._used.items()):
+                    separator = "," if number else ""
+                    file.write(f'{separator}"{key}":{json.dumps(data, separators=(",", ":"))}')
+                file.write("}}")
             os.replace(temporary, self._path)
         except OSError:  # a read-only or full cache costs only speed
             with contextlib.suppress(OSError):
