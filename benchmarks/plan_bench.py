@@ -1,31 +1,34 @@
 """Benchmark: `registry-sync plan` end to end against N models, versus the floor.
 
 Generates N model files and a matching saved registry with about 1% drift, then
-times (best of --repeat runs, each in a fresh process):
+measures the CPU time of each process (best of --repeat runs, each in a fresh one):
 
-* plan  -- `registry-sync plan --registry-file ...` as a user runs it;
-* floor -- only reading the same YAML files (libyaml) and the JSON snapshot.
+* floor      -- only reading the same YAML files (libyaml) and the JSON snapshot;
+* plan, cold -- `registry-sync plan --registry-file ...` with an empty parse cache;
+* plan, warm -- the same with the cache a previous run left;
+* 100% drift -- (--drift) cold, against a registry where every managed entry differs.
 
-Prints wall times, the ratio plan/floor and the peak memory (max RSS) of each.
-Target at N = 10,000: ratio within 1.5, peak memory under 300 MB.
+Prints each as a ratio to the floor, with the targets of issue 15: cold <= 1.3x at
+2,000 and <= 1.15x at 10,000, warm <= 0.3x and 100% drift <= 2x at 10,000.
+--memory runs each once and compares peak memory (target <= 1.25x the floor's).
 
-A second run plans an environment (``--env bench``) whose overlay touches 10% of
+--overlay adds a run of an environment (``--env bench``) whose overlay touches 10% of
 the models (a changed field, a merged mapping and a ``${VAR}`` each), against a
-registry holding the overlaid values; its floor reads the base and overlay files.
-The target is the same ratio.
+registry holding the overlaid values; its floor reads the base and overlay files,
+and its target is the cold one (issue 13: overlays cost no more than the base).
 
-    python benchmarks/plan_bench.py --models 10000
+    python benchmarks/plan_bench.py --models 2000 10000 --drift --overlay
+    python benchmarks/plan_bench.py --models 100000 --memory
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +126,17 @@ def generate(root: Path, count: int) -> tuple[Path, Path, int]:
     return models, registry, extra - missing
 
 
+def drifted(registry: Path, count: int) -> Path:
+    """The same registry with every managed entry differing from its file."""
+    document = json.loads(registry.read_text(encoding="utf-8"))
+    for entry in document["data"][:count]:
+        entry["definition"]["contextWindow"] = 64000
+        entry["definition"]["rateLimits"][0]["rpm"] = 300
+    path = registry.with_name("registry-drift.json")
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
 def add_overlay(root: Path, count: int, registry: Path) -> tuple[Path, Path, Path]:
     """An environment whose overlay touches every tenth model, and a registry holding
     the overlaid values; returns (config, overlay folder, registry)."""
@@ -157,65 +171,117 @@ def add_overlay(root: Path, count: int, registry: Path) -> tuple[Path, Path, Pat
     return config, overlay, overlaid
 
 
-def timed(command: list[str]) -> tuple[float, float, int]:
-    """Run a command in a fresh process: (seconds, peak RSS in MB, exit code)."""
-    start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
-    if result.returncode not in (0, 2):
-        sys.stderr.write(result.stderr[-2000:])
-        raise SystemExit(f"command failed ({result.returncode}): {' '.join(command)}")
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return elapsed, peak_mb, result.returncode
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Run a command in a fresh process: (CPU seconds, peak RSS in MB) of that process."""
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=errors, env={**os.environ, **(env or {})}
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode not in (0, 2):
+            errors.seek(0)
+            sys.stderr.write(errors.read()[-2000:].decode(errors="replace"))
+            raise SystemExit(f"command failed ({process.returncode}): {' '.join(command)}")
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+# Targets of issue 15, as ratios to the floor.
+COLD_TARGETS = {2_000: 1.3, 10_000: 1.15}
+WARM_TARGETS = {10_000: 0.3}
+DRIFT_TARGETS = {10_000: 2.0}
+MEMORY_TARGET = 1.25
+
+
+def line(name: str, seconds: float, floor: float, target: float | None) -> str:
+    verdict = ""
+    if target is not None:
+        verdict = f"  (target <= {target}x: {'met' if seconds / floor <= target else 'MISSED'})"
+    return f"  {name:<13}{seconds:7.2f} s CPU  {seconds / floor:5.2f}x the floor{verdict}"
+
+
+def bench(count: int, repeat: int, drift: bool, memory_only: bool, overlay: bool) -> None:
+    with tempfile.TemporaryDirectory() as temp:
+        root = Path(temp)
+        models, registry, extra = generate(root, count)
+        floor_cmd = [sys.executable, "-c", FLOOR, str(models), str(registry), str(extra)]
+
+        def plan_cmd(saved: Path) -> list[str]:
+            return [
+                *(sys.executable, "-m", "registry_sync", "plan", "--models-dir", str(models)),
+                *("--registry-file", str(saved), "--no-color"),
+            ]
+
+        def cold(saved: Path) -> tuple[float, float]:
+            # A fresh, empty cache folder: the first run anywhere, writing the cache.
+            cache = tempfile.mkdtemp(dir=root)
+            return timed(plan_cmd(saved), {"REGISTRY_SYNC_CACHE_DIR": cache})
+
+        print(f"models: {count} (best of {1 if memory_only else repeat}, fresh processes)")
+        if memory_only:
+            floor_cpu, floor_peak = timed(floor_cmd)
+            plan_cpu, plan_peak = cold(registry)
+            print(line("floor", floor_cpu, floor_cpu, None))
+            print(line("plan, cold", plan_cpu, floor_cpu, None))
+            ratio = plan_peak / floor_peak
+            verdict = "met" if ratio <= MEMORY_TARGET else "MISSED"
+            print(
+                f"  peak memory  floor {floor_peak:.0f} MB, plan {plan_peak:.0f} MB: "
+                f"{ratio:.2f}x (target <= {MEMORY_TARGET}x: {verdict})"
+            )
+            return
+        floor = min(timed(floor_cmd)[0] for _ in range(repeat))
+        print(line("floor", floor, floor, None))
+        print(
+            line(
+                "plan, cold",
+                min(cold(registry)[0] for _ in range(repeat)),
+                floor,
+                COLD_TARGETS.get(count),
+            )
+        )
+        cache = {"REGISTRY_SYNC_CACHE_DIR": str(root / "warm")}
+        timed(plan_cmd(registry), cache)
+        warm = min(timed(plan_cmd(registry), cache)[0] for _ in range(repeat))
+        print(line("plan, warm", warm, floor, WARM_TARGETS.get(count)))
+        if drift:
+            saved = drifted(registry, count - count // 100)
+            print(
+                line(
+                    "100% drift",
+                    min(cold(saved)[0] for _ in range(repeat)),
+                    floor,
+                    DRIFT_TARGETS.get(count),
+                )
+            )
+        if overlay:
+            config, folder, overlaid = add_overlay(root, count, registry)
+            overlay_floor_cmd = [*floor_cmd[:-2], str(overlaid), str(extra), str(folder)]
+            overlay_floor = min(timed(overlay_floor_cmd)[0] for _ in range(repeat))
+            overlay_cmd = [*plan_cmd(overlaid), "--config", str(config), "--env", "bench"]
+            cache_dir = tempfile.mkdtemp(dir=root)
+            overlay_plan = min(
+                timed(overlay_cmd, {"REGISTRY_SYNC_CACHE_DIR": cache_dir, "BENCH_KEY": "x"})[0]
+                for _ in range(repeat)
+            )
+            print(line("overlay floor", overlay_floor, overlay_floor, None))
+            print(line("overlay plan", overlay_plan, overlay_floor, COLD_TARGETS.get(count)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--models", type=int, nargs="+", default=[2_000, 10_000])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--drift", action="store_true", help="also time a plan where all differ")
+    parser.add_argument(
+        "--memory", action="store_true", help="one cold run per size: peak memory only"
+    )
+    parser.add_argument(
+        "--overlay", action="store_true", help="also plan an environment overlaying 10%%"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as temp:
-        models, registry, extra = generate(Path(temp), args.models)
-        floor_cmd = [sys.executable, "-c", FLOOR, str(models), str(registry), str(extra)]
-        plan_cmd = [
-            sys.executable,
-            "-m",
-            "registry_sync",
-            "plan",
-            "--models-dir",
-            str(models),
-            "--registry-file",
-            str(registry),
-            "--no-color",
-        ]
-        # RUSAGE_CHILDREN's max RSS is the largest child so far: measure the floor first,
-        # since the plan process is expected to be the larger one.
-        floor = min(timed(floor_cmd)[0] for _ in range(args.repeat))
-        floor_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        runs = [timed(plan_cmd) for _ in range(args.repeat)]
-        plan = min(run[0] for run in runs)
-        plan_peak = max(run[1] for run in runs)
-        config, overlay, overlaid = add_overlay(Path(temp), args.models, registry)
-        overlay_floor_cmd = [*floor_cmd[:-3], str(models), str(overlaid), str(extra), str(overlay)]
-        overlay_floor = min(timed(overlay_floor_cmd)[0] for _ in range(args.repeat))
-        overlay_cmd = [
-            *plan_cmd[:7],
-            str(overlaid),
-            "--no-color",
-            "--config",
-            str(config),
-            "--env",
-            "bench",
-        ]
-        overlay_runs = [timed(overlay_cmd) for _ in range(args.repeat)]
-        overlay_plan = min(run[0] for run in overlay_runs)
-    print(f"models:        {args.models}")
-    print(f"floor (read):  {floor:.2f} s   peak {floor_peak:.0f} MB")
-    print(f"plan:          {plan:.2f} s   peak {plan_peak:.0f} MB")
-    print(f"ratio:         {plan / floor:.2f}x  (target <= 1.5x; memory target < 300 MB)")
-    print(f"overlay floor: {overlay_floor:.2f} s   (base and overlay files, 10% overlaid)")
-    print(f"overlay plan:  {overlay_plan:.2f} s   (--env bench)")
-    print(f"overlay ratio: {overlay_plan / overlay_floor:.2f}x  (target <= 1.5x)")
+    for count in args.models:
+        bench(count, args.repeat, args.drift, args.memory, args.overlay)
 
 
 if __name__ == "__main__":

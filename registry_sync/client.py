@@ -39,6 +39,7 @@ import httpx
 from registry_sync._version import __version__
 from registry_sync.defaults import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_RETRY_BUDGET, DEFAULT_TIMEOUT
 from registry_sync.errors import ApiError, ConfigError, ResponseShapeError, TransportError
+from registry_sync.gcpause import gc_paused
 from registry_sync.live import LiveEntry, one_line, parse_entry, parse_list_response
 
 __all__ = [
@@ -248,9 +249,10 @@ class RegistryClient:
 
     def list_models(self) -> list[LiveEntry]:
         """Every registry entry, immutable ones included, in the server's order."""
-        document = self._call("list registry models", "GET", API_PATH)
-        with self._scrubbing():
-            entries = parse_list_response(document, f"GET {API_PATH}")
+        with gc_paused():  # thousands of entries, all kept: collecting finds nothing
+            document = self._call("list registry models", "GET", API_PATH)
+            with self._scrubbing():
+                entries = parse_list_response(document, f"GET {API_PATH}")
         # A health error is the server's text: scrubbed like every other.
         return [
             entry

@@ -43,7 +43,6 @@ file in the wrong place may hold something secret.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -58,6 +57,7 @@ from registry_sync.modelfiles import Unreadable, read_model_file
 from registry_sync.planner import IgnoreRule
 from registry_sync.problems import Problem
 from registry_sync.secrets import url_has_credentials
+from registry_sync.suggest import suggester
 from registry_sync.values import format_path, json_kind
 from registry_sync.yamlsource import PathParts, SourceMap, parse_documents
 
@@ -512,8 +512,8 @@ class _Checker:
                 if top == "id":
                     hint = "; the id is never a default"
                 else:
-                    close = difflib.get_close_matches(top, DEFINITION_FIELDS, n=1)
-                    hint = f"; did you mean '{close[0]}'?" if close else ""
+                    close = suggester(DEFINITION_FIELDS).suggest(top)
+                    hint = f"; did you mean '{close}'?" if close else ""
                 self.problem(path, f"expected a definition field path such as 'hidden'{hint}")
             elif value is None:
                 self.problem(path, "expected the value the server fills in, got null")
@@ -525,9 +525,9 @@ class _Checker:
 def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
     if "key" in key.lower() or "token" in key.lower():
         return "unknown key; the API key is read only from MKA1_API_KEY, never from a file"
-    close = difflib.get_close_matches(key, allowed, n=1)
+    close = suggester(allowed).suggest(key)
     if close:
-        return f"unknown key; did you mean '{close[0]}'?"
+        return f"unknown key; did you mean '{close}'?"
     return "unknown key; expected one of " + ", ".join(repr(name) for name in allowed)
 
 

@@ -13,7 +13,6 @@ never written, and :attr:`ExportFile.secrets` says what was left out instead.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import re
@@ -34,7 +33,9 @@ from registry_sync.definition import Definition, unknown_fields
 from registry_sync.errors import ConfigError, ExportError
 from registry_sync.live import SERVER_OWNED_FIELDS, LiveEntry
 from registry_sync.secrets import PLACEHOLDER_ENV_VAR, is_credential_parameter, secret_paths
+from registry_sync.suggest import Suggester
 from registry_sync.values import deep_copy, format_path
+from registry_sync.yamlemit import fits_libyaml, indent_sequences
 
 __all__ = [
     "PLACEHOLDER_ENV_VAR",
@@ -391,7 +392,7 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+def _represent_str(dumper: yaml.representer.SafeRepresenter, value: str) -> yaml.ScalarNode:
     if _MISREAD_ELSEWHERE.match(value):
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
     if "\n" in value:
@@ -402,6 +403,18 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 _Dumper.add_representer(str, _represent_str)
 
+_LibyamlDumper: type[yaml.CSafeDumper] | None = None
+if yaml.__with_libyaml__:
+
+    class _CDumper(yaml.CSafeDumper):
+        """libyaml's emitter for the documents it writes as ``_Dumper`` does (yamlemit)."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    _CDumper.add_representer(str, _represent_str)
+    _LibyamlDumper = _CDumper
+
 
 def render_definition(definition: dict[str, Any], header: Sequence[str] = ()) -> str:
     """One definition as a YAML document for people, after the ``header`` comment lines.
@@ -410,14 +423,18 @@ def render_definition(definition: dict[str, Any], header: Sequence[str] = ()) ->
     strings that some YAML reader would take for a number, boolean or null are
     quoted. Loading the text gives back ``definition``.
     """
+    ordered = _ordered(definition, Definition)
+    fast = _LibyamlDumper is not None and fits_libyaml(ordered)
     body = yaml.dump(
-        _ordered(definition, Definition),
-        Dumper=_Dumper,
+        ordered,
+        Dumper=_LibyamlDumper if fast else _Dumper,
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,
         width=1_000_000,  # never fold a long URL or name over two lines
     )
+    if fast:
+        body = indent_sequences(body)
     return "".join(f"{line}\n" for line in header) + body
 
 
@@ -434,6 +451,7 @@ class ExportFile:
     read_only: bool
     secrets: tuple[SecretLeftOut, ...] = ()
     unknown_fields: tuple[str, ...] = ()
+    definition: dict[str, Any] | None = None  # what loading ``text`` gives back
 
 
 @dataclass(frozen=True)
@@ -468,13 +486,14 @@ def plan_export(
 
 def _check_ids(ids: Sequence[str], by_id: dict[str, LiveEntry], include_read_only: bool) -> None:
     problems: list[str] = []
+    known = Suggester(by_id)
     for entry_id in dict.fromkeys(ids):
         entry = by_id.get(entry_id)
         if entry is None:
             message = f"no registry entry {printable(repr(entry_id))}"
-            close = difflib.get_close_matches(entry_id, list(by_id), n=1)
+            close = known.suggest(entry_id)
             if close:
-                message += f" (did you mean {printable(repr(close[0]))}?)"
+                message += f" (did you mean {printable(repr(close))}?)"
             problems.append(message)
         elif entry.immutable and not include_read_only:
             problems.append(
@@ -522,7 +541,7 @@ def _export_file(entry: LiveEntry, path: PurePosixPath) -> ExportFile:
     text = render_definition(clean, header)
     if any(PLACEHOLDER_ENV_VAR in secret.fix for secret in left_out):
         text = _mark_placeholders(text)
-    return ExportFile(entry.id, path, text, entry.immutable, tuple(left_out), unknown)
+    return ExportFile(entry.id, path, text, entry.immutable, tuple(left_out), unknown, clean)
 
 
 def _mark_placeholders(text: str) -> str:

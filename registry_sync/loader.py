@@ -12,7 +12,6 @@ No message ever repeats a value found under ``auth``, ``baseUrl`` or
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -31,8 +30,10 @@ from registry_sync.definition import (
     is_advice,
 )
 from registry_sync.errors import ConfigError
+from registry_sync.gcpause import gc_paused
 from registry_sync.live import SERVER_OWNED_FIELDS, without_nulls
 from registry_sync.modelfiles import Unreadable, read_model_file, walk_model_files
+from registry_sync.parsecache import CachedDocument, CachedFile, ParseCache
 from registry_sync.problems import Problem, Severity
 from registry_sync.reroutes import find_cycles, rules_of
 from registry_sync.secrets import (
@@ -42,6 +43,7 @@ from registry_sync.secrets import (
     secret_paths,
     url_parses,
 )
+from registry_sync.suggest import Suggester, suggester
 from registry_sync.values import format_path
 from registry_sync.yamlsource import Document, PathParts, SourceMap, parse_documents
 
@@ -114,12 +116,19 @@ class LoadResult:
         return self.problems if strict else self.errors
 
 
-def load_models(models_dir: Path) -> LoadResult:
+def load_models(
+    models_dir: Path,
+    cache: ParseCache | None = None,
+    written: Mapping[Path, dict[str, Any]] | None = None,
+) -> LoadResult:
     """Load and validate every YAML file below ``models_dir``, recursively, in path order.
 
     Never stops at the first problem: each file and each document is checked, and
-    every problem is returned. Raises :class:`ConfigError` when ``models_dir`` is
-    missing or not a directory.
+    every problem is returned. ``cache`` holds what earlier runs found in files
+    with the same bytes (None: parse and validate every file). ``written`` maps
+    files just written (absolute paths) to the one mapping each is known to load as
+    (export's round trip, tested there): they are checked without parsing them. Raises
+    :class:`ConfigError` when ``models_dir`` is missing or not a directory.
     """
     if not models_dir.exists():
         raise ConfigError(
@@ -139,19 +148,20 @@ def load_models(models_dir: Path) -> LoadResult:
     problems = [Problem(_display(bad.path, cwd), 0, "", bad.reason) for bad in unreadable]
     notes: list[str] = []
     declared: list[_Declared] = []
-    for display, path in paths:
-        source = _read(display, path, models_dir, problems)
-        if source is None:
-            continue
-        documents, error = parse_documents(source.text)
-        found: list[Problem] = []
-        if error is not None:
-            found.append(Problem(display, error.line, error.path, error.message))
-        elif all(document.data is None for document in documents):
-            notes.append(f"{display}: empty file, skipped")
-        for document in documents:
-            declared.extend(_check_document(source, document, found))
-        problems.extend(_capped(found))
+    with gc_paused():
+        if cache is not None:
+            cache.open(models_dir)
+        for display, path in paths:
+            source = _read(display, path, models_dir, problems)
+            if source is None:
+                continue
+            known = written.get(path.absolute()) if written else None
+            found, empty = _check_file(source, declared, cache, known)
+            if empty:
+                notes.append(f"{display}: empty file, skipped")
+            problems.extend(_capped(found))
+        if cache is not None:
+            cache.save()
     definitions = _unique_ids(declared, problems)
     return LoadResult(
         definitions=tuple(sorted(definitions, key=lambda definition: definition.id)),
@@ -172,6 +182,7 @@ def check_reroute_targets(
     desired = {definition.id for definition in definitions}
     maps: dict[str, SourceMap | None] = {}
     problems: list[Problem] = []
+    ids: Suggester | None = None
     for definition in definitions:
         for index, rule in enumerate(definition.body.get("rerouteRules") or ()):
             target = rule["targetModelId"]
@@ -181,9 +192,10 @@ def check_reroute_targets(
                 continue
             else:
                 message = f"no model '{target}' in models/ or in the registry"
-                close = difflib.get_close_matches(target, [*desired, *known_ids], n=1)
+                ids = ids or Suggester([*desired, *known_ids])
+                close = ids.suggest(target)
                 if close:
-                    message += f"; did you mean '{close[0]}'?"
+                    message += f"; did you mean '{close}'?"
             parts = ("rerouteRules", index, "targetModelId")
             line = _line_in(maps, definition, parts)
             problems.append(Problem(definition.file, line, format_path(parts), message))
@@ -366,6 +378,7 @@ class _Source:
 
     display: str
     text: str
+    raw: bytes = b""
 
     @cached_property
     def map(self) -> SourceMap:
@@ -412,7 +425,62 @@ def _read(display: str, path: Path, root: Path, problems: list[Problem]) -> _Sou
             Problem(display, line, "", f"not UTF-8 text (byte 0x{byte:02x}); save it as UTF-8")
         )
         return None
-    return _Source(display, text)
+    return _Source(display, text, raw)
+
+
+def _check_file(
+    source: _Source,
+    declared: list[_Declared],
+    cache: ParseCache | None,
+    known: dict[str, Any] | None = None,
+) -> tuple[list[Problem], bool]:
+    """The file's problems, and whether it is empty; its declared ids go to ``declared``.
+    ``known`` is the one document the file holds, when its writer knows it."""
+    cached = cache.get(source.raw) if cache is not None else None
+    if cached is not None:
+        for item in cached.documents:
+            document = Document(item.index, item.line, None, maybe_duplicate_keys=False)
+            declared.append(_Declared(item.id, source, document, item.valid, item.body))
+        found = [
+            Problem(source.display, *warning, severity="warning") for warning in cached.warnings
+        ]
+        return found, cached.empty
+    if known is not None:
+        documents, error = [Document(0, _first_line(source.text), known, False)], None
+    else:
+        documents, error = parse_documents(source.text)
+    found = []
+    empty = False
+    if error is not None:
+        found.append(Problem(source.display, error.line, error.path, error.message))
+    else:
+        empty = all(document.data is None for document in documents)
+    mine: list[_Declared] = []
+    for document in documents:
+        mine.extend(_check_document(source, document, found))
+    declared.extend(mine)
+    if cache is not None and all(problem.severity == "warning" for problem in found):
+        # Never a file with errors: an inline secret is one, so none is ever cached.
+        entry = CachedFile(
+            tuple(
+                CachedDocument(d.id, d.valid, d.document.index, d.document.line, d.body)
+                for d in mine
+            ),
+            tuple((problem.line, problem.path, problem.message) for problem in found),
+            empty,
+        )
+        cache.put(source.raw, entry)
+    return found, empty
+
+
+def _first_line(text: str) -> int:
+    """The line where a written document's mapping starts: after its comment header."""
+    line = 1
+    for row in text.splitlines():
+        if not row.startswith("#"):
+            break
+        line += 1
+    return line
 
 
 # --- checking one document ---------------------------------------------------------------
@@ -651,9 +719,9 @@ def _unknown_field(loc: tuple[str | int, ...]) -> str:
             "unknown field; this looks like a registry entry as the API returns it: "
             "declare the fields of its definition at the top level"
         )
-    close = difflib.get_close_matches(str(key), allowed, n=1) if isinstance(key, str) else []
+    close = suggester(allowed).suggest(key) if isinstance(key, str) else None
     if close:
-        return f"unknown field; did you mean '{close[0]}'?"
+        return f"unknown field; did you mean '{close}'?"
     if allowed and len(allowed) <= 8:
         return f"unknown field; expected one of {', '.join(repr(k) for k in allowed)}"
     return "unknown field"

@@ -33,6 +33,7 @@ from registry_sync.writable import write_problems
 
 if TYPE_CHECKING:
     from registry_sync.applier import ApplyResult
+    from registry_sync.parsecache import ParseCache
     from registry_sync.verify import HealthReport
 
 
@@ -83,16 +84,17 @@ def compute_plan(
     scope: ProjectConfig | None = None,
     environment_api_url: str | None = None,
     targets: tuple[str, ...] = (),
+    cache: ParseCache | None = None,
 ) -> Plan:
-    """Load models/ (with the environment, overlay, variables and owns of ``scope``,
-    see :meth:`Settings.scope`), fetch the live registry, check references, plan,
-    check that the API accepts every write, and judge the plan by ``rules`` (risk,
-    violations). With ``targets`` (``--target`` patterns) only matching ids are
-    planned: the files and references are still all checked. Warnings go to
-    ``warn``. ``environment_api_url`` is the environment's own URL: the plan says so
-    when the registry is another."""
+    """Load models/ (through the parse ``cache``; with the environment, overlay,
+    variables and owns of ``scope``, see :meth:`Settings.scope`), fetch the live
+    registry, check references, plan, check that the API accepts every write, and
+    judge the plan by ``rules`` (risk, violations). With ``targets`` (``--target``
+    patterns) only matching ids are planned: the files and references are still all
+    checked. Warnings go to ``warn``. ``environment_api_url`` is the environment's
+    own URL: the plan says so when the registry is another."""
     scope = scope or ProjectConfig()
-    desired = load_desired(models_dir, strict=strict, config=scope)
+    desired = load_desired(models_dir, strict=strict, config=scope, cache=cache)
     if warn is not None:
         print_warnings(warn, desired.warnings)
     live = fetch_live(source, source.api_key())

@@ -1,7 +1,8 @@
 """(desired definitions, live entries, options) -> Plan. Pure: no I/O, no printing.
 
-The only module that imports deepdiff. Equal entries are decided by a plain
-equality test on the normalised form; deepdiff runs only on entries that differ.
+The only module that imports deepdiff, lazily. Equal entries are decided by a plain
+equality test on the normalised form; entries that differ by a plain walk
+(fielddiff.py), and deepdiff only where that walk cannot match it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from registry_sync.definition import DEFINITION_FIELDS, unknown_fields
+from registry_sync.fielddiff import Keys, NeedsDeepDiff, plain_changes
 from registry_sync.live import LiveEntry
 from registry_sync.loader import DesiredDefinition
 from registry_sync.ownership import is_owned
@@ -232,13 +234,24 @@ def _plan_undeclared(entry: LiveEntry, options: PlanOptions) -> Change:
 def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[FieldChange, ...]:
     """Field-level differences from ``before`` (live) to ``after`` (desired), by path.
 
-    Numbers compare by value (``1`` equals ``1.0``).
+    Numbers compare by value (``1`` equals ``1.0``). A plain walk finds them; DeepDiff
+    only where that walk cannot say what DeepDiff would (lists that change length).
     """
-    # Imported here: it is slow to import, and only entries that differ need it.
-    from deepdiff import DeepDiff
+    try:
+        found = plain_changes(before, after)
+    except NeedsDeepDiff:
+        found = _deepdiff_changes(before, after)
+    found.sort(key=lambda item: _path_sort_key(item[0]))
+    return tuple(change for _, change in found)
+
+
+def _deepdiff_changes(
+    before: Mapping[str, Any], after: Mapping[str, Any]
+) -> list[tuple[Keys, FieldChange]]:
+    from deepdiff import DeepDiff  # 0.1 s to import: only when the plain walk gives up
 
     diff = DeepDiff(before, after, view="tree", ignore_numeric_type_changes=True)
-    found: list[tuple[list[Any], FieldChange]] = []
+    found: list[tuple[Keys, FieldChange]] = []
     for report, levels in diff.items():
         kind = _KIND_BY_REPORT.get(report)
         if kind is None:
@@ -256,8 +269,7 @@ def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[
                     ),
                 )
             )
-    found.sort(key=lambda item: _path_sort_key(item[0]))
-    return tuple(change for _, change in found)
+    return found
 
 
 def _path_sort_key(keys: Sequence[Any]) -> list[tuple[int, int, str]]:

@@ -24,6 +24,7 @@ from registry_sync.errors import ConfigError, InvalidModels, ResponseShapeError
 from registry_sync.live import LiveEntry, parse_list_response
 from registry_sync.loader import LoadResult, load_models
 from registry_sync.overlay import effective_definitions
+from registry_sync.parsecache import ParseCache
 
 _URL_SOURCES = "--api-url, MKA1_API_URL or api_url in registry-sync.yaml"
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
@@ -124,12 +125,17 @@ def _loopback(host: str) -> bool:
 
 
 def load_desired(
-    models_dir: Path, *, strict: bool = False, config: ProjectConfig | None = None
+    models_dir: Path,
+    *,
+    strict: bool = False,
+    config: ProjectConfig | None = None,
+    cache: ParseCache | None = None,
 ) -> LoadResult:
-    """Load models/ (as the environment ``config`` selects sees it, with its overlay,
-    variables and owns), raising :class:`InvalidModels` with every problem if any
-    error (or, with ``strict``, any warning) was found; warnings stay in the result."""
-    result = load_models(models_dir)
+    """Load models/ (through ``cache``; as the environment ``config`` selects sees it,
+    with its overlay, variables and owns), raising :class:`InvalidModels` with every
+    problem if any error (or, with ``strict``, any warning) was found; warnings stay
+    in the result."""
+    result = load_models(models_dir, cache)
     if config is not None:
         result = effective_definitions(result, config)
     if result.failing(strict=strict):

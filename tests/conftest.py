@@ -7,9 +7,20 @@ from typing import Any
 
 import pytest
 
+from registry_sync.parsecache import CACHE_DIR_ENV
 from registry_sync.testing import RegistryServer, list_response, registry_model
 
 IMMUTABLE_ID = "meetkai:functionary-medium-v3"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _parse_cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Commands run by tests cache parsed files there, never in the user's cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_DIR_ENV, str(tmp_path_factory.mktemp("parse-cache")))
+        yield
+
+
 DATABASE_IDS = ("meetkai:my-custom-chat-v1", "meetkai:embed-small-v1", "meetkai:vision-router-v1")
 
 

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from registry_sync.errors import ConfigError
 from registry_sync.live import SERVER_OWNED_FIELDS
@@ -694,3 +695,38 @@ def test_a_null_leaves_the_field_out_of_the_definition(
     (definition,) = result.definitions
     assert "hidden" not in definition.body
     assert [problem.severity for problem in result.problems] == ["warning"]
+
+
+def test_ten_thousand_failing_reroute_rules_report_quickly(tmp_path: Path) -> None:
+    # Each rule names its own removed target: one suggestion per target, from one index.
+    definitions = [
+        DesiredDefinition(
+            f"team:model-{n:05}",
+            {"rerouteRules": [{"trigger": {}, "targetModelId": f"team:modle-{n:05}"}]},
+            str(tmp_path / "gone.yaml"),
+            n + 1,
+        )
+        for n in range(10_000)
+    ]
+    problems = check_reroute_targets(definitions, known_ids={f"live:{n}" for n in range(10_000)})
+    assert len(problems) == 10_000
+    assert problems[42].message == (
+        "no model 'team:modle-00042' in models/ or in the registry; "
+        "did you mean 'team:model-00042'?"
+    )
+
+
+def test_files_a_writer_knows_are_checked_as_parsing_would_check_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What export does: it knows the mapping each written file loads as.
+    header = "# Read-only\n#\n# note\n"
+    text = header + BASE + "contextWindow: -5\nsurprise: 1\n"
+    result = load(tmp_path, monkeypatch, {"chat.yaml": text, "other.yaml": "---\n" + BASE})
+    known = yaml.safe_load(text)
+    written = {(tmp_path / "models" / "chat.yaml").absolute(): known}
+    assert load_models(Path("models"), written=written) == result
+    assert [p.line for p in result.problems] == [14, 15, 2]
+    # Taken as known, not parsed: a different mapping gives its own problems.
+    written = {path: {**known, "contextWindow": 5} for path in written}
+    assert [p.line for p in load_models(Path("models"), written=written).problems] == [15, 2]

@@ -270,3 +270,32 @@ def _code_text(cell: str) -> str:
     )
     assert match is not None, cell
     return html.unescape(match.group(1))
+
+
+class _NeverRendered:
+    """A value that fails the test if a renderer ever formats it."""
+
+    def __repr__(self) -> str:
+        raise AssertionError("an entry past the size budget was rendered")
+
+    __str__ = __repr__
+
+
+def test_rendering_stops_once_the_size_budget_is_spent() -> None:
+    creates = tuple(
+        Change(
+            f"c:{index:05}",
+            Action.CREATE,
+            "not in the registry",
+            file=f"models/c{index}.yaml",
+            line=1,
+            body={"id": f"c:{index:05}", "note": "x" * 100 if index < 1_000 else _NeverRendered()},
+        )
+        for index in range(10_000)
+    )
+    plan = Plan(changes=creates, models_dir="models", registry="https://r.example")
+    text = render_markdown(plan, artifact_hint=HINT)
+    assert len(text) <= COMMENT_LIMIT
+    shown = len(re.findall(r"<summary>", text))
+    assert 100 < shown < 1_000
+    assert f"{10_000 - shown} entries ({10_000 - shown} creates)" in text

@@ -17,6 +17,7 @@ import click
 from click.core import ParameterSource
 
 from registry_sync.defaults import API_KEY_VARIABLE
+from registry_sync.parsecache import CACHE_DIR_ENV, default_cache
 from registry_sync.plan import Risk
 from registry_sync.settings import Given, Settings, default_text, resolve_settings
 
@@ -236,6 +237,21 @@ def _source_options(function: F, *, offline: bool) -> F:
     for option in reversed(options):
         wrapped = option(wrapped)
     return cast(F, wrapped)
+
+
+def cache_option(function: F) -> F:
+    """``--no-cache``, passed on as ``cache``: the parse cache, or None to bypass it."""
+    return click.option(
+        "--no-cache",
+        "cache",
+        is_flag=True,
+        callback=lambda _context, _param, bypass: None if bypass else default_cache(),
+        help=(
+            "Parse and validate every model file again instead of reusing what earlier "
+            f"runs found in unchanged files (cached in ${CACHE_DIR_ENV} or the user "
+            "cache directory)."
+        ),
+    )(function)
 
 
 def strict_option(function: F) -> F:

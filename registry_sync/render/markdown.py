@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property, partial
 
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan, Risk
 from registry_sync.render.graph import plan_diagram
@@ -67,13 +68,18 @@ _ABSENT = "*(absent)*"
 _PROSE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Piece:
-    """One unit that is kept or left out whole when truncating."""
+    """One unit that is kept or left out whole when truncating, rendered only when
+    asked for: once the size limit is reached, the rest are counted, never rendered."""
 
-    text: str
+    render: Callable[[], str]
     change: Change | None = None
     unmanaged: bool = False
+
+    @cached_property
+    def text(self) -> str:
+        return self.render()
 
 
 def render_markdown(
@@ -98,16 +104,19 @@ def render_markdown(
     pieces = list(_callouts(shown))
     diagram = plan_diagram(plan)
     if diagram is not None:
-        pieces.append(_Piece(f"\n\n#### Reroute rules this plan changes\n\n{diagram}"))
-    pieces.extend(_Piece(_block(change), change) for change in shown)
+        section = f"\n\n#### Reroute rules this plan changes\n\n{diagram}"
+        pieces.append(_Piece(lambda: section))
+    pieces.extend(_Piece(partial(_block, change), change) for change in shown)
     unmanaged = [c for c in plan.changes if c.action is Action.UNMANAGED]
     if unmanaged:
-        pieces.append(_Piece(_unmanaged_block(plan, unmanaged), unmanaged=True))
+        pieces.append(_Piece(partial(_unmanaged_block, plan, unmanaged), unmanaged=True))
 
-    full = head + "".join(piece.text for piece in pieces) + "\n"
-    if len(full) <= limit:
-        return full
-    return _truncated(head, pieces, shown, limit, artifact_hint)
+    size = len(head) + 1
+    for piece in pieces:
+        size += len(piece.text)
+        if size > limit:
+            return _truncated(head, pieces, shown, limit, artifact_hint)
+    return head + "".join(piece.text for piece in pieces) + "\n"
 
 
 def _review_order(change: Change) -> tuple[int, int]:
@@ -207,15 +216,19 @@ def _callouts(shown: list[Change]) -> Iterable[_Piece]:
     risky = [c for c in shown if c.conflict or c.risk is not Risk.SAFE]
     if not risky:
         return
-    yield _Piece("\n\n> [!CAUTION]\n> **Review before approving:**")
+    yield _Piece(lambda: "\n\n> [!CAUTION]\n> **Review before approving:**")
     for change in risky:
-        icon, _ = _HEADS[change.action]
-        if change.conflict:
-            label, reason = "read-only conflict, blocks apply", escape_text(change.reason)
-        else:
-            label = f"{change.risk.value}, {_NOUNS[change.action][0]}"
-            reason = escape_text("; ".join(change.risk_reasons))
-        yield _Piece(f"\n> - {icon} **{label}** {code_span(change.id)}{_where(change)}: {reason}")
+        yield _Piece(partial(_callout, change))
+
+
+def _callout(change: Change) -> str:
+    icon, _ = _HEADS[change.action]
+    if change.conflict:
+        label, reason = "read-only conflict, blocks apply", escape_text(change.reason)
+    else:
+        label = f"{change.risk.value}, {_NOUNS[change.action][0]}"
+        reason = escape_text("; ".join(change.risk_reasons))
+    return f"\n> - {icon} **{label}** {code_span(change.id)}{_where(change)}: {reason}"
 
 
 def _block(change: Change) -> str:

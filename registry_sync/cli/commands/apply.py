@@ -17,6 +17,7 @@ import click
 from registry_sync.cli.options import (
     SourceFlags,
     api_source_options,
+    cache_option,
     color_option,
     compact_option,
     config_option,
@@ -40,6 +41,7 @@ from registry_sync.settings import Settings
 if TYPE_CHECKING:
     from registry_sync.applier import ApplyEvent, ApplyResult
     from registry_sync.client import RegistryClient
+    from registry_sync.parsecache import ParseCache
     from registry_sync.policy import Rules
     from registry_sync.state import LiveSource
     from registry_sync.verify import HealthReport
@@ -109,6 +111,7 @@ if TYPE_CHECKING:
 )
 @color_option
 @env_option
+@cache_option
 def apply(
     plan_file: Path | None,
     models_dir: Path | None,
@@ -132,6 +135,7 @@ def apply(
     dry_run: bool,
     color: bool | None,
     environment: str | None,
+    cache: ParseCache | None,
 ) -> None:
     """Make the live registry match models/, or apply a saved plan (PLAN_FILE).
 
@@ -190,6 +194,7 @@ def apply(
             targets=targets,
             compact=compact,
             dry_run=dry_run,
+            cache=cache,
         )
 
     run_command(output, run)
@@ -214,6 +219,7 @@ def run_apply(
     targets: tuple[str, ...] = (),
     compact: bool = False,
     dry_run: bool = False,
+    cache: ParseCache | None = None,
 ) -> int:
     """Plan (or read the saved plan), show it, ask, apply, (with ``verify_health``)
     probe what was written and (with ``rollback``) put back what is unhealthy, report;
@@ -261,6 +267,7 @@ def run_apply(
             scope=settings.scope(),
             environment_api_url=settings.environment_api_url,
             targets=targets,
+            cache=cache,
         )
     if output_format == "text":
         output.out(render_text(computed, color=output.color, compact=compact), nl=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -137,7 +137,12 @@ def run_export(
         f"Exported {count} {'model' if count == 1 else 'models'} to "
         f"{out_dir.as_posix()}/{where}.{_skipped(exported)}"
     )
-    _warn_unloadable(out_dir, written, {entry.id for entry in live}, output)
+    known = {
+        path.absolute(): file.definition
+        for path, file in zip(written, exported.files, strict=True)
+        if file.definition is not None
+    }
+    _warn_unloadable(out_dir, written, {entry.id for entry in live}, output, known)
     return EXIT_OK
 
 
@@ -150,7 +155,11 @@ def _skipped(exported: Export) -> str:
 
 
 def _warn_unloadable(
-    out_dir: Path, written: list[Path], live_ids: set[str], output: Output
+    out_dir: Path,
+    written: list[Path],
+    live_ids: set[str],
+    output: Output,
+    known: dict[Path, dict[str, Any]],
 ) -> None:
     """Warn about written files plan would reject, e.g. fields a newer server added or
     a reroute to a model the registry lacks.
@@ -159,7 +168,8 @@ def _warn_unloadable(
     """
     from registry_sync.loader import check_reroute_targets, load_models
 
-    result = load_models(out_dir)
+    # The files just written are checked as the mappings they load as, unparsed.
+    result = load_models(out_dir, written=known)
     # Warnings (e.g. a {url, method} health check kept as the registry holds it) are
     # validate's to show: the files load.
     found = [*result.errors, *check_reroute_targets(result.definitions, live_ids)]

@@ -9,6 +9,7 @@ import click
 
 from registry_sync.cli.options import (
     SourceFlags,
+    cache_option,
     color_option,
     compact_option,
     config_option,
@@ -27,6 +28,7 @@ from registry_sync.errors import ConfigError
 from registry_sync.settings import Settings
 
 if TYPE_CHECKING:
+    from registry_sync.parsecache import ParseCache
     from registry_sync.plan import Plan
     from registry_sync.policy import Rules
     from registry_sync.state import LiveSource
@@ -70,6 +72,7 @@ if TYPE_CHECKING:
 @compact_option
 @strict_option
 @envs_option
+@cache_option
 def plan(
     models_dir: Path | None,
     source: SourceFlags,
@@ -88,6 +91,7 @@ def plan(
     allow_delete_all: bool,
     allowed: tuple[str, ...],
     environments: tuple[str, ...],
+    cache: ParseCache | None,
 ) -> None:
     """Show how the live registry differs from models/.
 
@@ -130,6 +134,7 @@ def plan(
                         scope=settings.scope(),
                         environment_api_url=settings.environment_api_url,
                         targets=targets,
+                        cache=cache,
                     )
                 )
             return print_plans(
@@ -155,6 +160,7 @@ def plan(
             strict=strict,
             targets=targets,
             compact=compact,
+            cache=cache,
         )
 
     run_command(output, run)
@@ -229,6 +235,7 @@ def run_plan(
     strict: bool = False,
     targets: tuple[str, ...] = (),
     compact: bool = False,
+    cache: ParseCache | None = None,
 ) -> int:
     """Plan, print the plan and its violations; returns the exit code."""
     from registry_sync.pipeline import compute_plan, conflict_message, plan_exit_code
@@ -249,6 +256,7 @@ def run_plan(
         scope=settings.scope(),
         environment_api_url=settings.environment_api_url,
         targets=targets,
+        cache=cache,
     )
     if out is not None:
         write_file(out, render_json(computed))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from registry_sync.cli.options import (
+    cache_option,
     config_option,
     env_option,
     models_dir_option,
@@ -19,6 +20,7 @@ from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
 
 if TYPE_CHECKING:
     from registry_sync.config import ProjectConfig
+    from registry_sync.parsecache import ParseCache
 
 
 @click.command()
@@ -35,12 +37,14 @@ if TYPE_CHECKING:
     "severity); github prints workflow-command annotations (::error file=...,line=...::).",
 )
 @env_option
+@cache_option
 def validate(
     models_dir: Path | None,
     config_file: Path | None,
     strict: bool,
     output_format: str,
     environment: str | None,
+    cache: ParseCache | None,
 ) -> None:
     """Check every model file and list all problems with file and line.
 
@@ -58,6 +62,7 @@ def validate(
             strict=strict,
             output_format=output_format,
             scope=settings.scope(),
+            cache=cache,
         )
 
     run_command(output, run)
@@ -70,9 +75,10 @@ def run_validate(
     strict: bool = False,
     output_format: str = "text",
     scope: ProjectConfig | None = None,
+    cache: ParseCache | None = None,
 ) -> int:
-    """Validate models/ (as the environment and owns of ``scope`` see it, if given),
-    print notes then the verdict; returns the exit code."""
+    """Validate models/ (through the parse ``cache``; as the environment and owns of
+    ``scope`` see it, if given), print notes then the verdict; returns the exit code."""
     # Imported here, like every command's work: --help must not pay for it.
     from registry_sync.checks import check_problems
     from registry_sync.errors import InvalidModels
@@ -84,7 +90,7 @@ def run_validate(
         render_problems_json,
     )
 
-    result = load_models(models_dir)
+    result = load_models(models_dir, cache)
     if scope is not None:
         # The definitions the environment gets, and owns: checked.
         result = effective_definitions(result, scope)
