@@ -54,6 +54,36 @@ def live_source(
     )
 
 
+def plan_for(
+    settings: Settings,
+    source: LiveSource,
+    *,
+    rules: Rules,
+    replace: tuple[str, ...] = (),
+    strict: bool = False,
+    warn: Warn | None = None,
+    targets: tuple[str, ...] = (),
+    cache: ParseCache | None = None,
+) -> Plan:
+    """:func:`compute_plan` with everything ``settings`` decide (models folder, prune,
+    comparison rules, the environment's scope and URL): what plan and apply both run."""
+    return compute_plan(
+        settings.models_dir,
+        source,
+        prune=settings.prune,
+        ignore=settings.ignore,
+        server_defaults=settings.server_defaults,
+        replace=replace,
+        strict=strict,
+        warn=warn,
+        rules=rules,
+        scope=settings.scope(),
+        environment_api_url=settings.environment_api_url,
+        targets=targets,
+        cache=cache,
+    )
+
+
 def policy_rules(settings: Settings, allow_delete_all: bool, allowed: tuple[str, ...]) -> Rules:
     """The rules a plan is judged by: the settings' rails and policy, and what the
     flags allow on top."""

@@ -11,15 +11,19 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 from click.core import ParameterSource
 
+from registry_sync.cli.output import Output, warn_insecure
 from registry_sync.defaults import API_KEY_VARIABLE
 from registry_sync.parsecache import CACHE_DIR_ENV, default_cache
 from registry_sync.plan import Risk
 from registry_sync.settings import Given, Settings, default_text, resolve_settings
+
+if TYPE_CHECKING:
+    from registry_sync.state import LiveSource
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +55,20 @@ class SourceFlags:
 
     registry_file: Path | None = None
     allow_insecure_http: bool = False
+
+
+def live_registry(settings: Settings, flags: SourceFlags, output: Output) -> LiveSource:
+    """The live registry ``settings`` and the per-run ``flags`` name; says so on
+    ``output`` when the key would cross the network in clear."""
+    from registry_sync.pipeline import live_source
+
+    live = live_source(
+        settings,
+        registry_file=flags.registry_file,
+        allow_insecure_http=flags.allow_insecure_http,
+    )
+    warn_insecure(live, output)
+    return live
 
 
 def resolved(config_file: Path | None, environment: str | None = None) -> Settings:

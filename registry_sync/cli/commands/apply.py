@@ -23,6 +23,7 @@ from registry_sync.cli.options import (
     config_option,
     env_option,
     given,
+    live_registry,
     models_dir_option,
     policy_options,
     prune_option,
@@ -32,7 +33,7 @@ from registry_sync.cli.options import (
     strict_option,
     target_option,
 )
-from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
+from registry_sync.cli.output import Output, run_command, write_file
 from registry_sync.defaults import DEFAULT_PARALLELISM
 from registry_sync.errors import ApplyRefused, ConfigError
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
@@ -150,7 +151,7 @@ def apply(
     output = Output(color)
 
     def run() -> int:
-        from registry_sync.pipeline import live_source, policy_rules
+        from registry_sync.pipeline import policy_rules
 
         if plan_file is not None:
             mixed = [
@@ -170,17 +171,11 @@ def apply(
                 "--rollback-on-unhealthy needs the health probes that --no-verify-health "
                 "turns off; drop one of them"
             )
-        live = live_source(
-            settings,
-            registry_file=source.registry_file,
-            allow_insecure_http=source.allow_insecure_http,
-        )
-        warn_insecure(live, output)
         return run_apply(
             output,
             plan_file=plan_file,
             settings=settings,
-            source=live,
+            source=live_registry(settings, source, output),
             rules=policy_rules(settings, allow_delete_all, allowed),
             auto_approve=auto_approve,
             parallelism=parallelism,
@@ -226,7 +221,7 @@ def run_apply(
     returns the exit code. With ``dry_run``, show the requests apply would send
     instead of asking."""
     from registry_sync.applier import ApplyResult, apply_plan
-    from registry_sync.pipeline import compute_plan
+    from registry_sync.pipeline import plan_for
     from registry_sync.planfile import read_plan
     from registry_sync.policy import judge
     from registry_sync.preflight import refusal
@@ -254,18 +249,13 @@ def run_apply(
             saved = dataclasses.replace(saved, untargeted=untargeted)
         computed = judge(saved, rules, {entry.id: entry.definition for entry in live})
     else:
-        computed = compute_plan(
-            settings.models_dir,
+        computed = plan_for(
+            settings,
             source,
-            prune=settings.prune,
-            ignore=settings.ignore,
-            server_defaults=settings.server_defaults,
+            rules=rules,
             replace=replace,
             strict=strict,
             warn=output.err,
-            rules=rules,
-            scope=settings.scope(),
-            environment_api_url=settings.environment_api_url,
             targets=targets,
             cache=cache,
         )

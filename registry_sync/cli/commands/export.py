@@ -12,11 +12,12 @@ from registry_sync.cli.options import (
     SourceFlags,
     config_option,
     env_option,
+    live_registry,
     live_source_options,
     resolved,
     setting_option,
 )
-from registry_sync.cli.output import Output, run_command, warn_insecure
+from registry_sync.cli.output import Output, run_command
 from registry_sync.defaults import READ_ONLY_DIR
 from registry_sync.exitcodes import EXIT_OK
 
@@ -75,15 +76,9 @@ def export(
     output = Output()
 
     def run() -> int:
-        from registry_sync.pipeline import live_source
 
         settings = resolved(config_file, environment)
-        live = live_source(
-            settings,
-            registry_file=source.registry_file,
-            allow_insecure_http=source.allow_insecure_http,
-        )
-        warn_insecure(live, output)
+        live = live_registry(settings, source, output)
         if environment is not None:
             output.err(f"Environment {environment} ({live.describe()})")
         return run_export(

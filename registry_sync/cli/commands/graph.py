@@ -11,6 +11,7 @@ import click
 from registry_sync.cli.options import (
     SourceFlags,
     config_option,
+    live_registry,
     live_source_options,
     models_dir_option,
     resolved,
@@ -57,14 +58,9 @@ def graph(
     output = Output()
 
     def run() -> int:
-        from registry_sync.pipeline import live_source
 
         settings = resolved(config_file)
-        live = live_source(
-            settings,
-            registry_file=source.registry_file,
-            allow_insecure_http=source.allow_insecure_http,
-        )
+        live = live_registry(settings, source, output)
         return run_graph(
             settings.models_dir, live, output_format, files_only=files_only, output=output
         )

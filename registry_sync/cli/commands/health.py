@@ -12,10 +12,11 @@ from registry_sync.cli.options import (
     api_source_options,
     config_option,
     env_option,
+    live_registry,
     models_dir_option,
     resolved,
 )
-from registry_sync.cli.output import Output, run_command, warn_insecure
+from registry_sync.cli.output import Output, run_command
 from registry_sync.errors import ConfigError
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY
 
@@ -65,11 +66,9 @@ def health(
 
     def run() -> int:
         # Imported here: `registry-sync --help` must not load the HTTP client.
-        from registry_sync.pipeline import live_source
 
         settings = resolved(config_file, environment)
-        live = live_source(settings, allow_insecure_http=source.allow_insecure_http)
-        warn_insecure(live, output)
+        live = live_registry(settings, source, output)
         if environment is not None:
             output.err(f"Environment {environment} ({live.describe()})")
         return run_health(

@@ -14,6 +14,7 @@ from registry_sync.cli.options import (
     compact_option,
     config_option,
     envs_option,
+    live_registry,
     live_source_options,
     models_dir_option,
     policy_options,
@@ -23,7 +24,7 @@ from registry_sync.cli.options import (
     strict_option,
     target_option,
 )
-from registry_sync.cli.output import Output, run_command, warn_insecure, write_file
+from registry_sync.cli.output import Output, run_command, write_file
 from registry_sync.errors import ConfigError
 from registry_sync.settings import Settings
 
@@ -102,7 +103,7 @@ def plan(
     output = Output(color)
 
     def run() -> int:
-        from registry_sync.pipeline import compute_plan, live_source, policy_rules
+        from registry_sync.pipeline import plan_for, policy_rules
 
         names = environment_names(config_file, environments)
         if len(names) > 1:
@@ -114,25 +115,14 @@ def plan(
             plans = []
             for name in names:
                 settings = resolved(config_file, name)
-                live = live_source(
-                    settings,
-                    registry_file=source.registry_file,
-                    allow_insecure_http=source.allow_insecure_http,
-                )
-                warn_insecure(live, output)
                 plans.append(
-                    compute_plan(
-                        settings.models_dir,
-                        live,
-                        prune=settings.prune,
-                        ignore=settings.ignore,
-                        server_defaults=settings.server_defaults,
+                    plan_for(
+                        settings,
+                        live_registry(settings, source, output),
+                        rules=policy_rules(settings, allow_delete_all, allowed),
                         replace=replace,
                         strict=strict,
                         warn=output.err,
-                        rules=policy_rules(settings, allow_delete_all, allowed),
-                        scope=settings.scope(),
-                        environment_api_url=settings.environment_api_url,
                         targets=targets,
                         cache=cache,
                     )
@@ -141,16 +131,10 @@ def plan(
                 output, plans, output_format, artifact_hint, detailed_exitcode, compact=compact
             )
         settings = resolved(config_file, names[0] if names else None)
-        live = live_source(
-            settings,
-            registry_file=source.registry_file,
-            allow_insecure_http=source.allow_insecure_http,
-        )
-        warn_insecure(live, output)
         return run_plan(
             output,
             settings=settings,
-            source=live,
+            source=live_registry(settings, source, output),
             rules=policy_rules(settings, allow_delete_all, allowed),
             output_format=output_format,
             out=out,
@@ -238,23 +222,18 @@ def run_plan(
     cache: ParseCache | None = None,
 ) -> int:
     """Plan, print the plan and its violations; returns the exit code."""
-    from registry_sync.pipeline import compute_plan, conflict_message, plan_exit_code
+    from registry_sync.pipeline import conflict_message, plan_exit_code, plan_for
     from registry_sync.render.json import render_json
     from registry_sync.render.markdown import render_markdown
     from registry_sync.render.text import render_text
 
-    computed = compute_plan(
-        settings.models_dir,
+    computed = plan_for(
+        settings,
         source,
-        prune=settings.prune,
-        ignore=settings.ignore,
-        server_defaults=settings.server_defaults,
+        rules=rules,
         replace=replace,
         strict=strict,
         warn=output.err,
-        rules=rules,
-        scope=settings.scope(),
-        environment_api_url=settings.environment_api_url,
         targets=targets,
         cache=cache,
     )
