@@ -77,6 +77,7 @@ def effective_definitions(base: LoadResult, config: ProjectConfig) -> LoadResult
         return dataclasses.replace(base, problems=tuple(sorted([*base.problems, *owned])))
     problems = list(base.problems)
     by_id = {definition.id: definition for definition in base.definitions}
+    original = dict(by_id)
     files = base.files
     changed: set[str] = set()
     if config.overlay is not None:
@@ -111,6 +112,15 @@ def effective_definitions(base: LoadResult, config: ProjectConfig) -> LoadResult
         if _has_variable(definition.body):
             by_id[model_id] = _substituted(definition, config.vars, problems)
             changed.add(model_id)
+    # The base file's warnings about a definition the environment changed are stale
+    # (a `${gw}/v1` is no URL until substituted): the merged result is checked afresh.
+    stale = {
+        warning
+        for model_id in changed
+        if model_id in original
+        for warning in _warnings(original[model_id])
+    }
+    problems = [problem for problem in problems if problem not in stale]
     for model_id in sorted(changed):
         definition = by_id.get(model_id)
         if definition is not None and not _still_valid(definition, problems):
@@ -375,6 +385,18 @@ def _still_valid(definition: DesiredDefinition, problems: list[Problem]) -> bool
         )
         valid = valid and severity != "error"
     return valid
+
+
+def _warnings(definition: DesiredDefinition) -> set[Problem]:
+    """The warnings the loader gave ``definition`` as its file declares it."""
+    found: set[Problem] = set()
+    for path, message, severity in definition_errors(without_nulls(definition.body)):
+        if severity == "warning":
+            file, line, where = _where(definition, path)
+            found.add(
+                Problem(file, line_of(file, line, where), format_path(path), message, severity)
+            )
+    return found
 
 
 def _where(definition: DesiredDefinition, path: PathParts) -> Origin:

@@ -173,3 +173,47 @@ def test_plan_lines_point_at_the_overlay_that_set_the_value(repo: Path) -> None:
     assert [(item.path, item.origin) for item in change.changes] == [
         ("contextWindow", "overlays/staging/chat.yaml:3")
     ]
+
+
+def test_a_variable_that_makes_a_url_leaves_no_stale_warning(repo: Path) -> None:
+    write(
+        repo / "models/chat.yaml",
+        BASE.replace("https://api.example.com/v1", "${gateway}/v1").replace(
+            "displayName: chat in ${region}\n", ""
+        ),
+    )
+    write(
+        repo / "registry-sync.yaml",
+        "environments:\n"
+        "  staging:\n"
+        "    api_url: https://staging.example.com\n"
+        "    api_key_env: MKA1_STAGING_API_KEY\n"
+        "    vars: {region: eu, gateway: 'https://gw.example.com'}\n",
+    )
+    base = load_models(Path("models"))
+    # Without the environment the file's `${gateway}/v1` is no URL: a warning at its line.
+    assert [str(p) for p in base.warnings] == [
+        "models/chat.yaml:5: baseUrl: warning: should be an http:// or https:// URL"
+    ]
+
+    result = effective_definitions(base, staging())
+
+    assert [str(problem) for problem in result.problems] == []
+    chat = {d.id: d for d in result.definitions}["acme:chat"]
+    assert chat.body["baseUrl"] == "https://gw.example.com/v1"
+
+
+def test_a_variable_that_makes_a_bad_url_is_warned_about_afresh(repo: Path) -> None:
+    write(repo / "models/chat.yaml", BASE.replace("https://api.example.com/v1", "${gateway}"))
+    write(
+        repo / "registry-sync.yaml",
+        "environments:\n"
+        "  staging:\n"
+        "    api_url: https://staging.example.com\n"
+        "    api_key_env: MKA1_STAGING_API_KEY\n"
+        "    vars: {region: eu, gateway: 'not a url'}\n",
+    )
+    result = effective()
+    assert [str(p) for p in result.warnings] == [
+        "models/chat.yaml:5: baseUrl: warning: should be an http:// or https:// URL"
+    ]
