@@ -262,9 +262,10 @@ def test_config_names_a_file_explicitly(repo: Path, server: RegistryServer) -> N
     assert "- m:legacy will be deleted" in result.stdout
 
 
-def test_the_readme_example_is_valid(repo: Path) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### The project configuration: `registry-sync.yaml`", 1)[1]
+def test_the_documented_example_is_valid(repo: Path) -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+    readme = docs.read_text(encoding="utf-8")
+    section = readme.split("## The project configuration: `registry-sync.yaml`", 1)[1]
     example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
 
     config = load_config(write(repo / "registry-sync.yaml", example))

@@ -1,4 +1,8 @@
-"""The README's two commands keep working: CI runs one, and the other is tested here."""
+"""The README's two commands keep working: CI runs one, and the other is tested here.
+
+The docs' graph example is what `graph` prints, and every link in README.md and docs/
+resolves: each file exists and each `#anchor` names a heading of its page.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+COMMANDS = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
 
 
 def sh_blocks() -> list[str]:
@@ -49,8 +54,8 @@ def test_readme_main_command_plans_the_bundled_example() -> None:
     assert "1 in sync, 1 read-only in sync" in result.stdout
 
 
-def test_readme_graph_example_is_what_graph_prints() -> None:
-    shown = README.split("```mermaid\n", 1)[1].split("```", 1)[0]
+def test_docs_graph_example_is_what_graph_prints() -> None:
+    shown = COMMANDS.split("```mermaid\n", 1)[1].split("```", 1)[0]
     result = subprocess.run(
         [
             sys.executable,
@@ -67,3 +72,46 @@ def test_readme_graph_example_is_what_graph_prints() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == shown
+
+
+def heading_anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives a page's headings (code blocks hold no headings)."""
+    anchors: set[str] = set()
+    seen: dict[str, int] = {}
+    for heading in re.findall(
+        r"^#{1,6} (.+)$", re.sub(r"```.*?```", "", markdown, flags=re.S), re.M
+    ):
+        anchor = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        count = seen.get(anchor, 0)
+        seen[anchor] = count + 1
+        anchors.add(anchor if count == 0 else f"{anchor}-{count}")
+    return anchors
+
+
+def test_heading_anchors_follow_githubs_rules() -> None:
+    text = "# A: b\n```sh\n# not a heading\n```\n## The `x.yaml` file\n## A: b\n"
+    assert heading_anchors(text) == {"a-b", "the-xyaml-file", "a-b-1"}
+
+
+def test_every_link_in_the_readme_and_docs_resolves() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    assert len(pages) > 5
+    broken = []
+    for page in pages:
+        text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            dest = (page.parent / path).resolve() if path else page
+            if not dest.exists():
+                broken.append(f"{page.name}: {target} (no such file)")
+            elif anchor and anchor not in heading_anchors(dest.read_text(encoding="utf-8")):
+                broken.append(f"{page.name}: {target} (no such heading)")
+    assert broken == []
+
+
+def test_every_docs_page_is_linked_from_the_readme_and_links_back() -> None:
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        assert f"](docs/{page.name})" in README, page.name
+        assert "](../README.md)" in page.read_text(encoding="utf-8").split("\n\n")[1], page.name

@@ -282,8 +282,8 @@ def test_pre_commit_hook() -> None:
     assert not pattern.search("models/readme.md")
 
 
-def test_readme_documents_every_input_and_output() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_docs_document_every_input_and_output() -> None:
+    readme = (ROOT / "docs" / "github.md").read_text(encoding="utf-8")
     action = load(ACTION)
     for name in [*action["inputs"], *action["outputs"]]:
         assert f"| `{name}` |" in readme, name
