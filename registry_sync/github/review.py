@@ -1,7 +1,7 @@
 """What ties a merge to the plan a reviewer saw: project keys, hidden markers, plan
 digests, and the comparison of a new plan with the reviewed one. Pure: no I/O.
 
-The mechanism (README, "Apply what was reviewed"): the pull request's plan comment
+The mechanism (docs/github.md, "Apply what was reviewed"): the pull request's plan comment
 carries, in its hidden first line, the project key, the SHA-256 digest of the JSON
 plan, the head commit it was planned at, the run and the artifact holding that plan.
 After the merge, ``mode: apply`` re-plans; it applies when the new digest equals the

@@ -27,7 +27,7 @@ SENSITIVE = "(sensitive)"
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="text for people; json for tools (see README).",
+    help="text for people; json for tools (see docs/json.md).",
 )
 @env_option
 def config(config_file: Path | None, output_format: str, environment: str | None) -> None:

@@ -44,7 +44,7 @@ _PARALLELISM = 4
     type=click.Choice(["text", "json", "markdown"]),
     default="text",
     show_default=True,
-    help="text for people; json for tools (see README); markdown for an issue or summary.",
+    help="text for people; json for tools (see docs/json.md); markdown for an issue or summary.",
 )
 @env_option
 def health(

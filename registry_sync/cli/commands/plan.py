@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     type=click.Choice(["text", "json", "markdown"]),
     default="text",
     show_default=True,
-    help="text for people; json is the versioned plan document (see README); markdown "
+    help="text for people; json is the versioned plan document (see docs/json.md); markdown "
     "is a pull-request comment.",
 )
 @click.option(
