@@ -207,12 +207,15 @@ def parse_documents(text: str) -> tuple[list[Document], YamlError | None]:
     loader = _Loader(text)
     documents: list[Document] = []
     spent = _Expansion()
+    # An alias is written `*name`: text without a `*` is a tree, for which a plain
+    # walk decides (``_measure`` is only needed to say where and why it is too big).
+    tree = "*" not in text
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 break
-            shape_error = _measure(node, spent)
+            shape_error = None if tree and _small_tree(node) else _measure(node, spent)
             if shape_error is not None:
                 return documents, shape_error
             loader.repeated_key = False
@@ -329,6 +332,28 @@ def _measure(root: Node, spent: _Expansion) -> YamlError | None:
             "values out, with fewer aliases",
         )
     return None
+
+
+def _small_tree(root: Node) -> bool:
+    """True when ``root``, a tree (no aliases), is plainly within the bounds: no node
+    :data:`MAX_DEPTH` or more deep and no over-long integer. False sends it to
+    :func:`_measure`, which finds the exact problem (or none, near the bound)."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth >= MAX_DEPTH:
+            return False
+        kind = node.__class__
+        if kind is ScalarNode:
+            if node.tag == _INT_TAG and len(node.value) > MAX_INT_DIGITS:
+                return False
+        elif kind is MappingNode:
+            for key, value in node.value:
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
+        else:
+            stack.extend((child, depth + 1) for child in node.value)
+    return True
 
 
 def _children(node: Node) -> Iterator[tuple[str | int | None, Node]]:
