@@ -20,18 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-BASE = """\
-id: meetkai:chat
-provider: openai-compatible
-modelId: chat-v1
-apiFormat: responses
-capabilities:
-  modalities: {input: [text], output: [text]}
-  reasoning: true
-auth:
-  type: api-key
-  envVar: CHAT_API_KEY
-"""
+from registry_sync.testing import MINIMAL_MODEL_YAML
+
+BASE = MINIMAL_MODEL_YAML
 
 
 def cases(keys: int) -> dict[str, str]:

@@ -14,20 +14,9 @@ from click.testing import CliRunner
 from registry_sync.cli import cli
 from registry_sync.loader import MAX_PROBLEMS_PER_FILE, LoadResult, load_models
 from registry_sync.modelfiles import MAX_FILE_BYTES
-from registry_sync.testing import list_response, registry_model
+from registry_sync.testing import MINIMAL_MODEL_YAML, list_response, registry_model
 
-BASE = """\
-id: meetkai:chat
-provider: openai-compatible
-modelId: chat-v1
-apiFormat: responses
-capabilities:
-  modalities: {input: [text], output: [text]}
-  reasoning: true
-auth:
-  type: api-key
-  envVar: CHAT_API_KEY
-"""
+BASE = MINIMAL_MODEL_YAML
 FAN_OUT = "l0: &l0 [a, b, c, d, e, f, g, h, i, j]\n" + "".join(
     f"l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 10)}]\n" for level in range(1, 6)
 )

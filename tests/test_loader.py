@@ -17,6 +17,7 @@ from registry_sync.loader import (
     line_of,
     load_models,
 )
+from registry_sync.testing import MINIMAL_MODEL_YAML
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "loader"
@@ -27,18 +28,7 @@ SECRET_MESSAGE = (
 )
 
 # Line 7 is capabilities.reasoning, as in the example of the loader's contract.
-BASE = """\
-id: meetkai:chat
-provider: openai-compatible
-modelId: chat-v1
-apiFormat: responses
-capabilities:
-  modalities: {input: [text], output: [text]}
-  reasoning: true
-auth:
-  type: api-key
-  envVar: CHAT_API_KEY
-"""
+BASE = MINIMAL_MODEL_YAML
 
 
 def load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]) -> LoadResult:

@@ -16,20 +16,9 @@ from registry_sync.cli import cli
 from registry_sync.gcpause import gc_paused
 from registry_sync.loader import LoadResult, load_models
 from registry_sync.parsecache import CACHE_DIR_ENV, ParseCache, default_cache
-from registry_sync.testing import RegistryServer
+from registry_sync.testing import MINIMAL_MODEL_YAML, RegistryServer
 
-CHAT = """\
-id: meetkai:chat
-provider: openai-compatible
-modelId: chat-v1
-apiFormat: responses
-capabilities:
-  modalities: {input: [text], output: [text]}
-  reasoning: true
-auth:
-  type: api-key
-  envVar: CHAT_API_KEY
-"""
+CHAT = MINIMAL_MODEL_YAML
 
 
 @pytest.fixture

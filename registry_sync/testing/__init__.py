@@ -5,6 +5,7 @@ factories build the documents it serves (seeds, expected responses) in one place
 """
 
 from registry_sync.testing.factories import (
+    MINIMAL_MODEL_YAML,
     list_response,
     minimal_definition,
     registry_model,
@@ -13,6 +14,7 @@ from registry_sync.testing.factories import (
 from registry_sync.testing.server import Fault, FaultKind, RecordedRequest, RegistryServer
 
 __all__ = [
+    "MINIMAL_MODEL_YAML",
     "Fault",
     "FaultKind",
     "RecordedRequest",

@@ -24,6 +24,23 @@ UPDATED_AT = 1_704_153_600_000
 _ECHOED = ("source", "immutable")
 
 
+# The smallest valid model file as a person writes it, for tests and benchmarks of
+# the loader (line 7 is capabilities.reasoning; no apiProviderType, which only a
+# create needs).
+MINIMAL_MODEL_YAML = """\
+id: meetkai:chat
+provider: openai-compatible
+modelId: chat-v1
+apiFormat: responses
+capabilities:
+  modalities: {input: [text], output: [text]}
+  reasoning: true
+auth:
+  type: api-key
+  envVar: CHAT_API_KEY
+"""
+
+
 def registry_model(
     definition: Mapping[str, Any],
     *,

@@ -76,7 +76,6 @@ def export(
     output = Output()
 
     def run() -> int:
-
         settings = resolved(config_file, environment)
         live = live_registry(settings, source, output)
         if environment is not None:

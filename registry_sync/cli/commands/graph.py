@@ -58,7 +58,6 @@ def graph(
     output = Output()
 
     def run() -> int:
-
         settings = resolved(config_file)
         live = live_registry(settings, source, output)
         return run_graph(

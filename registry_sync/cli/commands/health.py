@@ -65,8 +65,6 @@ def health(
     output = Output()
 
     def run() -> int:
-        # Imported here: `registry-sync --help` must not load the HTTP client.
-
         settings = resolved(config_file, environment)
         live = live_registry(settings, source, output)
         if environment is not None:
