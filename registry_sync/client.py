@@ -25,7 +25,6 @@ import dataclasses
 import email.utils
 import functools
 import json
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -37,10 +36,11 @@ from urllib.parse import quote
 import httpx
 
 from registry_sync._version import __version__
-from registry_sync.defaults import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_RETRY_BUDGET, DEFAULT_TIMEOUT
+from registry_sync.defaults import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 from registry_sync.errors import ApiError, ConfigError, ResponseShapeError, TransportError
 from registry_sync.gcpause import gc_paused
 from registry_sync.live import LiveEntry, one_line, parse_entry, parse_list_response
+from registry_sync.network import NetworkDeadline, RetryPolicy
 
 __all__ = [
     "API_PATH",
@@ -72,66 +72,6 @@ _tls_context = functools.cache(httpx.create_ssl_context)
 
 def _user_agent() -> str:
     return f"registry-sync/{__version__}"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How failed requests are retried.
-
-    The n-th retry waits ``initial_delay * factor ** (n - 1)`` seconds, at most
-    ``max_delay``, plus up to ``jitter`` of that at random so parallel workers do
-    not retry in step. A ``Retry-After`` header replaces the computed wait. No wait
-    is started that would take the request past ``max_elapsed`` seconds in total,
-    and no request is tried more than ``max_attempts`` times.
-    """
-
-    initial_delay: float = 0.5
-    max_delay: float = 5.0
-    factor: float = 1.5
-    max_elapsed: float = DEFAULT_RETRY_BUDGET
-    max_attempts: int = 6
-    jitter: float = 0.1
-
-    def backoff(self, retry: int) -> float:
-        """The wait before retry number ``retry`` (1-based), jitter included."""
-        base = min(self.max_delay, self.initial_delay * self.factor ** (retry - 1))
-        return base + random.uniform(0, base * self.jitter)
-
-
-class NetworkDeadline:
-    """The time one command may spend on the network, shared by its clients.
-
-    Only time during which some request is in flight is counted (requests running
-    in parallel count once), so loading files or waiting for approval costs none.
-    """
-
-    def __init__(self, seconds: float = DEFAULT_TIMEOUT) -> None:
-        self.seconds = seconds
-        self._lock = threading.Lock()
-        self._spent = 0.0
-        self._active = 0
-        self._since = 0.0
-
-    def remaining(self) -> float:
-        """Seconds left; 0 or less when the deadline has passed."""
-        with self._lock:
-            spent = self._spent + (time.monotonic() - self._since if self._active else 0.0)
-        return self.seconds - spent
-
-    @contextlib.contextmanager
-    def counting(self) -> Iterator[None]:
-        """Count the time spent inside the block."""
-        with self._lock:
-            if not self._active:
-                self._since = time.monotonic()
-            self._active += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._active -= 1
-                if not self._active:
-                    self._spent += time.monotonic() - self._since
 
 
 class _DeadlinePassed(Exception):

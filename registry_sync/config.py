@@ -51,8 +51,8 @@ from pathlib import Path
 from typing import Any
 
 from registry_sync.defaults import CONFIG_FILE
-from registry_sync.definition import DEFINITION_FIELDS, HTTP_URL_PATTERN
 from registry_sync.errors import ConfigError, InvalidConfig
+from registry_sync.fields import DEFINITION_FIELDS, HTTP_URL_PATTERN
 from registry_sync.modelfiles import Unreadable, read_model_file
 from registry_sync.planner import IgnoreRule
 from registry_sync.problems import Problem

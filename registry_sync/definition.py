@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
@@ -37,20 +37,19 @@ from pydantic.functional_validators import AfterValidator
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-KNOWN_API_FORMATS = ("responses", "completions", "embeddings", "images", "transcriptions", "tts")
+from registry_sync.fields import ADVICE_PREFIX
+from registry_sync.fields import DEFINITION_FIELDS as DEFINITION_FIELDS
+from registry_sync.fields import ENV_VAR_PATTERN as ENV_VAR_PATTERN
+from registry_sync.fields import HTTP_METHOD_PATTERN as HTTP_METHOD_PATTERN
+from registry_sync.fields import HTTP_URL_PATTERN as HTTP_URL_PATTERN
+from registry_sync.fields import ID_PATTERN as ID_PATTERN
+from registry_sync.fields import NULLABLE_FIELDS as NULLABLE_FIELDS
+from registry_sync.fields import PATTERN_MEANINGS as PATTERN_MEANINGS
+from registry_sync.fields import health_check_form as health_check_form
+from registry_sync.fields import is_advice as is_advice
+from registry_sync.fields import unknown_fields as unknown_fields
 
-# Patterns whose meaning the loader explains in words instead of showing the regex.
-ID_PATTERN = r"^\S+$"
-ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-HTTP_URL_PATTERN = r"^https?://[^\s/?#]+([/?#]\S*)?$"
-HTTP_METHOD_PATTERN = r"^[A-Z]+$"
-PATTERN_MEANINGS = {
-    ID_PATTERN: "an id without whitespace",
-    ENV_VAR_PATTERN: "an environment variable name (letters, digits and '_', not starting "
-    "with a digit)",
-    HTTP_URL_PATTERN: "an http:// or https:// URL",
-    HTTP_METHOD_PATTERN: "an HTTP method in capitals, such as GET",
-}
+KNOWN_API_FORMATS = ("responses", "completions", "embeddings", "images", "transcriptions", "tts")
 
 # Epoch seconds stay below this until the year 5138; epoch milliseconds passed it in 1973.
 MILLISECONDS_THRESHOLD = 100_000_000_000
@@ -60,24 +59,6 @@ ApiProviderType = Literal["groq", "azure", "meetkai", "meetkaiGateway", "fal", "
 RateLimitScope = Literal["global", "org", "user", "apiKey", "externalUser"]
 ProbeMethod = Literal["GET", "HEAD"]
 
-# The 13 fields an update may set to null, which clears them (the API's update schema).
-NULLABLE_FIELDS = frozenset(
-    {
-        "displayName",
-        "baseUrl",
-        "contextWindow",
-        "rpm",
-        "rateLimits",
-        "concurrency",
-        "requestTimeoutMs",
-        "maxRetries",
-        "defaultParams",
-        "rerouteRules",
-        "hidden",
-        "embeddingLimits",
-        "healthCheck",
-    }
-)
 # What the add endpoint requires (the API's add schema).
 REQUIRED_ON_ADD = (
     "id",
@@ -90,16 +71,9 @@ REQUIRED_ON_ADD = (
     "capabilities",
 )
 
-_ADVICE = "advice_"
-
-
-def is_advice(error_type: str) -> bool:
-    """True for the type of an error that is advice (a warning), not a rule of the API."""
-    return error_type.startswith(_ADVICE)
-
 
 def _advice(kind: str, message: str, **context: Any) -> PydanticCustomError:
-    return PydanticCustomError(_ADVICE + kind, message, context)
+    return PydanticCustomError(ADVICE_PREFIX + kind, message, context)
 
 
 def _at_least(bound: int | float) -> AfterValidator:
@@ -399,20 +373,6 @@ class HealthCheckUrl(_Object):
     method: Annotated[str, _matching(HTTP_METHOD_PATTERN)] = _absent()
 
 
-def health_check_form(value: Any) -> str | None:
-    """The tag of a healthCheck: its ``mode``, or ``url-form`` for ``{url, method}``.
-
-    None (no tag) when neither key is there; the loader names both forms then.
-    """
-    if not isinstance(value, dict):
-        return None
-    if "mode" in value:
-        return str(value["mode"])
-    if "url" in value:
-        return "url-form"
-    return None
-
-
 HealthCheck = Annotated[
     Annotated[HealthCheckOff, Tag("off")]
     | Annotated[HealthCheckPreflight, Tag("preflight")]
@@ -533,18 +493,7 @@ def _tag_of(member: Any) -> object:
     return None
 
 
-# The top-level fields this version knows, in the API reference's order. A live
-# definition may hold others (the API's definition is an open object).
-DEFINITION_FIELDS: tuple[str, ...] = allowed_keys(())
 _KNOWN_FIELDS = frozenset(DEFINITION_FIELDS)
-
-
-def unknown_fields(definition: Mapping[str, Any]) -> list[str]:
-    """Top-level fields of a live definition that this version does not know."""
-    if _KNOWN_FIELDS.issuperset(definition):
-        return []
-    return [key for key in definition if key not in _KNOWN_FIELDS]
-
 
 # A complete add body: an update is validated merged onto it, so every field is
 # checked by the same models whether it comes in an add or an update.

@@ -12,28 +12,21 @@ No message ever repeats a value found under ``auth``, ``baseUrl`` or
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
-from collections.abc import Collection, Mapping, Sequence
+import stat
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails
-
-from registry_sync.definition import (
-    PATTERN_MEANINGS,
-    Definition,
-    allowed_keys,
-    health_check_form,
-    is_advice,
-)
 from registry_sync.errors import ConfigError
+from registry_sync.fields import PATTERN_MEANINGS, health_check_form, is_advice
 from registry_sync.gcpause import gc_paused
 from registry_sync.live import SERVER_OWNED_FIELDS, without_nulls
-from registry_sync.modelfiles import Unreadable, read_model_file, walk_model_files
-from registry_sync.parsecache import CachedDocument, CachedFile, ParseCache
+from registry_sync.modelfiles import Unreadable, read_checked, walk_model_paths
+from registry_sync.parsecache import CachedDocument, CachedFile, ParseCache, content_key
 from registry_sync.problems import Problem, Severity
 from registry_sync.reroutes import find_cycles, rules_of
 from registry_sync.secrets import (
@@ -46,6 +39,9 @@ from registry_sync.secrets import (
 from registry_sync.suggest import Suggester, suggester
 from registry_sync.values import format_path
 from registry_sync.yamlsource import Document, PathParts, SourceMap, parse_documents
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -143,20 +139,36 @@ def load_models(
             "that holds the model YAML files"
         )
     cwd = Path.cwd()
-    files, unreadable = walk_model_files(models_dir, YAML_SUFFIXES)
-    paths = sorted((_display(path, cwd), path) for path in files)
+    files, unreadable = walk_model_paths(models_dir, YAML_SUFFIXES)
+    shown = _namer(models_dir, cwd)
+    # By display name, then as pathlib orders paths (names that display alike).
+    paths = sorted((shown(path), path.split(os.sep), path) for path in files)
     problems = [Problem(_display(bad.path, cwd), 0, "", bad.reason) for bad in unreadable]
     notes: list[str] = []
     declared: list[_Declared] = []
+    real_root = os.path.realpath(models_dir)
+    below = len(os.path.join(os.fspath(models_dir), ""))  # where the part below it starts
     with gc_paused():
         if cache is not None:
             cache.open(models_dir)
-        for display, path in paths:
-            source = _read(display, path, models_dir, problems)
-            if source is None:
-                continue
-            known = written.get(path.absolute()) if written else None
-            found, empty = _check_file(source, declared, cache, known)
+        for display, _, path in paths:
+            info = _lstat(path)
+            cached = None
+            if cache is not None and info is not None and stat.S_ISREG(info.st_mode):
+                cached = cache.known(path[below:], info)
+            if cached is not None:
+                found, empty = _cached_file(
+                    _Unread(display, "", path=path, root=real_root), cached, declared
+                )
+            else:
+                link = info is None or stat.S_ISLNK(info.st_mode)
+                source = _read(display, path, real_root, link, problems)
+                if source is None:
+                    continue
+                known = written.get(Path(path).absolute()) if written else None
+                found, empty = _check_file(source, declared, cache, known)
+                if cache is not None and not link and source.status is not None:
+                    cache.remember(path[below:], source.status, source.key)
             if empty:
                 notes.append(f"{display}: empty file, skipped")
             problems.extend(_capped(found))
@@ -358,6 +370,10 @@ def definition_errors(body: dict[str, Any]) -> list[tuple[PathParts, str, Severi
     """What the definition schema says about ``body`` (no nulls, no server-owned
     fields): (path, message, severity) for each finding, as :func:`load_models`
     words them."""
+    from pydantic import ValidationError
+
+    from registry_sync.definition import Definition
+
     try:
         Definition.model_validate(body)
     except ValidationError as exc:
@@ -379,14 +395,36 @@ class _Source:
     display: str
     text: str
     raw: bytes = b""
+    status: os.stat_result | None = None  # of the file read, taken before reading it
 
     @cached_property
     def map(self) -> SourceMap:
         return SourceMap(self.text)
 
+    @cached_property
+    def key(self) -> str:
+        return content_key(self.raw)
+
     def problem(self, document: Document, path: PathParts, message: str) -> Problem:
         line = self.map.line_of(document.index, path) or document.line
         return Problem(self.display, line, format_path(path), message)
+
+
+@dataclass(frozen=True)
+class _Unread(_Source):
+    """A file the cache knows by its status: read only if a problem needs a line."""
+
+    path: str = ""
+    root: str = ""  # the models folder's real path
+
+    @cached_property
+    def map(self) -> SourceMap:
+        read = read_checked(self.path, self.root, link=False)
+        try:
+            text = "" if isinstance(read, Unreadable) else read[0].decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = ""
+        return SourceMap(text)
 
 
 @dataclass(frozen=True)
@@ -405,17 +443,50 @@ def _display(path: Path, cwd: Path) -> str:
         shown = path.absolute().relative_to(cwd).as_posix()
     except ValueError:
         shown = path.as_posix()
+    return _printable(shown)
+
+
+def _printable(shown: str) -> str:
     # A file name may hold a newline or a terminal escape code: never print it raw.
     if shown.isprintable():
         return shown
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in shown)
 
 
-def _read(display: str, path: Path, root: Path, problems: list[Problem]) -> _Source | None:
-    raw = read_model_file(path, root)
-    if isinstance(raw, Unreadable):
-        problems.append(Problem(display, 0, "", raw.reason))
+def _namer(root: Path, cwd: Path) -> Callable[[str], str]:
+    """:func:`_display` for the paths :func:`walk_model_paths` finds below ``root``,
+    by string operations: pathlib per file cost more than reading a cached file."""
+    top = os.fspath(root)
+    if os.sep != "/" or os.altsep or top.endswith("/"):
+        return lambda path: _display(Path(path), cwd)
+    absolute = str(root.absolute())
+    given = root.as_posix()
+    inside = str(cwd).rstrip("/") + "/"
+    start = len(top)
+
+    def name(path: str) -> str:
+        rest = path[start:]  # "/team/chat.yaml"
+        full = absolute + rest
+        return _printable(full[len(inside) :] if full.startswith(inside) else given + rest)
+
+    return name
+
+
+def _lstat(path: str) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None  # reading it says why
+
+
+def _read(
+    display: str, path: str, real_root: str, link: bool, problems: list[Problem]
+) -> _Source | None:
+    read = read_checked(path, real_root, link=link)
+    if isinstance(read, Unreadable):
+        problems.append(Problem(display, 0, "", read.reason))
         return None
+    raw, status = read
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -425,7 +496,19 @@ def _read(display: str, path: Path, root: Path, problems: list[Problem]) -> _Sou
             Problem(display, line, "", f"not UTF-8 text (byte 0x{byte:02x}); save it as UTF-8")
         )
         return None
-    return _Source(display, text, raw)
+    return _Source(display, text, raw, status)
+
+
+def _cached_file(
+    source: _Source, cached: CachedFile, declared: list[_Declared]
+) -> tuple[list[Problem], bool]:
+    """What the cache found in ``source``: its problems (warnings) and whether it is
+    empty; its declared ids go to ``declared``."""
+    for item in cached.documents:
+        document = Document(item.number, item.line, None, maybe_duplicate_keys=False)
+        declared.append(_Declared(item.id, source, document, item.valid, item.body))
+    found = [Problem(source.display, *warning, severity="warning") for warning in cached.warnings]
+    return found, cached.empty
 
 
 def _check_file(
@@ -436,15 +519,9 @@ def _check_file(
 ) -> tuple[list[Problem], bool]:
     """The file's problems, and whether it is empty; its declared ids go to ``declared``.
     ``known`` is the one document the file holds, when its writer knows it."""
-    cached = cache.get(source.raw) if cache is not None else None
+    cached = cache.get(source.key) if cache is not None else None
     if cached is not None:
-        for item in cached.documents:
-            document = Document(item.index, item.line, None, maybe_duplicate_keys=False)
-            declared.append(_Declared(item.id, source, document, item.valid, item.body))
-        found = [
-            Problem(source.display, *warning, severity="warning") for warning in cached.warnings
-        ]
-        return found, cached.empty
+        return _cached_file(source, cached, declared)
     if known is not None:
         documents, error = [Document(0, _first_line(source.text), known, False)], None
     else:
@@ -469,7 +546,7 @@ def _check_file(
             tuple((problem.line, problem.path, problem.message) for problem in found),
             empty,
         )
-        cache.put(source.raw, entry)
+        cache.put(source.key, entry)
     return found, empty
 
 
@@ -531,6 +608,11 @@ def _check_document(
         found.append(source.problem(document, path, _secret_message(data, path)))
     for path in placeholder_paths(data):
         found.append(source.problem(document, path, PLACEHOLDER_MESSAGE))
+    # The models cost a fifth of a second to build: only for files the cache lacks.
+    from pydantic import ValidationError
+
+    from registry_sync.definition import Definition
+
     try:
         Definition.model_validate(candidate)
     except ValidationError as exc:
@@ -712,6 +794,8 @@ def _union_tag(
 
 
 def _unknown_field(loc: tuple[str | int, ...]) -> str:
+    from registry_sync.definition import allowed_keys  # imported already: it found the error
+
     key = loc[-1]
     allowed = allowed_keys(loc[:-1])
     if loc == ("definition",):

@@ -14,7 +14,14 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MAX_FILE_BYTES", "Unreadable", "read_model_file", "walk_model_files"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "Unreadable",
+    "read_checked",
+    "read_model_file",
+    "walk_model_files",
+    "walk_model_paths",
+]
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 # Non-blocking: opening a FIFO must not wait for a writer. No following: a link was
@@ -49,8 +56,15 @@ class _Refused(Exception):
 def walk_model_files(root: Path, suffixes: tuple[str, ...]) -> tuple[list[Path], list[Unreadable]]:
     """Every file below ``root`` whose name ends with one of ``suffixes``, and every
     folder (or link to a folder) that cannot be walked."""
+    found, unreadable = walk_model_paths(root, suffixes)
+    return [Path(path) for path in found], unreadable
+
+
+def walk_model_paths(root: Path, suffixes: tuple[str, ...]) -> tuple[list[str], list[Unreadable]]:
+    """:func:`walk_model_files` with each file's path as a string that starts with
+    ``os.fspath(root)`` and a separator (no pathlib object per file)."""
     real_root = os.path.realpath(root)
-    found: list[Path] = []
+    found: list[str] = []
     unreadable: list[Unreadable] = []
 
     def refused(exc: OSError) -> None:
@@ -73,24 +87,35 @@ def walk_model_files(root: Path, suffixes: tuple[str, ...]) -> tuple[list[Path],
                         "registry-sync reads only files inside it: move the files in instead",
                     )
                 )
-        found.extend(Path(folder, name) for name in names if name.endswith(suffixes))
+        join = folder + os.sep if not folder.endswith(os.sep) else folder
+        found.extend(join + name for name in names if name.endswith(suffixes))
     return found, unreadable
 
 
 def read_model_file(path: Path, root: Path, limit: int = MAX_FILE_BYTES) -> bytes | Unreadable:
     """The bytes of ``path``, or why it is not read: not a regular file, larger than
     ``limit``, a link leaving ``root``, or an error from the system."""
+    read = read_checked(str(path), os.path.realpath(root), os.path.islink(path), limit)
+    return read if isinstance(read, Unreadable) else read[0]
+
+
+def read_checked(
+    path: str, real_root: str, link: bool, limit: int = MAX_FILE_BYTES
+) -> tuple[bytes, os.stat_result] | Unreadable:
+    """:func:`read_model_file` for a caller that knows the root's real path and whether
+    ``path`` is a symbolic link (from its ``lstat``): the bytes and the status of the
+    file they were read from, taken before reading it."""
     try:
-        return _read(path, os.path.realpath(root), limit)
+        return _read(path, real_root, link, limit)
     except _Refused as exc:
-        return Unreadable(path, str(exc))
+        return Unreadable(Path(path), str(exc))
     except OSError as exc:
-        return Unreadable(path, f"cannot read the file: {exc.strerror or exc}")
+        return Unreadable(Path(path), f"cannot read the file: {exc.strerror or exc}")
 
 
-def _read(path: Path, real_root: str, limit: int) -> bytes:
-    target = str(path)
-    if os.path.islink(path):
+def _read(path: str, real_root: str, link: bool, limit: int) -> tuple[bytes, os.stat_result]:
+    target = path
+    if link:
         target = os.path.realpath(path)
         if not os.path.lexists(target):
             raise _Refused("a broken symbolic link; remove it or fix its target")
@@ -117,7 +142,7 @@ def _read(path: Path, real_root: str, limit: int) -> bytes:
             size += len(chunk)
         if size > limit:  # it grew since fstat
             raise _Refused(_too_large(limit))
-        return b"".join(chunks)
+        return b"".join(chunks), info
     finally:
         os.close(descriptor)
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry_sync.checks import Warn, check_problems, print_warnings
-from registry_sync.client import NetworkDeadline
 from registry_sync.config import ProjectConfig
 from registry_sync.errors import ConfigError
 from registry_sync.exitcodes import (
@@ -22,6 +21,7 @@ from registry_sync.exitcodes import (
     EXIT_UNHEALTHY,
 )
 from registry_sync.loader import check_reroute_graph, check_reroute_targets
+from registry_sync.network import NetworkDeadline
 from registry_sync.overlay import point_at_origins
 from registry_sync.plan import Plan, Risk
 from registry_sync.planner import IgnoreRule, PlanOptions, build_plan, replace_problems

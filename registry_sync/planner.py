@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from registry_sync.definition import DEFINITION_FIELDS, unknown_fields
 from registry_sync.fielddiff import Keys, NeedsDeepDiff, plain_changes
+from registry_sync.fields import DEFINITION_FIELDS, unknown_fields
 from registry_sync.live import LiveEntry
 from registry_sync.loader import DesiredDefinition
 from registry_sync.ownership import is_owned

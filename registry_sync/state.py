@@ -8,23 +8,23 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from registry_sync.client import (
-    DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_TIMEOUT,
-    NetworkDeadline,
-    RegistryClient,
-    RetryPolicy,
-)
 from registry_sync.config import ProjectConfig
 from registry_sync.defaults import API_KEY_VARIABLE as API_KEY_VARIABLE
 from registry_sync.defaults import DEFAULT_API_URL as DEFAULT_API_URL
+from registry_sync.defaults import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 from registry_sync.errors import ConfigError, InvalidModels, ResponseShapeError
+from registry_sync.gcpause import gc_paused
 from registry_sync.live import LiveEntry, parse_list_response
 from registry_sync.loader import LoadResult, load_models
+from registry_sync.network import NetworkDeadline, RetryPolicy
 from registry_sync.overlay import effective_definitions
 from registry_sync.parsecache import ParseCache
+
+if TYPE_CHECKING:
+    from registry_sync.client import RegistryClient
 
 _URL_SOURCES = "--api-url, MKA1_API_URL or api_url in registry-sync.yaml"
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
@@ -157,6 +157,8 @@ def open_client(
 ) -> RegistryClient:
     """A client for ``source``; the key must come from the environment. It keeps
     ``connections`` connections alive: one per thread that will share it."""
+    from registry_sync.client import RegistryClient  # httpx: only when the network is used
+
     if not api_key:
         raise ConfigError(
             f"{source.api_key_env} is not set: export the registry's admin API key in that "
@@ -182,14 +184,15 @@ def read_registry_file(path: Path) -> list[LiveEntry]:
         raise ConfigError(f"registry file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read registry file {path}: {exc}") from exc
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ResponseShapeError(
-            str(path), f"line {exc.lineno}", f"not valid JSON: {exc.msg}"
-        ) from exc
-    except RecursionError:
-        raise ResponseShapeError(
-            str(path), "", "the JSON is nested too deeply to be a list response"
-        ) from None
-    return parse_list_response(document, str(path))
+    with gc_paused():  # thousands of entries, all kept: collecting finds nothing
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ResponseShapeError(
+                str(path), f"line {exc.lineno}", f"not valid JSON: {exc.msg}"
+            ) from exc
+        except RecursionError:
+            raise ResponseShapeError(
+                str(path), "", "the JSON is nested too deeply to be a list response"
+            ) from None
+        return parse_list_response(document, str(path))

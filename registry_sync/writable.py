@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from registry_sync.definition import NULLABLE_FIELDS, health_check_form
+from registry_sync.fields import NULLABLE_FIELDS, health_check_form
 from registry_sync.loader import line_of
 from registry_sync.plan import Action, Change, Plan
 from registry_sync.problems import Problem

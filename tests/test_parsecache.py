@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import gc
 import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +15,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from registry_sync import _version, parsecache
+from registry_sync import _version, gcpause, parsecache
 from registry_sync.cli import cli
 from registry_sync.gcpause import gc_paused
 from registry_sync.loader import LoadResult, load_models
@@ -33,15 +37,15 @@ def packs(cache: ParseCache) -> list[Path]:
     return sorted(cache.folder.glob("*.json"))
 
 
-def entries(cache: ParseCache) -> list[dict[str, Any]]:
-    """Every stored entry, as JSON."""
+def entries(cache: ParseCache) -> list[list[Any]]:
+    """Every stored entry, as JSON: [documents, warnings, empty]."""
     found = []
     for pack in packs(cache):
         found.extend(json.loads(pack.read_text())["entries"].values())
     return found
 
 
-def rewrite(cache: ParseCache, change: Callable[[dict[str, Any]], None]) -> None:
+def rewrite(cache: ParseCache, change: Callable[[list[Any]], None]) -> None:
     (pack,) = packs(cache)
     data = json.loads(pack.read_text())
     for entry in data["entries"].values():
@@ -49,10 +53,13 @@ def rewrite(cache: ParseCache, change: Callable[[dict[str, Any]], None]) -> None
     pack.write_text(json.dumps(data))
 
 
-def tamper(cache: ParseCache, model_id: str) -> None:
-    def change(entry: dict[str, Any]) -> None:
-        entry["documents"][0][0] = model_id
-        entry["documents"][0][4]["id"] = model_id
+def tamper(cache: ParseCache, model_id: str, of: str = "meetkai:chat") -> None:
+    """Plant ``model_id`` in the entry of the file declaring ``of``."""
+
+    def change(entry: list[Any]) -> None:
+        if entry[0][0][0] == of:
+            entry[0][0][0] = model_id
+            entry[0][0][4]["id"] = model_id
 
     rewrite(cache, change)
 
@@ -74,7 +81,7 @@ def test_an_edited_file_misses_and_gets_its_own_entry(models: Path, tmp_path: Pa
     assert result.definitions[0].body["modelId"] == "chat-v2"
     # The entry of the old content is gone with it: the cache does not grow with edits.
     (entry,) = entries(cache)
-    assert entry["documents"][0][4]["modelId"] == "chat-v2"
+    assert entry[0][0][4]["modelId"] == "chat-v2"
 
 
 @pytest.mark.parametrize("garbage", ["{not json", "[]", '{"entries": []}', ""])
@@ -86,10 +93,20 @@ def test_a_corrupt_cache_file_is_ignored_and_rewritten(
     (pack,) = packs(cache)
     pack.write_text(garbage)
     assert load_models(models, cache) == expected
-    assert entries(cache)[0]["documents"][0][0] == "meetkai:chat"
+    assert entries(cache)[0][0][0][0] == "meetkai:chat"
 
 
-@pytest.mark.parametrize("garbage", [[], {"documents": [[1]]}, {"documents": "x"}, None])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        [],
+        {"documents": [[1]]},
+        None,
+        [[["meetkai:chat", True, 0, 1, "not a mapping"]], [], False],
+        [[], [[1, "too short"]], False],
+        [[], [], "not a boolean"],
+    ],
+)
 def test_a_corrupt_entry_is_ignored_and_rewritten(
     models: Path, tmp_path: Path, garbage: Any
 ) -> None:
@@ -100,7 +117,7 @@ def test_a_corrupt_entry_is_ignored_and_rewritten(
     data["entries"] = {key: garbage for key in data["entries"]}
     pack.write_text(json.dumps(data))
     assert load_models(models, cache) == expected
-    assert entries(cache)[0]["documents"][0][0] == "meetkai:chat"
+    assert entries(cache)[0][0][0][0] == "meetkai:chat"
 
 
 def test_another_tool_version_does_not_read_the_entry(
@@ -159,6 +176,19 @@ def test_an_unwritable_cache_costs_only_speed(models: Path, tmp_path: Path) -> N
     assert load_models(models, ParseCache(blocked / "cache")) == load_models(models)
 
 
+def test_a_block_that_built_many_objects_freezes_them() -> None:
+    assert gc.get_freeze_count() == 0
+    try:
+        with gc_paused():
+            small = [[index] for index in range(1000)]
+        assert gc.get_freeze_count() == 0
+        with gc_paused():
+            built = [[index] for index in range(gcpause.FREEZE_AT + 1)]
+        assert gc.get_freeze_count() > len(built) > len(small)
+    finally:
+        gc.unfreeze()
+
+
 def test_the_collector_is_restored_after_loading_even_on_error() -> None:
     assert gc.isenabled()
     with pytest.raises(RuntimeError), gc_paused():
@@ -192,7 +222,7 @@ def test_validate_reads_the_cache_and_no_cache_bypasses_it(models: Path, tmp_pat
     assert run(["validate", "--models-dir", "models"], cache_dir).exit_code == 0
     rewrite(
         ParseCache(cache_dir),
-        lambda entry: entry["warnings"].append([3, "modelId", "planted in the cache by the test"]),
+        lambda entry: entry[1].append([3, "modelId", "planted in the cache by the test"]),
     )
     cached = run(["validate", "--models-dir", "models"], cache_dir)
     assert "models/chat.yaml:3: modelId: warning: planted in the cache" in cached.stderr
@@ -214,3 +244,233 @@ def test_plan_and_apply_fill_the_cache_unless_told_not_to(tmp_path: Path) -> Non
         assert not (tmp_path / "b").exists()
         assert run(apply, tmp_path / "b").exit_code == 0
     assert len(entries(ParseCache(tmp_path / "b"))) == 4
+
+
+# --- the status layer: files known by their lstat are not read ------------------------
+#
+# Each load runs in a fresh interpreter, all of a test's loads alike: the cache's
+# name depends on the tool's version, which a test of the packaging may rewrite on
+# disk while this process keeps the one it imported.
+
+# Loads a folder through the cache and lists every file below it that was opened,
+# seen through Python's own audit hooks (os.open raises "open").
+LOAD = """
+import json, sys
+from pathlib import Path
+from registry_sync.loader import load_models
+from registry_sync.parsecache import ParseCache
+
+models = sys.argv[1]
+opened = []
+sys.addaudithook(
+    lambda event, args: opened.append(args[0])
+    if event == "open" and isinstance(args[0], str) and args[0].startswith(models)
+    else None
+)
+result = load_models(Path(models), ParseCache(Path(sys.argv[2])))
+print(json.dumps({
+    "opened": sorted(Path(path).name for path in opened),
+    "ids": [definition.id for definition in result.definitions],
+    "modelIds": [definition.body["modelId"] for definition in result.definitions],
+    "problems": [problem.message for problem in result.problems],
+}))
+"""
+AGED = ("hit", "edit", "touch", "replace", "remove", "mode", "link", "concurrent", "records")
+BOTH = ["meetkai:chat", "meetkai:other"]
+
+
+def load(models: Path, cache: ParseCache) -> dict[str, Any]:
+    """What loading ``models`` through ``cache`` found and which files it opened."""
+    completed = subprocess.run(
+        [sys.executable, "-c", LOAD, str(models), str(cache.folder)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded: dict[str, Any] = json.loads(completed.stdout)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def aged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One models folder per test, each with chat.yaml and other.yaml, all older than
+    the racy margin (written once, then one wait for all of them)."""
+    root = tmp_path_factory.mktemp("aged")
+    folders = {}
+    for name in AGED:
+        folder = root / name / "models"
+        folder.mkdir(parents=True)
+        (folder / "chat.yaml").write_text(CHAT)
+        (folder / "other.yaml").write_text(CHAT.replace("meetkai:chat", "meetkai:other"))
+        folders[name] = folder
+    time.sleep(parsecache.SETTLE_NS / 1e9 + 0.2)
+    return folders
+
+
+def cache_of(models: Path) -> ParseCache:
+    return ParseCache(models.parent / "cache")
+
+
+def stored_files(cache: ParseCache) -> dict[str, Any]:
+    (pack,) = packs(cache)
+    files: dict[str, Any] = json.loads(pack.read_text())["files"]
+    return files
+
+
+def test_a_file_whose_status_is_unchanged_is_not_opened(aged: dict[str, Path]) -> None:
+    models = aged["hit"]
+    cache = cache_of(models)
+    first = load(models, cache)
+    assert first["opened"] == ["chat.yaml", "other.yaml"]
+    assert sorted(stored_files(cache)) == ["chat.yaml", "other.yaml"]
+    assert load(models, cache) == {**first, "opened": []}
+    # What the status names is the entry of the content: planted there, it is what loads.
+    tamper(cache, "from:cache")
+    assert load(models, cache)["ids"] == ["from:cache", "meetkai:other"]
+    # A problem that needs a line of a file not read: it is read then.
+    tamper(cache, "meetkai:chat", of="meetkai:other")
+    tamper(cache, "meetkai:chat", of="from:cache")
+    clash = load(models, cache)
+    assert clash["opened"] == ["chat.yaml", "other.yaml"]
+    assert clash["problems"] == [
+        f"duplicate id 'meetkai:chat': declared at {models}/chat.yaml:1 "
+        f"and at {models}/other.yaml:1"
+    ]
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_still_seen(aged: dict[str, Path]) -> None:
+    models = aged["edit"]
+    cache = cache_of(models)
+    load(models, cache)
+    chat = models / "chat.yaml"
+    before = chat.stat()
+    with chat.open("r+") as file:  # in place: same inode, same size
+        file.write(CHAT.replace("chat-v1", "chat-v2"))
+    os.utime(chat, ns=(before.st_atime_ns, before.st_mtime_ns))  # the old mtime back
+    after = chat.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        before.st_size,
+        before.st_mtime_ns,
+        before.st_ino,
+    )
+    edited = load(models, cache)
+    assert edited["opened"] == ["chat.yaml"]  # the change time gave it away
+    assert edited["modelIds"] == ["chat-v2", "chat-v1"]
+    # Changed just now: too young for its status to be trusted yet.
+    assert sorted(stored_files(cache)) == ["other.yaml"]
+
+
+def test_a_touched_file_is_read_and_found_by_its_content(aged: dict[str, Path]) -> None:
+    models = aged["touch"]
+    cache = cache_of(models)
+    load(models, cache)
+    tamper(cache, "from:cache")
+    os.utime(models / "chat.yaml")
+    touched = load(models, cache)
+    # Read again (a racy status is verified by content), then not parsed: same bytes.
+    assert touched["opened"] == ["chat.yaml"]
+    assert touched["ids"] == ["from:cache", "meetkai:other"]
+    assert sorted(stored_files(cache)) == ["other.yaml"]
+    # Once it is old enough, the next run that reads it records its status again.
+    time.sleep(parsecache.SETTLE_NS / 1e9 + 0.2)
+    assert load(models, cache)["opened"] == ["chat.yaml"]
+    assert sorted(stored_files(cache)) == ["chat.yaml", "other.yaml"]
+    assert load(models, cache)["opened"] == []
+
+
+def test_a_young_file_is_verified_by_its_content(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "chat.yaml").write_text(CHAT)
+    cache = cache_of(models)
+    assert load(models, cache)["ids"] == ["meetkai:chat"]
+    assert stored_files(cache) == {}  # written just now: no status recorded
+    assert load(models, cache)["opened"] == ["chat.yaml"]
+
+
+def test_a_replaced_file_is_read(aged: dict[str, Path]) -> None:
+    models = aged["replace"]
+    cache = cache_of(models)
+    load(models, cache)
+    chat = models / "chat.yaml"
+    before = chat.stat()
+    new = models.parent / "new.yaml"
+    new.write_text(CHAT.replace("chat-v1", "chat-v2"))
+    os.utime(new, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(new, chat)  # as editors save: same size and mtime, another inode
+    replaced = load(models, cache)
+    assert replaced["opened"] == ["chat.yaml"]
+    assert replaced["modelIds"] == ["chat-v2", "chat-v1"]
+
+
+def test_a_removed_file_leaves_the_cache(aged: dict[str, Path]) -> None:
+    models = aged["remove"]
+    cache = cache_of(models)
+    load(models, cache)
+    (models / "other.yaml").unlink()
+    assert load(models, cache)["ids"] == ["meetkai:chat"]
+    assert sorted(stored_files(cache)) == ["chat.yaml"]
+    assert len(entries(cache)) == 1
+
+
+def test_a_permission_change_is_seen(aged: dict[str, Path]) -> None:
+    models = aged["mode"]
+    cache = cache_of(models)
+    load(models, cache)
+    (models / "chat.yaml").chmod(0o600)  # as chmod 000 would: mode and change time
+    assert load(models, cache)["opened"] == ["chat.yaml"]
+
+
+def test_a_file_replaced_by_a_link_is_checked_as_a_link(
+    aged: dict[str, Path], tmp_path: Path
+) -> None:
+    models = aged["link"]
+    cache = cache_of(models)
+    load(models, cache)
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(CHAT)
+    (models / "chat.yaml").unlink()
+    (models / "chat.yaml").symlink_to(outside)
+    linked = load(models, cache)
+    assert linked["ids"] == ["meetkai:other"]
+    assert "a symbolic link to a file outside the models folder" in linked["problems"][0]
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "not a mapping",
+        {"chat.yaml": "not a record"},
+        {"chat.yaml": [1, 2, 3]},
+        {"chat.yaml": [0, 0, 0, 0, 0, 0, 7]},
+    ],
+)
+def test_corrupt_status_records_are_ignored(aged: dict[str, Path], garbage: Any) -> None:
+    models = aged["records"]
+    cache = cache_of(models)
+    expected = load(models, cache)
+    (pack,) = packs(cache)
+    data = json.loads(pack.read_text())
+    data["files"] = garbage
+    pack.write_text(json.dumps(data))
+    assert load(models, cache)["ids"] == expected["ids"] == BOTH
+    assert sorted(stored_files(cache)) == ["chat.yaml", "other.yaml"]
+
+
+def test_concurrent_runs_leave_one_whole_cache(aged: dict[str, Path]) -> None:
+    models = aged["concurrent"]
+    cache = cache_of(models)
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", LOAD, str(models), str(cache.folder)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [json.loads(run.communicate()[0]) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0, 0]
+    assert all(output["ids"] == BOTH for output in outputs)
+    assert sorted(stored_files(cache)) == ["chat.yaml", "other.yaml"]
+    assert not list(cache.folder.glob(".tmp-*"))
+    assert load(models, cache)["opened"] == []

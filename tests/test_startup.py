@@ -7,11 +7,14 @@ an eager import. Timings are benchmarks/startup_bench.py's business, not the tes
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from registry_sync.parsecache import CACHE_DIR_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 # The network client, the diff engine and the applier: what --help and validate never need.
@@ -32,17 +35,24 @@ except SystemExit:
 """
 
 
-def modules_after(setup: str) -> set[str]:
+def modules_after(setup: str, env: dict[str, str] | None = None) -> set[str]:
     """The modules loaded once ``setup`` has run in a new interpreter (last line of
     stdout; the CLI's own output comes before it)."""
+    return run_probe(setup, env)[0]
+
+
+def run_probe(setup: str, env: dict[str, str] | None = None) -> tuple[set[str], str]:
+    """:func:`modules_after`, and what the probe printed before the module list."""
     completed = subprocess.run(
         [sys.executable, "-c", PROBE.format(setup=setup)],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
+        env={**os.environ, **(env or {})},
     )
-    return set(json.loads(completed.stdout.splitlines()[-1]))
+    *printed, modules = completed.stdout.splitlines()
+    return set(json.loads(modules)), "\n".join(printed)
 
 
 def heavy_in(modules: set[str]) -> list[str]:
@@ -74,5 +84,24 @@ def test_help_version_and_validate_pull_in_no_heavy_module(args: list[str]) -> N
 
 
 def test_the_probe_sees_a_heavy_import() -> None:
-    # The check above can fail: plan's work does load the client.
-    assert "httpx" in modules_after("import registry_sync.pipeline")
+    # The check above can fail: the client does load httpx.
+    assert "httpx" in modules_after("import registry_sync.client")
+
+
+def test_a_warm_plan_against_a_saved_registry_builds_no_models_and_no_client(
+    tmp_path: Path,
+) -> None:
+    """With the parse cache warm, plan --registry-file reads no model through pydantic
+    and needs neither the network client nor the diff engine; the cold run did
+    validate, so this check can fail."""
+    plan = RUN_CLI.format(
+        args=["plan", "--models-dir", "models", "--registry-file", "examples/registry.json"]
+    )
+    env = {CACHE_DIR_ENV: str(tmp_path / "cache"), "NO_COLOR": "1"}
+    cold, cold_output = run_probe(plan, env)
+    warm, warm_output = run_probe(plan, env)
+    assert "registry_sync.definition" in cold
+    assert "Plan: " in warm_output
+    assert warm_output == cold_output
+    unwanted = (*HEAVY, "pydantic", "registry_sync.definition")
+    assert [n for n in warm if any(n == u or n.startswith(u + ".") for u in unwanted)] == []
