@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 # Containers built in a block (net of those freed) from which they are frozen.
-FREEZE_AT = 200_000
+FREEZE_AT = 50_000
 
 
 @contextmanager
