@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import gc
 import json
 import os
@@ -19,7 +20,13 @@ from registry_sync import _version, gcpause, parsecache
 from registry_sync.cli import cli
 from registry_sync.gcpause import gc_paused
 from registry_sync.loader import LoadResult, load_models
-from registry_sync.parsecache import CACHE_DIR_ENV, ParseCache, default_cache
+from registry_sync.parsecache import (
+    CACHE_DIR_ENV,
+    CachedDocument,
+    CachedFile,
+    ParseCache,
+    default_cache,
+)
 from registry_sync.testing import MINIMAL_MODEL_YAML, RegistryServer
 
 CHAT = MINIMAL_MODEL_YAML
@@ -158,6 +165,29 @@ def test_warnings_and_duplicate_ids_come_back_from_the_cache(models: Path, tmp_p
     assert cold.notes == ("models/empty.yaml: empty file, skipped",)
     assert len(entries(cache)) == 3
     assert load_models(models, cache) == cold
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ({"a": [1, -2.5, True, None, "x"]}, True),
+        ((1, 2), False),  # would come back a list
+        ({1: "a"}, False),  # would come back with the key "1"
+        (float("nan"), False),
+        (float("inf"), False),
+        pytest.param(10**5000, False, id="past Python's int-to-text limit"),
+        (datetime.date(2026, 1, 1), False),
+        ([[[[[[[[[[[]]]]]]]]]]], True),
+    ],
+)
+def test_only_what_json_gives_back_equal_is_kept(tmp_path: Path, value: Any, kept: bool) -> None:
+    cache = ParseCache(tmp_path / "cache")
+    cache.open(tmp_path)
+    body = {"id": "x", "value": value}
+    cache.put("k", CachedFile((CachedDocument("x", True, 0, 1, body),), (), False))
+    cache.save()
+    stored = entries(cache) if packs(cache) else []
+    assert stored == ([[[["x", True, 0, 1, body]], [], False]] if kept else [])
 
 
 def test_the_cache_folder_comes_from_the_environment_or_the_user_cache(
