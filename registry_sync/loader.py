@@ -161,7 +161,8 @@ def load_models(
                     _Unread(display, "", path=path, root=real_root), cached, declared
                 )
             else:
-                link = info is None or stat.S_ISLNK(info.st_mode)
+                # No status (gone, or a folder without search permission): opening it says why.
+                link = info is not None and stat.S_ISLNK(info.st_mode)
                 source = _read(display, path, real_root, link, problems)
                 if source is None:
                     continue
