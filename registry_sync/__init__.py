@@ -13,7 +13,7 @@ from registry_sync._version import __version__
 
 if typing.TYPE_CHECKING:
     from registry_sync.applier import ApplyResult, EntryResult, Outcome, apply_plan
-    from registry_sync.client import HealthResult, RegistryClient, RetryPolicy
+    from registry_sync.client import HealthResult, RegistryClient
     from registry_sync.definition import Definition, definition_json_schema
     from registry_sync.errors import (
         ApiError,
@@ -37,6 +37,7 @@ if typing.TYPE_CHECKING:
         check_reroute_targets,
         load_models,
     )
+    from registry_sync.network import RetryPolicy
     from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan, Risk, Violation
     from registry_sync.planfile import read_plan
     from registry_sync.planner import IgnoreRule, PlanOptions, build_plan
@@ -78,7 +79,7 @@ _LAZY = {
     "RegistryError": "registry_sync.errors",
     "RegistrySyncError": "registry_sync.errors",
     "ResponseShapeError": "registry_sync.errors",
-    "RetryPolicy": "registry_sync.client",
+    "RetryPolicy": "registry_sync.network",
     "Risk": "registry_sync.plan",
     "Rules": "registry_sync.policy",
     "SafetyRails": "registry_sync.policy",
