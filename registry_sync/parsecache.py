@@ -92,7 +92,6 @@ class ParseCache:
         self._stored: dict[str, Any] = {}
         self._stored_files: dict[str, Any] = {}
         self._used: dict[str, Any] = {}
-        self._texts: dict[str, str] = {}  # entries put this run, already encoded
         self._files: dict[str, list[Any]] = {}
         self._changed = False
         self._trusted_before = 0
@@ -102,7 +101,7 @@ class ParseCache:
         self._trusted_before = time.time_ns() - SETTLE_NS
         scope = hashlib.sha256(_salt() + str(models_dir.resolve()).encode()).hexdigest()
         self._path = self.folder / f"{scope}.json"
-        self._used, self._texts, self._files, self._changed = {}, {}, {}, False
+        self._used, self._files, self._changed = {}, {}, False
         self._stored, self._stored_files = {}, {}
         try:
             stored = json.loads(self._path.read_bytes())
@@ -145,7 +144,8 @@ class ParseCache:
 
     def put(self, key: str, entry: CachedFile) -> None:
         """Keep ``entry`` for content ``key``; quietly not when JSON cannot hold it as
-        it is (it would not read back equal)."""
+        it is (it would not read back equal). A walk of its types decides that: a
+        third of what encoding and decoding it did. It is encoded once, by ``save``."""
         data = [
             [[d.id, d.valid, d.number, d.line, d.body] for d in entry.documents],
             [list(warning) for warning in entry.warnings],
@@ -157,7 +157,6 @@ class ParseCache:
         except RecursionError:
             return
         self._used[key] = data
-        self._texts[key] = json.dumps(data, separators=(",", ":"))
         self._changed = True
 
     def remember(self, relative: str, info: os.stat_result, key: str) -> None:
@@ -191,7 +190,7 @@ class ParseCache:
                 file.write(json.dumps(self._files, separators=(",", ":")))
                 file.write(',"entries":{')
                 for number, (key, data) in enumerate(self._used.items()):
-                    text = self._texts.get(key) or json.dumps(data, separators=(",", ":"))
+                    text = json.dumps(data, separators=(",", ":"))
                     file.write(f'{"," if number else ""}"{key}":{text}')
                 file.write("}}")
             os.replace(temporary, self._path)
