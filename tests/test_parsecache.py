@@ -278,9 +278,9 @@ def test_plan_and_apply_fill_the_cache_unless_told_not_to(tmp_path: Path) -> Non
 
 # --- the status layer: files known by their lstat are not read ------------------------
 #
-# Each load runs in a fresh interpreter, all of a test's loads alike: the cache's
-# name depends on the tool's version, which a test of the packaging may rewrite on
-# disk while this process keeps the one it imported.
+# A test that watches which files a load opens runs each of its loads in a fresh
+# interpreter: the cache's name depends on the tool's version, which a test of the
+# packaging may rewrite on disk while this process keeps the one it imported.
 
 # Loads a folder through the cache and lists every file below it that was opened,
 # seen through Python's own audit hooks (os.open raises "open").
@@ -436,9 +436,9 @@ def test_a_replaced_file_is_read(aged: dict[str, Path]) -> None:
 def test_a_removed_file_leaves_the_cache(aged: dict[str, Path]) -> None:
     models = aged["remove"]
     cache = cache_of(models)
-    load(models, cache)
+    load_models(models, cache)
     (models / "other.yaml").unlink()
-    assert load(models, cache)["ids"] == ["meetkai:chat"]
+    assert [d.id for d in load_models(models, cache).definitions] == ["meetkai:chat"]
     assert sorted(stored_files(cache)) == ["chat.yaml"]
     assert len(entries(cache)) == 1
 
@@ -456,14 +456,14 @@ def test_a_file_replaced_by_a_link_is_checked_as_a_link(
 ) -> None:
     models = aged["link"]
     cache = cache_of(models)
-    load(models, cache)
+    load_models(models, cache)
     outside = tmp_path / "outside.yaml"
     outside.write_text(CHAT)
     (models / "chat.yaml").unlink()
     (models / "chat.yaml").symlink_to(outside)
-    linked = load(models, cache)
-    assert linked["ids"] == ["meetkai:other"]
-    assert "a symbolic link to a file outside the models folder" in linked["problems"][0]
+    linked = load_models(models, cache)
+    assert [d.id for d in linked.definitions] == ["meetkai:other"]
+    assert "a symbolic link to a file outside the models folder" in linked.errors[0].message
 
 
 @pytest.mark.parametrize(
@@ -478,12 +478,13 @@ def test_a_file_replaced_by_a_link_is_checked_as_a_link(
 def test_corrupt_status_records_are_ignored(aged: dict[str, Path], garbage: Any) -> None:
     models = aged["records"]
     cache = cache_of(models)
-    expected = load(models, cache)
+    expected = load_models(models, cache)
     (pack,) = packs(cache)
     data = json.loads(pack.read_text())
     data["files"] = garbage
     pack.write_text(json.dumps(data))
-    assert load(models, cache)["ids"] == expected["ids"] == BOTH
+    assert load_models(models, cache) == expected
+    assert [d.id for d in expected.definitions] == BOTH
     assert sorted(stored_files(cache)) == ["chat.yaml", "other.yaml"]
 
 
