@@ -33,6 +33,7 @@ _names = itertools.count()
 _FORMAT = 1
 # The modules whose code decides what validating a file finds.
 _VALIDATING = (
+    "registry_sync.blockyaml",
     "registry_sync.definition",
     "registry_sync.live",
     "registry_sync.loader",
