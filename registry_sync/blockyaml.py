@@ -64,10 +64,11 @@ _FLOW_PLAIN = re.compile(
 _FLOW_SINGLE = re.compile(r"'((?:[^']|'')*)'")
 _FLOW_DOUBLE = re.compile(r'"([^"\\]*)"')
 _FLOW_COLON = re.compile(r": +")
+_SPACES = re.compile(r" +")
 _NOT_AFTER_DASH = _INDICATORS | {"", " "}
 _MEMO_SIZE = 4096
 _UNKNOWN = object()
-_KEY_SIZE = 256  # libyaml refuses a key that ends more than 1,024 characters after it starts
+_KEY_SIZE = 200  # libyaml refuses a key whose `:` is more than 1,024 characters after it
 
 
 class BlockYaml:
@@ -354,10 +355,11 @@ class _Document:
             return mapping, at + 1
         pairs = 0
         while True:
+            start = at
             key, at = self._flow_scalar(text, at)
             colon = _FLOW_COLON.match(text, at)
-            if colon is None:
-                raise _OutOfSubset  # no `: ` right after the key
+            if colon is None or at - start > _KEY_SIZE:
+                raise _OutOfSubset  # no `: ` right after the key, or libyaml's key limit
             mapping[key], at = self._flow(text, colon.end(), depth + 1)
             pairs += 1
             at = _skip_spaces(text, at)
@@ -394,6 +396,7 @@ class _Document:
 
 
 def _skip_spaces(text: str, at: int) -> int:
-    while text[at : at + 1] == " ":
-        at += 1
-    return at
+    if text[at : at + 1] != " ":
+        return at
+    spaces = _SPACES.match(text, at)
+    return spaces.end() if spaces is not None else at

@@ -1,8 +1,10 @@
 """YAML text -> documents, fast; and, only when a problem needs one, the line of a field.
 
-Loading is the hot path (a registry may hold thousands of models), so documents are
-parsed by libyaml when it is there and no position is kept. When a problem needs a
-line, :class:`SourceMap` composes that one text again and walks its nodes.
+Loading is the hot path (a registry may hold thousands of models), so no position is
+kept: the plain block YAML most files are written in is read by the fast path of
+:mod:`registry_sync.blockyaml`, with this module's resolvers and bounds, and every
+other text by libyaml (when it is there). When a problem needs a line,
+:class:`SourceMap` composes that one text again with libyaml and walks its nodes.
 
 Scalars resolve as in YAML 1.2, the version editors validate against: only
 ``true``/``false`` are booleans (``yes``, ``no``, ``on``, ``off`` stay strings, so a

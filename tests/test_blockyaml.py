@@ -348,6 +348,15 @@ def test_everything_else_is_left_to_libyaml(name: str) -> None:
     check(LEFT[name], taken=False)
 
 
+def test_long_keys_are_left_to_libyaml() -> None:
+    # libyaml refuses a key whose `:` is more than 1,024 characters from its start.
+    for size, taken in ((198, True), (1_030, False)):
+        key = "k" * size
+        for text in (f"{key}: v\n", f"'{key}': v\n", f"m: {{{key}: v}}\n", f"- {{'{key}': v}}\n"):
+            check(text, taken=taken)
+    check(f"- [{'k' * 1_030}, v]\n", taken=True)  # a list item is no key
+
+
 def test_duplicate_keys_are_flagged_per_document() -> None:
     documents, error = parse_documents("a: 1\na: 2\n---\nb: 1\n---\n- {c: 1, c: 2}\n")
     assert error is None
