@@ -33,7 +33,7 @@ class _OutOfSubset(Exception):
 
 
 # Characters libyaml reads as plain text, less those that are whitespace or a line
-# break to some reader (tab, CR, NEL, NBSP, LS, PS, BOM, ...): a text holding any
+# break to some reader (tab, a CR alone, NEL, NBSP, LS, PS, BOM, ...): a text holding any
 # other character goes to libyaml, which also reports the ones it refuses.
 _OUTSIDE = re.compile(
     "[^\n\x20-\x7e\xa1-\u167f\u1681-\u1fff\u200b-\u2027\u202a-\u202e\u2030-\u205e"
@@ -100,6 +100,9 @@ class BlockYaml:
 
     def documents(self, text: str) -> Parsed | None:
         """Each document of ``text``, or None when the text leaves the subset."""
+        if "\r" in text:
+            # libyaml reads CR LF as one line break; a CR alone (also a break) is left.
+            text = text.replace("\r\n", "\n")
         if _OUTSIDE.search(text) is not None:
             return None
         try:

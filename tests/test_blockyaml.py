@@ -278,7 +278,7 @@ TAKEN = {
 LEFT = {
     "a tab": "a:\t1\n",
     "a tab indent": "a:\n\tb: 1\n",
-    "windows line ends": "a: 1\r\nb: 2\r\n",
+    "a CR before a CR LF": "a: 1\r\r\nb: 2\r\n",
     "a lone CR": "a: 1\rb: 2\n",
     "a BOM": "\ufeffa: 1\n",
     "a next-line character": "a: x\x85y\n",
@@ -341,6 +341,11 @@ LEFT = {
 @pytest.mark.parametrize("name", sorted(TAKEN))
 def test_the_subset_takes_the_fast_path(name: str) -> None:
     check(TAKEN[name], taken=True)
+
+
+@pytest.mark.parametrize("name", sorted(TAKEN))
+def test_windows_line_ends_take_the_fast_path(name: str) -> None:
+    check(TAKEN[name].replace("\n", "\r\n"), taken=True)
 
 
 @pytest.mark.parametrize("name", sorted(LEFT))
@@ -465,7 +470,7 @@ _PIECES = st.sampled_from(
         "a", "b", "1", "0x1", "1.5", "true", "no", "~", "null", "x y", "é", "😀",
         ":", ": ", "-", "- ", "#", " #", "'", '"', "''", "[", "]", "{", "}", ",", ", ",
         "\n", " ", "  ", "    ", "---", "...", "&a", "*a", "!", "|", ">", "?", "%", "\\",
-        "\t", "\r\n", "\ufeff", "\u00a0",
+        "\t", "\r\n", "\r", "\ufeff", "\u00a0",
     ]
 )  # fmt: skip
 
@@ -476,16 +481,35 @@ def test_random_texts_are_read_the_same_or_left(pieces: list[str]) -> None:
     check("".join(pieces), taken=None)
 
 
-_LINE_PIECES = st.sampled_from(
-    ["a:", "b: 1", "c: x", "- ", "-", "- d: 2", "- - e", "f: [g, h]", "i: {j: k}", "# c", ""]
+_KEYS = st.sampled_from(
+    ["a", "b", "1", "true", "null", "~", "'q'", '"d"', "a b", "-1", "x'y", "é", "0x1", "1.0", "on"]
+)
+_VALUES = st.sampled_from(
+    [
+        *SCALARS, "", "# c", "'s'", '"d"', "'a''b'", "[a, b]", "[]", "{}", "{a: 1}",
+        "{a: [b, {c: d}]}", "[a, [b]]", "'a' # c", "a # c", "a#c", "{a: 1, a: 2}", "[-1, .inf]",
+        "{1: a, 1.0: b}", "x  ", "[a: b]", "&x a", "*x", "!!str a", "|", "a: b", "- a",
+    ]
+)  # fmt: skip
+_SHAPES = st.sampled_from(
+    ["{k}:", "{k}: {v}", "- {v}", "- {k}: {v}", "- {k}:", "-", "- - {v}", "{v}", "# c", "---"]
 )
 
 
 @settings(max_examples=300, deadline=None)
 @given(
     lines=st.lists(
-        st.tuples(st.integers(min_value=0, max_value=6), _LINE_PIECES), min_size=1, max_size=12
-    )
+        st.tuples(st.integers(min_value=0, max_value=6), _SHAPES, _KEYS, _VALUES),
+        min_size=1,
+        max_size=12,
+    ),
+    line_end=st.sampled_from(["\n", "\r\n"]),
 )
-def test_random_indentation_is_read_the_same_or_left(lines: list[tuple[int, str]]) -> None:
-    check("".join(" " * indent + piece + "\n" for indent, piece in lines), taken=None)
+def test_random_lines_are_read_the_same_or_left(
+    lines: list[tuple[int, str, str, str]], line_end: str
+) -> None:
+    text = "".join(
+        " " * indent + shape.format(k=key, v=value) + line_end
+        for indent, shape, key, value in lines
+    )
+    check(text, taken=None)
