@@ -320,6 +320,7 @@ LEFT = {
     "a long key": "k" * (300) + ": 1\n",
     "a key starting with two dashes": "--1: a\n",
     "a root on the marker line": "--- [a]\n",
+    "near the depth bound": "".join(f"{'  ' * i}k{i}:\n" for i in range(MAX_DEPTH - 3)),
     "too deep": "".join(f"{'  ' * i}k{i}:\n" for i in range(MAX_DEPTH + 2)) + "  " * 66 + "x: 1\n",
     "too deep in flow": "a: " + "[" * (MAX_DEPTH + 2) + "]" * (MAX_DEPTH + 2) + "\n",
     "a control character": "a: x\x01y\n",
@@ -350,6 +351,15 @@ def test_long_keys_are_left_to_libyaml() -> None:
         for text in (f"{key}: v\n", f"'{key}': v\n", f"m: {{{key}: v}}\n", f"- {{'{key}': v}}\n"):
             check(text, taken=taken)
     check(f"- [{'k' * 1_030}, v]\n", taken=True)  # a list item is no key
+
+
+def test_near_the_depth_bound_libyaml_decides() -> None:
+    def nested(levels: int) -> str:
+        return "".join(f"{'  ' * level}k{level}:\n" for level in range(levels)) + "x: 1\n"
+
+    assert check(nested(MAX_DEPTH - 3), taken=False)[1] is None  # within libyaml's bound
+    _, error = check(nested(MAX_DEPTH + 1), taken=False)
+    assert error is not None and f"more than {MAX_DEPTH} levels" in error.message
 
 
 def test_duplicate_keys_are_flagged_per_document() -> None:
