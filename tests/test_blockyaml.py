@@ -182,7 +182,7 @@ SCALARS = [
     "=", "<<", "<", "a=b", "-a", "-.", "--x", "---", "...", "a...",
     "text", "with space", "trailing#hash", "a#b", "a:b", "http://x:80/y?q=1&r=2",
     "bench:model-00000", "50%", "a,b", "a]b", "a}", "x[0]", "it's", 'say "hi"',
-    "Café", "日本語", "😀", "a\u200bb", "\u00e9",
+    "Café", "日本語", "😀", "a\u200bb", "\u00e9", "${gw}/v1", "model (${tier})", "$x",
 ]  # fmt: skip
 
 
