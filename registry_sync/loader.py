@@ -523,9 +523,11 @@ def _check_document(
         # Validated without them, so they are not reported twice as unknown fields.
         candidate = {key: value for key, value in data.items() if key not in _SERVER_OWNED}
     # The API reads a null as the field left out (a live null means absent too).
-    for path in _null_paths(candidate, ()):
-        found.append(replace(source.problem(document, path, NULL_MESSAGE), severity="warning"))
-    candidate = without_nulls(candidate)
+    cleaned = without_nulls(candidate)  # the same object when it holds no null
+    if cleaned is not candidate:
+        for path in _null_paths(candidate, ()):
+            found.append(replace(source.problem(document, path, NULL_MESSAGE), severity="warning"))
+    candidate = cleaned
     secrets: list[PathParts] = list(secret_paths(data))
     for path in secrets:
         found.append(source.problem(document, path, _secret_message(data, path)))
