@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from registry_sync.errors import ResponseShapeError
@@ -58,12 +59,18 @@ class LiveEntry:
     updated_at: float | None = None
     health: LiveHealth | None = field(default=None, compare=False)
 
+    @cached_property
+    def redacted(self) -> dict[str, Any]:
+        """:attr:`definition` with every secret shown as ``(sensitive)``: worked out once
+        per entry (the plan compares it, then fingerprints it)."""
+        return redact(self.definition)
+
     def fingerprint(self) -> str:
         """A stable digest of what the entry is now; secrets enter it only redacted."""
         payload = {
             "id": self.id,
             "immutable": self.immutable,
-            "definition": redact(self.definition),
+            "definition": self.redacted,
             "updated_at": self.updated_at,
         }
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
@@ -83,14 +90,18 @@ def without_nulls(definition: dict[str, Any]) -> dict[str, Any]:
 
 
 def _has_null(value: dict[str, Any] | list[Any]) -> bool:
-    # Plain loops, and no call for a scalar: this runs on every live entry.
-    items = value.values() if isinstance(value, dict) else value
-    for item in items:
-        if item is None:
-            if isinstance(value, dict):
-                return True
-        elif isinstance(item, (dict, list)) and _has_null(item):
-            return True
+    # A loop over a stack, and no call per value: this runs on every live entry. A
+    # null inside a list is an item, not an absent field: only mapping values count.
+    stack: list[dict[str, Any] | list[Any]] = [value]
+    while stack:
+        node = stack.pop()
+        mapping = type(node) is dict
+        for item in node.values() if mapping else node:  # type: ignore[union-attr]
+            if item is None:
+                if mapping:
+                    return True
+            elif type(item) is dict or type(item) is list:
+                stack.append(item)
     return False
 
 

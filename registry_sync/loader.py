@@ -244,10 +244,10 @@ def check_reroute_graph(
         return f"{model_id} ({desired[model_id].file}:{desired[model_id].line})"
 
     problems: list[Problem] = []
-    targets = {
-        model_id: [r.target for r in rules_of(model_id, body)] for model_id, body in bodies.items()
-    }
-    for cycle in find_cycles(targets):
+    rules = {model_id: rules_of(model_id, body) for model_id, body in bodies.items()}
+    for cycle in find_cycles(
+        {model_id: [r.target for r in found] for model_id, found in rules.items()}
+    ):
         steps: list[str] = []
         first: Problem | None = None
         for position, model_id in enumerate(cycle):
@@ -256,7 +256,7 @@ def check_reroute_graph(
             if definition is None:
                 steps.append(f"{model_id} (in the registry)")
                 continue
-            rule = next(r for r in rules_of(model_id, definition.body) if r.target == following)
+            rule = next(r for r in rules[model_id] if r.target == following)
             line, path = at(definition, rule.position)
             steps.append(f"{model_id} ({definition.file}:{line})")
             if first is None:
@@ -272,7 +272,7 @@ def check_reroute_graph(
             )
         problems.append(dataclasses.replace(first, message=message))
     for definition in definitions:
-        for rule in rules_of(definition.id, definition.body):
+        for rule in rules[definition.id]:
             target = bodies.get(rule.target)
             if target is None or rule.target == definition.id:
                 continue
@@ -601,9 +601,11 @@ def _check_document(
         # Validated without them, so they are not reported twice as unknown fields.
         candidate = {key: value for key, value in data.items() if key not in _SERVER_OWNED}
     # The API reads a null as the field left out (a live null means absent too).
-    for path in _null_paths(candidate, ()):
-        found.append(replace(source.problem(document, path, NULL_MESSAGE), severity="warning"))
-    candidate = without_nulls(candidate)
+    cleaned = without_nulls(candidate)  # the same object when it holds no null
+    if cleaned is not candidate:
+        for path in _null_paths(candidate, ()):
+            found.append(replace(source.problem(document, path, NULL_MESSAGE), severity="warning"))
+    candidate = cleaned
     secrets: list[PathParts] = list(secret_paths(data))
     for path in secrets:
         found.append(source.problem(document, path, _secret_message(data, path)))

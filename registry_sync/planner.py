@@ -18,7 +18,6 @@ from registry_sync.live import LiveEntry
 from registry_sync.loader import DesiredDefinition
 from registry_sync.ownership import is_owned
 from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
-from registry_sync.secrets import redact
 from registry_sync.values import deep_copy, format_path
 
 _KIND_BY_REPORT = {
@@ -143,10 +142,13 @@ def _plan_declared(
             line=desired.line,
         )
 
-    wanted, have = comparable(
-        desired.id, desired.body, entry, options.ignore, options.server_defaults
-    )
-    differences = () if wanted == have else field_changes(have, wanted)
+    if in_sync_as_read(desired.body, entry.definition):
+        differences: tuple[FieldChange, ...] = ()
+    else:
+        wanted, have = comparable(
+            desired.id, desired.body, entry, options.ignore, options.server_defaults
+        )
+        differences = () if wanted == have else field_changes(have, wanted)
 
     if entry.immutable:
         if not differences:
@@ -292,7 +294,7 @@ def comparable(
     that a write converged. A ``None`` in ``desired`` (a field to clear) is absent."""
     ignored = _ignored_fields(model_id, ignore)
     wanted = _normalise(desired, ignored)
-    have = _normalise(_comparable_live(entry.definition, desired), ignored)
+    have = _normalise(_comparable_live(entry.redacted, desired), ignored)
     if server_defaults:
         for path, value in server_defaults.items():
             keys = path.split(".")
@@ -301,6 +303,25 @@ def comparable(
     if have != wanted:
         _align(have, wanted)
     return wanted, have
+
+
+def in_sync_as_read(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
+    """True when the live definition as read (nulls dropped, see
+    :func:`registry_sync.live.without_nulls`) equals the file's, but for a ``created``
+    stamp the file leaves out: the entry is then in sync, and :func:`comparable` would
+    say so too, so the bulk of a registry costs one equality test.
+
+    The shortcut is sound because a valid file holds no secret, no null and no field
+    this version does not know: a live definition equal to it holds none either, so
+    redacting and dropping change nothing; ignored fields and server defaults only
+    remove what is equal on both sides, and aligning only touches values that differ.
+    """
+    if "created" in live and "created" not in desired:
+        if len(live) != len(desired) + 1:
+            return False
+        live = dict(live)
+        del live["created"]
+    return live == desired
 
 
 def _get_path(target: Mapping[str, Any], keys: Sequence[str]) -> Any:
@@ -379,11 +400,10 @@ def _align_auth(have: dict[str, Any], wanted: Any) -> dict[str, Any]:
     return result
 
 
-def _comparable_live(definition: dict[str, Any], declared: Mapping[str, Any]) -> dict[str, Any]:
-    """The live definition as compared: secrets redacted, fields this version does
-    not know dropped (no file can declare them, so they are never drift), and a
+def _comparable_live(visible: dict[str, Any], declared: Mapping[str, Any]) -> dict[str, Any]:
+    """The live definition as compared, from its redacted form: fields this version
+    does not know dropped (no file can declare them, so they are never drift), and a
     ``created`` stamp dropped when the file does not declare one."""
-    visible = redact(definition)
     dropped = set(unknown_fields(visible))
     if "created" in visible and "created" not in declared:
         dropped.add("created")

@@ -115,7 +115,7 @@ def find_cycles(targets: Mapping[str, Iterable[str]]) -> list[list[str]]:
     """One cycle per strongly connected part of the graph that has one, as the ids in
     order (``[a, b]`` for ``a -> b -> a``; ``[a]`` for an entry rerouting to itself),
     starting at the smallest id; sorted. Linear in the size of the graph."""
-    graph = {node: sorted(set(edges)) for node, edges in targets.items()}
+    graph = _where_cycles_can_be({node: set(edges) for node, edges in targets.items()})
     cycles: list[list[str]] = []
     for part in _strong_parts(graph):
         members = set(part)
@@ -124,6 +124,20 @@ def find_cycles(targets: Mapping[str, Iterable[str]]) -> list[list[str]]:
             continue
         cycles.append(_cycle_through(graph, members, start))
     return sorted(cycles)
+
+
+def _where_cycles_can_be(graph: Mapping[str, set[str]]) -> dict[str, list[str]]:
+    """The part of ``graph`` every cycle lies in, edges sorted: a node on a cycle both
+    reroutes to and is rerouted to from a node still in it, so the others are peeled
+    off until none is left to peel. Most registries reroute to a few fallbacks that
+    reroute nowhere: nothing is left, and no search is needed."""
+    nodes = {node for node, edges in graph.items() if edges}
+    while True:
+        targeted = {target for node in nodes for target in graph[node] if target in nodes}
+        kept = {node for node in nodes if node in targeted and not graph[node].isdisjoint(targeted)}
+        if kept == nodes:
+            return {node: sorted(graph[node] & nodes) for node in nodes}
+        nodes = kept
 
 
 def _strong_parts(graph: Mapping[str, Sequence[str]]) -> list[list[str]]:

@@ -143,11 +143,13 @@ def _named_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
     """Values under credential-looking keys, and secret URLs, anywhere.
 
     Iterative (a live definition may nest deeper than the recursion limit), and cheap
-    on the common case: key names are judged once each, strings without ``://`` at
-    a glance.
+    on the common case: key names are judged once each (:data:`_KEY_VERDICTS`),
+    strings without ``://`` at a glance, and a path is built only for a container
+    to visit or a secret found.
     """
     pending: list[tuple[dict[str, Any] | list[Any], tuple[str | int, ...]]] = [(definition, ())]
     found: list[tuple[str | int, ...]] = []
+    verdicts = _KEY_VERDICTS
     while pending:
         node, path = pending.pop()
         items = node.items() if type(node) is dict else enumerate(node)
@@ -155,7 +157,10 @@ def _named_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
             if type(key) is str:
                 if key in _NAME_MAPPINGS:
                     continue
-                if value is not None and _credential_key(key):
+                credential = verdicts.get(key)
+                if credential is None:
+                    credential = _credential_key(key)
+                if credential and value is not None:
                     found.append((*path, key))
                     continue
             kind = type(value)
@@ -166,9 +171,18 @@ def _named_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
     return iter(found)
 
 
-@functools.lru_cache(maxsize=4096)
+# Key name -> whether it looks like a credential's: the names of a registry repeat.
+_KEY_VERDICTS: dict[str, bool] = {}
+_MAX_KEY_VERDICTS = 65_536
+
+
 def _credential_key(name: str) -> bool:
-    return bool(_CREDENTIAL_NAME.search(name))
+    verdict = _KEY_VERDICTS.get(name)
+    if verdict is None:
+        verdict = bool(_CREDENTIAL_NAME.search(name))
+        if len(_KEY_VERDICTS) < _MAX_KEY_VERDICTS:
+            _KEY_VERDICTS[name] = verdict
+    return verdict
 
 
 @functools.lru_cache(maxsize=4096)

@@ -1,8 +1,10 @@
 """YAML text -> documents, fast; and, only when a problem needs one, the line of a field.
 
-Loading is the hot path (a registry may hold thousands of models), so documents are
-parsed by libyaml when it is there and no position is kept. When a problem needs a
-line, :class:`SourceMap` composes that one text again and walks its nodes.
+Loading is the hot path (a registry may hold thousands of models), so no position is
+kept: the plain block YAML most files are written in is read by the fast path of
+:mod:`registry_sync.blockyaml`, with this module's resolvers and bounds, and every
+other text by libyaml (when it is there). When a problem needs a line,
+:class:`SourceMap` composes that one text again with libyaml and walks its nodes.
 
 Scalars resolve as in YAML 1.2, the version editors validate against: only
 ``true``/``false`` are booleans (``yes``, ``no``, ``on``, ``off`` stay strings, so a
@@ -28,6 +30,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from registry_sync.blockyaml import BlockYaml
 from registry_sync.values import format_path
 
 try:
@@ -177,6 +180,29 @@ _Loader.add_implicit_resolver(
 )
 
 
+_SCALAR_BUILDER = SafeConstructor()
+
+
+def _from_text(tag: str) -> Callable[[str], Any]:
+    """The loader's constructor of an implicit ``tag``, as a function of the text."""
+    construct = _SCALARS[tag]
+
+    def build(text: str) -> Any:
+        return construct(_SCALAR_BUILDER, ScalarNode(tag, text))
+
+    return build
+
+
+# Most files are plain block YAML: read without libyaml, resolved as _Loader resolves.
+_BLOCK = BlockYaml(
+    _Loader.yaml_implicit_resolvers,
+    {tag: _from_text(tag) for tag in _SCALARS},
+    int_tag=_INT_TAG,
+    max_int_digits=MAX_INT_DIGITS,
+    max_depth=MAX_DEPTH,
+)
+
+
 @dataclass(frozen=True)
 class Document:
     """One YAML document of a file, constructed to plain Python data."""
@@ -204,6 +230,17 @@ def parse_documents(text: str) -> tuple[list[Document], YamlError | None]:
     Documents before the error are returned. A document whose construction fails
     (an unknown tag, say) ends the parse with its error too.
     """
+    parsed = _BLOCK.documents(text)
+    if parsed is None:
+        return _parse_with_libyaml(text)
+    return [
+        Document(index, line, data, repeated_key)
+        for index, (line, data, repeated_key) in enumerate(parsed)
+    ], None
+
+
+def _parse_with_libyaml(text: str) -> tuple[list[Document], YamlError | None]:
+    """:func:`parse_documents` for any text, through libyaml and :class:`_Loader`."""
     loader = _Loader(text)
     documents: list[Document] = []
     spent = _Expansion()

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from registry_sync import _version, gcpause, parsecache
+from registry_sync import _version, parsecache
 from registry_sync.cli import cli
 from registry_sync.gcpause import gc_paused
 from registry_sync.loader import LoadResult, load_models
@@ -204,19 +204,6 @@ def test_an_unwritable_cache_costs_only_speed(models: Path, tmp_path: Path) -> N
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     assert load_models(models, ParseCache(blocked / "cache")) == load_models(models)
-
-
-def test_a_block_that_built_many_objects_freezes_them() -> None:
-    before = gc.get_freeze_count()  # an earlier large load may have frozen some
-    try:
-        with gc_paused():
-            small = [[index] for index in range(1000)]
-        assert gc.get_freeze_count() == before
-        with gc_paused():
-            built = [[index] for index in range(gcpause.FREEZE_AT + 1)]
-        assert gc.get_freeze_count() > before + len(built) > len(small)
-    finally:
-        gc.unfreeze()
 
 
 def test_the_collector_is_restored_after_loading_even_on_error() -> None:

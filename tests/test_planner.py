@@ -14,7 +14,9 @@ from registry_sync.planner import (
     IgnoreRule,
     PlanOptions,
     build_plan,
+    comparable,
     field_changes,
+    in_sync_as_read,
     replace_problems,
 )
 from registry_sync.values import format_path
@@ -413,3 +415,54 @@ def test_reasons_name_the_models_folder_in_use() -> None:
     assert "not declared in team/" in plan_one(None, live(chat()), models_dir="team").reason
     conflict = plan_one(chat(contextWindow=1), live(chat(), immutable=True), models_dir="team")
     assert "make team/ match it" in conflict.reason
+
+
+def test_an_entry_in_sync_is_decided_without_redacting_it() -> None:
+    # The bulk of a registry is in sync: one equality test, no secret scan.
+    have = live(chat())
+    assert plan_one(chat(), have).action is Action.NO_OP
+    assert "redacted" not in vars(have)
+    drifted = live(chat(contextWindow=4096))
+    assert plan_one(chat(), drifted).action is Action.UPDATE
+    assert "redacted" in vars(drifted)
+
+
+# (desired, live definition): pairs the shortcut must judge exactly as comparable does.
+_AS_READ_CASES = [
+    (chat(), chat()),
+    (chat(), {**chat(), "created": 1}),
+    (chat(created=1), {**chat(), "created": 1}),
+    (chat(created=1), {**chat(), "created": 2}),
+    (chat(), {**chat(), "newServerField": True}),
+    (chat(contextWindow=8192.0), chat()),
+    (chat(hidden=True), chat(hidden=1)),
+    (chat(), chat(contextWindow=4096)),
+    (
+        chat(capabilities={"modalities": {"input": ["image", "text"], "output": ["text"]}}),
+        chat(capabilities={"modalities": {"input": ["text", "image"], "output": ["text"]}}),
+    ),
+    (
+        chat(auth={"type": "api-key", "envVar": "K", "headerName": "X-Key"}),
+        chat(auth={"type": "api-key", "envVar": "K", "headerName": "x-key"}),
+    ),
+    (chat(), chat(auth={"type": "api-key", "value": SECRET})),
+]
+
+
+@pytest.mark.parametrize(("want", "have"), _AS_READ_CASES)
+@pytest.mark.parametrize("ignore", [(), (IgnoreRule("*", ("contextWindow", "auth")),)])
+def test_the_in_sync_shortcut_never_disagrees_with_the_full_comparison(
+    want: dict[str, Any], have: dict[str, Any], ignore: tuple[IgnoreRule, ...]
+) -> None:
+    entry = LiveEntry(want["id"], False, "database", have)
+    wanted, seen = comparable(want["id"], want, entry, ignore, {"contextWindow": 4096})
+    # The shortcut may decline (the full comparison then decides), never wrongly accept.
+    assert not in_sync_as_read(want, have) or wanted == seen
+
+
+def test_the_in_sync_shortcut_takes_equal_entries_with_or_without_a_created_stamp() -> None:
+    assert in_sync_as_read(chat(), chat())
+    assert in_sync_as_read(chat(), {**chat(), "created": 1})
+    assert in_sync_as_read(chat(created=1), {**chat(), "created": 1})
+    assert not in_sync_as_read(chat(created=1), {**chat(), "created": 2})
+    assert not in_sync_as_read(chat(), {**chat(), "created": 1, "hidden": False})

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from registry_sync import reroutes
 from registry_sync.live import LiveEntry
 from registry_sync.plan import (
     Action,
@@ -391,3 +394,32 @@ def test_find_cycles_handles_a_long_chain_without_recursion() -> None:
 
     (cycle,) = find_cycles(chain)
     assert len(cycle) == 5001
+
+
+def _cycles_without_peeling(targets: dict[str, list[str]]) -> list[list[str]]:
+    # The search over the whole graph, as it ran before the acyclic part was peeled off.
+    graph = {node: sorted(set(edges)) for node, edges in targets.items()}
+    cycles = []
+    for part in reroutes._strong_parts(graph):
+        start = min(part)
+        if len(part) == 1 and start not in graph.get(start, ()):
+            continue
+        cycles.append(reroutes._cycle_through(graph, set(part), start))
+    return sorted(cycles)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from("abcdefgh"), st.lists(st.sampled_from("abcdefghij"), max_size=3)
+    )
+)
+def test_peeling_off_the_acyclic_part_finds_the_same_cycles(graph: dict[str, list[str]]) -> None:
+    assert find_cycles(graph) == _cycles_without_peeling(graph)
+
+
+def test_a_star_of_fallbacks_leaves_nothing_to_search() -> None:
+    star = {f"m{i}": ["fallback"] for i in range(100)}
+    star["fallback"] = ["last-resort"]
+    assert reroutes._where_cycles_can_be({k: set(v) for k, v in star.items()}) == {}
+    assert find_cycles(star) == []

@@ -34,6 +34,7 @@ from registry_sync.cli.commands.render import render
 from registry_sync.cli.commands.schema import schema
 from registry_sync.cli.commands.validate import validate
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
+from registry_sync.gcpause import tune_for_batch
 
 __all__ = ["COMPLETE_VARIABLE", "PROG_NAME", "cli", "main"]
 
@@ -92,4 +93,5 @@ for _command in (validate, schema, completion, config, plan, apply, export, grap
 
 def main() -> None:
     """Console entry point (``registry-sync``)."""
+    tune_for_batch()
     cli.main(prog_name=PROG_NAME, complete_var=COMPLETE_VARIABLE)

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from registry_sync.gcpause import tune_for_batch
 from registry_sync.github.action import run_action
 from registry_sync.github.inputs import ActionInputs
 from registry_sync.github.workflow import ActionLog
@@ -52,5 +53,6 @@ def parse_options(argv: Sequence[str]) -> ActionInputs:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the action with the process's arguments and environment, then exit."""
+    tune_for_batch()
     inputs = parse_options(sys.argv[1:] if argv is None else argv)
     sys.exit(run_action(inputs, os.environ, ActionLog(sys.stdout)))
