@@ -90,6 +90,7 @@ def plan_edges(
         return {
             (rule.source, rule.target, rule.trigger)
             for model_id, definition in definitions.items()
+            if model_id in written or _may_target(definition, written)
             for rule in rules_of(model_id, definition)
             if rule.source in written or rule.target in written
         }
@@ -99,6 +100,19 @@ def plan_edges(
         RerouteEdge(*key, "added") for key in sorted(new - old)
     ]
     return tuple(sorted(edges, key=lambda edge: (edge.source, edge.target, edge.trigger)))
+
+
+def _may_target(definition: Mapping[str, Any], ids: set[str]) -> bool:
+    """Whether a rule of ``definition`` may name one of ``ids``: a glance at each
+    rule's target, without reading its trigger (most entries touch no write)."""
+    rules = definition.get("rerouteRules")
+    if not rules or type(rules) is not list:
+        return False
+    for rule in rules:
+        target = rule.get("targetModelId") if type(rule) is dict else None
+        if type(target) is str and target in ids:
+            return True
+    return False
 
 
 def graph_edges(definitions: Mapping[str, Mapping[str, Any]]) -> tuple[RerouteEdge, ...]:

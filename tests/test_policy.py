@@ -423,3 +423,30 @@ def test_a_star_of_fallbacks_leaves_nothing_to_search() -> None:
     star["fallback"] = ["last-resort"]
     assert reroutes._where_cycles_can_be({k: set(v) for k, v in star.items()}) == {}
     assert find_cycles(star) == []
+
+
+_TARGETS = st.one_of(
+    st.sampled_from(["a", "b", "c"]), st.none(), st.integers(), st.lists(st.text())
+)
+_RULES = st.lists(
+    st.one_of(
+        st.fixed_dictionaries(
+            {"targetModelId": _TARGETS},
+            optional={"trigger": st.fixed_dictionaries({"type": st.sampled_from(["x", "y"])})},
+        ),
+        st.text(),
+        st.none(),
+    ),
+    max_size=3,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(_RULES, st.none(), st.text()), st.sets(st.sampled_from(["a", "b", "c"])))
+def test_the_glance_at_targets_agrees_with_the_rules_read_in_full(
+    rules: Any, ids: set[str]
+) -> None:
+    # plan_edges skips an entry the glance says names none of the written ids.
+    definition = {"rerouteRules": rules}
+    in_full = any(rule.target in ids for rule in reroutes.rules_of("m", definition))
+    assert reroutes._may_target(definition, ids) == in_full
