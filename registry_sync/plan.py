@@ -6,6 +6,7 @@ only to explain the plan to people.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -185,9 +186,8 @@ class Plan:
 
     def summary(self) -> dict[str, int]:
         """A count per action string, plus ``conflict`` and ``immutable-undeclared``."""
-        counts = {action.value: 0 for action in Action}
-        for change in self.changes:
-            counts[change.action.value] += 1
+        by_action = Counter(change.action for change in self.changes)
+        counts = {action.value: by_action[action] for action in Action}
         counts["conflict"] = len(self.conflicts)
         counts["immutable-undeclared"] = self.immutable_undeclared
         return counts

@@ -95,7 +95,12 @@ def plan_edges(
             if rule.source in written or rule.target in written
         }
 
-    old, new = touching(before), touching(after)
+    old = touching(before)
+    # An entry the plan does not write reads the same after it: only the written
+    # ones (gone, or with their new rules) can change which edges touch a write.
+    new = {edge for edge in old if edge[0] not in written} | touching(
+        {model_id: after[model_id] for model_id in written if model_id in after}
+    )
     edges = [RerouteEdge(*key, "kept" if key in new else "removed") for key in sorted(old)] + [
         RerouteEdge(*key, "added") for key in sorted(new - old)
     ]

@@ -450,3 +450,60 @@ def test_the_glance_at_targets_agrees_with_the_rules_read_in_full(
     definition = {"rerouteRules": rules}
     in_full = any(rule.target in ids for rule in reroutes.rules_of("m", definition))
     assert reroutes._may_target(definition, ids) == in_full
+
+
+_IDS = st.sampled_from(["a", "b", "c", "d"])
+_RULE_LISTS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "trigger": st.fixed_dictionaries({"type": st.sampled_from(["x", "y"])}),
+            "targetModelId": _IDS,
+        }
+    ),
+    max_size=2,
+)
+
+
+def _edges_read_in_full(
+    plan: Plan, before: dict[str, Any], after: dict[str, Any]
+) -> tuple[RerouteEdge, ...]:
+    written = {change.id for change in plan.writes}
+
+    def touching(definitions: dict[str, Any]) -> set[tuple[str, str, str]]:
+        return {
+            (rule.source, rule.target, rule.trigger)
+            for model_id, definition in definitions.items()
+            for rule in reroutes.rules_of(model_id, definition)
+            if rule.source in written or rule.target in written
+        }
+
+    old, new = touching(before), touching(after)
+    edges = [RerouteEdge(*key, "kept" if key in new else "removed") for key in old] + [
+        RerouteEdge(*key, "added") for key in new - old
+    ]
+    return tuple(sorted(edges, key=lambda edge: (edge.source, edge.target, edge.trigger)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(_IDS, _RULE_LISTS),
+    st.dictionaries(
+        _IDS, st.one_of(st.none(), _RULE_LISTS.map(lambda rules: {"rerouteRules": rules}))
+    ),
+)
+def test_reroute_edges_of_a_plan_match_reading_every_definition_again(
+    live_rules: dict[str, list[Any]], writes: dict[str, dict[str, Any] | None]
+) -> None:
+    before = {model_id: {"rerouteRules": rules} for model_id, rules in live_rules.items()}
+    changes = []
+    for model_id, patch in sorted(writes.items()):
+        if patch is None:
+            changes.append(change(model_id, Action.DELETE))
+        elif model_id in before:
+            changes.append(change(model_id, Action.UPDATE, patch=patch))
+        else:
+            changes.append(change(model_id, Action.CREATE, body={"id": model_id, **patch}))
+    computed = plan(*changes)
+    after = reroutes.definitions_after(computed, before)
+    expected = _edges_read_in_full(computed, before, after)
+    assert reroutes.plan_edges(computed, before, after) == expected
