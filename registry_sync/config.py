@@ -48,7 +48,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry_sync.defaults import CONFIG_FILE
 from registry_sync.errors import ConfigError, InvalidConfig
@@ -59,7 +59,10 @@ from registry_sync.problems import Problem
 from registry_sync.secrets import url_has_credentials
 from registry_sync.suggest import suggester
 from registry_sync.values import format_path, json_kind
-from registry_sync.yamlsource import PathParts, SourceMap, parse_documents
+from registry_sync.yamldoc import PathParts
+
+if TYPE_CHECKING:
+    from registry_sync.yamlsource import SourceMap
 
 __all__ = [
     "CONFIG_FILE",
@@ -209,6 +212,8 @@ def load_config(path: Path) -> ProjectConfig:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidConfig(display, [Problem(display, 0, "", "not UTF-8 text")]) from None
+    from registry_sync.yamlsource import SourceMap, parse_documents  # only with a file
+
     documents, error = parse_documents(text)
     if error is not None:
         raise InvalidConfig(display, [Problem(display, error.line, error.path, error.message)])

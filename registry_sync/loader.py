@@ -38,10 +38,12 @@ from registry_sync.secrets import (
 )
 from registry_sync.suggest import Suggester, suggester
 from registry_sync.values import format_path
-from registry_sync.yamlsource import Document, PathParts, SourceMap, parse_documents
+from registry_sync.yamldoc import Document, PathParts
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
+
+    from registry_sync.yamlsource import SourceMap
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -324,6 +326,8 @@ def line_of(file: str, document_line: int, path: Sequence[str | int]) -> int:
         text = Path(file).read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return document_line
+    from registry_sync.yamlsource import SourceMap
+
     return _line_in_map(SourceMap(text), document_line, path)
 
 
@@ -336,6 +340,8 @@ def _line_in(
         except (OSError, UnicodeDecodeError):
             maps[definition.file] = None
         else:
+            from registry_sync.yamlsource import SourceMap
+
             maps[definition.file] = SourceMap(text)
     source_map = maps[definition.file]
     if source_map is None:
@@ -400,6 +406,8 @@ class _Source:
 
     @cached_property
     def map(self) -> SourceMap:
+        from registry_sync.yamlsource import SourceMap
+
         return SourceMap(self.text)
 
     @cached_property
@@ -425,6 +433,8 @@ class _Unread(_Source):
             text = "" if isinstance(read, Unreadable) else read[0].decode("utf-8-sig")
         except UnicodeDecodeError:
             text = ""
+        from registry_sync.yamlsource import SourceMap
+
         return SourceMap(text)
 
 
@@ -526,6 +536,8 @@ def _check_file(
     if known is not None:
         documents, error = [Document(0, _first_line(source.text), known, False)], None
     else:
+        from registry_sync.yamlsource import parse_documents  # a warm run parses nothing
+
         documents, error = parse_documents(source.text)
     found = []
     empty = False

@@ -43,7 +43,7 @@ from registry_sync.plan import Plan
 from registry_sync.problems import Problem, Severity
 from registry_sync.secrets import secret_paths
 from registry_sync.values import deep_copy, format_path
-from registry_sync.yamlsource import Document, PathParts, SourceMap, parse_documents
+from registry_sync.yamldoc import Document, PathParts
 
 if TYPE_CHECKING:
     from registry_sync.config import ProjectConfig
@@ -186,6 +186,8 @@ def _read_overlay(
         except UnicodeDecodeError:
             problems.append(Problem(display, 0, "", "not UTF-8 text; save it as UTF-8"))
             continue
+        from registry_sync.yamlsource import parse_documents  # only with an overlay
+
         documents, error = parse_documents(text)
         if error is not None:
             problems.append(Problem(display, error.line, error.path, error.message))
@@ -232,6 +234,8 @@ def _read_exclude(
     excludes: dict[str, Origin],
     problems: list[Problem],
 ) -> None:
+    from registry_sync.yamlsource import SourceMap
+
     ids = document.data["exclude"]
     source = SourceMap(text)
     if not isinstance(ids, list):

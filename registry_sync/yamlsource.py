@@ -32,6 +32,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from registry_sync.blockyaml import BlockYaml
 from registry_sync.values import format_path
+from registry_sync.yamldoc import Document, PathParts, YamlError
 
 try:
     from yaml import CSafeLoader as _FastLoader
@@ -48,7 +49,6 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _SPECIAL_KEY_TAGS = frozenset({_MERGE_TAG, "tag:yaml.org,2002:value"})
 _NOT_BUILT = object()
 
-PathParts = tuple[str | int, ...]
 
 # Bounds on a document once aliases are expanded, and on any document's nesting.
 MAX_EXPANDED_NODES = 10_000
@@ -201,27 +201,6 @@ _BLOCK = BlockYaml(
     max_int_digits=MAX_INT_DIGITS,
     max_depth=MAX_DEPTH,
 )
-
-
-@dataclass(frozen=True)
-class Document:
-    """One YAML document of a file, constructed to plain Python data."""
-
-    index: int  # position in the file, 0-based
-    line: int  # 1-based line where its root node starts
-    data: Any
-    maybe_duplicate_keys: bool  # confirm with SourceMap.duplicate_keys
-
-
-@dataclass(frozen=True)
-class YamlError:
-    """A YAML text that does not parse or construct; ``line`` 0 when unknown.
-
-    ``path`` is the dotted field the error is about, when one is known."""
-
-    line: int
-    message: str
-    path: str = ""
 
 
 def parse_documents(text: str) -> tuple[list[Document], YamlError | None]:

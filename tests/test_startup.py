@@ -91,9 +91,9 @@ def test_the_probe_sees_a_heavy_import() -> None:
 def test_a_warm_plan_against_a_saved_registry_builds_no_models_and_no_client(
     tmp_path: Path,
 ) -> None:
-    """With the parse cache warm, plan --registry-file reads no model through pydantic
-    and needs neither the network client nor the diff engine; the cold run did
-    validate, so this check can fail."""
+    """With the parse cache warm, plan --registry-file parses no YAML, reads no model
+    through pydantic and needs neither the network client nor the diff engine; the
+    cold run did parse and validate, so this check can fail."""
     plan = RUN_CLI.format(
         args=["plan", "--models-dir", "models", "--registry-file", "examples/registry.json"]
     )
@@ -101,7 +101,8 @@ def test_a_warm_plan_against_a_saved_registry_builds_no_models_and_no_client(
     cold, cold_output = run_probe(plan, env)
     warm, warm_output = run_probe(plan, env)
     assert "registry_sync.definition" in cold
+    assert "registry_sync.yamlsource" in cold
     assert "Plan: " in warm_output
     assert warm_output == cold_output
-    unwanted = (*HEAVY, "pydantic", "registry_sync.definition")
+    unwanted = (*HEAVY, "pydantic", "registry_sync.definition", "yaml", "registry_sync.yamlsource")
     assert [n for n in warm if any(n == u or n.startswith(u + ".") for u in unwanted)] == []
