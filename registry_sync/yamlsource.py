@@ -32,7 +32,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from registry_sync.blockyaml import BlockYaml
 from registry_sync.values import format_path
-from registry_sync.yamldoc import Document, PathParts, YamlError
+
+# Re-exported: what parse_documents returns.
+from registry_sync.yamldoc import Document as Document
+from registry_sync.yamldoc import PathParts as PathParts
+from registry_sync.yamldoc import YamlError as YamlError
 
 try:
     from yaml import CSafeLoader as _FastLoader
