@@ -27,6 +27,10 @@ a CI cache): no pickle, no marshal. Entries are stored as lists, decoded with
 type checks and no per-field objects. Only files without errors are cached: a
 file holding an inline secret is an error, so no secret is ever written here.
 Entries hold ids, definitions and warnings.
+
+Each models folder and each version of the tool has a file of its own, so old ones
+would pile up: a file no run has read or written for :data:`STALE_AFTER` is removed
+by the next run that saves one (a run that reads a file marks it used, once a day).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import itertools
 import json
 import math
 import os
+import re
 import stat
 import sys
 import time
@@ -50,6 +55,11 @@ CACHE_DIR_ENV = "REGISTRY_SYNC_CACHE_DIR"
 # the tick of coarse filesystem clocks (FAT: 2 s) and a little clock skew.
 SETTLE_NS = 3_000_000_000
 _names = itertools.count()
+# A cache file unused this long (seconds) belongs to a folder or a version gone by.
+STALE_AFTER = 30 * 86_400
+_MARK_USED_AFTER = 86_400
+# What this module writes in the folder: a cache file, or one being written.
+_OWN_NAME = re.compile(r"[0-9a-f]{64}\.json|\.tmp-\d+-\d+")
 _FORMAT = 2
 # Integers beyond this are not cached: JSON can hold them, Python's conversion limit not.
 _INT_LIMIT = 1 << 64
@@ -109,6 +119,7 @@ class ParseCache:
                 entries, files = stored.get("entries"), stored.get("files")
                 self._stored = entries if type(entries) is dict else {}
                 self._stored_files = files if type(files) is dict else {}
+            _mark_used(self._path)
         except (OSError, ValueError, RecursionError):
             pass
 
@@ -197,6 +208,26 @@ class ParseCache:
         except (OSError, ValueError, RecursionError):  # a read-only or full cache: speed only
             with contextlib.suppress(OSError):
                 temporary.unlink(missing_ok=True)
+            return
+        _prune(self.folder)
+
+
+def _mark_used(path: Path) -> None:
+    """Set a cache file's time to now if it is a day old: a file in use is never stale."""
+    if path.stat().st_mtime < time.time() - _MARK_USED_AFTER:
+        os.utime(path)
+
+
+def _prune(folder: Path) -> None:
+    """Remove this module's files in ``folder`` that no run used for :data:`STALE_AFTER`."""
+    stale = time.time() - STALE_AFTER
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            if _OWN_NAME.fullmatch(entry.name) is None:
+                continue
+            with contextlib.suppress(OSError):
+                if entry.stat(follow_symlinks=False).st_mtime < stale:
+                    os.unlink(entry.path)
 
 
 def default_cache() -> ParseCache:

@@ -492,3 +492,32 @@ def test_concurrent_runs_leave_one_whole_cache(aged: dict[str, Path]) -> None:
     assert sorted(stored_files(cache)) == ["chat.yaml", "other.yaml"]
     assert not list(cache.folder.glob(".tmp-*"))
     assert load(models, cache)["opened"] == []
+
+
+def test_cache_files_unused_for_a_month_go_and_those_in_use_stay(
+    models: Path, tmp_path: Path
+) -> None:
+    cache = ParseCache(tmp_path / "cache")
+    load_models(models, cache)
+    (mine,) = packs(cache)
+    month = parsecache.STALE_AFTER + 86_400
+    old = time.time() - month
+    folder = cache.folder
+    stale = folder / ("a" * 64 + ".json")  # another folder's, or another version's
+    left_over = folder / ".tmp-123-0"  # a run that died while writing
+    foreign = folder / "notes.txt"  # not this tool's: never touched
+    recent = folder / ("b" * 64 + ".json")
+    for path in (stale, left_over, foreign, recent):
+        path.write_text("{}")
+    for path in (stale, left_over, foreign, mine):
+        os.utime(path, (old, old))
+
+    load_models(models, cache)  # reads mine (marking it used); nothing changed: no save
+    assert mine.stat().st_mtime > old + month / 2
+    assert stale.exists()
+    (models / "new.yaml").write_text(CHAT.replace("meetkai:chat", "meetkai:new"))
+    load_models(models, cache)  # saves, and prunes
+
+    assert sorted(path.name for path in folder.iterdir()) == sorted(
+        [mine.name, foreign.name, recent.name]
+    )
