@@ -37,8 +37,7 @@ def gc_paused() -> Iterator[None]:
 
 # Allocations between young collections, then young collections per older one (mypy's).
 BATCH_THRESHOLDS = (200_000, 30, 30)
-
-
+# Set by tune_for_batch: this process is a command line run, not a library caller's.
 _tuned = False
 
 

@@ -92,11 +92,11 @@ def without_nulls(definition: dict[str, Any]) -> dict[str, Any]:
 def _has_null(value: dict[str, Any] | list[Any]) -> bool:
     # A loop over a stack, and no call per value: this runs on every live entry. A
     # null inside a list is an item, not an absent field: only mapping values count.
-    stack: list[dict[str, Any] | list[Any]] = [value]
+    stack: list[Any] = [value]
     while stack:
         node = stack.pop()
         mapping = type(node) is dict
-        for item in node.values() if mapping else node:  # type: ignore[union-attr]
+        for item in node.values() if mapping else node:
             if item is None:
                 if mapping:
                     return True

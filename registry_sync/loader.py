@@ -326,9 +326,7 @@ def line_of(file: str, document_line: int, path: Sequence[str | int]) -> int:
         text = Path(file).read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return document_line
-    from registry_sync.yamlsource import SourceMap
-
-    return _line_in_map(SourceMap(text), document_line, path)
+    return _line_in_map(_source_map(text), document_line, path)
 
 
 def _line_in(
@@ -340,13 +338,18 @@ def _line_in(
         except (OSError, UnicodeDecodeError):
             maps[definition.file] = None
         else:
-            from registry_sync.yamlsource import SourceMap
-
-            maps[definition.file] = SourceMap(text)
+            maps[definition.file] = _source_map(text)
     source_map = maps[definition.file]
     if source_map is None:
         return definition.line
     return _line_in_map(source_map, definition.line, path)
+
+
+def _source_map(text: str) -> SourceMap:
+    """The source map of ``text``: PyYAML is imported only when a line is looked up."""
+    from registry_sync.yamlsource import SourceMap
+
+    return SourceMap(text)
 
 
 def _line_in_map(source_map: SourceMap, document_line: int, path: Sequence[str | int]) -> int:
@@ -406,9 +409,7 @@ class _Source:
 
     @cached_property
     def map(self) -> SourceMap:
-        from registry_sync.yamlsource import SourceMap
-
-        return SourceMap(self.text)
+        return _source_map(self.text)
 
     @cached_property
     def key(self) -> str:
@@ -433,9 +434,7 @@ class _Unread(_Source):
             text = "" if isinstance(read, Unreadable) else read[0].decode("utf-8-sig")
         except UnicodeDecodeError:
             text = ""
-        from registry_sync.yamlsource import SourceMap
-
-        return SourceMap(text)
+        return _source_map(text)
 
 
 @dataclass(frozen=True)

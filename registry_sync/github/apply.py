@@ -48,6 +48,7 @@ from registry_sync.github.steps import (
     plan_outputs,
     project_key,
     registry_sync,
+    require_api_key,
     settings_arguments,
     validate,
     write_to_github,
@@ -85,12 +86,7 @@ def run(
             "mode apply needs GITHUB_TOKEN to read the merged pull request and its plan "
             "comment (permissions: pull-requests: write, actions: read)"
         )
-    key = options.api_key_env
-    if not environ.get(key):
-        raise ConfigError(
-            f"mode apply needs the registry's API key in {key} "
-            f"(env: {key}: ${{{{ secrets.{key} }}}})"
-        )
+    require_api_key(options, environ, "mode apply")
     project = project_key(options)
     problems = validate(options.models_dir, context.workspace, log, environment_config(options))
     if problems:

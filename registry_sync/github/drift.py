@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from registry_sync.errors import ConfigError
 from registry_sync.github.comments import GitHubClient
 from registry_sync.github.inputs import ActionOptions
 from registry_sync.github.review import ProjectKey, is_marked, marker
@@ -28,6 +27,7 @@ from registry_sync.github.steps import (
     plan,
     plan_outputs,
     project_key,
+    require_api_key,
     validate,
     write_to_github,
 )
@@ -51,13 +51,7 @@ def run(
         )
         log.output("result", "invalid")
         return EXIT_ERROR
-    key = options.api_key_env
-    if not environ.get(key):
-        raise ConfigError(
-            f"drift detection needs the registry's API key: pass the secret as the "
-            f"environment variable {key} "
-            f"(env: {key}: ${{{{ secrets.{key} }}}})"
-        )
+    require_api_key(options, environ, "drift detection")
     project = project_key(options)
     hint = artifact_hint(artifact_name(options, project), context)
     run_ = plan(options, environ, log, artifact_hint=hint, detailed=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from registry_sync.config import ProjectConfig, project_config
+from registry_sync.errors import ConfigError
 from registry_sync.github.comments import GitHubClient, GitHubError
 from registry_sync.github.inputs import ActionOptions
 from registry_sync.github.review import ProjectKey, plan_digest
@@ -94,6 +95,17 @@ class PlanRun:
             return []
         found = self.document.get("violations") or []
         return [f"{item['rule']}: {item['message']}" for item in found]
+
+
+def require_api_key(options: ActionOptions, environ: Mapping[str, str], what: str) -> None:
+    """Raise :class:`ConfigError` when the registry's key is not in the environment
+    variable ``options`` name: ``what`` (a mode) cannot run without it."""
+    key = options.api_key_env
+    if not environ.get(key):
+        raise ConfigError(
+            f"{what} needs the registry's API key in {key}: pass the secret as that "
+            f"environment variable (env: {key}: ${{{{ secrets.{key} }}}})"
+        )
 
 
 def project_key(options: ActionOptions) -> ProjectKey:
