@@ -39,7 +39,7 @@ from typing import Any
 
 import yaml
 
-from registry_sync.parsecache import SETTLE_NS
+from registry_sync.desired.parsecache import SETTLE_NS
 from registry_sync.testing import list_response, registry_model
 
 # When every live entry was created and last updated (epoch milliseconds).

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 from plan_bench import definition
 
-from registry_sync.yamlsource import _BLOCK, _parse_with_libyaml, parse_documents
+from registry_sync.yamlio.source import _BLOCK, _parse_with_libyaml, parse_documents
 
 TARGET = 0.5
 

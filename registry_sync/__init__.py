@@ -12,9 +12,14 @@ import typing
 from registry_sync._version import __version__
 
 if typing.TYPE_CHECKING:
-    from registry_sync.applier import ApplyResult, EntryResult, Outcome, apply_plan
-    from registry_sync.client import HealthResult, RegistryClient
-    from registry_sync.definition import Definition, definition_json_schema
+    from registry_sync.apply.applier import ApplyResult, EntryResult, Outcome, apply_plan
+    from registry_sync.desired.loader import (
+        DesiredDefinition,
+        LoadResult,
+        check_reroute_graph,
+        check_reroute_targets,
+        load_models,
+    )
     from registry_sync.errors import (
         ApiError,
         ApplyRefused,
@@ -28,78 +33,81 @@ if typing.TYPE_CHECKING:
         ResponseShapeError,
         TransportError,
     )
-    from registry_sync.export import Export, ExportFile, plan_export, write_export
-    from registry_sync.live import LiveEntry, parse_list_response
-    from registry_sync.loader import (
-        DesiredDefinition,
-        LoadResult,
-        check_reroute_graph,
-        check_reroute_targets,
-        load_models,
+    from registry_sync.export.files import Export, ExportFile, plan_export, write_export
+    from registry_sync.live.client import HealthResult, RegistryClient
+    from registry_sync.live.entries import LiveEntry, parse_list_response
+    from registry_sync.live.network import RetryPolicy
+    from registry_sync.plan.model import (
+        Action,
+        Change,
+        ChangeKind,
+        FieldChange,
+        Plan,
+        Risk,
+        Violation,
     )
-    from registry_sync.network import RetryPolicy
-    from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan, Risk, Violation
-    from registry_sync.planfile import read_plan
-    from registry_sync.planner import IgnoreRule, PlanOptions, build_plan
-    from registry_sync.policy import Rules, SafetyRails, judge
-    from registry_sync.problems import Problem
+    from registry_sync.plan.planfile import read_plan
+    from registry_sync.plan.planner import IgnoreRule, PlanOptions, build_plan
+    from registry_sync.plan.policy import Rules, SafetyRails, judge
     from registry_sync.render.json import plan_document, render_json
     from registry_sync.render.markdown import render_markdown
     from registry_sync.render.text import render_text
+    from registry_sync.schema.definition import Definition, definition_json_schema
+    from registry_sync.schema.problems import Problem
 
 # Each public name and the module it lives in: imported on first use (PEP 562), so
 # that the CLI, which needs few of them, starts fast.
 _LAZY = {
-    "Action": "registry_sync.plan",
+    "Action": "registry_sync.plan.model",
     "ApiError": "registry_sync.errors",
     "ApplyRefused": "registry_sync.errors",
-    "ApplyResult": "registry_sync.applier",
-    "Change": "registry_sync.plan",
-    "ChangeKind": "registry_sync.plan",
+    "ApplyResult": "registry_sync.apply.applier",
+    "Change": "registry_sync.plan.model",
+    "ChangeKind": "registry_sync.plan.model",
     "ConfigError": "registry_sync.errors",
-    "Definition": "registry_sync.definition",
-    "DesiredDefinition": "registry_sync.loader",
-    "EntryResult": "registry_sync.applier",
-    "Export": "registry_sync.export",
+    "Definition": "registry_sync.schema.definition",
+    "DesiredDefinition": "registry_sync.desired.loader",
+    "EntryResult": "registry_sync.apply.applier",
+    "Export": "registry_sync.export.files",
     "ExportError": "registry_sync.errors",
-    "ExportFile": "registry_sync.export",
-    "FieldChange": "registry_sync.plan",
-    "HealthResult": "registry_sync.client",
-    "IgnoreRule": "registry_sync.planner",
+    "ExportFile": "registry_sync.export.files",
+    "FieldChange": "registry_sync.plan.model",
+    "HealthResult": "registry_sync.live.client",
+    "IgnoreRule": "registry_sync.plan.planner",
     "InvalidConfig": "registry_sync.errors",
     "InvalidModels": "registry_sync.errors",
-    "LiveEntry": "registry_sync.live",
-    "LoadResult": "registry_sync.loader",
-    "Outcome": "registry_sync.applier",
-    "Plan": "registry_sync.plan",
+    "LiveEntry": "registry_sync.live.entries",
+    "LoadResult": "registry_sync.desired.loader",
+    "Outcome": "registry_sync.apply.applier",
+    "Plan": "registry_sync.plan.model",
     "PlanFileError": "registry_sync.errors",
-    "PlanOptions": "registry_sync.planner",
-    "Problem": "registry_sync.problems",
-    "RegistryClient": "registry_sync.client",
+    "PlanOptions": "registry_sync.plan.planner",
+    "Problem": "registry_sync.schema.problems",
+    "RegistryClient": "registry_sync.live.client",
     "RegistryError": "registry_sync.errors",
     "RegistrySyncError": "registry_sync.errors",
     "ResponseShapeError": "registry_sync.errors",
-    "RetryPolicy": "registry_sync.network",
-    "Risk": "registry_sync.plan",
-    "Rules": "registry_sync.policy",
-    "SafetyRails": "registry_sync.policy",
+    "RetryPolicy": "registry_sync.live.network",
+    "Risk": "registry_sync.plan.model",
+    "Rules": "registry_sync.plan.policy",
+    "SafetyRails": "registry_sync.plan.policy",
     "TransportError": "registry_sync.errors",
-    "Violation": "registry_sync.plan",
-    "apply_plan": "registry_sync.applier",
-    "build_plan": "registry_sync.planner",
-    "check_reroute_graph": "registry_sync.loader",
-    "check_reroute_targets": "registry_sync.loader",
-    "definition_json_schema": "registry_sync.definition",
-    "judge": "registry_sync.policy",
-    "load_models": "registry_sync.loader",
-    "parse_list_response": "registry_sync.live",
+    "Violation": "registry_sync.plan.model",
+    "apply_plan": "registry_sync.apply.applier",
+    "build_plan": "registry_sync.plan.planner",
+    "check_reroute_graph": "registry_sync.desired.loader",
+    "check_reroute_targets": "registry_sync.desired.loader",
+    "definition_json_schema": "registry_sync.schema.definition",
+    "judge": "registry_sync.plan.policy",
+    "load_models": "registry_sync.desired.loader",
+    "parse_list_response": "registry_sync.live.entries",
     "plan_document": "registry_sync.render.json",
-    "plan_export": "registry_sync.export",
-    "read_plan": "registry_sync.planfile",
+    "plan_export": "registry_sync.export.files",
+    "read_plan": "registry_sync.plan.planfile",
     "render_json": "registry_sync.render.json",
     "render_markdown": "registry_sync.render.markdown",
     "render_text": "registry_sync.render.text",
-    "write_export": "registry_sync.export",
+    "write_export": "registry_sync.export.files",
 }
 
 __all__ = [

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from registry_sync.problems import Problem
+from registry_sync.schema.problems import Problem
 
 
 class RegistrySyncError(Exception):

@@ -7,18 +7,18 @@ from typing import Any
 
 import pytest
 
-from registry_sync.applier import (
+from registry_sync.apply.applier import (
     ApplyEvent,
     EntryFinished,
     Outcome,
     apply_plan,
 )
-from registry_sync.client import RegistryClient, RetryPolicy
+from registry_sync.desired.loader import DesiredDefinition
 from registry_sync.errors import ApplyRefused
-from registry_sync.live import LiveEntry
-from registry_sync.loader import DesiredDefinition
-from registry_sync.plan import Action, Plan
-from registry_sync.planner import IgnoreRule, PlanOptions, build_plan
+from registry_sync.live.client import RegistryClient, RetryPolicy
+from registry_sync.live.entries import LiveEntry
+from registry_sync.plan.model import Action, Plan
+from registry_sync.plan.planner import IgnoreRule, PlanOptions, build_plan
 from registry_sync.testing import Fault, RegistryServer, minimal_definition
 
 KEY = "sk-applier-unit-9d2e"

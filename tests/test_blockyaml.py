@@ -19,9 +19,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry_sync.export import render_definition
+from registry_sync.export.files import render_definition
 from registry_sync.testing import MINIMAL_MODEL_YAML, minimal_definition
-from registry_sync.yamlsource import (
+from registry_sync.yamlio.source import (
     _BLOCK,
     MAX_DEPTH,
     MAX_INT_DIGITS,

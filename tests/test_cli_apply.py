@@ -22,7 +22,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from registry_sync.cli import cli
-from registry_sync.client import RegistryClient
+from registry_sync.live.client import RegistryClient
 from registry_sync.testing import (
     Fault,
     RecordedRequest,

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from registry_sync.cli import cli
-from registry_sync.export import PLACEHOLDER_ENV_VAR, READ_ONLY_DIR
-from registry_sync.loader import load_models
+from registry_sync.desired.loader import load_models
+from registry_sync.export.files import PLACEHOLDER_ENV_VAR, READ_ONLY_DIR
 from registry_sync.testing import (
     Fault,
     RegistryServer,

@@ -11,8 +11,8 @@ import yaml
 from click.testing import CliRunner
 
 from registry_sync.cli import cli
-from registry_sync.definition import definition_json_schema
 from registry_sync.render.markdown import MARKER
+from registry_sync.schema.definition import definition_json_schema
 from registry_sync.testing import RegistryServer
 
 

@@ -17,8 +17,8 @@ import yaml
 from click.testing import CliRunner, Result
 
 from registry_sync.cli import cli
-from registry_sync.config import load_config
 from registry_sync.errors import InvalidConfig
+from registry_sync.settings.config import load_config
 from registry_sync.testing import RegistryServer, list_response, minimal_definition, registry_model
 
 KEY = "sk-policy-e2e-3c9a"

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 import registry_sync
-from registry_sync.client import HealthResult, RegistryClient, RetryPolicy
 from registry_sync.errors import ApiError, ConfigError, ResponseShapeError, TransportError
-from registry_sync.live import LiveEntry
+from registry_sync.live.client import HealthResult, RegistryClient, RetryPolicy
+from registry_sync.live.entries import LiveEntry
 from registry_sync.testing import Fault, RegistryServer
 
 BASE = "/api/v1/llm/models/registry"

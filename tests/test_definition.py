@@ -10,13 +10,13 @@ import pytest
 from meetkai_mka1.models import AddRegistryModelRequest
 from pydantic import ValidationError
 
-from registry_sync.definition import (
+from registry_sync.desired.loader import load_models
+from registry_sync.schema.definition import (
     Definition,
     allowed_keys,
     definition_json_schema,
     health_check_form,
 )
-from registry_sync.loader import load_models
 
 Loc = tuple[str | int, ...]
 ROOT = Path(__file__).resolve().parent.parent

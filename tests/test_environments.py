@@ -8,21 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from registry_sync.config import Environment, ProjectConfig, load_config
+from registry_sync.desired.loader import DesiredDefinition
+from registry_sync.desired.ownership import is_owned, outside_owns
 from registry_sync.errors import ConfigError, InvalidConfig, PlanFileError
 from registry_sync.github.inputs import ActionInputs, resolve_options
 from registry_sync.github.steps import project_key, settings_arguments
-from registry_sync.live import LiveEntry
-from registry_sync.loader import DesiredDefinition
-from registry_sync.ownership import is_owned, outside_owns
-from registry_sync.plan import Action, Plan
-from registry_sync.planfile import read_plan
-from registry_sync.planner import PlanOptions, build_plan
+from registry_sync.live.entries import LiveEntry
+from registry_sync.plan.model import Action, Plan
+from registry_sync.plan.planfile import read_plan
+from registry_sync.plan.planner import PlanOptions, build_plan
 from registry_sync.render.environments import render_environments_markdown
 from registry_sync.render.json import render_json
 from registry_sync.render.markdown import render_markdown
 from registry_sync.render.text import render_text
-from registry_sync.settings import Given, resolve_settings
+from registry_sync.settings.config import Environment, ProjectConfig, load_config
+from registry_sync.settings.resolve import Given, resolve_settings
 
 CONFIG = (
     "models_dir: models\n"

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from registry_sync.definition import Definition
 from registry_sync.errors import ConfigError, ExportError
-from registry_sync.export import (
+from registry_sync.export.files import (
     PLACEHOLDER_ENV_VAR,
     READ_ONLY_DIR,
     Export,
@@ -21,8 +20,9 @@ from registry_sync.export import (
     render_definition,
     write_export,
 )
-from registry_sync.live import LiveEntry
-from registry_sync.yamlsource import parse_documents
+from registry_sync.live.entries import LiveEntry
+from registry_sync.schema.definition import Definition
+from registry_sync.yamlio.source import parse_documents
 
 SECRET = "sk-live-0123456789abcdefSECRET"
 

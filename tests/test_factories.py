@@ -10,8 +10,8 @@ from meetkai_mka1.models import (
     RegistryModelResponse,
 )
 
-from registry_sync.definition import Definition
-from registry_sync.live import parse_list_response
+from registry_sync.live.entries import parse_list_response
+from registry_sync.schema.definition import Definition
 from registry_sync.testing import list_response, minimal_definition, registry_model
 
 CHECKED = {"is_available": False, "last_health_check": 1735689600000, "error": "timeout"}

@@ -8,9 +8,9 @@ from deepdiff import DeepDiff
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry_sync.fielddiff import NeedsDeepDiff, plain_changes
-from registry_sync.plan import ChangeKind
-from registry_sync.planner import _deepdiff_changes, _path_sort_key, field_changes
+from registry_sync.plan.fielddiff import NeedsDeepDiff, plain_changes
+from registry_sync.plan.model import ChangeKind
+from registry_sync.plan.planner import _deepdiff_changes, _path_sort_key, field_changes
 
 KEYS = st.sampled_from(["a", "b", "contextWindow", "X-Api-Key", "in put", "0"])
 SCALARS = st.one_of(

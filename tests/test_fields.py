@@ -1,8 +1,8 @@
-"""registry_sync.fields states, without pydantic, what the definition models say."""
+"""registry_sync.schema.fields states, without pydantic, what the definition models say."""
 
 from __future__ import annotations
 
-from registry_sync import definition, fields
+from registry_sync.schema import definition, fields
 
 
 def test_the_written_out_fields_are_the_models_fields() -> None:

@@ -29,7 +29,6 @@ from github_actions import (
     make_models,
 )
 
-from registry_sync.config import ProjectConfig
 from registry_sync.errors import ConfigError
 from registry_sync.github import (
     ActionInputs,
@@ -47,6 +46,7 @@ from registry_sync.github.drift import _open_or_update_issue
 from registry_sync.github.review import is_marked, marker, read_marker
 from registry_sync.github.steps import PlanRun
 from registry_sync.github.workflow import ActionsContext, PullRequest
+from registry_sync.settings.config import ProjectConfig
 from registry_sync.testing import RegistryServer
 
 

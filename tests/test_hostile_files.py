@@ -12,9 +12,9 @@ import yaml
 from click.testing import CliRunner
 
 from registry_sync.cli import cli
-from registry_sync.loader import MAX_PROBLEMS_PER_FILE, LoadResult, load_models
-from registry_sync.modelfiles import MAX_FILE_BYTES
+from registry_sync.desired.loader import MAX_PROBLEMS_PER_FILE, LoadResult, load_models
 from registry_sync.testing import MINIMAL_MODEL_YAML, list_response, registry_model
+from registry_sync.yamlio.files import MAX_FILE_BYTES
 
 BASE = MINIMAL_MODEL_YAML
 FAN_OUT = "l0: &l0 [a, b, c, d, e, f, g, h, i, j]\n" + "".join(

@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from registry_sync.cli import cli
-from registry_sync.client import NetworkDeadline, RegistryClient, RetryPolicy
 from registry_sync.errors import ApiError, ResponseShapeError, TransportError
-from registry_sync.live import parse_list_response
-from registry_sync.state import LiveSource, read_registry_file
+from registry_sync.live.client import NetworkDeadline, RegistryClient, RetryPolicy
+from registry_sync.live.entries import parse_list_response
+from registry_sync.live.sources import LiveSource, read_registry_file
 from registry_sync.testing import Fault, RegistryServer, list_response
 
 KEY = "sk-live-HOSTILE-0123456789abcdefXYZ"

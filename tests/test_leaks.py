@@ -1,5 +1,5 @@
 """Secrets outside the known places: redacted in every output, left out by export,
-rejected by validate. One rule (registry_sync.secrets) decides, for all of them."""
+rejected by validate. One rule (registry_sync.schema.secrets) decides, for all of them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from registry_sync.cli import cli
-from registry_sync.secrets import SENSITIVE, redact, secret_paths, url_is_secret
+from registry_sync.schema.secrets import SENSITIVE, redact, secret_paths, url_is_secret
 from registry_sync.testing import RegistryServer, list_response, minimal_definition, registry_model
 
 KEY = "sk-leaks-test-key-91c2"

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from registry_sync.errors import ConfigError
-from registry_sync.live import SERVER_OWNED_FIELDS
-from registry_sync.loader import (
+from registry_sync.desired.loader import (
     DesiredDefinition,
     LoadResult,
     check_reroute_targets,
     line_of,
     load_models,
 )
+from registry_sync.errors import ConfigError
+from registry_sync.live.entries import SERVER_OWNED_FIELDS
 from registry_sync.testing import MINIMAL_MODEL_YAML
 
 ROOT = Path(__file__).resolve().parent.parent

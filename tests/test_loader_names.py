@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from registry_sync.loader import _display, _namer, load_models
-from registry_sync.modelfiles import walk_model_paths
+from registry_sync.desired.loader import _display, _namer, load_models
 from registry_sync.testing import MINIMAL_MODEL_YAML
+from registry_sync.yamlio.files import walk_model_paths
 
 
 @pytest.fixture

@@ -14,15 +14,15 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from registry_sync.applier import EntryFinished, EntryResult, Outcome, Throttled, apply_plan
+from registry_sync.apply.applier import EntryFinished, EntryResult, Outcome, Throttled, apply_plan
 from registry_sync.cli import cli
 from registry_sync.cli.commands.apply import _progress
 from registry_sync.cli.output import Output
-from registry_sync.client import RegistryClient, RetryPolicy
-from registry_sync.loader import DesiredDefinition
-from registry_sync.pacing import Pacer, RateMeter
-from registry_sync.plan import Action, Plan
-from registry_sync.planner import PlanOptions, build_plan
+from registry_sync.desired.loader import DesiredDefinition
+from registry_sync.live.client import RegistryClient, RetryPolicy
+from registry_sync.live.pacing import Pacer, RateMeter
+from registry_sync.plan.model import Action, Plan
+from registry_sync.plan.planner import PlanOptions, build_plan
 from registry_sync.testing import RegistryServer, minimal_definition
 from registry_sync.testing.__main__ import main as serve
 from registry_sync.testing.ratelimit import TokenBucket

@@ -16,17 +16,18 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from registry_sync import _version, parsecache
+from registry_sync import _version
 from registry_sync.cli import cli
-from registry_sync.gcpause import gc_paused
-from registry_sync.loader import LoadResult, load_models
-from registry_sync.parsecache import (
+from registry_sync.desired import parsecache
+from registry_sync.desired.loader import LoadResult, load_models
+from registry_sync.desired.parsecache import (
     CACHE_DIR_ENV,
     CachedDocument,
     CachedFile,
     ParseCache,
     default_cache,
 )
+from registry_sync.gcpause import gc_paused
 from registry_sync.testing import MINIMAL_MODEL_YAML, RegistryServer
 
 CHAT = MINIMAL_MODEL_YAML
@@ -274,8 +275,8 @@ def test_plan_and_apply_fill_the_cache_unless_told_not_to(tmp_path: Path) -> Non
 LOAD = """
 import json, sys
 from pathlib import Path
-from registry_sync.loader import load_models
-from registry_sync.parsecache import ParseCache
+from registry_sync.desired.loader import load_models
+from registry_sync.desired.parsecache import ParseCache
 
 models = sys.argv[1]
 opened = []

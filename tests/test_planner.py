@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from registry_sync.live import LiveEntry
-from registry_sync.loader import DesiredDefinition
-from registry_sync.plan import Action, ChangeKind, FieldChange
-from registry_sync.planner import (
+from registry_sync.desired.loader import DesiredDefinition
+from registry_sync.live.entries import LiveEntry
+from registry_sync.plan.model import Action, ChangeKind, FieldChange
+from registry_sync.plan.planner import (
     IgnoreRule,
     PlanOptions,
     build_plan,
@@ -19,7 +19,7 @@ from registry_sync.planner import (
     in_sync_as_read,
     replace_problems,
 )
-from registry_sync.values import format_path
+from registry_sync.schema.values import format_path
 
 SECRET = "sk-live-0123456789abcdefSECRET"
 

@@ -8,9 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry_sync import reroutes
-from registry_sync.live import LiveEntry
-from registry_sync.plan import (
+from registry_sync.live.entries import LiveEntry
+from registry_sync.plan.model import (
     Action,
     Change,
     ChangeKind,
@@ -20,8 +19,9 @@ from registry_sync.plan import (
     Risk,
     Violation,
 )
-from registry_sync.policy import RULES, Rules, SafetyRails, classify, judge
-from registry_sync.reroutes import find_cycles
+from registry_sync.plan.policy import RULES, Rules, SafetyRails, classify, judge
+from registry_sync.schema import reroutes
+from registry_sync.schema.reroutes import find_cycles
 
 
 def live(model_id: str) -> LiveEntry:

@@ -18,13 +18,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry_sync.client import RegistryClient, RetryPolicy
+from registry_sync.apply.preflight import stale_changes, unshown_changes
+from registry_sync.desired.loader import DesiredDefinition, load_models
 from registry_sync.errors import PlanFileError, RegistryError, ResponseShapeError
-from registry_sync.live import LiveEntry, parse_list_response
-from registry_sync.loader import DesiredDefinition, load_models
-from registry_sync.planfile import read_plan
-from registry_sync.planner import PlanOptions, build_plan
-from registry_sync.preflight import stale_changes, unshown_changes
+from registry_sync.live.client import RegistryClient, RetryPolicy
+from registry_sync.live.entries import LiveEntry, parse_list_response
+from registry_sync.plan.planfile import read_plan
+from registry_sync.plan.planner import PlanOptions, build_plan
 from registry_sync.render.json import render_json
 from registry_sync.testing import Fault, RegistryServer, list_response, minimal_definition
 

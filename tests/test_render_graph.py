@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan, RerouteEdge
-from registry_sync.policy import Rules, judge
+from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan, RerouteEdge
+from registry_sync.plan.policy import Rules, judge
 from registry_sync.render.graph import MAX_NODES, plan_diagram, render_dot, render_mermaid
 from registry_sync.render.markdown import render_markdown
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 
-from registry_sync.applier import ApplyResult, EntryResult, Outcome
-from registry_sync.plan import Action
+from registry_sync.apply.applier import ApplyResult, EntryResult, Outcome
+from registry_sync.apply.health import EntryHealth, HealthReport, HealthState, ModelHealth, Rollback
+from registry_sync.plan.model import Action
 from registry_sync.render.health import (
     render_health_json,
     render_health_markdown,
     render_health_text,
 )
 from registry_sync.render.result import render_result_json, render_result_text
-from registry_sync.verify import EntryHealth, HealthReport, HealthState, ModelHealth, Rollback
 
 RESULT = ApplyResult(
     "http://registry.test",

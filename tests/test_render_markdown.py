@@ -11,7 +11,7 @@ import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
 
-from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
+from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.render.markdown import (
     COMMENT_LIMIT,
     MARKER,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from registry_sync.secrets import (
+from registry_sync.schema.secrets import (
     SENSITIVE,
     is_credential_header,
     redact,

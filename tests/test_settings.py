@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 
 from registry_sync.cli import cli
 from registry_sync.errors import ConfigError
-from registry_sync.settings import SETTINGS, Given, Origin, default_text, resolve_settings
+from registry_sync.settings.resolve import SETTINGS, Given, Origin, default_text, resolve_settings
 from registry_sync.testing import RegistryServer, list_response, minimal_definition, registry_model
 
 ROOT = Path(__file__).resolve().parent.parent

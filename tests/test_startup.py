@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from registry_sync.parsecache import CACHE_DIR_ENV
+from registry_sync.desired.parsecache import CACHE_DIR_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 # The network client, the diff engine and the applier: what --help and validate never need.
-HEAVY = ("httpx", "deepdiff", "registry_sync.applier", "registry_sync.client")
+HEAVY = ("httpx", "deepdiff", "registry_sync.apply.applier", "registry_sync.live.client")
 
 PROBE = """
 import json, sys
@@ -80,12 +80,12 @@ def test_help_version_and_validate_pull_in_no_heavy_module(args: list[str]) -> N
     assert heavy_in(modules) == []
     if args[0] == "validate":
         # It did validate: the model loader ran.
-        assert "registry_sync.loader" in modules
+        assert "registry_sync.desired.loader" in modules
 
 
 def test_the_probe_sees_a_heavy_import() -> None:
     # The check above can fail: the client does load httpx.
-    assert "httpx" in modules_after("import registry_sync.client")
+    assert "httpx" in modules_after("import registry_sync.live.client")
 
 
 def test_a_warm_plan_against_a_saved_registry_builds_no_models_and_no_client(
@@ -100,9 +100,15 @@ def test_a_warm_plan_against_a_saved_registry_builds_no_models_and_no_client(
     env = {CACHE_DIR_ENV: str(tmp_path / "cache"), "NO_COLOR": "1"}
     cold, cold_output = run_probe(plan, env)
     warm, warm_output = run_probe(plan, env)
-    assert "registry_sync.definition" in cold
-    assert "registry_sync.yamlsource" in cold
+    assert "registry_sync.schema.definition" in cold
+    assert "registry_sync.yamlio.source" in cold
     assert "Plan: " in warm_output
     assert warm_output == cold_output
-    unwanted = (*HEAVY, "pydantic", "registry_sync.definition", "yaml", "registry_sync.yamlsource")
+    unwanted = (
+        *HEAVY,
+        "pydantic",
+        "registry_sync.schema.definition",
+        "yaml",
+        "registry_sync.yamlio.source",
+    )
     assert [n for n in warm if any(n == u or n.startswith(u + ".") for u in unwanted)] == []

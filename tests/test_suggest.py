@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from registry_sync.suggest import Suggester, suggester
+from registry_sync.schema.suggest import Suggester, suggester
 
 WORDS = ["contextWindow", "displayName", "hidden", "modalities", "rerouteRules", "auth"]
 

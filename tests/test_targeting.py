@@ -7,13 +7,13 @@ import dataclasses
 
 import pytest
 
+from registry_sync.desired.loader import DesiredDefinition
 from registry_sync.errors import ConfigError
-from registry_sync.live import LiveEntry
-from registry_sync.loader import DesiredDefinition
-from registry_sync.plan import Action
-from registry_sync.planner import PlanOptions, build_plan
-from registry_sync.policy import Rules, judge
-from registry_sync.targeting import matches, select
+from registry_sync.live.entries import LiveEntry
+from registry_sync.plan.model import Action
+from registry_sync.plan.planner import PlanOptions, build_plan
+from registry_sync.plan.policy import Rules, judge
+from registry_sync.plan.targeting import matches, select
 
 
 def desired(model_id: str) -> DesiredDefinition:

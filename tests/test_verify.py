@@ -8,15 +8,8 @@ from typing import Any
 import pytest
 from meetkai_mka1.models import UpdateRegistryModelRequest
 
-from registry_sync.applier import ApplyResult, EntryResult, Outcome, apply_plan
-from registry_sync.client import RegistryClient, RetryPolicy
-from registry_sync.live import LiveEntry
-from registry_sync.loader import DesiredDefinition
-from registry_sync.pipeline import apply_exit_code
-from registry_sync.plan import Action, Plan
-from registry_sync.planner import PlanOptions, build_plan
-from registry_sync.testing import Fault, RegistryServer, minimal_definition, registry_model
-from registry_sync.verify import (
+from registry_sync.apply.applier import ApplyResult, EntryResult, Outcome, apply_plan
+from registry_sync.apply.health import (
     EntryHealth,
     HealthReport,
     HealthState,
@@ -24,6 +17,13 @@ from registry_sync.verify import (
     revert_patch,
     verify_apply,
 )
+from registry_sync.desired.loader import DesiredDefinition
+from registry_sync.live.client import RegistryClient, RetryPolicy
+from registry_sync.live.entries import LiveEntry
+from registry_sync.operations.pipeline import apply_exit_code
+from registry_sync.plan.model import Action, Plan
+from registry_sync.plan.planner import PlanOptions, build_plan
+from registry_sync.testing import Fault, RegistryServer, minimal_definition, registry_model
 
 KEY = "sk-verify-unit-51c0"
 UPDATED = "meetkai:updated"

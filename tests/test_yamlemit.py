@@ -8,8 +8,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry_sync.export import _Dumper, _LibyamlDumper, render_definition
-from registry_sync.yamlemit import fits_libyaml, indent_sequences
+from registry_sync.export.files import _Dumper, _LibyamlDumper, render_definition
+from registry_sync.yamlio.emit import fits_libyaml, indent_sequences
 
 TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=10)
 TRICKY = st.sampled_from(

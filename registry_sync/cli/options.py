@@ -1,5 +1,5 @@
 """The options several commands share, as decorators, and the bridge from click's
-parameters to the one settings resolver (:mod:`registry_sync.settings`).
+parameters to the one settings resolver (:mod:`registry_sync.settings.resolve`).
 
 An option backed by a setting has no click default (None means "not given"): the
 resolver decides, and ``--help`` shows where the default comes from.
@@ -17,13 +17,13 @@ import click
 from click.core import ParameterSource
 
 from registry_sync.cli.output import Output, warn_insecure
-from registry_sync.defaults import API_KEY_VARIABLE
-from registry_sync.parsecache import CACHE_DIR_ENV, default_cache
-from registry_sync.plan import Risk
-from registry_sync.settings import Given, Settings, default_text, resolve_settings
+from registry_sync.desired.parsecache import CACHE_DIR_ENV, default_cache
+from registry_sync.plan.model import Risk
+from registry_sync.settings.defaults import API_KEY_VARIABLE
+from registry_sync.settings.resolve import Given, Settings, default_text, resolve_settings
 
 if TYPE_CHECKING:
-    from registry_sync.state import LiveSource
+    from registry_sync.live.sources import LiveSource
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,7 +60,7 @@ class SourceFlags:
 def live_registry(settings: Settings, flags: SourceFlags, output: Output) -> LiveSource:
     """The live registry ``settings`` and the per-run ``flags`` name; says so on
     ``output`` when the key would cross the network in clear."""
-    from registry_sync.pipeline import live_source
+    from registry_sync.operations.pipeline import live_source
 
     live = live_source(
         settings,
@@ -73,7 +73,7 @@ def live_registry(settings: Settings, flags: SourceFlags, output: Output) -> Liv
 
 def resolved(config_file: Path | None, environment: str | None = None) -> Settings:
     """The current command's settings: what its command line set, resolved by the
-    one rule (:func:`registry_sync.settings.resolve_settings`), for ``environment``
+    one rule (:func:`registry_sync.settings.resolve.resolve_settings`), for ``environment``
     of registry-sync.yaml when one is selected (``--env``)."""
     context = click.get_current_context()
     flags: dict[str, Given] = {}

@@ -15,7 +15,7 @@ from registry_sync.errors import InvalidConfig, InvalidModels, RegistrySyncError
 from registry_sync.exitcodes import EXIT_ERROR
 
 if TYPE_CHECKING:
-    from registry_sync.state import LiveSource
+    from registry_sync.live.sources import LiveSource
 
 
 class Output:

@@ -7,7 +7,7 @@ it with a fake ``GITHUB_*`` environment.
 """
 
 from registry_sync.github.action import resolve_mode, run_action
-from registry_sync.github.comments import GitHubClient, GitHubError
+from registry_sync.github.api import GitHubClient, GitHubError
 from registry_sync.github.inputs import ActionInputs, ActionOptions, resolve_options
 from registry_sync.github.review import ProjectKey, plan_digest, unreviewed
 from registry_sync.github.workflow import ActionLog, ActionsContext, PullRequest

@@ -23,10 +23,9 @@ import datetime
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from registry_sync.config import project_config
 from registry_sync.errors import ConfigError, InvalidConfig, RegistrySyncError
 from registry_sync.github import apply, drift
-from registry_sync.github.comments import GitHubClient
+from registry_sync.github.api import GitHubClient
 from registry_sync.github.inputs import ActionInputs, ActionOptions, resolve_options
 from registry_sync.github.review import ProjectKey, is_marked, marker, short_digest
 from registry_sync.github.steps import (
@@ -48,9 +47,10 @@ from registry_sync.github.workflow import (
     ActionsContext,
     PullRequest,
 )
-from registry_sync.problems import Problem
+from registry_sync.live.sources import API_KEY_VARIABLE
 from registry_sync.render.markdown import code_span, escape_text
-from registry_sync.state import API_KEY_VARIABLE
+from registry_sync.schema.problems import Problem
+from registry_sync.settings.config import project_config
 
 # Problems listed in a comment or summary; the log and annotations have them all.
 _PROBLEMS_SHOWN = 50

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from registry_sync.errors import ConfigError
-from registry_sync.github.comments import GitHubClient, GitHubError
+from registry_sync.github.api import GitHubClient, GitHubError
 from registry_sync.github.inputs import ActionOptions
 from registry_sync.github.review import (
     ProjectKey,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from registry_sync.github.comments import GitHubClient
+from registry_sync.github.api import GitHubClient
 from registry_sync.github.inputs import ActionOptions
 from registry_sync.github.review import ProjectKey, is_marked, marker
 from registry_sync.github.steps import (

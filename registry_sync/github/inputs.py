@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from registry_sync.config import ProjectConfig
 from registry_sync.errors import ConfigError
-from registry_sync.state import API_KEY_VARIABLE, DEFAULT_API_URL
+from registry_sync.live.sources import API_KEY_VARIABLE, DEFAULT_API_URL
+from registry_sync.settings.config import ProjectConfig
 
 MODES = ("auto", "pr", "plan", "drift", "apply")
 DEFAULT_MODELS_DIR = Path("models")

@@ -18,17 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from registry_sync.config import ProjectConfig, project_config
+from registry_sync.desired.loader import load_models
+from registry_sync.desired.overlay import effective_definitions
 from registry_sync.errors import ConfigError
-from registry_sync.github.comments import GitHubClient, GitHubError
+from registry_sync.github.api import GitHubClient, GitHubError
 from registry_sync.github.inputs import ActionOptions
 from registry_sync.github.review import ProjectKey, plan_digest
 from registry_sync.github.workflow import ActionLog, ActionsContext
-from registry_sync.loader import load_models
-from registry_sync.overlay import effective_definitions
-from registry_sync.problems import Problem
 from registry_sync.render.markdown import MARKER, code_span
 from registry_sync.render.problems import count_phrase, problem_annotation
+from registry_sync.schema.problems import Problem
+from registry_sync.settings.config import ProjectConfig, project_config
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from registry_sync.plan import Action, Plan, RerouteEdge
+from registry_sync.plan.model import Action, Plan, RerouteEdge
 
 __all__ = ["MAX_NODES", "plan_diagram", "render_dot", "render_mermaid"]
 

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from registry_sync.apply.health import ModelHealth
 from registry_sync.render.markdown import code_span, escape_text
-from registry_sync.verify import ModelHealth
 
 FORMAT_VERSION = "1"
 _HEADERS = ("ID", "AVAILABLE", "LAST CHECK", "ERROR")

@@ -56,8 +56,8 @@ import json
 from typing import Any
 
 from registry_sync._version import __version__
-from registry_sync.live import LiveHealth
-from registry_sync.plan import Change, FieldChange, Plan
+from registry_sync.live.entries import LiveHealth
+from registry_sync.plan.model import Change, FieldChange, Plan
 
 FORMAT_VERSION = "2"
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property, partial
 
-from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan, Risk
+from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan, Risk
 from registry_sync.render.graph import plan_diagram
 from registry_sync.render.text import (
     REMOVED,

@@ -21,7 +21,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from registry_sync.problems import Problem
+from registry_sync.schema.problems import Problem
 
 
 def count_phrase(definitions: int, files: int) -> str:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from registry_sync.plan import Action, Change, Plan
+from registry_sync.plan.model import Action, Change, Plan
 from registry_sync.render.text import SET_AT_APPLY
-from registry_sync.secrets import SENSITIVE, redact
+from registry_sync.schema.secrets import SENSITIVE, redact
 
 # The registry's path below the API's base URL (the client's API_PATH, which this
 # module does not import: rendering must not load the HTTP stack).

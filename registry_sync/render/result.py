@@ -35,9 +35,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from registry_sync.applier import ApplyResult, EntryResult, Outcome
-from registry_sync.plan import Action
-from registry_sync.verify import EntryHealth, HealthReport, HealthState
+from registry_sync.apply.applier import ApplyResult, EntryResult, Outcome
+from registry_sync.apply.health import EntryHealth, HealthReport, HealthState
+from registry_sync.plan.model import Action
 
 FORMAT_VERSION = "1"
 

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan, Risk
-from registry_sync.secrets import SENSITIVE
-from registry_sync.values import format_path
+from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan, Risk
+from registry_sync.schema.secrets import SENSITIVE
+from registry_sync.schema.values import format_path
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"

@@ -13,8 +13,8 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from registry_sync.plan import Action, Change, ChangeKind, FieldChange, Plan
-from registry_sync.policy import Rules, judge
+from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
+from registry_sync.plan.policy import Rules, judge
 
 # The API reference's example timestamps (2024-01-01 and 2024-01-02, epoch milliseconds).
 CREATED_AT = 1_704_067_200_000

@@ -30,8 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from registry_sync.definition import api_problems
-from registry_sync.live import parse_list_response
+from registry_sync.live.entries import parse_list_response
+from registry_sync.schema.definition import api_problems
 from registry_sync.testing.factories import list_response, registry_model
 from registry_sync.testing.ratelimit import TokenBucket
 

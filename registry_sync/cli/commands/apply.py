@@ -34,18 +34,18 @@ from registry_sync.cli.options import (
     target_option,
 )
 from registry_sync.cli.output import Output, run_command, write_file
-from registry_sync.defaults import DEFAULT_PARALLELISM
 from registry_sync.errors import ApplyRefused, ConfigError
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
-from registry_sync.settings import Settings
+from registry_sync.settings.defaults import DEFAULT_PARALLELISM
+from registry_sync.settings.resolve import Settings
 
 if TYPE_CHECKING:
-    from registry_sync.applier import ApplyEvent, ApplyResult
-    from registry_sync.client import RegistryClient
-    from registry_sync.parsecache import ParseCache
-    from registry_sync.policy import Rules
-    from registry_sync.state import LiveSource
-    from registry_sync.verify import HealthReport
+    from registry_sync.apply.applier import ApplyEvent, ApplyResult
+    from registry_sync.apply.health import HealthReport
+    from registry_sync.desired.parsecache import ParseCache
+    from registry_sync.live.client import RegistryClient
+    from registry_sync.live.sources import LiveSource
+    from registry_sync.plan.policy import Rules
 
 
 @click.command()
@@ -151,7 +151,7 @@ def apply(
     output = Output(color)
 
     def run() -> int:
-        from registry_sync.pipeline import policy_rules
+        from registry_sync.operations.pipeline import policy_rules
 
         if plan_file is not None:
             mixed = [
@@ -220,17 +220,17 @@ def run_apply(
     probe what was written and (with ``rollback``) put back what is unhealthy, report;
     returns the exit code. With ``dry_run``, show the requests apply would send
     instead of asking."""
-    from registry_sync.applier import ApplyResult, apply_plan
-    from registry_sync.pipeline import plan_for
-    from registry_sync.planfile import read_plan
-    from registry_sync.policy import judge
-    from registry_sync.preflight import refusal
+    from registry_sync.apply.applier import ApplyResult, apply_plan
+    from registry_sync.apply.health import HealthReport
+    from registry_sync.apply.preflight import refusal
+    from registry_sync.live.sources import fetch_live, open_client
+    from registry_sync.operations.pipeline import plan_for
+    from registry_sync.plan.planfile import read_plan
+    from registry_sync.plan.policy import judge
+    from registry_sync.plan.targeting import matches
     from registry_sync.render.requests import render_requests
     from registry_sync.render.result import render_result_json
     from registry_sync.render.text import render_text
-    from registry_sync.state import fetch_live, open_client
-    from registry_sync.targeting import matches
-    from registry_sync.verify import HealthReport
 
     if dry_run and output_format != "text":
         raise ConfigError(
@@ -315,7 +315,7 @@ def _verify(
     if result.interrupted:
         output.err("note: apply was interrupted: the health of what it wrote was not probed")
         return None
-    from registry_sync.verify import verify_apply
+    from registry_sync.apply.health import verify_apply
 
     output.err("Probing the health of the entries written...")
     try:
@@ -337,7 +337,7 @@ def _report(
 ) -> int:
     """Print (and with ``out`` save) the result; returns the exit code. Ctrl-C cannot
     cut it short: what landed must always be reported."""
-    from registry_sync.pipeline import apply_exit_code
+    from registry_sync.operations.pipeline import apply_exit_code
     from registry_sync.render.result import render_result_json, render_result_text
 
     previous = _ignore_interrupts()
@@ -366,7 +366,7 @@ def _restore_interrupts(previous: Any) -> None:
 
 def _progress(output: Output) -> Callable[[ApplyEvent], None]:
     """Progress on stderr: counts, and the rate once a run has lasted two seconds."""
-    from registry_sync.applier import Throttled
+    from registry_sync.apply.applier import Throttled
 
     def report(event: ApplyEvent) -> None:
         if isinstance(event, Throttled):

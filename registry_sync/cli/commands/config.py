@@ -11,9 +11,9 @@ import click
 from registry_sync.cli.options import config_option, env_option, resolved
 from registry_sync.cli.output import Output, run_command
 from registry_sync.exitcodes import EXIT_OK
-from registry_sync.plan import Risk
-from registry_sync.secrets import url_has_credentials
-from registry_sync.settings import SETTINGS, Settings
+from registry_sync.plan.model import Risk
+from registry_sync.schema.secrets import url_has_credentials
+from registry_sync.settings.resolve import SETTINGS, Settings
 
 FORMAT_VERSION = 1
 SENSITIVE = "(sensitive)"

@@ -18,12 +18,12 @@ from registry_sync.cli.options import (
     setting_option,
 )
 from registry_sync.cli.output import Output, run_command
-from registry_sync.defaults import READ_ONLY_DIR
 from registry_sync.exitcodes import EXIT_OK
+from registry_sync.settings.defaults import READ_ONLY_DIR
 
 if TYPE_CHECKING:
-    from registry_sync.export import Export
-    from registry_sync.state import LiveSource
+    from registry_sync.export.files import Export
+    from registry_sync.live.sources import LiveSource
 
 
 @click.command()
@@ -102,8 +102,8 @@ def run_export(
     output: Output,
 ) -> int:
     """Fetch the registry, write its entries below ``out_dir``; returns the exit code."""
-    from registry_sync.export import plan_export, printable, write_export
-    from registry_sync.state import fetch_live
+    from registry_sync.export.files import plan_export, printable, write_export
+    from registry_sync.live.sources import fetch_live
 
     live = fetch_live(source, source.api_key())
     exported = plan_export(live, ids=ids, include_read_only=include_read_only)
@@ -160,7 +160,7 @@ def _warn_unloadable(
 
     The file keeps what the registry holds; validate and plan will report it.
     """
-    from registry_sync.loader import check_reroute_targets, load_models
+    from registry_sync.desired.loader import check_reroute_targets, load_models
 
     # The files just written are checked as the mappings they load as, unparsed.
     result = load_models(out_dir, written=known)

@@ -20,7 +20,7 @@ from registry_sync.cli.output import Output, run_command
 from registry_sync.exitcodes import EXIT_OK
 
 if TYPE_CHECKING:
-    from registry_sync.state import LiveSource
+    from registry_sync.live.sources import LiveSource
 
 
 @click.command()
@@ -76,9 +76,9 @@ def run_graph(
     output: Output,
 ) -> int:
     """Print the reroute graph of models/ over the live registry; returns the exit code."""
+    from registry_sync.live.sources import fetch_live, load_desired
     from registry_sync.render.graph import render_dot, render_mermaid
-    from registry_sync.reroutes import graph_edges
-    from registry_sync.state import fetch_live, load_desired
+    from registry_sync.schema.reroutes import graph_edges
 
     desired = load_desired(models_dir)
     definitions: dict[str, Mapping[str, Any]] = {}

@@ -21,8 +21,8 @@ from registry_sync.errors import ConfigError
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY
 
 if TYPE_CHECKING:
-    from registry_sync.config import ProjectConfig
-    from registry_sync.state import LiveSource
+    from registry_sync.live.sources import LiveSource
+    from registry_sync.settings.config import ProjectConfig
 
 _PARALLELISM = 4
 
@@ -87,15 +87,15 @@ def run_health(
 ) -> int:
     """Probe the managed entries (matching ``targets``, if any), as the environment of
     ``scope`` declares them; returns the exit code."""
+    from registry_sync.apply.health import check_models
+    from registry_sync.live.sources import load_desired, open_client
+    from registry_sync.plan.targeting import matches
     from registry_sync.render.health import (
         health_counts,
         render_health_json,
         render_health_markdown,
         render_health_text,
     )
-    from registry_sync.state import load_desired, open_client
-    from registry_sync.targeting import matches
-    from registry_sync.verify import check_models
 
     desired = load_desired(models_dir, config=scope)
     ids = sorted(d.id for d in desired.definitions)

@@ -26,13 +26,13 @@ from registry_sync.cli.options import (
 )
 from registry_sync.cli.output import Output, run_command, write_file
 from registry_sync.errors import ConfigError
-from registry_sync.settings import Settings
+from registry_sync.settings.resolve import Settings
 
 if TYPE_CHECKING:
-    from registry_sync.parsecache import ParseCache
-    from registry_sync.plan import Plan
-    from registry_sync.policy import Rules
-    from registry_sync.state import LiveSource
+    from registry_sync.desired.parsecache import ParseCache
+    from registry_sync.live.sources import LiveSource
+    from registry_sync.plan.model import Plan
+    from registry_sync.plan.policy import Rules
 
 
 @click.command()
@@ -103,7 +103,7 @@ def plan(
     output = Output(color)
 
     def run() -> int:
-        from registry_sync.pipeline import plan_for, policy_rules
+        from registry_sync.operations.pipeline import plan_for, policy_rules
 
         names = environment_names(config_file, environments)
         if len(names) > 1:
@@ -153,7 +153,7 @@ def plan(
 def environment_names(config_file: Path | None, given: tuple[str, ...]) -> list[str]:
     """The environments ``--env`` names, in the order given; ``all`` is every one of
     registry-sync.yaml, in its order. Unknown names are reported when selected."""
-    from registry_sync.config import CONFIG_FILE, project_config
+    from registry_sync.settings.config import CONFIG_FILE, project_config
 
     names: list[str] = []
     for name in given:
@@ -182,7 +182,7 @@ def print_plans(
 ) -> int:
     """Print several environments' plans as one; the exit code covers them all."""
     from registry_sync.exitcodes import EXIT_ERROR
-    from registry_sync.pipeline import conflict_message, plan_exit_code
+    from registry_sync.operations.pipeline import conflict_message, plan_exit_code
     from registry_sync.render.environments import (
         render_environments_json,
         render_environments_markdown,
@@ -222,7 +222,7 @@ def run_plan(
     cache: ParseCache | None = None,
 ) -> int:
     """Plan, print the plan and its violations; returns the exit code."""
-    from registry_sync.pipeline import conflict_message, plan_exit_code, plan_for
+    from registry_sync.operations.pipeline import conflict_message, plan_exit_code, plan_for
     from registry_sync.render.json import render_json
     from registry_sync.render.markdown import render_markdown
     from registry_sync.render.text import render_text

@@ -32,9 +32,9 @@ def render(models_dir: Path | None, config_file: Path | None, environment: str) 
         # Imported here, like every command's work: --help must not pay for it.
         import yaml
 
-        from registry_sync.checks import check_problems
-        from registry_sync.loader import load_models
-        from registry_sync.overlay import effective_definitions
+        from registry_sync.desired.checks import check_problems
+        from registry_sync.desired.loader import load_models
+        from registry_sync.desired.overlay import effective_definitions
 
         settings = resolved(config_file, environment)
         result = effective_definitions(load_models(settings.models_dir), settings.scope())

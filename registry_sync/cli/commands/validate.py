@@ -19,8 +19,8 @@ from registry_sync.cli.output import Output, run_command
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
 
 if TYPE_CHECKING:
-    from registry_sync.config import ProjectConfig
-    from registry_sync.parsecache import ParseCache
+    from registry_sync.desired.parsecache import ParseCache
+    from registry_sync.settings.config import ProjectConfig
 
 
 @click.command()
@@ -80,10 +80,10 @@ def run_validate(
     """Validate models/ (through the parse ``cache``; as the environment and owns of
     ``scope`` see it, if given), print notes then the verdict; returns the exit code."""
     # Imported here, like every command's work: --help must not pay for it.
-    from registry_sync.checks import check_problems
+    from registry_sync.desired.checks import check_problems
+    from registry_sync.desired.loader import check_reroute_graph, load_models
+    from registry_sync.desired.overlay import effective_definitions
     from registry_sync.errors import InvalidModels
-    from registry_sync.loader import check_reroute_graph, load_models
-    from registry_sync.overlay import effective_definitions
     from registry_sync.render.problems import (
         count_phrase,
         render_problems_github,

@@ -1,0 +1,1 @@
+"""Preflight, the applier, and health verification after apply."""

@@ -1,0 +1,125 @@
+"""Checks made before apply writes anything. Pure: a plan (and the live entries) in,
+the reasons to refuse out; an empty list means go ahead.
+
+* :func:`stale_changes` -- whether the live entries a plan touches are still the ones
+  it was computed from (by fingerprint), and whether an entry to create now exists.
+* :func:`unshown_changes` -- whether each write would do exactly what the plan shows:
+  a saved plan is a file anyone could have edited since it was reviewed.
+
+The safety rails are part of the plan's judgement: :mod:`registry_sync.plan.policy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from registry_sync.errors import ApplyRefused
+from registry_sync.live.entries import LiveEntry
+from registry_sync.plan.model import Action, Change, FieldChange, Plan
+from registry_sync.plan.planner import IgnoreRule, comparable, field_changes
+
+__all__ = ["refusal", "stale_changes", "unshown_changes"]
+
+
+def refusal(reasons: Sequence[str], next_step: str) -> ApplyRefused:
+    """One error naming every reason, then what to do next."""
+    listed = "".join(f"  {reason}\n" for reason in reasons)
+    return ApplyRefused(f"apply refused; nothing was written:\n{listed}{next_step}")
+
+
+def stale_changes(plan: Plan, live: Sequence[LiveEntry]) -> list[str]:
+    """The writes of ``plan`` whose live entry is no longer what the plan saw, each as
+    ``<id>: <what happened>``; empty when every one is as planned."""
+    by_id = {entry.id: entry for entry in live}
+    found: list[str] = []
+    for change in plan.writes:
+        entry = by_id.get(change.id)
+        if change.action is Action.CREATE:
+            if entry is not None:
+                found.append(f"{change.id}: to be created, but it now exists")
+        elif entry is None:
+            found.append(f"{change.id}: to be {_past(change.action)}, but it no longer exists")
+        elif entry.fingerprint() != change.live_fingerprint:
+            found.append(f"{change.id}: changed since the plan was made")
+    return found
+
+
+def unshown_changes(
+    plan: Plan,
+    live: Sequence[LiveEntry],
+    ignore: Sequence[IgnoreRule] = (),
+    server_defaults: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """The writes of ``plan`` that would not do what the plan shows, each as
+    ``<id>: <why>``; empty when every one matches.
+
+    A write to an immutable entry is never allowed. For an update or a replace, the
+    field changes are computed again, with the planner's own functions, from the live
+    entry and the patch or body apply is about to send, and must equal the ones the
+    plan records. Reasons name fields only, never values: a value may be a secret.
+    """
+    by_id = {entry.id: entry for entry in live}
+    found: list[str] = []
+    for change in plan.writes:
+        entry = by_id.get(change.id)
+        if entry is None:
+            continue  # a create, or gone: stale_changes says so
+        if entry.immutable:
+            found.append(
+                f"{change.id}: immutable on the server, and the plan would "
+                f"{change.action.value} it; no plan can write it"
+            )
+            continue
+        sent = _sent_changes(change, entry, ignore, server_defaults)
+        if sent is not None and _shown(sent) != _shown(change.changes):
+            paths = ", ".join(sorted({item.path for item in sent})) or "nothing"
+            shown = ", ".join(sorted({item.path for item in change.changes})) or "nothing"
+            found.append(
+                f"{change.id}: what apply would send changes {paths}, but the plan shows {shown}"
+            )
+    return found
+
+
+def _sent_changes(
+    change: Change,
+    entry: LiveEntry,
+    ignore: Sequence[IgnoreRule],
+    server_defaults: Mapping[str, Any] | None,
+) -> tuple[FieldChange, ...] | None:
+    """What ``change`` would change in ``entry``, compared as the planner compares."""
+    if change.action is Action.UPDATE and change.patch is not None:
+        _, have = comparable(change.id, entry.definition, entry, ignore, server_defaults)
+        after = dict(have)
+        for key, value in change.patch.items():
+            if value is None:  # null removes the field
+                after.pop(key, None)
+            else:
+                after[key] = value
+        wanted, _ = comparable(change.id, after, entry, ignore, server_defaults)
+    elif change.action is Action.REPLACE and change.body is not None:
+        wanted, have = comparable(
+            change.id, _as_declared(change.body, entry), entry, ignore, server_defaults
+        )
+    else:
+        return None
+    return () if wanted == have else field_changes(have, wanted)
+
+
+def _as_declared(body: Mapping[str, Any], entry: LiveEntry) -> Mapping[str, Any]:
+    # The planner stamps ``created`` on a body whose file has none: with the live value
+    # (no change), or with the time of planning when the live entry has none.
+    if "created" in body and "created" not in entry.definition:
+        return {key: value for key, value in body.items() if key != "created"}
+    return body
+
+
+def _shown(changes: Sequence[FieldChange]) -> list[tuple[str, str, Any, Any]]:
+    return sorted(
+        ((item.path, item.kind.value, item.before, item.after) for item in changes),
+        key=lambda item: item[0],
+    )
+
+
+def _past(action: Action) -> str:
+    return {Action.UPDATE: "updated", Action.REPLACE: "replaced"}.get(action, "deleted")

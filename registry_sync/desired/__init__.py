@@ -1,0 +1,1 @@
+"""Model files (with overlays, variables and the parse cache) -> desired definitions."""

@@ -1,0 +1,332 @@
+"""The parse cache: each model file's parsed and validated form, keyed on its content.
+
+An entry is keyed on the SHA-256 of the file's bytes; the entries of one models/
+folder are kept in one JSON file named by the folder and everything else that decides
+what validating finds: the tool's version, the source of its modules and pydantic's
+version. It lives in the user cache directory (``REGISTRY_SYNC_CACHE_DIR`` sets
+another), is read once per run and written (when anything changed) to a temporary
+name and renamed into place, so concurrent runs never see half of it. An entry or
+file that does not read back is ignored and written again. One file, not one per
+entry: creating thousands of small files cost more than parsing them.
+
+In front of the content keys sits a status layer, as git's index does: for each
+regular file read, its ``lstat`` (mode, size, modification and change times in
+nanoseconds, inode, device) and the key of its content. A later run that finds the
+same status for the same path uses the entry without opening the file. Every write
+to a file changes its change time (which no program can set back), and replacing it
+changes its inode, so a file whose status is unchanged holds the bytes it held.
+One exception, git's "racily clean" files: a write in the same tick of the
+filesystem's clock as the status was taken may leave it unchanged. So a status is
+recorded only when both its times are :data:`SETTLE_NS` older than the moment this
+run opened the cache (before it read any file); a younger file is verified by its
+content on the next run, and recorded then. Symbolic links are never recorded: they
+are read, and checked, every time.
+
+The file is JSON, read back only by this tool and treated as data (it may come from
+a CI cache): no pickle, no marshal. Entries are stored as lists, decoded with
+type checks and no per-field objects. Only files without errors are cached: a
+file holding an inline secret is an error, so no secret is ever written here.
+Entries hold ids, definitions and warnings.
+
+Each models folder and each version of the tool has a file of its own, so old ones
+would pile up: a file no run has read or written for :data:`STALE_AFTER` is removed
+by the next run that saves one (a run that reads a file marks it used, once a day).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import math
+import os
+import re
+import stat
+import sys
+import time
+from functools import cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any, NamedTuple
+
+CACHE_DIR_ENV = "REGISTRY_SYNC_CACHE_DIR"
+# A file's times must be this much older than the run for its status to be trusted:
+# the tick of coarse filesystem clocks (FAT: 2 s) and a little clock skew.
+SETTLE_NS = 3_000_000_000
+_names = itertools.count()
+# A cache file unused this long (seconds) belongs to a folder or a version gone by.
+STALE_AFTER = 30 * 86_400
+_MARK_USED_AFTER = 86_400
+# What this module writes in the folder: a cache file, or one being written.
+_OWN_NAME = re.compile(r"[0-9a-f]{64}\.json|\.tmp-\d+-\d+")
+_FORMAT = 2
+# Integers beyond this are not cached: JSON can hold them, Python's conversion limit not.
+_INT_LIMIT = 1 << 64
+
+
+class CachedDocument(NamedTuple):
+    """One document of a cached file that declares an id."""
+
+    id: str
+    valid: bool
+    number: int  # its index among the file's documents
+    line: int
+    body: dict[str, Any]
+
+
+class CachedFile(NamedTuple):
+    """What loading one file found: its declared documents and its warnings."""
+
+    documents: tuple[CachedDocument, ...]
+    warnings: tuple[tuple[int, str, str], ...]  # (line, path, message)
+    empty: bool
+
+
+def content_key(raw: bytes) -> str:
+    """The key of a file holding ``raw``."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+class ParseCache:
+    """The entries for one models/ folder, kept in one file of ``folder``.
+
+    ``open`` reads them; ``known`` finds a file by its status, ``get`` and ``put``
+    by its content key, ``remember`` records a status; ``save`` writes the entries
+    and statuses this run used (so removed files' entries go) when anything changed.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._path: Path | None = None
+        self._stored: dict[str, Any] = {}
+        self._stored_files: dict[str, Any] = {}
+        self._used: dict[str, Any] = {}
+        self._files: dict[str, list[Any]] = {}
+        self._changed = False
+        self._trusted_before = 0
+
+    def open(self, models_dir: Path) -> None:
+        """Read the entries stored for ``models_dir``; unreadable ones count as none."""
+        self._trusted_before = time.time_ns() - SETTLE_NS
+        scope = hashlib.sha256(_salt() + str(models_dir.resolve()).encode()).hexdigest()
+        self._path = self.folder / f"{scope}.json"
+        self._used, self._files, self._changed = {}, {}, False
+        self._stored, self._stored_files = {}, {}
+        try:
+            stored = json.loads(self._path.read_bytes())
+            if type(stored) is dict and stored.get("format") == _FORMAT:
+                entries, files = stored.get("entries"), stored.get("files")
+                self._stored = entries if type(entries) is dict else {}
+                self._stored_files = files if type(files) is dict else {}
+            _mark_used(self._path)
+        except (OSError, ValueError, RecursionError):
+            pass
+
+    def known(self, relative: str, info: os.stat_result) -> CachedFile | None:
+        """The entry of the regular file at ``relative`` (below the models folder) if
+        its recorded status is ``info``; None to read it (no record, another status,
+        not a regular file, or an entry that does not decode)."""
+        record = self._stored_files.get(relative)
+        if (
+            type(record) is not list
+            or len(record) != 7
+            or not stat.S_ISREG(info.st_mode)
+            or record[:6] != _status(info)
+            or type(record[6]) is not str
+        ):
+            return None
+        entry = self.get(record[6])
+        if entry is not None:
+            self._files[relative] = record
+        return entry
+
+    def get(self, key: str) -> CachedFile | None:
+        """The entry for content ``key``, or None (absent or unreadable)."""
+        data = self._used.get(key)
+        if data is None:
+            data = self._stored.get(key)
+        if data is None:
+            return None
+        entry = _decode(data)
+        if entry is not None:
+            self._used[key] = data
+        return entry
+
+    def put(self, key: str, entry: CachedFile) -> None:
+        """Keep ``entry`` for content ``key``; quietly not when JSON cannot hold it as
+        it is (it would not read back equal). A walk of its types decides that: a
+        third of what encoding and decoding it did. It is encoded once, by ``save``."""
+        data = [
+            [[d.id, d.valid, d.number, d.line, d.body] for d in entry.documents],
+            [list(warning) for warning in entry.warnings],
+            entry.empty,
+        ]
+        try:
+            if not _plain(data):
+                return
+        except RecursionError:
+            return
+        self._used[key] = data
+        self._changed = True
+
+    def remember(self, relative: str, info: os.stat_result, key: str) -> None:
+        """Record that the regular file at ``relative``, whose status before it was
+        read is ``info``, holds content ``key``: unless it is too young to trust."""
+        if (
+            stat.S_ISREG(info.st_mode)
+            and info.st_mtime_ns < self._trusted_before
+            and info.st_ctime_ns < self._trusted_before
+            and key in self._used
+        ):
+            self._files[relative] = [*_status(info), key]
+            self._changed = True
+
+    def save(self) -> None:
+        """Write the entries and statuses this run used, if they differ from those stored."""
+        if self._path is None or (
+            not self._changed
+            and self._used.keys() == self._stored.keys()
+            and self._files.keys() == self._stored_files.keys()
+        ):
+            return
+        temporary = self.folder / f".tmp-{os.getpid()}-{next(_names)}"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            # A name no other run uses, then one rename: readers see all or nothing.
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with open(descriptor, "w", encoding="utf-8") as file:
+                # Entry by entry: the whole text at once would double the peak memory.
+                file.write(f'{{"format":{_FORMAT},"files":')
+                file.write(json.dumps(self._files, separators=(",", ":")))
+                file.write(',"entries":{')
+                for number, (key, data) in enumerate(self._used.items()):
+                    text = json.dumps(data, separators=(",", ":"))
+                    file.write(f'{"," if number else ""}"{key}":{text}')
+                file.write("}}")
+            os.replace(temporary, self._path)
+        except (OSError, ValueError, RecursionError):  # a read-only or full cache: speed only
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            return
+        _prune(self.folder)
+
+
+def _mark_used(path: Path) -> None:
+    """Set a cache file's time to now if it is a day old: a file in use is never stale."""
+    if path.stat().st_mtime < time.time() - _MARK_USED_AFTER:
+        os.utime(path)
+
+
+def _prune(folder: Path) -> None:
+    """Remove this module's files in ``folder`` that no run used for :data:`STALE_AFTER`."""
+    stale = time.time() - STALE_AFTER
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            if _OWN_NAME.fullmatch(entry.name) is None:
+                continue
+            with contextlib.suppress(OSError):
+                if entry.stat(follow_symlinks=False).st_mtime < stale:
+                    os.unlink(entry.path)
+
+
+def default_cache() -> ParseCache:
+    """The cache in ``REGISTRY_SYNC_CACHE_DIR``, else in the user cache directory."""
+    chosen = os.environ.get(CACHE_DIR_ENV)
+    if chosen:
+        return ParseCache(Path(chosen))
+    return ParseCache(user_cache_dir() / "registry-sync" / "parse")
+
+
+def user_cache_dir() -> Path:
+    """The platform's per-user cache directory."""
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
+def _status(info: os.stat_result) -> list[int]:
+    return [
+        info.st_mode,
+        info.st_size,
+        info.st_mtime_ns,
+        info.st_ctime_ns,
+        info.st_ino,
+        info.st_dev,
+    ]
+
+
+@cache
+def _salt() -> bytes:
+    """What decides what validating a file finds, besides its bytes: the tool's
+    version, the source of every module of the package (read, not imported: the
+    warm path must not build the definition models) and pydantic's version file."""
+    from registry_sync import _version
+
+    digest = hashlib.sha256(f"{_FORMAT}\0{_version.__version__}\0".encode())
+    package = Path(__file__).parent.parent
+    for module in sorted(package.rglob("*.py")):
+        name = module.relative_to(package).as_posix()
+        digest.update(name.encode() + b"\0" + module.read_bytes())
+    spec = find_spec("pydantic")  # a top-level name: found, not imported
+    if spec is not None and spec.origin:
+        with contextlib.suppress(OSError):
+            digest.update((Path(spec.origin).parent / "version.py").read_bytes())
+    return digest.digest()
+
+
+def _plain(value: Any) -> bool:
+    """True when JSON holds ``value`` exactly: it reads back equal, of the same types."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    # Loops, not all() over a generator: a third faster, at 10,000 files 35 ms.
+    if kind is dict:
+        for key, item in value.items():  # noqa: SIM110
+            if type(key) is not str or not _plain(item):
+                return False
+        return True
+    if kind is list:
+        for item in value:  # noqa: SIM110
+            if not _plain(item):
+                return False
+        return True
+    if kind is int:
+        return bool(-_INT_LIMIT < value < _INT_LIMIT)
+    if kind is float:
+        return math.isfinite(value)  # NaN and infinities are not JSON
+    return False  # a tuple, a date, a subclass: would come back as something else
+
+
+def _decode(data: Any) -> CachedFile | None:
+    """The entry stored as ``data``, or None when it is not one (a corrupt file)."""
+    if type(data) is not list or len(data) != 3:
+        return None
+    documents, warnings, empty = data
+    if type(documents) is not list or type(warnings) is not list or type(empty) is not bool:
+        return None
+    decoded = []
+    for item in documents:
+        if type(item) is not list or len(item) != 5:
+            return None
+        model_id, valid, number, line, body = item
+        if (
+            type(model_id) is not str
+            or type(valid) is not bool
+            or type(number) is not int
+            or type(line) is not int
+            or type(body) is not dict
+        ):
+            return None
+        decoded.append(CachedDocument(model_id, valid, number, line, body))
+    found = []
+    for warning in warnings:
+        if type(warning) is not list or len(warning) != 3:
+            return None
+        line, path, message = warning
+        if type(line) is not int or type(path) is not str or type(message) is not str:
+            return None
+        found.append((line, path, message))
+    return CachedFile(tuple(decoded), tuple(found), empty)

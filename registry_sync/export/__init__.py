@@ -1,0 +1,1 @@
+"""Live entries -> model files."""

@@ -1,0 +1,1 @@
+"""The only HTTP code: the client, network bounds, pacing, and the live entries it reads."""

@@ -1,0 +1,198 @@
+"""Where desired and live state come from: the models folder, the API, or a saved
+list response. Wiring only; the parsing lives in loader, client and live."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+from registry_sync.desired.loader import LoadResult, load_models
+from registry_sync.desired.overlay import effective_definitions
+from registry_sync.desired.parsecache import ParseCache
+from registry_sync.errors import ConfigError, InvalidModels, ResponseShapeError
+from registry_sync.gcpause import gc_paused
+from registry_sync.live.entries import LiveEntry, parse_list_response
+from registry_sync.live.network import NetworkDeadline, RetryPolicy
+from registry_sync.settings.config import ProjectConfig
+from registry_sync.settings.defaults import API_KEY_VARIABLE as API_KEY_VARIABLE
+from registry_sync.settings.defaults import DEFAULT_API_URL as DEFAULT_API_URL
+from registry_sync.settings.defaults import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
+
+if TYPE_CHECKING:
+    from registry_sync.live.client import RegistryClient
+
+_URL_SOURCES = "--api-url, MKA1_API_URL or api_url in registry-sync.yaml"
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+@dataclass(frozen=True)
+class LiveSource:
+    """The live registry: an API base URL, or a saved list response file.
+
+    ``deadline`` is the network time the command may spend, shared by every client
+    opened for it; ``allow_insecure_http`` permits plain http to a host that is not
+    this machine."""
+
+    api_url: str = DEFAULT_API_URL
+    registry_file: Path | None = None
+    on_behalf_of: str | None = None
+    retry_budget: float = RetryPolicy.max_elapsed
+    allow_insecure_http: bool = False
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    # The environment variable holding the key: an environment's api_key_env, if any.
+    api_key_env: str = API_KEY_VARIABLE
+    deadline: NetworkDeadline = field(
+        default_factory=lambda: NetworkDeadline(DEFAULT_TIMEOUT), compare=False
+    )
+
+    def describe(self) -> str:
+        """How plans name this source: the URL (checked, and never with user
+        information, query or fragment), or ``file:<path>``."""
+        if self.registry_file is not None:
+            return f"file:{self.registry_file}"
+        parts = urlsplit(checked_api_url(self.api_url, self.allow_insecure_http))
+        return urlunsplit(parts._replace(query="", fragment="")).rstrip("/")
+
+    def api_key(self) -> str | None:
+        """The key, read from :attr:`api_key_env` (never from a file or a flag)."""
+        return os.environ.get(self.api_key_env)
+
+    def insecure(self) -> bool:
+        """True when the key would travel over plain http to another machine."""
+        return self.registry_file is None and _insecure_http(self.api_url)
+
+
+def checked_api_url(url: str, allow_insecure_http: bool) -> str:
+    """``url`` when it is usable as the API's base URL; raises :class:`ConfigError`.
+
+    Refused: user information (it would replace the key and be printed), a query or
+    a fragment, and plain http to anything but this machine unless allowed. Messages
+    never repeat the URL, which may hold a password.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigError(
+            f"the MKA1 API URL (from {_URL_SOURCES}) is not a URL that parses; fix it"
+        ) from None
+    if "@" in parts.netloc:
+        raise ConfigError(
+            f"the MKA1 API URL (from {_URL_SOURCES}) has a user name or password in it; "
+            "remove it: the only credential sent is the API key in MKA1_API_KEY"
+        )
+    if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
+        raise ConfigError(
+            f"the MKA1 API URL (from {_URL_SOURCES}) has a query or fragment; give only "
+            f"the base URL, such as {DEFAULT_API_URL}"
+        )
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(
+            f"the MKA1 API URL (from {_URL_SOURCES}) must start with http:// or https:// "
+            "and name a host"
+        )
+    if parts.scheme == "http" and not allow_insecure_http and not _loopback(host):
+        raise ConfigError(
+            f"the MKA1 API URL for {host} is plain http: the API key would cross the "
+            "network unencrypted; use https://, or pass --allow-insecure-http if you "
+            "really mean it"
+        )
+    return url
+
+
+def _insecure_http(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    return parts.scheme == "http" and not _loopback(host)
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_desired(
+    models_dir: Path,
+    *,
+    strict: bool = False,
+    config: ProjectConfig | None = None,
+    cache: ParseCache | None = None,
+) -> LoadResult:
+    """Load models/ (through ``cache``; as the environment ``config`` selects sees it,
+    with its overlay, variables and owns), raising :class:`InvalidModels` with every
+    problem if any error (or, with ``strict``, any warning) was found; warnings stay
+    in the result."""
+    result = load_models(models_dir, cache)
+    if config is not None:
+        result = effective_definitions(result, config)
+    if result.failing(strict=strict):
+        raise InvalidModels(result.problems)
+    return result
+
+
+def fetch_live(source: LiveSource, api_key: str | None) -> list[LiveEntry]:
+    """Every live entry, from the file or the API. Fails closed: never an empty list
+    standing in for a fetch that went wrong."""
+    if source.registry_file is not None:
+        return read_registry_file(source.registry_file)
+    with open_client(source, api_key) as client:
+        return client.list_models()
+
+
+def open_client(
+    source: LiveSource, api_key: str | None, *, connections: int = 20
+) -> RegistryClient:
+    """A client for ``source``; the key must come from the environment. It keeps
+    ``connections`` connections alive: one per thread that will share it."""
+    from registry_sync.live.client import RegistryClient  # httpx: only when the network is used
+
+    if not api_key:
+        raise ConfigError(
+            f"{source.api_key_env} is not set: export the registry's admin API key in that "
+            "environment variable (it is never accepted as a flag), or use --registry-file "
+            "to plan against a saved registry"
+        )
+    return RegistryClient(
+        checked_api_url(source.api_url, source.allow_insecure_http),
+        api_key,
+        on_behalf_of=source.on_behalf_of,
+        retry=RetryPolicy(max_elapsed=source.retry_budget),
+        deadline=source.deadline,
+        max_response_bytes=source.max_response_bytes,
+        connections=connections,
+    )
+
+
+def read_registry_file(path: Path) -> list[LiveEntry]:
+    """Parse a saved list response (``{"object": "list", "data": [...]}``)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"registry file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read registry file {path}: {exc}") from exc
+    with gc_paused():  # thousands of entries, all kept: collecting finds nothing
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ResponseShapeError(
+                str(path), f"line {exc.lineno}", f"not valid JSON: {exc.msg}"
+            ) from exc
+        except RecursionError:
+            raise ResponseShapeError(
+                str(path), "", "the JSON is nested too deeply to be a list response"
+            ) from None
+        return parse_list_response(document, str(path))

@@ -1,0 +1,1 @@
+"""What each command does, without click: requests in, results out."""

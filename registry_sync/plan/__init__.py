@@ -1,0 +1,1 @@
+"""Plan data, comparison, the planner, targeting, policy, and the saved plan file."""

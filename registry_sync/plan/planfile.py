@@ -1,0 +1,243 @@
+"""A saved plan (``plan --out FILE``) read back into a :class:`Plan` for ``apply FILE``.
+
+The file is the JSON plan document of :mod:`registry_sync.render.json`. It is applied
+exactly as reviewed, so it is checked strictly: anything that is not a well-formed
+plan of a known ``format_version`` for the registry being applied to is refused
+with :class:`PlanFileError`, before anything is sent. Bodies and patches holding a
+secret are refused too: the plan is printed, and its bodies may be printed to
+restore an entry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from registry_sync.errors import PlanFileError, ResponseShapeError
+from registry_sync.live.entries import LiveHealth, parse_health
+from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
+from registry_sync.render.json import FORMAT_VERSION
+from registry_sync.schema.definition import NULLABLE_FIELDS
+from registry_sync.schema.secrets import secret_paths
+
+__all__ = ["read_plan"]
+
+_ACTIONS = {action.value: action for action in Action}
+_KINDS = {kind.value: kind for kind in ChangeKind}
+# Actions computed from a live entry, whose fingerprint apply compares.
+_FINGERPRINTED = frozenset({Action.UPDATE, Action.REPLACE, Action.DELETE})
+_AGAIN = "make a new one with `registry-sync plan --out FILE`"
+
+
+class _Corrupt(Exception):
+    """Where in the document, and what is wrong; becomes a PlanFileError."""
+
+    def __init__(self, where: str, what: str) -> None:
+        super().__init__(f"{where}: {what}" if where else what)
+
+
+def read_plan(path: Path, *, registry: str, environment: str | None = None) -> Plan:
+    """The plan saved in ``path``, which must have been made for ``registry`` (as
+    :meth:`LiveSource.describe` names it) and for ``environment`` (None: made without
+    one). Raises :class:`PlanFileError` otherwise."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise PlanFileError(f"plan file {path} does not exist") from None
+    except OSError as exc:
+        raise PlanFileError(f"cannot read plan file {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError:
+        raise PlanFileError(f"plan file {path} is not UTF-8 text; {_AGAIN}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanFileError(
+            f"plan file {path} is corrupt: not valid JSON at line {exc.lineno} ({exc.msg}); "
+            f"{_AGAIN}"
+        ) from None
+    except RecursionError:
+        raise PlanFileError(
+            f"plan file {path} is corrupt: its JSON is nested too deeply; {_AGAIN}"
+        ) from None
+    if not isinstance(document, dict) or "format_version" not in document:
+        raise PlanFileError(
+            f"plan file {path} is not a registry-sync plan (a JSON object with a "
+            f"format_version); {_AGAIN}"
+        )
+    version = document["format_version"]
+    if version != FORMAT_VERSION:
+        raise PlanFileError(
+            f"plan file {path} has format_version {json.dumps(version)}, which this "
+            f"registry-sync cannot read (it reads {json.dumps(FORMAT_VERSION)}); "
+            "make and apply plans with the same version of registry-sync"
+        )
+    try:
+        plan = _plan(document)
+    except _Corrupt as exc:
+        raise PlanFileError(f"plan file {path} is corrupt: {exc}; {_AGAIN}") from None
+    if plan.environment != environment:
+        made = "no environment" if plan.environment is None else f"environment {plan.environment}"
+        wanted = "without --env" if environment is None else f"with --env {environment}"
+        raise PlanFileError(
+            f"plan file {path} was made for {made}, not applied {wanted}; apply it with the "
+            "--env it was planned for, or plan again for this environment"
+        )
+    if plan.registry != registry:
+        raise PlanFileError(
+            f"plan file {path} was made for the registry {plan.registry}, not {registry}; "
+            "apply it with the --api-url it was planned against, or plan again for this one"
+        )
+    return plan
+
+
+def _plan(top: Mapping[str, Any]) -> Plan:
+    actions = _field(top, "actions", list, "")
+    changes = tuple(_change(item, f"actions[{index}]") for index, item in enumerate(actions))
+    seen: set[str] = set()
+    for index, change in enumerate(changes):
+        if change.id in seen:
+            raise _Corrupt(f"actions[{index}].id", f"{change.id!r} appears twice")
+        seen.add(change.id)
+    # Risk and violations are judged again at apply, never read from the file.
+    summary: dict[str, Any] = {
+        key: value for key, value in _field(top, "summary", dict, "").items() if key != "risk"
+    }
+    immutable_undeclared: Any = summary.get("immutable-undeclared")
+    if not _is_int(immutable_undeclared) or immutable_undeclared < 0:
+        raise _Corrupt("summary.immutable-undeclared", "expected a count")
+    environment = _optional(top, "environment", str, "")
+    unknown = _optional(top, "unknown_live_fields", list, "") or []
+    if not all(isinstance(name, str) for name in unknown):
+        raise _Corrupt("unknown_live_fields", "expected a list of field names")
+    targets = _optional(top, "targets", list, "") or []
+    if not all(isinstance(pattern, str) and pattern for pattern in targets):
+        raise _Corrupt("targets", "expected a list of --target patterns")
+    untargeted: Any = top.get("untargeted", 0)
+    if not _is_int(untargeted) or untargeted < 0:
+        raise _Corrupt("untargeted", "expected a count")
+    plan = Plan(
+        changes=tuple(sorted(changes, key=lambda change: change.id)),
+        models_dir=_field(top, "models_dir", str, ""),
+        registry=_field(top, "registry", str, ""),
+        prune=_field(top, "prune", bool, ""),
+        immutable_undeclared=immutable_undeclared,
+        unknown_live_fields=tuple(unknown),
+        environment=environment,
+        targets=tuple(targets),
+        untargeted=untargeted,
+    )
+    # A hand-edited action list no longer matches the summary people reviewed.
+    if plan.summary() != summary:
+        raise _Corrupt("summary", "does not match the actions")
+    return plan
+
+
+def _change(item: object, where: str) -> Change:
+    data = _object(item, where)
+    change_id = _field(data, "id", str, where)
+    if not change_id:
+        raise _Corrupt(f"{where}.id", "expected a registry id")
+    name = _field(data, "action", str, where)
+    action = _ACTIONS.get(name)
+    if action is None:
+        raise _Corrupt(f"{where}.action", f"unknown action {name!r}")
+    body = _optional(data, "body", dict, where)
+    patch = _optional(data, "patch", dict, where)
+    fingerprint = _optional(data, "live_fingerprint", str, where)
+    if action in (Action.CREATE, Action.REPLACE):
+        if body is None:
+            raise _Corrupt(f"{where}.body", f"a {action.value} needs the definition to send")
+        if body.get("id") != change_id:
+            raise _Corrupt(f"{where}.body.id", f"differs from the entry id {change_id!r}")
+    if action is Action.UPDATE and (not patch or "id" in patch):
+        raise _Corrupt(f"{where}.patch", "an update needs the fields to send, without id")
+    for key, value in (patch or {}).items():
+        if value is None and key not in NULLABLE_FIELDS:
+            raise _Corrupt(f"{where}.patch.{key}", "null, but the API cannot clear this field")
+    if action in _FINGERPRINTED and fingerprint is None:
+        raise _Corrupt(f"{where}.live_fingerprint", f"a {action.value} needs one")
+    for key, sent in (("body", body), ("patch", patch)):
+        if sent is not None and next(secret_paths(sent), None) is not None:
+            raise _Corrupt(f"{where}.{key}", "holds a secret, which models/ never does")
+    line = _optional(data, "line", int, where)
+    return Change(
+        id=change_id,
+        action=action,
+        reason=_field(data, "reason", str, where),
+        file=_optional(data, "file", str, where),
+        line=line,
+        changes=tuple(
+            _field_change(entry, f"{where}.changes[{index}]")
+            for index, entry in enumerate(_field(data, "changes", list, where))
+        ),
+        body=body,
+        patch=patch,
+        live_fingerprint=fingerprint,
+        conflict=_field(data, "conflict", bool, where),
+        live_health=_live_health(data.get("live_health"), f"{where}.live_health"),
+    )
+
+
+def _live_health(value: object, where: str) -> LiveHealth | None:
+    # Shown to reviewers only; apply never acts on it. Checked like a list's health.
+    try:
+        return parse_health(value, "", where)
+    except ResponseShapeError as exc:
+        raise _Corrupt(exc.where, exc.what) from None
+
+
+def _field_change(item: object, where: str) -> FieldChange:
+    data = _object(item, where)
+    name = _field(data, "kind", str, where)
+    kind = _KINDS.get(name)
+    if kind is None:
+        raise _Corrupt(f"{where}.kind", f"unknown kind {name!r}")
+    if "before" not in data or "after" not in data:
+        raise _Corrupt(where, "expected before and after")
+    return FieldChange(
+        path=_field(data, "path", str, where),
+        kind=kind,
+        before=data["before"],
+        after=data["after"],
+    )
+
+
+def _object(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise _Corrupt(where, "expected a JSON object")
+    return value
+
+
+_TYPE_NAMES = {str: "a string", bool: "true or false", list: "a list", dict: "an object"}
+
+
+def _field(data: Mapping[str, Any], key: str, kind: type[Any], where: str) -> Any:
+    if key not in data:
+        raise _Corrupt(_join(where, key), "missing")
+    value = data[key]
+    if not _is(value, kind):
+        raise _Corrupt(_join(where, key), f"expected {_TYPE_NAMES.get(kind, 'an integer')}")
+    return value
+
+
+def _optional(data: Mapping[str, Any], key: str, kind: type[Any], where: str) -> Any:
+    if data.get(key) is None:
+        return None
+    return _field(data, key, kind, where)
+
+
+def _is(value: object, kind: type[Any]) -> bool:
+    if kind is int:
+        return _is_int(value)
+    return isinstance(value, kind)
+
+
+def _is_int(value: object) -> bool:
+    # JSON true is a Python int; a line number or count is never a boolean.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key

@@ -1,0 +1,1 @@
+"""The Definition and what is known of its fields: secrets, reroutes, problems as values."""

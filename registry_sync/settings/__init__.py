@@ -1,0 +1,1 @@
+"""Defaults, ``registry-sync.yaml`` and its checks, and the one resolver of settings."""

@@ -1,0 +1,1 @@
+"""YAML in and out: finding model files, parsing with source maps, emitting."""
