@@ -29,7 +29,8 @@ from typing import Any
 
 from plan_bench import generate
 
-from registry_sync.desired.parsecache import CACHE_DIR_ENV, _decode, _plain
+from registry_sync.desired.parsecache import _decode, _plain
+from registry_sync.settings.defaults import CACHE_DIR_ENV
 
 
 def best(work: Callable[[], object], repeat: int) -> float:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from registry_sync.desired.parsecache import CACHE_DIR_ENV
+from registry_sync.settings.defaults import CACHE_DIR_ENV
 from registry_sync.testing import RegistryServer, list_response, registry_model
 
 IMMUTABLE_ID = "meetkai:functionary-medium-v3"

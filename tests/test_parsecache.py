@@ -21,13 +21,13 @@ from registry_sync.cli import cli
 from registry_sync.desired import parsecache
 from registry_sync.desired.loader import LoadResult, load_models
 from registry_sync.desired.parsecache import (
-    CACHE_DIR_ENV,
     CachedDocument,
     CachedFile,
     ParseCache,
     default_cache,
 )
 from registry_sync.gcpause import gc_paused
+from registry_sync.settings.defaults import CACHE_DIR_ENV
 from registry_sync.testing import MINIMAL_MODEL_YAML, RegistryServer
 
 CHAT = MINIMAL_MODEL_YAML

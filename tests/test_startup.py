@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from registry_sync.desired.parsecache import CACHE_DIR_ENV
+from registry_sync.settings.defaults import CACHE_DIR_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 # The network client, the diff engine and the applier: what --help and validate never need.

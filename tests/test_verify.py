@@ -20,7 +20,7 @@ from registry_sync.apply.health import (
 from registry_sync.desired.loader import DesiredDefinition
 from registry_sync.live.client import RegistryClient, RetryPolicy
 from registry_sync.live.entries import LiveEntry
-from registry_sync.operations.pipeline import apply_exit_code
+from registry_sync.operations.apply import apply_exit_code
 from registry_sync.plan.model import Action, Plan
 from registry_sync.plan.planner import PlanOptions, build_plan
 from registry_sync.testing import Fault, RegistryServer, minimal_definition, registry_model

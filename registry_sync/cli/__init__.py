@@ -1,7 +1,7 @@
 """The command line: parse, wire, print, exit code. The only package that imports click.
 
 One module per command in ``commands/``; shared options in ``options.py``; all
-output through ``output.py``; the work itself in ``registry_sync.operations.pipeline`` and below.
+output through ``output.py``; what each command does in :mod:`registry_sync.operations`.
 
 Exit codes: 0 success; 1 error, invalid models or a policy violation (a read-only
 conflict among them: apply would refuse the plan); with

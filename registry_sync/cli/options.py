@@ -17,9 +17,7 @@ import click
 from click.core import ParameterSource
 
 from registry_sync.cli.output import Output, warn_insecure
-from registry_sync.desired.parsecache import CACHE_DIR_ENV, default_cache
-from registry_sync.plan.model import Risk
-from registry_sync.settings.defaults import API_KEY_VARIABLE
+from registry_sync.settings.defaults import API_KEY_VARIABLE, CACHE_DIR_ENV, POLICY_RISKS
 from registry_sync.settings.resolve import Given, Settings, default_text, resolve_settings
 
 if TYPE_CHECKING:
@@ -60,7 +58,7 @@ class SourceFlags:
 def live_registry(settings: Settings, flags: SourceFlags, output: Output) -> LiveSource:
     """The live registry ``settings`` and the per-run ``flags`` name; says so on
     ``output`` when the key would cross the network in clear."""
-    from registry_sync.operations.pipeline import live_source
+    from registry_sync.operations.inputs import live_source
 
     live = live_source(
         settings,
@@ -162,7 +160,7 @@ def policy_options(function: F) -> F:
             "--allow",
             "allowed",
             multiple=True,
-            type=click.Choice([Risk.DESTRUCTIVE.value, Risk.BREAKING.value]),
+            type=click.Choice(POLICY_RISKS),
             help="Allow changes of this risk class although policy: in registry-sync.yaml "
             "denies it; repeat for both.",
         ),
@@ -258,12 +256,12 @@ def _source_options(function: F, *, offline: bool) -> F:
 
 
 def cache_option(function: F) -> F:
-    """``--no-cache``, passed on as ``cache``: the parse cache, or None to bypass it."""
+    """``--no-cache``, passed on as ``use_cache``: False bypasses the parse cache."""
     return click.option(
         "--no-cache",
-        "cache",
+        "use_cache",
         is_flag=True,
-        callback=lambda _context, _param, bypass: None if bypass else default_cache(),
+        callback=lambda _context, _param, bypass: not bypass,
         help=(
             "Parse and validate every model file again instead of reusing what earlier "
             f"runs found in unchanged files (cached in ${CACHE_DIR_ENV} or the user "

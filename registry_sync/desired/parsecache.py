@@ -50,7 +50,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, NamedTuple
 
-CACHE_DIR_ENV = "REGISTRY_SYNC_CACHE_DIR"
+from registry_sync.settings.defaults import CACHE_DIR_ENV
+
 # A file's times must be this much older than the run for its status to be trusted:
 # the tick of coarse filesystem clocks (FAT: 2 s) and a little clock skew.
 SETTLE_NS = 3_000_000_000

@@ -47,10 +47,10 @@ from registry_sync.github.workflow import (
     ActionsContext,
     PullRequest,
 )
-from registry_sync.live.sources import API_KEY_VARIABLE
 from registry_sync.render.markdown import code_span, escape_text
 from registry_sync.schema.problems import Problem
 from registry_sync.settings.config import project_config
+from registry_sync.settings.defaults import API_KEY_VARIABLE
 
 # Problems listed in a comment or summary; the log and annotations have them all.
 _PROBLEMS_SHOWN = 50

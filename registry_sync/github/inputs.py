@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry_sync.errors import ConfigError
-from registry_sync.live.sources import API_KEY_VARIABLE, DEFAULT_API_URL
 from registry_sync.settings.config import ProjectConfig
+from registry_sync.settings.defaults import API_KEY_VARIABLE, DEFAULT_API_URL
 
 MODES = ("auto", "pr", "plan", "drift", "apply")
 DEFAULT_MODELS_DIR = Path("models")

@@ -1,5 +1,6 @@
-"""Where desired and live state come from: the models folder, the API, or a saved
-list response. Wiring only; the parsing lives in loader, client and live."""
+"""Where live state comes from: the registry API or a saved list response. Wiring
+only; the parsing lives in :mod:`~registry_sync.live.client` and
+:mod:`~registry_sync.live.entries`."""
 
 from __future__ import annotations
 
@@ -11,17 +12,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from registry_sync.desired.loader import LoadResult, load_models
-from registry_sync.desired.overlay import effective_definitions
-from registry_sync.desired.parsecache import ParseCache
-from registry_sync.errors import ConfigError, InvalidModels, ResponseShapeError
+from registry_sync.errors import ConfigError, ResponseShapeError
 from registry_sync.gcpause import gc_paused
 from registry_sync.live.entries import LiveEntry, parse_list_response
 from registry_sync.live.network import NetworkDeadline, RetryPolicy
-from registry_sync.settings.config import ProjectConfig
-from registry_sync.settings.defaults import API_KEY_VARIABLE as API_KEY_VARIABLE
-from registry_sync.settings.defaults import DEFAULT_API_URL as DEFAULT_API_URL
-from registry_sync.settings.defaults import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
+from registry_sync.settings.defaults import (
+    API_KEY_VARIABLE,
+    DEFAULT_API_URL,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT,
+)
 
 if TYPE_CHECKING:
     from registry_sync.live.client import RegistryClient
@@ -122,25 +122,6 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def load_desired(
-    models_dir: Path,
-    *,
-    strict: bool = False,
-    config: ProjectConfig | None = None,
-    cache: ParseCache | None = None,
-) -> LoadResult:
-    """Load models/ (through ``cache``; as the environment ``config`` selects sees it,
-    with its overlay, variables and owns), raising :class:`InvalidModels` with every
-    problem if any error (or, with ``strict``, any warning) was found; warnings stay
-    in the result."""
-    result = load_models(models_dir, cache)
-    if config is not None:
-        result = effective_definitions(result, config)
-    if result.failing(strict=strict):
-        raise InvalidModels(result.problems)
-    return result
 
 
 def fetch_live(source: LiveSource, api_key: str | None) -> list[LiveEntry]:

@@ -10,11 +10,11 @@ safe set as an entity, so nothing in them can break the diagram's syntax.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from registry_sync.plan.model import Action, Plan, RerouteEdge
 
-__all__ = ["MAX_NODES", "plan_diagram", "render_dot", "render_mermaid"]
+__all__ = ["GRAPH_FORMATS", "MAX_NODES", "plan_diagram", "render_dot", "render_mermaid"]
 
 # Past this many models the picture is unreadable: a note replaces it.
 MAX_NODES = 50
@@ -109,3 +109,10 @@ def _mermaid_text(text: str) -> str:
 
 def _dot_text(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+GRAPH_FORMATS: Mapping[str, Callable[[Sequence[RerouteEdge]], str]] = {
+    "mermaid": render_mermaid,
+    "dot": render_dot,
+}
+"""The reroute graph's formats: ``graph --format``."""

@@ -17,7 +17,7 @@ JSON, format version 1::
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -115,3 +115,11 @@ def _closing(rows: Sequence[ModelHealth]) -> str:
     elif counts["unknown"]:
         line += " Some could not be probed: see their errors."
     return line
+
+
+HEALTH_FORMATS: Mapping[str, Callable[[Sequence[ModelHealth], str], str]] = {
+    "text": lambda rows, _registry: render_health_text(rows),
+    "json": render_health_json,
+    "markdown": lambda rows, _registry: render_health_markdown(rows),
+}
+"""The health table's formats (``health --format``): rows and the registry probed."""

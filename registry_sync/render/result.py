@@ -32,12 +32,13 @@ JSON, format version 1::
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from registry_sync.apply.applier import ApplyResult, EntryResult, Outcome
 from registry_sync.apply.health import EntryHealth, HealthReport, HealthState
 from registry_sync.plan.model import Action
+from registry_sync.render.formats import View
 
 FORMAT_VERSION = "1"
 
@@ -215,3 +216,12 @@ def _health_item(entry: EntryHealth) -> dict[str, Any]:
 def render_result_json(result: ApplyResult, health: HealthReport | None = None) -> str:
     """The result as indented JSON text, ending with a newline."""
     return json.dumps(result_document(result, health), indent=2, ensure_ascii=False) + "\n"
+
+
+RESULT_FORMATS: Mapping[str, Callable[[ApplyResult, HealthReport | None, View], str]] = {
+    "text": lambda result, health, view: render_result_text(
+        result, color=view.color, health=health
+    ),
+    "json": lambda result, health, _view: render_result_json(result, health),
+}
+"""The apply result's formats: ``apply --format``."""

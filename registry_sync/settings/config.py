@@ -57,7 +57,7 @@ from registry_sync.schema.problems import Problem
 from registry_sync.schema.secrets import url_has_credentials
 from registry_sync.schema.suggest import suggester
 from registry_sync.schema.values import format_path, json_kind
-from registry_sync.settings.defaults import CONFIG_FILE
+from registry_sync.settings.defaults import CONFIG_FILE, POLICY_RISKS
 from registry_sync.yamlio.document import PathParts
 from registry_sync.yamlio.files import Unreadable, read_model_file
 
@@ -102,7 +102,6 @@ _RAIL_KEYS = (
 _ENVIRONMENT_KEYS = ("api_url", "api_key_env", "overlay", "vars", *_RAIL_KEYS)
 _ENVIRONMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_POLICY_KEYS = ("destructive", "breaking")
 _POLICY_VALUES = ("warn", "deny")
 _IGNORE_KEYS = ("id", "fields")
 _HTTP_URL = re.compile(HTTP_URL_PATTERN)
@@ -417,8 +416,8 @@ class _Checker:
             return frozenset()
         denied = set()
         for key, value in policy.items():
-            if key not in _POLICY_KEYS:
-                self.problem(("policy", str(key)), _unknown_key(str(key), _POLICY_KEYS))
+            if key not in POLICY_RISKS:
+                self.problem(("policy", str(key)), _unknown_key(str(key), POLICY_RISKS))
             elif value not in _POLICY_VALUES:
                 self.problem(("policy", key), "expected warn or deny")
             elif value == "deny":

@@ -11,6 +11,8 @@ CONFIG_FILE = "registry-sync.yaml"
 API_KEY_VARIABLE = "MKA1_API_KEY"
 API_URL_VARIABLE = "MKA1_API_URL"
 ON_BEHALF_OF_VARIABLE = "MKA1_ON_BEHALF_OF"
+# Where the parse cache lives (else the user cache directory).
+CACHE_DIR_ENV = "REGISTRY_SYNC_CACHE_DIR"
 
 DEFAULT_API_URL = "https://apigw.mka1.com"
 DEFAULT_MODELS_DIR = Path("models")
@@ -18,5 +20,7 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRY_BUDGET = 15.0
 DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 DEFAULT_PARALLELISM = 4
+# The risk classes a policy may deny and --allow let through (values of plan.model.Risk).
+POLICY_RISKS = ("destructive", "breaking")
 # Where export writes immutable entries, below the models folder.
 READ_ONLY_DIR = "_read-only"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import math
 import signal
 import sys
 import threading
@@ -37,15 +34,11 @@ from registry_sync.cli.output import Output, run_command, write_file
 from registry_sync.errors import ApplyRefused, ConfigError
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
 from registry_sync.settings.defaults import DEFAULT_PARALLELISM
-from registry_sync.settings.resolve import Settings
 
 if TYPE_CHECKING:
-    from registry_sync.apply.applier import ApplyEvent, ApplyResult
-    from registry_sync.apply.health import HealthReport
-    from registry_sync.desired.parsecache import ParseCache
-    from registry_sync.live.client import RegistryClient
-    from registry_sync.live.sources import LiveSource
-    from registry_sync.plan.policy import Rules
+    from registry_sync.apply.applier import ApplyEvent
+    from registry_sync.operations.apply import ApplyOutcome, ApplyRequest
+    from registry_sync.render.formats import View
 
 
 @click.command()
@@ -136,7 +129,7 @@ def apply(
     dry_run: bool,
     color: bool | None,
     environment: str | None,
-    cache: ParseCache | None,
+    use_cache: bool,
 ) -> None:
     """Make the live registry match models/, or apply a saved plan (PLAN_FILE).
 
@@ -151,7 +144,10 @@ def apply(
     output = Output(color)
 
     def run() -> int:
-        from registry_sync.operations.pipeline import policy_rules
+        from registry_sync.operations.apply import ApplyRequest
+        from registry_sync.operations.inputs import parse_cache, policy_rules
+        from registry_sync.operations.plan import PlanRequest
+        from registry_sync.render.formats import View
 
         if plan_file is not None:
             mixed = [
@@ -171,25 +167,32 @@ def apply(
                 "--rollback-on-unhealthy needs the health probes that --no-verify-health "
                 "turns off; drop one of them"
             )
-        return run_apply(
-            output,
-            plan_file=plan_file,
+        planning = PlanRequest(
             settings=settings,
             source=live_registry(settings, source, output),
             rules=policy_rules(settings, allow_delete_all, allowed),
-            auto_approve=auto_approve,
-            parallelism=parallelism,
-            max_rps=max_rps,
-            output_format=output_format,
             replace=replace,
             strict=strict,
-            out=out,
+            targets=targets,
+            cache=parse_cache(use_cache),
+        )
+        request = ApplyRequest(
+            plan=planning,
+            plan_file=plan_file,
+            parallelism=parallelism,
+            max_rps=max_rps,
             verify_health=settings.verify_health or rollback_on_unhealthy,
             rollback=rollback_on_unhealthy,
-            targets=targets,
-            compact=compact,
+        )
+        view = View(color=output.color, compact=compact)
+        return run_apply(
+            output,
+            request,
+            output_format=output_format,
+            view=view,
+            auto_approve=auto_approve,
+            out=out,
             dry_run=dry_run,
-            cache=cache,
         )
 
     run_command(output, run)
@@ -197,86 +200,43 @@ def apply(
 
 def run_apply(
     output: Output,
+    request: ApplyRequest,
     *,
-    plan_file: Path | None,
-    settings: Settings,
-    source: LiveSource,
-    rules: Rules,
-    auto_approve: bool,
-    parallelism: int,
     output_format: str,
-    replace: tuple[str, ...] = (),
-    strict: bool = False,
+    view: View,
+    auto_approve: bool,
     out: Path | None = None,
-    max_rps: float | None = None,
-    verify_health: bool = False,
-    rollback: bool = False,
-    targets: tuple[str, ...] = (),
-    compact: bool = False,
     dry_run: bool = False,
-    cache: ParseCache | None = None,
 ) -> int:
-    """Plan (or read the saved plan), show it, ask, apply, (with ``verify_health``)
-    probe what was written and (with ``rollback``) put back what is unhealthy, report;
-    returns the exit code. With ``dry_run``, show the requests apply would send
-    instead of asking."""
-    from registry_sync.apply.applier import ApplyResult, apply_plan
-    from registry_sync.apply.health import HealthReport
-    from registry_sync.apply.preflight import refusal
-    from registry_sync.live.sources import fetch_live, open_client
-    from registry_sync.operations.pipeline import plan_for
-    from registry_sync.plan.planfile import read_plan
-    from registry_sync.plan.policy import judge
-    from registry_sync.plan.targeting import matches
+    """Plan (or read the saved plan), show it, ask, apply, (as the request says) probe
+    what was written and put back what is unhealthy, report; returns the exit code.
+    With ``dry_run``, show the requests apply would send instead of asking."""
+    from registry_sync.operations.apply import (
+        check_approvable,
+        execute_apply,
+        nothing_to_apply,
+        prepare_apply,
+    )
+    from registry_sync.render.formats import PLAN_FORMATS
     from registry_sync.render.requests import render_requests
-    from registry_sync.render.result import render_result_json
-    from registry_sync.render.text import render_text
 
     if dry_run and output_format != "text":
         raise ConfigError(
             "--dry-run prints text; for the plan as JSON (bodies and patches included) "
             "run plan --format json"
         )
-    if plan_file is not None:
-        # Never trust a saved judgement: judge the plan again, against the registry now.
-        saved = read_plan(plan_file, registry=source.describe(), environment=settings.environment)
-        live = fetch_live(source, source.api_key())
-        if saved.partial:
-            # Counted again from the registry now, never taken from the file.
-            untargeted = sum(
-                1 for e in live if not e.immutable and not matches(e.id, saved.targets)
-            )
-            saved = dataclasses.replace(saved, untargeted=untargeted)
-        computed = judge(saved, rules, {entry.id: entry.definition for entry in live})
-    else:
-        computed = plan_for(
-            settings,
-            source,
-            rules=rules,
-            replace=replace,
-            strict=strict,
-            warn=output.err,
-            targets=targets,
-            cache=cache,
-        )
+    computed = prepare_apply(request, output.err)
     if output_format == "text":
-        output.out(render_text(computed, color=output.color, compact=compact), nl=False)
-    if computed.violations:
-        raise refusal(
-            [violation.message for violation in computed.violations],
-            "Change models/, registry-sync.yaml or the flags, then plan again.",
-        )
+        output.out(PLAN_FORMATS["text"](computed, view), nl=False)
+    check_approvable(computed)
     if dry_run:
         output.out("")
         output.out(render_requests(computed), nl=False)
         return EXIT_OK
     if not computed.writes:
-        nothing = ApplyResult(computed.registry)
-        checked = HealthReport() if verify_health else None
-        if out is not None:
-            write_file(out, render_result_json(nothing, checked))
-        if output_format == "json":
-            output.out(render_result_json(nothing, checked), nl=False)
+        _save_and_print(
+            output, nothing_to_apply(computed, request), output_format, view, out, text=False
+        )
         return EXIT_OK
     if not auto_approve:
         if output_format == "json":
@@ -294,63 +254,42 @@ def run_apply(
         if answer.strip() != "yes":
             output.err("Apply cancelled: nothing was written.")
             return EXIT_ERROR
-    with open_client(source, source.api_key(), connections=parallelism) as client:
-        result = apply_plan(
-            computed,
-            client,
-            parallelism=parallelism,
-            max_rps=max_rps,
-            ignore=settings.ignore,
-            server_defaults=settings.server_defaults,
-            on_event=_progress(output),
-        )
-        health = _verify(output, result, client, rollback, parallelism) if verify_health else None
-    return _report(output, result, output_format, out, health)
-
-
-def _verify(
-    output: Output, result: ApplyResult, client: RegistryClient, rollback: bool, parallelism: int
-) -> HealthReport | None:
-    """Probe (and roll back); None when apply or the probes were interrupted."""
-    if result.interrupted:
-        output.err("note: apply was interrupted: the health of what it wrote was not probed")
-        return None
-    from registry_sync.apply.health import verify_apply
-
-    output.err("Probing the health of the entries written...")
-    try:
-        return verify_apply(result, client, rollback=rollback, parallelism=parallelism)
-    except KeyboardInterrupt:
-        output.err(
-            "note: health probes interrupted (Ctrl-C): nothing was rolled back; run "
-            "`registry-sync health` to see"
-        )
-        return None
+    outcome = execute_apply(computed, request, on_event=_progress(output), note=output.err)
+    return _report(output, outcome, output_format, view, out)
 
 
 def _report(
-    output: Output,
-    result: ApplyResult,
-    output_format: str,
-    out: Path | None,
-    health: HealthReport | None = None,
+    output: Output, outcome: ApplyOutcome, output_format: str, view: View, out: Path | None
 ) -> int:
     """Print (and with ``out`` save) the result; returns the exit code. Ctrl-C cannot
     cut it short: what landed must always be reported."""
-    from registry_sync.operations.pipeline import apply_exit_code
-    from registry_sync.render.result import render_result_json, render_result_text
+    from registry_sync.operations.apply import apply_exit_code
 
     previous = _ignore_interrupts()
     try:
-        if out is not None:
-            write_file(out, render_result_json(result, health))
-        if output_format == "json":
-            output.out(render_result_json(result, health), nl=False)
-        else:
-            output.out(render_result_text(result, color=output.color, health=health), nl=False)
+        _save_and_print(output, outcome, output_format, view, out, text=True)
     finally:
         _restore_interrupts(previous)
-    return apply_exit_code(result, health)
+    return apply_exit_code(outcome.result, outcome.health)
+
+
+def _save_and_print(
+    output: Output,
+    outcome: ApplyOutcome,
+    output_format: str,
+    view: View,
+    out: Path | None,
+    *,
+    text: bool,
+) -> None:
+    """Save the JSON result to ``out`` (if given) and print it in ``output_format``;
+    the text report only when ``text`` (a run without writes has shown its plan)."""
+    from registry_sync.render.result import RESULT_FORMATS, render_result_json
+
+    if out is not None:
+        write_file(out, render_result_json(outcome.result, outcome.health))
+    if output_format != "text" or text:
+        output.out(RESULT_FORMATS[output_format](outcome.result, outcome.health, view), nl=False)
 
 
 def _ignore_interrupts() -> Any:
@@ -365,27 +304,12 @@ def _restore_interrupts(previous: Any) -> None:
 
 
 def _progress(output: Output) -> Callable[[ApplyEvent], None]:
-    """Progress on stderr: counts, and the rate once a run has lasted two seconds."""
-    from registry_sync.apply.applier import Throttled
+    """Progress on stderr, as :func:`registry_sync.render.progress.progress_lines` says."""
+    from registry_sync.render.progress import progress_lines
 
     def report(event: ApplyEvent) -> None:
-        if isinstance(event, Throttled):
-            pace = "" if event.rate is None else f", at most {event.rate:.1f} requests/s"
-            output.err(
-                "note: the registry keeps rate limiting; going on with "
-                f"{event.parallelism} at a time{pace}"
-            )
-            return
-        if event.result.restore is not None:
-            # At once, not only in the final report: a run cut short must not lose it.
-            output.err(f"error: {event.result.detail}")
-            output.err("Definition to restore:")
-            output.err(json.dumps(dict(event.result.restore), indent=2, ensure_ascii=False))
-        # About 20 lines however long the run.
-        step = math.ceil(event.total / 20)
-        if event.done % step == 0 or event.done == event.total:
-            rate = "" if event.rate is None else f" ({event.rate:.0f} writes/s)"
-            output.err(f"Applying: {event.done}/{event.total}{rate}")
+        for line in progress_lines(event):
+            output.err(line)
 
     return report
 

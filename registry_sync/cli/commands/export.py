@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,8 +22,7 @@ from registry_sync.exitcodes import EXIT_OK
 from registry_sync.settings.defaults import READ_ONLY_DIR
 
 if TYPE_CHECKING:
-    from registry_sync.export.files import Export
-    from registry_sync.live.sources import LiveSource
+    from registry_sync.operations.export import ExportOutcome, ExportRequest
 
 
 @click.command()
@@ -76,71 +75,51 @@ def export(
     output = Output()
 
     def run() -> int:
+        from registry_sync.operations.export import ExportRequest
+
         settings = resolved(config_file, environment)
         live = live_registry(settings, source, output)
         if environment is not None:
             output.err(f"Environment {environment} ({live.describe()})")
-        return run_export(
-            live,
-            settings.models_dir,
-            ids=ids,
-            include_read_only=include_read_only,
-            force=force,
-            output=output,
-        )
+        request = ExportRequest(live, settings.models_dir, ids, include_read_only, force)
+        return run_export(request, output)
 
     run_command(output, run)
 
 
-def run_export(
-    source: LiveSource,
-    out_dir: Path,
-    *,
-    ids: tuple[str, ...],
-    include_read_only: bool,
-    force: bool,
-    output: Output,
-) -> int:
-    """Fetch the registry, write its entries below ``out_dir``; returns the exit code."""
-    from registry_sync.export.files import plan_export, printable, write_export
-    from registry_sync.live.sources import fetch_live
+def run_export(request: ExportRequest, output: Output) -> int:
+    """Export, and say what was written and what to look at; returns the exit code."""
+    from registry_sync.operations.export import export_models
 
-    live = fetch_live(source, source.api_key())
-    exported = plan_export(live, ids=ids, include_read_only=include_read_only)
+    exported = export_models(request)
     if not exported.files:
         output.out(f"Nothing to export: the registry has no mutable entries.{_skipped(exported)}")
         return EXIT_OK
-    written = write_export(exported, out_dir, force=force)
-    for path, file in zip(written, exported.files, strict=True):
-        output.out(f"wrote {path.as_posix()}")
-        for secret in file.secrets:
+    for file in exported.files:
+        output.out(f"wrote {file.path.as_posix()}")
+        for field, fix in file.secrets:
             output.err(
-                f"warning: {printable(file.id)}: {secret.field} holds a secret; not written "
-                f"to {path.as_posix()} ({secret.fix})"
+                f"warning: {file.id}: {field} holds a secret; not written "
+                f"to {file.path.as_posix()} ({fix})"
             )
         if file.unknown_fields:
-            names = ", ".join(printable(name) for name in file.unknown_fields)
+            names = ", ".join(file.unknown_fields)
             output.err(
-                f"warning: {printable(file.id)}: {names} left out of {path.as_posix()}: "
+                f"warning: {file.id}: {names} left out of {file.path.as_posix()}: "
                 "unknown to this version of registry-sync, which neither writes nor compares them"
             )
-    read_only = sum(file.read_only for file in exported.files)
-    where = f" ({read_only} read-only, in {READ_ONLY_DIR}/)" if read_only else ""
-    count = len(written)
+    out_dir = request.out_dir
+    where = f" ({exported.read_only} read-only, in {READ_ONLY_DIR}/)" if exported.read_only else ""
+    count = len(exported.files)
     output.out(
         f"Exported {count} {'model' if count == 1 else 'models'} to "
         f"{out_dir.as_posix()}/{where}.{_skipped(exported)}"
     )
-    known = {
-        path.absolute(): file.definition
-        for path, file in zip(written, exported.files, strict=True)
-        if file.definition is not None
-    }
-    _warn_unloadable(out_dir, written, {entry.id for entry in live}, output, known)
+    _warn_unloadable(out_dir, exported, output)
     return EXIT_OK
 
 
-def _skipped(exported: Export) -> str:
+def _skipped(exported: ExportOutcome) -> str:
     count = exported.read_only_skipped
     if not count:
         return ""
@@ -148,27 +127,10 @@ def _skipped(exported: Export) -> str:
     return f" {count} read-only {noun} not exported (--include-read-only exports them)."
 
 
-def _warn_unloadable(
-    out_dir: Path,
-    written: list[Path],
-    live_ids: set[str],
-    output: Output,
-    known: dict[Path, dict[str, Any]],
-) -> None:
-    """Warn about written files plan would reject, e.g. fields a newer server added or
-    a reroute to a model the registry lacks.
-
-    The file keeps what the registry holds; validate and plan will report it.
-    """
-    from registry_sync.desired.loader import check_reroute_targets, load_models
-
-    # The files just written are checked as the mappings they load as, unparsed.
-    result = load_models(out_dir, written=known)
-    # Warnings (e.g. a {url, method} health check kept as the registry holds it) are
-    # validate's to show: the files load.
-    found = [*result.errors, *check_reroute_targets(result.definitions, live_ids)]
-    mine = {path.resolve() for path in written}
-    problems = [p for p in found if Path(p.file).resolve() in mine]
+def _warn_unloadable(out_dir: Path, exported: ExportOutcome, output: Output) -> None:
+    """Warn about written files plan would reject; the files keep what the registry
+    holds, and validate and plan will report them."""
+    problems = exported.problems
     for problem in problems:
         output.err(f"warning: {problem}")
     folder = shlex.quote(out_dir.as_posix())
@@ -181,7 +143,7 @@ def _warn_unloadable(
             f"'registry-sync validate --models-dir {folder}' lists the problems, and plan "
             f"and apply with --models-dir {folder} refuse to run while they remain"
         )
-    others = len(found) - len(problems)
+    others = exported.others
     if others:
         output.err(
             f"note: {others} more {'problem' if others == 1 else 'problems'} in other files "

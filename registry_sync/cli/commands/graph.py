@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,9 +16,6 @@ from registry_sync.cli.options import (
 )
 from registry_sync.cli.output import Output, run_command
 from registry_sync.exitcodes import EXIT_OK
-
-if TYPE_CHECKING:
-    from registry_sync.live.sources import LiveSource
 
 
 @click.command()
@@ -60,32 +55,11 @@ def graph(
     def run() -> int:
         settings = resolved(config_file)
         live = live_registry(settings, source, output)
-        return run_graph(
-            settings.models_dir, live, output_format, files_only=files_only, output=output
-        )
+        from registry_sync.operations.graph import GraphRequest, reroute_edges
+        from registry_sync.render.graph import GRAPH_FORMATS
+
+        edges = reroute_edges(GraphRequest(settings.models_dir, live, files_only))
+        output.out(GRAPH_FORMATS[output_format](edges), nl=False)
+        return EXIT_OK
 
     run_command(output, run)
-
-
-def run_graph(
-    models_dir: Path,
-    source: LiveSource,
-    output_format: str,
-    *,
-    files_only: bool,
-    output: Output,
-) -> int:
-    """Print the reroute graph of models/ over the live registry; returns the exit code."""
-    from registry_sync.live.sources import fetch_live, load_desired
-    from registry_sync.render.graph import render_dot, render_mermaid
-    from registry_sync.schema.reroutes import graph_edges
-
-    desired = load_desired(models_dir)
-    definitions: dict[str, Mapping[str, Any]] = {}
-    if not files_only:
-        live = fetch_live(source, source.api_key())
-        definitions.update((entry.id, entry.definition) for entry in live)
-    definitions.update((d.id, d.body) for d in desired.definitions)
-    edges = graph_edges(definitions)
-    output.out(render_dot(edges) if output_format == "dot" else render_mermaid(edges), nl=False)
-    return EXIT_OK

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -17,14 +16,6 @@ from registry_sync.cli.options import (
     resolved,
 )
 from registry_sync.cli.output import Output, run_command
-from registry_sync.errors import ConfigError
-from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY
-
-if TYPE_CHECKING:
-    from registry_sync.live.sources import LiveSource
-    from registry_sync.settings.config import ProjectConfig
-
-_PARALLELISM = 4
 
 
 @click.command()
@@ -69,53 +60,16 @@ def health(
         live = live_registry(settings, source, output)
         if environment is not None:
             output.err(f"Environment {environment} ({live.describe()})")
-        return run_health(
-            settings.models_dir, live, targets, output_format, output, scope=settings.scope()
+        from registry_sync.operations.health import (
+            HealthRequest,
+            health_exit_code,
+            probe_health,
         )
+        from registry_sync.render.health import HEALTH_FORMATS
+
+        request = HealthRequest(settings.models_dir, live, targets, settings.scope())
+        rows = probe_health(request)
+        output.out(HEALTH_FORMATS[output_format](rows, live.describe()), nl=False)
+        return health_exit_code(rows)
 
     run_command(output, run)
-
-
-def run_health(
-    models_dir: Path,
-    source: LiveSource,
-    targets: tuple[str, ...],
-    output_format: str,
-    output: Output,
-    *,
-    scope: ProjectConfig | None = None,
-) -> int:
-    """Probe the managed entries (matching ``targets``, if any), as the environment of
-    ``scope`` declares them; returns the exit code."""
-    from registry_sync.apply.health import check_models
-    from registry_sync.live.sources import load_desired, open_client
-    from registry_sync.plan.targeting import matches
-    from registry_sync.render.health import (
-        health_counts,
-        render_health_json,
-        render_health_markdown,
-        render_health_text,
-    )
-
-    desired = load_desired(models_dir, config=scope)
-    ids = sorted(d.id for d in desired.definitions)
-    if targets:
-        ids = [i for i in ids if matches(i, targets)]
-        if not ids:
-            raise ConfigError(
-                f"no id declared in {models_dir}/ matches --target {', '.join(targets)}; "
-                "check the pattern (a glob, e.g. 'meetkai:*')"
-            )
-    with open_client(source, source.api_key(), connections=_PARALLELISM) as client:
-        present = {entry.id for entry in client.list_models()}
-        rows = check_models(client, ids, present, parallelism=_PARALLELISM)
-    if output_format == "json":
-        output.out(render_health_json(rows, source.describe()), nl=False)
-    elif output_format == "markdown":
-        output.out(render_health_markdown(rows), nl=False)
-    else:
-        output.out(render_health_text(rows), nl=False)
-    counts = health_counts(rows)
-    if counts["unavailable"]:
-        return EXIT_UNHEALTHY
-    return EXIT_ERROR if counts["unknown"] else EXIT_OK

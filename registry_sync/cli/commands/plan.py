@@ -26,13 +26,10 @@ from registry_sync.cli.options import (
 )
 from registry_sync.cli.output import Output, run_command, write_file
 from registry_sync.errors import ConfigError
-from registry_sync.settings.resolve import Settings
 
 if TYPE_CHECKING:
-    from registry_sync.desired.parsecache import ParseCache
-    from registry_sync.live.sources import LiveSource
-    from registry_sync.plan.model import Plan
-    from registry_sync.plan.policy import Rules
+    from registry_sync.operations.plan import PlanRequest
+    from registry_sync.render.formats import View
 
 
 @click.command()
@@ -92,7 +89,7 @@ def plan(
     allow_delete_all: bool,
     allowed: tuple[str, ...],
     environments: tuple[str, ...],
-    cache: ParseCache | None,
+    use_cache: bool,
 ) -> None:
     """Show how the live registry differs from models/.
 
@@ -103,8 +100,23 @@ def plan(
     output = Output(color)
 
     def run() -> int:
-        from registry_sync.operations.pipeline import plan_for, policy_rules
+        from registry_sync.operations.inputs import environment_names, parse_cache, policy_rules
+        from registry_sync.operations.plan import PlanRequest
+        from registry_sync.render.formats import View
 
+        def request(environment: str | None) -> PlanRequest:
+            settings = resolved(config_file, environment)
+            return PlanRequest(
+                settings=settings,
+                source=live_registry(settings, source, output),
+                rules=policy_rules(settings, allow_delete_all, allowed),
+                replace=replace,
+                strict=strict,
+                targets=targets,
+                cache=parse_cache(use_cache),
+            )
+
+        view = View(color=output.color, compact=compact, artifact_hint=artifact_hint)
         names = environment_names(config_file, environments)
         if len(names) > 1:
             if out is not None:
@@ -112,142 +124,57 @@ def plan(
                     "--out saves one environment's plan, for apply: run plan --env NAME "
                     "--out FILE for each environment"
                 )
-            plans = []
-            for name in names:
-                settings = resolved(config_file, name)
-                plans.append(
-                    plan_for(
-                        settings,
-                        live_registry(settings, source, output),
-                        rules=policy_rules(settings, allow_delete_all, allowed),
-                        replace=replace,
-                        strict=strict,
-                        warn=output.err,
-                        targets=targets,
-                        cache=cache,
-                    )
-                )
             return print_plans(
-                output, plans, output_format, artifact_hint, detailed_exitcode, compact=compact
+                output, [request(name) for name in names], output_format, view, detailed_exitcode
             )
-        settings = resolved(config_file, names[0] if names else None)
         return run_plan(
             output,
-            settings=settings,
-            source=live_registry(settings, source, output),
-            rules=policy_rules(settings, allow_delete_all, allowed),
-            output_format=output_format,
-            out=out,
-            artifact_hint=artifact_hint,
-            detailed_exitcode=detailed_exitcode,
-            replace=replace,
-            strict=strict,
-            targets=targets,
-            compact=compact,
-            cache=cache,
+            request(names[0] if names else None),
+            output_format,
+            view,
+            out,
+            detailed_exitcode,
         )
 
     run_command(output, run)
 
 
-def environment_names(config_file: Path | None, given: tuple[str, ...]) -> list[str]:
-    """The environments ``--env`` names, in the order given; ``all`` is every one of
-    registry-sync.yaml, in its order. Unknown names are reported when selected."""
-    from registry_sync.settings.config import CONFIG_FILE, project_config
-
-    names: list[str] = []
-    for name in given:
-        if name == "all":
-            config = project_config(config_file)
-            if not config.environments:
-                raise ConfigError(
-                    f"--env all: {config.file or CONFIG_FILE} declares no environments; add "
-                    "an 'environments:' mapping, or leave --env out"
-                )
-            found = list(config.environments)
-        else:
-            found = [name]
-        names.extend(item for item in found if item not in names)
-    return names
-
-
 def print_plans(
     output: Output,
-    plans: list[Plan],
+    requests: list[PlanRequest],
     output_format: str,
-    artifact_hint: str | None,
+    view: View,
     detailed_exitcode: bool,
-    *,
-    compact: bool = False,
 ) -> int:
-    """Print several environments' plans as one; the exit code covers them all."""
-    from registry_sync.exitcodes import EXIT_ERROR
-    from registry_sync.operations.pipeline import conflict_message, plan_exit_code
-    from registry_sync.render.environments import (
-        render_environments_json,
-        render_environments_markdown,
-        render_environments_text,
-    )
+    """Plan several environments, print their plans as one; the exit code covers them all."""
+    from registry_sync.operations.plan import make_plan, plan_errors, plans_exit_code
+    from registry_sync.render.formats import ENVIRONMENTS_FORMATS
 
-    if output_format == "json":
-        output.out(render_environments_json(plans), nl=False)
-    elif output_format == "markdown":
-        output.out(render_environments_markdown(plans, artifact_hint=artifact_hint), nl=False)
-    else:
-        output.out(render_environments_text(plans, color=output.color, compact=compact), nl=False)
+    plans = [make_plan(request, output.err) for request in requests]
+    output.out(ENVIRONMENTS_FORMATS[output_format](plans, view), nl=False)
     for computed in plans:
-        if computed.conflicts:
-            output.err(f"error: {computed.environment}: {conflict_message(computed)}")
-        for violation in computed.violations:
-            if violation.rule != "read-only-conflict":
-                output.err(f"error: {computed.environment}: {violation.rule}: {violation.message}")
-    codes = [plan_exit_code(computed, detailed=detailed_exitcode) for computed in plans]
-    return EXIT_ERROR if EXIT_ERROR in codes else max(codes)
+        for error in plan_errors(computed):
+            output.err(f"error: {computed.environment}: {error}")
+    return plans_exit_code(plans, detailed=detailed_exitcode)
 
 
 def run_plan(
     output: Output,
-    *,
-    settings: Settings,
-    source: LiveSource,
-    rules: Rules,
+    request: PlanRequest,
     output_format: str,
-    out: Path | None = None,
-    artifact_hint: str | None = None,
-    detailed_exitcode: bool = False,
-    replace: tuple[str, ...] = (),
-    strict: bool = False,
-    targets: tuple[str, ...] = (),
-    compact: bool = False,
-    cache: ParseCache | None = None,
+    view: View,
+    out: Path | None,
+    detailed_exitcode: bool,
 ) -> int:
     """Plan, print the plan and its violations; returns the exit code."""
-    from registry_sync.operations.pipeline import conflict_message, plan_exit_code, plan_for
+    from registry_sync.operations.plan import make_plan, plan_errors, plan_exit_code
+    from registry_sync.render.formats import PLAN_FORMATS
     from registry_sync.render.json import render_json
-    from registry_sync.render.markdown import render_markdown
-    from registry_sync.render.text import render_text
 
-    computed = plan_for(
-        settings,
-        source,
-        rules=rules,
-        replace=replace,
-        strict=strict,
-        warn=output.err,
-        targets=targets,
-        cache=cache,
-    )
+    computed = make_plan(request, output.err)
     if out is not None:
         write_file(out, render_json(computed))
-    if output_format == "json":
-        output.out(render_json(computed), nl=False)
-    elif output_format == "markdown":
-        output.out(render_markdown(computed, artifact_hint=artifact_hint), nl=False)
-    else:
-        output.out(render_text(computed, color=output.color, compact=compact), nl=False)
-    if computed.conflicts:
-        output.err(f"error: {conflict_message(computed)}")
-    for violation in computed.violations:
-        if violation.rule != "read-only-conflict":
-            output.err(f"error: {violation.rule}: {violation.message}")
+    output.out(PLAN_FORMATS[output_format](computed, view), nl=False)
+    for error in plan_errors(computed):
+        output.err(f"error: {error}")
     return plan_exit_code(computed, detailed=detailed_exitcode)

@@ -30,27 +30,12 @@ def render(models_dir: Path | None, config_file: Path | None, environment: str) 
 
     def run() -> int:
         # Imported here, like every command's work: --help must not pay for it.
-        import yaml
-
-        from registry_sync.desired.checks import check_problems
-        from registry_sync.desired.loader import load_models
-        from registry_sync.desired.overlay import effective_definitions
+        from registry_sync.operations.environment import environment_definitions
+        from registry_sync.render.definitions import render_definitions
 
         settings = resolved(config_file, environment)
-        result = effective_definitions(load_models(settings.models_dir), settings.scope())
-        check_problems(result.problems, strict=False, warn=output.err)
-        count = len(result.definitions)
-        output.out(
-            f"# Environment {environment}: {count} {'definition' if count == 1 else 'definitions'}"
-        )
-        for definition in result.definitions:
-            overlays = sorted({file for file, _, _ in (definition.origins or {}).values()})
-            sources = ", ".join([f"{definition.file}:{definition.line}", *overlays])
-            output.out(f"---\n# {definition.id} from {sources}")
-            output.out(
-                yaml.safe_dump(definition.body, sort_keys=False, allow_unicode=True, width=100),
-                nl=False,
-            )
+        definitions = environment_definitions(settings.models_dir, settings.scope(), output.err)
+        output.out(render_definitions(environment, definitions), nl=False)
         return EXIT_OK
 
     run_command(output, run)

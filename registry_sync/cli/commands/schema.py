@@ -20,7 +20,7 @@ def schema() -> None:
 
 def run_schema(output: Output) -> int:
     """Print the schema; returns the exit code."""
-    from registry_sync.schema.definition import definition_json_schema
+    from registry_sync.operations.schema import model_file_schema
 
-    output.out(json.dumps(definition_json_schema(), indent=2, ensure_ascii=False))
+    output.out(json.dumps(model_file_schema(), indent=2, ensure_ascii=False))
     return 0

@@ -1,0 +1,54 @@
+"""``health``: the entries models/ declares (as one environment sees them) in; one
+health row per entry probed now, and the exit code those rows give, out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry_sync.apply.health import ModelHealth, check_models
+from registry_sync.desired.load import load_desired
+from registry_sync.errors import ConfigError
+from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY
+from registry_sync.live.sources import LiveSource, open_client
+from registry_sync.plan.targeting import matches
+from registry_sync.settings.config import ProjectConfig
+from registry_sync.settings.defaults import DEFAULT_PARALLELISM
+
+__all__ = ["HealthRequest", "health_exit_code", "probe_health"]
+
+
+@dataclass(frozen=True)
+class HealthRequest:
+    """Probe the ids declared in ``models_dir`` (as ``scope`` sees it) that match
+    ``targets`` (all without), in the registry ``source``."""
+
+    models_dir: Path
+    source: LiveSource
+    targets: tuple[str, ...] = ()
+    scope: ProjectConfig | None = None
+
+
+def probe_health(request: HealthRequest) -> tuple[ModelHealth, ...]:
+    """One row per declared id probed: available, unavailable, or unknown (a probe
+    that failed, or an id the registry does not have)."""
+    desired = load_desired(request.models_dir, config=request.scope)
+    ids = sorted(d.id for d in desired.definitions)
+    if request.targets:
+        ids = [i for i in ids if matches(i, request.targets)]
+        if not ids:
+            raise ConfigError(
+                f"no id declared in {request.models_dir}/ matches --target "
+                f"{', '.join(request.targets)}; check the pattern (a glob, e.g. 'meetkai:*')"
+            )
+    source = request.source
+    with open_client(source, source.api_key(), connections=DEFAULT_PARALLELISM) as client:
+        present = {entry.id for entry in client.list_models()}
+        return check_models(client, ids, present, parallelism=DEFAULT_PARALLELISM)
+
+
+def health_exit_code(rows: tuple[ModelHealth, ...]) -> int:
+    """4 when an entry is unavailable, else 1 when one is unknown, else 0."""
+    if any(row.is_available is False for row in rows):
+        return EXIT_UNHEALTHY
+    return EXIT_ERROR if any(row.is_available is None for row in rows) else EXIT_OK

@@ -1,0 +1,75 @@
+"""What every use case is given, built from the settings: the live registry they
+name, the rules a plan is judged by, the environments selected, the parse cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from registry_sync.desired.parsecache import ParseCache, default_cache
+from registry_sync.errors import ConfigError
+from registry_sync.live.network import NetworkDeadline
+from registry_sync.live.sources import LiveSource
+from registry_sync.plan.model import Risk
+from registry_sync.plan.policy import Rules, SafetyRails
+from registry_sync.settings.config import project_config
+from registry_sync.settings.defaults import CONFIG_FILE
+from registry_sync.settings.resolve import MB, Settings
+
+__all__ = ["environment_names", "live_source", "parse_cache", "policy_rules"]
+
+
+def live_source(
+    settings: Settings, *, registry_file: Path | None = None, allow_insecure_http: bool = False
+) -> LiveSource:
+    """The live registry the settings name, or the saved list response ``registry_file``;
+    the network deadline starts now."""
+    return LiveSource(
+        api_url=settings.api_url,
+        registry_file=registry_file,
+        on_behalf_of=settings.on_behalf_of,
+        retry_budget=settings.retry_budget,
+        allow_insecure_http=allow_insecure_http,
+        max_response_bytes=settings.max_response_mb * MB,
+        api_key_env=settings.api_key_env,
+        deadline=NetworkDeadline(settings.timeout),
+    )
+
+
+def policy_rules(settings: Settings, allow_delete_all: bool, allowed: tuple[str, ...]) -> Rules:
+    """The rules a plan is judged by: the settings' rails and policy, and what the
+    flags allow on top."""
+    rails = SafetyRails(
+        protect=settings.protect,
+        max_deletes=settings.max_deletes,
+        allow_delete_all=allow_delete_all,
+        freeze=settings.freeze,
+    )
+    return Rules(
+        rails=rails,
+        deny=frozenset(Risk(name) for name in settings.deny),
+        allow=frozenset(Risk(name) for name in allowed),
+    )
+
+
+def parse_cache(use: bool) -> ParseCache | None:
+    """The parse cache runs read and fill (``--no-cache`` passes False: none)."""
+    return default_cache() if use else None
+
+
+def environment_names(config_file: Path | None, given: tuple[str, ...]) -> list[str]:
+    """The environments ``--env`` names, in the order given; ``all`` is every one of
+    registry-sync.yaml, in its order. Unknown names are reported when selected."""
+    names: list[str] = []
+    for name in given:
+        if name == "all":
+            config = project_config(config_file)
+            if not config.environments:
+                raise ConfigError(
+                    f"--env all: {config.file or CONFIG_FILE} declares no environments; add "
+                    "an 'environments:' mapping, or leave --env out"
+                )
+            found = list(config.environments)
+        else:
+            found = [name]
+        names.extend(item for item in found if item not in names)
+    return names

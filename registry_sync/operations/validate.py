@@ -1,0 +1,67 @@
+"""``validate``: the model files (as one environment sees them) in; every problem,
+the counts and the verdict out. No network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry_sync.desired.checks import Warn, check_problems
+from registry_sync.desired.load import load_effective
+from registry_sync.desired.loader import check_reroute_graph
+from registry_sync.desired.parsecache import ParseCache
+from registry_sync.schema.problems import Problem
+from registry_sync.settings.config import ProjectConfig
+
+__all__ = ["ValidateRequest", "ValidateResult", "validate_models"]
+
+
+@dataclass(frozen=True)
+class ValidateRequest:
+    """Validate ``models_dir`` (through ``cache``) as the environment and owns of
+    ``scope`` see it, if given; ``strict`` fails on warnings too."""
+
+    models_dir: Path
+    scope: ProjectConfig | None = None
+    strict: bool = False
+    cache: ParseCache | None = None
+
+
+@dataclass(frozen=True)
+class ValidateResult:
+    """Every problem found (sorted), the notes about the folder, and what was read."""
+
+    problems: list[Problem]
+    notes: list[str]
+    definitions: int
+    files: int
+    environment: str | None
+    strict: bool
+
+    @property
+    def failed(self) -> bool:
+        """True when a problem is an error (or, strictly, a warning)."""
+        return any(p.severity == "error" for p in self.problems) or (
+            self.strict and bool(self.problems)
+        )
+
+    def check(self, warn: Warn | None) -> None:
+        """Raise :class:`~registry_sync.errors.InvalidModels` when the result failed;
+        else pass its warnings to ``warn``."""
+        check_problems(self.problems, strict=self.strict, warn=warn)
+
+
+def validate_models(request: ValidateRequest) -> ValidateResult:
+    """Load the files and check them, reroute cycles included."""
+    result = load_effective(request.models_dir, request.scope, request.cache)
+    notes = list(result.notes)
+    if result.files == 0:
+        notes.append(f"no *.yaml or *.yml files found below {request.models_dir}")
+    return ValidateResult(
+        problems=sorted([*result.problems, *check_reroute_graph(result.definitions)]),
+        notes=notes,
+        definitions=len(result.definitions),
+        files=result.files,
+        environment=None if request.scope is None else request.scope.environment,
+        strict=request.strict,
+    )
