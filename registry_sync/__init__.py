@@ -37,6 +37,7 @@ if typing.TYPE_CHECKING:
     from registry_sync.live.client import HealthResult, RegistryClient
     from registry_sync.live.entries import LiveEntry, parse_list_response
     from registry_sync.live.network import RetryPolicy
+    from registry_sync.plan.document import plan_document, render_json
     from registry_sync.plan.model import (
         Action,
         Change,
@@ -47,13 +48,13 @@ if typing.TYPE_CHECKING:
         Violation,
     )
     from registry_sync.plan.planfile import read_plan
-    from registry_sync.plan.planner import IgnoreRule, PlanOptions, build_plan
+    from registry_sync.plan.planner import PlanOptions, build_plan
     from registry_sync.plan.policy import Rules, SafetyRails, judge
-    from registry_sync.render.json import plan_document, render_json
     from registry_sync.render.markdown import render_markdown
     from registry_sync.render.text import render_text
     from registry_sync.schema.definition import Definition, definition_json_schema
     from registry_sync.schema.problems import Problem
+    from registry_sync.settings.ignore import IgnoreRule
 
 # Each public name and the module it lives in: imported on first use (PEP 562), so
 # that the CLI, which needs few of them, starts fast.
@@ -73,7 +74,7 @@ _LAZY = {
     "ExportFile": "registry_sync.export.files",
     "FieldChange": "registry_sync.plan.model",
     "HealthResult": "registry_sync.live.client",
-    "IgnoreRule": "registry_sync.plan.planner",
+    "IgnoreRule": "registry_sync.settings.ignore",
     "InvalidConfig": "registry_sync.errors",
     "InvalidModels": "registry_sync.errors",
     "LiveEntry": "registry_sync.live.entries",
@@ -101,10 +102,10 @@ _LAZY = {
     "judge": "registry_sync.plan.policy",
     "load_models": "registry_sync.desired.loader",
     "parse_list_response": "registry_sync.live.entries",
-    "plan_document": "registry_sync.render.json",
+    "plan_document": "registry_sync.plan.document",
     "plan_export": "registry_sync.export.files",
     "read_plan": "registry_sync.plan.planfile",
-    "render_json": "registry_sync.render.json",
+    "render_json": "registry_sync.plan.document",
     "render_markdown": "registry_sync.render.markdown",
     "render_text": "registry_sync.render.text",
     "write_export": "registry_sync.export.files",

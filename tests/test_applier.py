@@ -18,7 +18,8 @@ from registry_sync.errors import ApplyRefused
 from registry_sync.live.client import RegistryClient, RetryPolicy
 from registry_sync.live.entries import LiveEntry
 from registry_sync.plan.model import Action, Plan
-from registry_sync.plan.planner import IgnoreRule, PlanOptions, build_plan
+from registry_sync.plan.planner import PlanOptions, build_plan
+from registry_sync.settings.ignore import IgnoreRule
 from registry_sync.testing import Fault, RegistryServer, minimal_definition
 
 KEY = "sk-applier-unit-9d2e"

@@ -12,8 +12,8 @@ from click.testing import CliRunner, Result
 
 from registry_sync.cli import cli
 from registry_sync.errors import ConfigError, InvalidConfig
-from registry_sync.plan.planner import IgnoreRule
 from registry_sync.settings.config import ProjectConfig, find_config, load_config, project_config
+from registry_sync.settings.ignore import IgnoreRule
 from registry_sync.testing import (
     RegistryServer,
     list_response,

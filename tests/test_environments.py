@@ -14,11 +14,11 @@ from registry_sync.errors import ConfigError, InvalidConfig, PlanFileError
 from registry_sync.github.inputs import ActionInputs, resolve_options
 from registry_sync.github.steps import project_key, settings_arguments
 from registry_sync.live.entries import LiveEntry
+from registry_sync.plan.document import render_json
 from registry_sync.plan.model import Action, Plan
 from registry_sync.plan.planfile import read_plan
 from registry_sync.plan.planner import PlanOptions, build_plan
 from registry_sync.render.environments import render_environments_markdown
-from registry_sync.render.json import render_json
 from registry_sync.render.markdown import render_markdown
 from registry_sync.render.text import render_text
 from registry_sync.settings.config import Environment, ProjectConfig, load_config

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from registry_sync.errors import ResponseShapeError
-from registry_sync.live.entries import LiveHealth, parse_entry, parse_list_response, without_nulls
+from registry_sync.live.entries import LiveHealth, parse_entry, parse_list_response
+from registry_sync.schema.server import without_nulls
 
 
 def entry(**overrides: Any) -> dict[str, Any]:

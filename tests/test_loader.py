@@ -16,7 +16,7 @@ from registry_sync.desired.loader import (
     load_models,
 )
 from registry_sync.errors import ConfigError
-from registry_sync.live.entries import SERVER_OWNED_FIELDS
+from registry_sync.schema.server import SERVER_OWNED_FIELDS
 from registry_sync.testing import MINIMAL_MODEL_YAML
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from registry_sync.desired.loader import LoadResult, load_models
-from registry_sync.desired.overlay import effective_definitions, point_at_origins
+from registry_sync.desired.overlay import effective_definitions
 from registry_sync.errors import ConfigError
 from registry_sync.live.entries import LiveEntry
+from registry_sync.plan.origins import point_at_origins
 from registry_sync.plan.planner import PlanOptions, build_plan
 from registry_sync.settings.config import ProjectConfig, load_config
 

@@ -10,10 +10,10 @@ import pytest
 from registry_sync.desired.loader import DesiredDefinition
 from registry_sync.errors import PlanFileError
 from registry_sync.live.entries import LiveEntry, LiveHealth
+from registry_sync.plan.document import plan_document, render_json
 from registry_sync.plan.model import Action, Plan
 from registry_sync.plan.planfile import read_plan
 from registry_sync.plan.planner import PlanOptions, build_plan
-from registry_sync.render.json import plan_document, render_json
 from registry_sync.render.markdown import render_markdown
 from registry_sync.render.text import render_text
 from registry_sync.testing import minimal_definition

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from registry_sync.errors import PlanFileError
+from registry_sync.plan.document import render_json
 from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.plan.planfile import read_plan
-from registry_sync.render.json import render_json
 
 REGISTRY = "https://apigw.example.com"
 

@@ -11,7 +11,6 @@ from registry_sync.desired.loader import DesiredDefinition
 from registry_sync.live.entries import LiveEntry
 from registry_sync.plan.model import Action, ChangeKind, FieldChange
 from registry_sync.plan.planner import (
-    IgnoreRule,
     PlanOptions,
     build_plan,
     comparable,
@@ -20,6 +19,7 @@ from registry_sync.plan.planner import (
     replace_problems,
 )
 from registry_sync.schema.values import format_path
+from registry_sync.settings.ignore import IgnoreRule
 
 SECRET = "sk-live-0123456789abcdefSECRET"
 

@@ -9,19 +9,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry_sync.live.entries import LiveEntry
+from registry_sync.plan import edges
 from registry_sync.plan.model import (
     Action,
     Change,
     ChangeKind,
     FieldChange,
     Plan,
-    RerouteEdge,
     Risk,
     Violation,
 )
 from registry_sync.plan.policy import RULES, Rules, SafetyRails, classify, judge
 from registry_sync.schema import reroutes
-from registry_sync.schema.reroutes import find_cycles
+from registry_sync.schema.reroutes import RerouteEdge, find_cycles
 
 
 def live(model_id: str) -> LiveEntry:
@@ -449,7 +449,7 @@ def test_the_glance_at_targets_agrees_with_the_rules_read_in_full(
     # plan_edges skips an entry the glance says names none of the written ids.
     definition = {"rerouteRules": rules}
     in_full = any(rule.target in ids for rule in reroutes.rules_of("m", definition))
-    assert reroutes._may_target(definition, ids) == in_full
+    assert reroutes.may_target(definition, ids) == in_full
 
 
 _IDS = st.sampled_from(["a", "b", "c", "d"])
@@ -504,6 +504,6 @@ def test_reroute_edges_of_a_plan_match_reading_every_definition_again(
         else:
             changes.append(change(model_id, Action.CREATE, body={"id": model_id, **patch}))
     computed = plan(*changes)
-    after = reroutes.definitions_after(computed, before)
+    after = edges.definitions_after(computed, before)
     expected = _edges_read_in_full(computed, before, after)
-    assert reroutes.plan_edges(computed, before, after) == expected
+    assert edges.plan_edges(computed, before, after) == expected

@@ -23,9 +23,9 @@ from registry_sync.desired.loader import DesiredDefinition, load_models
 from registry_sync.errors import PlanFileError, RegistryError, ResponseShapeError
 from registry_sync.live.client import RegistryClient, RetryPolicy
 from registry_sync.live.entries import LiveEntry, parse_list_response
+from registry_sync.plan.document import render_json
 from registry_sync.plan.planfile import read_plan
 from registry_sync.plan.planner import PlanOptions, build_plan
-from registry_sync.render.json import render_json
 from registry_sync.testing import Fault, RegistryServer, list_response, minimal_definition
 
 KEY = "sk-live-PROPERTY-0123456789abcdef"

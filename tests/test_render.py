@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from registry_sync import __version__
+from registry_sync.plan.document import FORMAT_VERSION, plan_document, render_json
 from registry_sync.plan.model import Action, Change, Plan
-from registry_sync.render.json import FORMAT_VERSION, plan_document, render_json
 from registry_sync.render.requests import render_requests
 from registry_sync.render.text import created_fields, format_value, render_text, summary_line
 from registry_sync.testing import review_plan

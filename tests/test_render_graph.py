@@ -6,10 +6,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan, RerouteEdge
+from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.plan.policy import Rules, judge
 from registry_sync.render.graph import MAX_NODES, plan_diagram, render_dot, render_mermaid
 from registry_sync.render.markdown import render_markdown
+from registry_sync.schema.reroutes import RerouteEdge
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -520,8 +520,10 @@ def test_faults_are_used_in_the_order_injected_and_can_be_cleared(
     assert (first, second, http.get(BASE).status_code) == (502, 504, 200)
 
 
-def test_faults_given_at_start_are_armed(registry_seed: dict[str, Any]) -> None:
-    with RegistryServer(seed=registry_seed, faults=(Fault("status", status=503),)) as server:
+def test_a_fault_injected_before_start_is_armed(registry_seed: dict[str, Any]) -> None:
+    server = RegistryServer(seed=registry_seed)
+    server.inject(Fault("status", status=503))
+    with server:
         headers = {"Authorization": "Bearer test-key"}
         statuses = [
             request("GET", server.url + BASE, headers=headers).status_code for _ in range(2)

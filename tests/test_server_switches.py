@@ -89,7 +89,8 @@ def test_describe_fault_reads_as_a_sentence() -> None:
 
 def test_every_nth_matching_request_fails() -> None:
     fault = Fault("status", status=503, times=None, every=3, method="GET")
-    with RegistryServer(api_key=KEY, faults=(fault,)) as server:
+    with RegistryServer(api_key=KEY) as server:
+        server.inject(fault)
         headers = {"Authorization": f"Bearer {KEY}"}
         statuses = [
             httpx.get(f"{server.url}{API_PREFIX}", headers=headers).status_code for _ in range(7)

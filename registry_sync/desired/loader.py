@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from registry_sync.desired.parsecache import CachedDocument, CachedFile, ParseCache, content_key
 from registry_sync.errors import ConfigError
 from registry_sync.gcpause import gc_paused
-from registry_sync.live.entries import SERVER_OWNED_FIELDS, without_nulls
 from registry_sync.schema.fields import PATTERN_MEANINGS, health_check_form, is_advice
 from registry_sync.schema.problems import Problem, Severity
 from registry_sync.schema.reroutes import find_cycles, rules_of
@@ -35,6 +34,7 @@ from registry_sync.schema.secrets import (
     secret_paths,
     url_parses,
 )
+from registry_sync.schema.server import SERVER_OWNED_FIELDS, without_nulls
 from registry_sync.schema.suggest import Suggester, suggester
 from registry_sync.schema.values import format_path
 from registry_sync.yamlio.document import Document, PathParts

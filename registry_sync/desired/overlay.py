@@ -37,10 +37,9 @@ from registry_sync.desired.loader import (
 )
 from registry_sync.desired.ownership import outside_owns
 from registry_sync.errors import ConfigError
-from registry_sync.live.entries import SERVER_OWNED_FIELDS, without_nulls
-from registry_sync.plan.model import Plan
 from registry_sync.schema.problems import Problem, Severity
 from registry_sync.schema.secrets import secret_paths
+from registry_sync.schema.server import SERVER_OWNED_FIELDS, without_nulls
 from registry_sync.schema.values import deep_copy, format_path
 from registry_sync.yamlio.document import Document, PathParts
 from registry_sync.yamlio.files import Unreadable, read_model_file, walk_model_files
@@ -48,7 +47,7 @@ from registry_sync.yamlio.files import Unreadable, read_model_file, walk_model_f
 if TYPE_CHECKING:
     from registry_sync.settings.config import ProjectConfig
 
-__all__ = ["effective_definitions", "point_at_origins"]
+__all__ = ["Origin", "effective_definitions", "origin_of"]
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 Origin = tuple[str, int, PathParts]  # file, its document's line, the path in it
@@ -133,30 +132,6 @@ def effective_definitions(base: LoadResult, config: ProjectConfig) -> LoadResult
         notes=base.notes,
         files=files,
     )
-
-
-def point_at_origins(plan: Plan, definitions: tuple[DesiredDefinition, ...]) -> Plan:
-    """``plan`` with each field change an overlay set pointing at its overlay line."""
-    by_id = {definition.id: definition for definition in definitions if definition.origins}
-    if not by_id:
-        return plan
-    changes = []
-    for change in plan.changes:
-        definition = by_id.get(change.id)
-        if definition is None or not change.changes:
-            changes.append(change)
-            continue
-        fields = []
-        for field_change in change.changes:
-            origin = _origin_of(definition, field_change.path)
-            if origin is None:
-                fields.append(field_change)
-            else:
-                file, line, path = origin
-                where = f"{file}:{line_of(file, line, path)}"
-                fields.append(dataclasses.replace(field_change, origin=where))
-        changes.append(dataclasses.replace(change, changes=tuple(fields)))
-    return dataclasses.replace(plan, changes=tuple(changes))
 
 
 # --- reading the overlay folder -----------------------------------------------------------
@@ -287,7 +262,7 @@ def _merge(
     return result
 
 
-def _origin_of(definition: DesiredDefinition, path: str) -> Origin | None:
+def origin_of(definition: DesiredDefinition, path: str) -> Origin | None:
     """Where the value at ``path`` (or the value holding it) was set by an overlay."""
     origins = definition.origins or {}
     best: str | None = None
@@ -404,7 +379,7 @@ def _warnings(definition: DesiredDefinition) -> set[Problem]:
 
 
 def _where(definition: DesiredDefinition, path: PathParts) -> Origin:
-    origin = _origin_of(definition, format_path(path)) if definition.origins else None
+    origin = origin_of(definition, format_path(path)) if definition.origins else None
     if origin is not None:
         return origin[0], origin[1], path
     return definition.file, definition.line, path

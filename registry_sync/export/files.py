@@ -29,9 +29,10 @@ import yaml
 from pydantic import BaseModel
 
 from registry_sync.errors import ConfigError, ExportError
-from registry_sync.live.entries import SERVER_OWNED_FIELDS, LiveEntry
+from registry_sync.live.entries import LiveEntry
 from registry_sync.schema.definition import Definition, unknown_fields
 from registry_sync.schema.secrets import PLACEHOLDER_ENV_VAR, is_credential_parameter, secret_paths
+from registry_sync.schema.server import SERVER_OWNED_FIELDS
 from registry_sync.schema.suggest import Suggester
 from registry_sync.schema.values import deep_copy, format_path
 from registry_sync.settings.defaults import READ_ONLY_DIR

@@ -24,13 +24,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from registry_sync.errors import ConfigError, InvalidConfig, RegistrySyncError
+from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
 from registry_sync.github import apply, drift
 from registry_sync.github.api import GitHubClient
 from registry_sync.github.inputs import ActionInputs, ActionOptions, resolve_options
 from registry_sync.github.review import ProjectKey, is_marked, marker, short_digest
 from registry_sync.github.steps import (
-    EXIT_ERROR,
-    EXIT_OK,
     PlanRun,
     artifact_hint,
     artifact_name,

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from registry_sync.errors import ConfigError
+from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
 from registry_sync.github.api import GitHubClient, GitHubError
 from registry_sync.github.inputs import ActionOptions
 from registry_sync.github.review import (
@@ -39,8 +40,6 @@ from registry_sync.github.review import (
     unreviewed,
 )
 from registry_sync.github.steps import (
-    EXIT_ERROR,
-    EXIT_OK,
     artifact_hint,
     artifact_name,
     environment_config,

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
 from registry_sync.github.api import GitHubClient
 from registry_sync.github.inputs import ActionOptions
 from registry_sync.github.review import ProjectKey, is_marked, marker
 from registry_sync.github.steps import (
-    EXIT_ERROR,
-    EXIT_OK,
     PlanRun,
     artifact_hint,
     artifact_name,

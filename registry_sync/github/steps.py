@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from registry_sync.desired.loader import load_models
-from registry_sync.desired.overlay import effective_definitions
+from registry_sync.desired.load import load_effective
 from registry_sync.errors import ConfigError
+from registry_sync.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from registry_sync.github.api import GitHubClient, GitHubError
 from registry_sync.github.inputs import ActionOptions
 from registry_sync.github.review import ProjectKey, plan_digest
@@ -29,11 +29,6 @@ from registry_sync.render.markdown import MARKER, code_span
 from registry_sync.render.problems import count_phrase, problem_annotation
 from registry_sync.schema.problems import Problem
 from registry_sync.settings.config import ProjectConfig, project_config
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_DRIFT = 2
-EXIT_PARTIAL = 3
 
 
 @dataclass(frozen=True)
@@ -135,9 +130,7 @@ def validate(
     """Load the models folder (as the environment ``config`` selects sees it, if
     given); log every problem and annotate it on its file."""
     with log.group(f"registry-sync validate --models-dir {models_dir}"):
-        result = load_models(models_dir)
-        if config is not None:
-            result = effective_definitions(result, config)
+        result = load_effective(models_dir, config)
         lines = [f"note: {note}" for note in result.notes]
         lines.extend(str(problem) for problem in result.problems)
         log.untrusted("\n".join(lines))
@@ -194,7 +187,7 @@ def plan(
         log.untrusted(completed.stdout)
         log.untrusted(completed.stderr)
     document = None
-    if completed.returncode in (EXIT_OK, EXIT_ERROR, EXIT_DRIFT) and options.plan_file.exists():
+    if completed.returncode in (EXIT_OK, EXIT_ERROR, EXIT_CHANGES) and options.plan_file.exists():
         document = json.loads(options.plan_file.read_text(encoding="utf-8"))
     return PlanRun(completed.returncode, completed.stdout, completed.stderr, document)
 

@@ -14,12 +14,11 @@ from typing import Any
 
 from registry_sync.errors import ResponseShapeError
 from registry_sync.schema.secrets import redact
+from registry_sync.schema.server import without_nulls
 from registry_sync.schema.values import json_kind
 
 # Keys the server echoes inside ``definition``.
 SERVER_OWNED_IN_DEFINITION = frozenset({"source", "immutable"})
-# Keys a models/ file may not set, because the server owns them.
-SERVER_OWNED_FIELDS = ("source", "immutable", "health", "created_at", "updated_at")
 
 
 # A health error is shown on one line, cut to this many characters.
@@ -75,42 +74,6 @@ class LiveEntry:
         }
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def without_nulls(definition: dict[str, Any]) -> dict[str, Any]:
-    """``definition`` without the keys whose value is null, at any depth: a live null
-    means the field is absent (a server may store the null a clearing PATCH sent).
-
-    Returns ``definition`` itself when it holds no null, so equal entries cost a scan.
-    """
-    if not _has_null(definition):
-        return definition
-    cleaned: dict[str, Any] = _drop_nulls(definition)
-    return cleaned
-
-
-def _has_null(value: dict[str, Any] | list[Any]) -> bool:
-    # A loop over a stack, and no call per value: this runs on every live entry. A
-    # null inside a list is an item, not an absent field: only mapping values count.
-    stack: list[Any] = [value]
-    while stack:
-        node = stack.pop()
-        mapping = type(node) is dict
-        for item in node.values() if mapping else node:
-            if item is None:
-                if mapping:
-                    return True
-            elif type(item) is dict or type(item) is list:
-                stack.append(item)
-    return False
-
-
-def _drop_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _drop_nulls(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [_drop_nulls(item) for item in value]
-    return value
 
 
 def parse_list_response(document: object, origin: str) -> list[LiveEntry]:

@@ -9,8 +9,7 @@ from typing import Any
 
 from registry_sync.desired.load import load_desired
 from registry_sync.live.sources import LiveSource, fetch_live
-from registry_sync.plan.model import RerouteEdge
-from registry_sync.schema.reroutes import graph_edges
+from registry_sync.schema.reroutes import RerouteEdge, graph_edges
 
 __all__ = ["GraphRequest", "reroute_edges"]
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from registry_sync.desired.checks import Warn, check_problems, print_warnings
 from registry_sync.desired.load import load_desired
 from registry_sync.desired.loader import check_reroute_graph, check_reroute_targets
-from registry_sync.desired.overlay import point_at_origins
 from registry_sync.desired.parsecache import ParseCache
 from registry_sync.errors import ConfigError
 from registry_sync.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from registry_sync.live.sources import LiveSource, fetch_live
 from registry_sync.plan.model import Plan
+from registry_sync.plan.origins import point_at_origins
 from registry_sync.plan.planner import PlanOptions, build_plan, replace_problems
 from registry_sync.plan.policy import Rules, judge
 from registry_sync.plan.targeting import matches, select

@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Any
 
 from registry_sync.live.entries import LiveHealth
+from registry_sync.schema.reroutes import RerouteEdge
 
 
 class Action(str, Enum):
@@ -99,17 +100,6 @@ class Violation:
     rule: str
     id: str | None
     message: str
-
-
-@dataclass(frozen=True)
-class RerouteEdge:
-    """One reroute rule drawn in the plan's picture: ``source`` reroutes to ``target``
-    on ``trigger``; ``status`` is ``added``, ``removed`` or ``kept`` by the plan."""
-
-    source: str
-    target: str
-    trigger: str
-    status: str
 
 
 # Actions that write to the registry when applied.

@@ -1,6 +1,6 @@
 """A saved plan (``plan --out FILE``) read back into a :class:`Plan` for ``apply FILE``.
 
-The file is the JSON plan document of :mod:`registry_sync.render.json`. It is applied
+The file is the JSON plan document of :mod:`registry_sync.plan.document`. It is applied
 exactly as reviewed, so it is checked strictly: anything that is not a well-formed
 plan of a known ``format_version`` for the registry being applied to is refused
 with :class:`PlanFileError`, before anything is sent. Bodies and patches holding a
@@ -17,8 +17,8 @@ from typing import Any
 
 from registry_sync.errors import PlanFileError, ResponseShapeError
 from registry_sync.live.entries import LiveHealth, parse_health
+from registry_sync.plan.document import FORMAT_VERSION
 from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
-from registry_sync.render.json import FORMAT_VERSION
 from registry_sync.schema.definition import NULLABLE_FIELDS
 from registry_sync.schema.secrets import secret_paths
 

@@ -19,6 +19,7 @@ from registry_sync.plan.fielddiff import Keys, NeedsDeepDiff, plain_changes
 from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.schema.fields import DEFINITION_FIELDS, unknown_fields
 from registry_sync.schema.values import deep_copy, format_path
+from registry_sync.settings.ignore import IgnoreRule
 
 _KIND_BY_REPORT = {
     "values_changed": ChangeKind.CHANGED,
@@ -28,15 +29,6 @@ _KIND_BY_REPORT = {
     "dictionary_item_removed": ChangeKind.REMOVED,
     "iterable_item_removed": ChangeKind.REMOVED,
 }
-
-
-@dataclass(frozen=True)
-class IgnoreRule:
-    """Field paths (dotted, e.g. ``healthCheck`` or ``defaultParams.temperature``) not
-    diffed for ids matching ``pattern`` (a glob, ``*`` for all)."""
-
-    pattern: str
-    fields: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -307,7 +299,7 @@ def comparable(
 
 def in_sync_as_read(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
     """True when the live definition as read (nulls dropped, see
-    :func:`registry_sync.live.entries.without_nulls`) equals the file's, but for a ``created``
+    :func:`registry_sync.schema.server.without_nulls`) equals the file's, but for a ``created``
     stamp the file leaves out: the entry is then in sync, and :func:`comparable` would
     say so too, so the bulk of a registry costs one equality test.
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from registry_sync.plan.edges import definitions_after, plan_edges
 from registry_sync.plan.model import (
     WRITING_ACTIONS,
     Action,
@@ -31,7 +32,7 @@ from registry_sync.plan.model import (
     Risk,
     Violation,
 )
-from registry_sync.schema.reroutes import definitions_after, plan_edges, rules_of, trigger_label
+from registry_sync.schema.reroutes import rules_of, trigger_label
 from registry_sync.schema.secrets import SENSITIVE
 
 __all__ = [

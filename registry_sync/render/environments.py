@@ -18,8 +18,8 @@ import json
 from collections.abc import Sequence
 
 from registry_sync._version import __version__
+from registry_sync.plan.document import plan_document
 from registry_sync.plan.model import Plan
-from registry_sync.render.json import plan_document
 from registry_sync.render.markdown import COMMENT_LIMIT, MARKER, render_markdown
 from registry_sync.render.text import render_text, summary_line
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from registry_sync.plan.document import render_json
 from registry_sync.plan.model import Plan
 from registry_sync.render.environments import (
     render_environments_json,
     render_environments_markdown,
     render_environments_text,
 )
-from registry_sync.render.json import render_json
 from registry_sync.render.markdown import render_markdown
 from registry_sync.render.text import render_text
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from registry_sync.plan.model import Action, Plan, RerouteEdge
+from registry_sync.plan.model import Action, Plan
+from registry_sync.schema.reroutes import RerouteEdge
 
 __all__ = ["GRAPH_FORMATS", "MAX_NODES", "plan_diagram", "render_dot", "render_mermaid"]
 

@@ -51,13 +51,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry_sync.errors import ConfigError, InvalidConfig
-from registry_sync.plan.planner import IgnoreRule
 from registry_sync.schema.fields import DEFINITION_FIELDS, HTTP_URL_PATTERN
 from registry_sync.schema.problems import Problem
 from registry_sync.schema.secrets import url_has_credentials
 from registry_sync.schema.suggest import suggester
 from registry_sync.schema.values import format_path, json_kind
 from registry_sync.settings.defaults import CONFIG_FILE, POLICY_RISKS
+from registry_sync.settings.ignore import IgnoreRule
 from registry_sync.yamlio.document import PathParts
 from registry_sync.yamlio.files import Unreadable, read_model_file
 

@@ -130,9 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             fill_defaults=fill_defaults,
             rate_limit=args.rate_limit,
             unhealthy=dict(_unhealthy(item) for item in args.unhealthy),
-            faults=() if fault is None else (fault,),
             log=lambda line: print(line, file=sys.stderr, flush=True),
         )
+        if fault is not None:
+            server.inject(fault)
         server.start()
     except (OSError, ValueError, RegistrySyncError) as exc:
         # ValueError covers a seed that is not JSON; RegistrySyncError one of the wrong shape.

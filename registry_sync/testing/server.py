@@ -171,7 +171,6 @@ class RegistryServer:
         non_admin_key: str | None = None,
         port: int = 0,
         latency: float = 0.0,
-        faults: tuple[Fault, ...] = (),
         log: Callable[[str], None] | None = None,
         store_nulls: bool = False,
         fill_defaults: Mapping[str, Any] | None = None,
@@ -186,7 +185,7 @@ class RegistryServer:
         self._log = log
         self._lock = threading.Lock()
         self._latency = latency
-        self._faults = [_ArmedFault(fault, fault.times) for fault in faults]
+        self._faults: list[_ArmedFault] = []
         self.bucket = None if rate_limit is None else TokenBucket(rate_limit)
         self._requests: list[RecordedRequest] = []
         self._entries: dict[str, dict[str, Any]] = _load_seed(seed)

@@ -169,11 +169,10 @@ def run_plan(
     """Plan, print the plan and its violations; returns the exit code."""
     from registry_sync.operations.plan import make_plan, plan_errors, plan_exit_code
     from registry_sync.render.formats import PLAN_FORMATS
-    from registry_sync.render.json import render_json
 
     computed = make_plan(request, output.err)
     if out is not None:
-        write_file(out, render_json(computed))
+        write_file(out, PLAN_FORMATS["json"](computed, view))
     output.out(PLAN_FORMATS[output_format](computed, view), nl=False)
     for error in plan_errors(computed):
         output.err(f"error: {error}")

@@ -1,4 +1,5 @@
-"""The JSON plan: the versioned contract other tools (and ``apply``) read.
+"""The JSON plan: the versioned contract other tools (and ``apply``) read; written here,
+read back by :mod:`registry_sync.plan.planfile`.
 
 Format version 2::
 
