@@ -2,4 +2,6 @@
 
 from registry_sync.cli import main
 
+__all__ = []
+
 main()

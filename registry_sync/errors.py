@@ -25,6 +25,20 @@ from collections.abc import Sequence
 
 from registry_sync.schema.problems import Problem
 
+__all__ = [
+    "ApiError",
+    "ApplyRefused",
+    "ConfigError",
+    "ExportError",
+    "InvalidConfig",
+    "InvalidModels",
+    "PlanFileError",
+    "RegistryError",
+    "RegistrySyncError",
+    "ResponseShapeError",
+    "TransportError",
+]
+
 
 class RegistrySyncError(Exception):
     """Base of every error a user can see; ``str(err)`` is the whole message."""

@@ -6,6 +6,8 @@ that wrote was interrupted; 4 ``apply --verify-health`` found an entry it wrote
 unhealthy (rolled back or not), or ``health`` found a managed entry unavailable.
 """
 
+__all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "EXIT_PARTIAL", "EXIT_UNHEALTHY"]
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2

@@ -18,6 +18,8 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+__all__ = ["BATCH_THRESHOLDS", "gc_paused", "tune_for_batch"]
+
 
 @contextmanager
 def gc_paused() -> Iterator[None]:

@@ -8,9 +8,17 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
+import click
 import pytest
+
+from registry_sync.render.formats import ENVIRONMENTS_FORMATS, PLAN_FORMATS
+from registry_sync.render.graph import GRAPH_FORMATS
+from registry_sync.render.health import HEALTH_FORMATS
+from registry_sync.render.result import RESULT_FORMATS
+from registry_sync.render.settings import SETTINGS_FORMATS
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "registry_sync"
@@ -108,3 +116,29 @@ def test_the_parameter_check_sees_a_long_list(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert long_parameter_lists(tmp_path) == ["long.py:long (11)"]
+
+
+def format_choices(command: str) -> set[str]:
+    from registry_sync.cli import cli
+
+    found = cli.commands[command]
+    option = next(p for p in found.params if p.name == "output_format")
+    assert isinstance(option.type, click.Choice)
+    return {str(choice) for choice in option.type.choices}
+
+
+@pytest.mark.parametrize(
+    ("command", "table"),
+    [
+        ("plan", PLAN_FORMATS),
+        ("plan", ENVIRONMENTS_FORMATS),
+        ("apply", RESULT_FORMATS),
+        ("health", HEALTH_FORMATS),
+        ("graph", GRAPH_FORMATS),
+        ("config", SETTINGS_FORMATS),
+    ],
+)
+def test_every_format_a_command_offers_has_one_renderer(
+    command: str, table: Mapping[str, object]
+) -> None:
+    assert format_choices(command) == set(table)

@@ -1,1 +1,3 @@
 """Preflight, the applier, and health verification after apply."""
+
+__all__ = []

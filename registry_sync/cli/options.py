@@ -23,6 +23,30 @@ from registry_sync.settings.resolve import Given, Settings, default_text, resolv
 if TYPE_CHECKING:
     from registry_sync.live.sources import LiveSource
 
+__all__ = [
+    "ENV_HELP",
+    "SettingOption",
+    "SourceFlags",
+    "api_source_options",
+    "cache_option",
+    "color_option",
+    "compact_option",
+    "config_option",
+    "env_option",
+    "envs_option",
+    "given",
+    "live_registry",
+    "live_source_options",
+    "models_dir_option",
+    "policy_options",
+    "prune_option",
+    "replace_option",
+    "resolved",
+    "setting_option",
+    "strict_option",
+    "target_option",
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

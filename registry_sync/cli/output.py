@@ -17,6 +17,8 @@ from registry_sync.exitcodes import EXIT_ERROR
 if TYPE_CHECKING:
     from registry_sync.live.sources import LiveSource
 
+__all__ = ["Output", "guard", "run_command", "warn_insecure", "write_file"]
+
 
 class Output:
     """All output goes through here, so tests capture it and colour is decided once."""

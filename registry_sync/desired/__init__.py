@@ -1,1 +1,3 @@
 """Model files (with overlays, variables and the parse cache) -> desired definitions."""
+
+__all__ = []

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from registry_sync.errors import InvalidModels
 from registry_sync.schema.problems import Problem
 
+__all__ = ["Warn", "check_problems", "print_warnings"]
+
 Warn = Callable[[str], None]
 """Where warnings go (a line of text each), e.g. the CLI's stderr."""
 

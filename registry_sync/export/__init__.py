@@ -1,1 +1,3 @@
 """Live entries -> model files."""
+
+__all__ = []

@@ -2,4 +2,6 @@
 
 from registry_sync.github.cli import main
 
+__all__ = []
+
 main()

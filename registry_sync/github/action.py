@@ -51,6 +51,8 @@ from registry_sync.schema.problems import Problem
 from registry_sync.settings.config import project_config
 from registry_sync.settings.defaults import API_KEY_VARIABLE
 
+__all__ = ["PLAN_KIND", "resolve_mode", "run_action"]
+
 # Problems listed in a comment or summary; the log and annotations have them all.
 _PROBLEMS_SHOWN = 50
 # Characters of a failed plan's error output quoted in a comment or summary.

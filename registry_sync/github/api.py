@@ -16,6 +16,8 @@ import httpx
 
 from registry_sync.errors import RegistrySyncError
 
+__all__ = ["ACTIONS_BOT", "GitHubClient", "GitHubError"]
+
 # The identity the default GITHUB_TOKEN (an Actions app installation token) writes as.
 ACTIONS_BOT = "github-actions[bot]"
 _PAGE_SIZE = 100

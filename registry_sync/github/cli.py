@@ -17,6 +17,8 @@ from registry_sync.github.action import run_action
 from registry_sync.github.inputs import ActionInputs
 from registry_sync.github.workflow import ActionLog
 
+__all__ = ["main", "parse_options"]
+
 
 def parse_options(argv: Sequence[str]) -> ActionInputs:
     """The action's inputs from the command line."""

@@ -33,6 +33,8 @@ from registry_sync.github.steps import (
 from registry_sync.github.workflow import ActionLog, ActionsContext
 from registry_sync.render.markdown import code_span, escape_text
 
+__all__ = ["DRIFT_KIND", "run"]
+
 DRIFT_KIND = "drift"
 # Room for the plan in an issue body (GitHub allows 65,536 characters).
 _ISSUE_PLAN_SHOWN = 60000

@@ -16,12 +16,23 @@ from pathlib import Path
 
 from registry_sync.errors import ConfigError
 from registry_sync.settings.config import ProjectConfig
-from registry_sync.settings.defaults import API_KEY_VARIABLE, DEFAULT_API_URL
+from registry_sync.settings.defaults import (
+    API_KEY_VARIABLE,
+    API_URL_VARIABLE,
+    DEFAULT_API_URL,
+    DEFAULT_MODELS_DIR,
+)
+
+__all__ = [
+    "DEFAULT_ARTIFACT_NAME",
+    "MODES",
+    "ActionInputs",
+    "ActionOptions",
+    "resolve_options",
+]
 
 MODES = ("auto", "pr", "plan", "drift", "apply")
-DEFAULT_MODELS_DIR = Path("models")
 DEFAULT_ARTIFACT_NAME = "registry-sync-plan"
-API_URL_VARIABLE = "MKA1_API_URL"
 
 
 @dataclass(frozen=True)

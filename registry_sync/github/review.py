@@ -18,6 +18,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = [
+    "ProjectKey",
+    "is_marked",
+    "marker",
+    "plan_digest",
+    "read_marker",
+    "short_digest",
+    "unreviewed",
+]
+
 # Keys of the JSON plan that legitimately differ between two plans of the same
 # inputs: the version of the tool that wrote it.
 _NOT_DIGESTED = frozenset({"tool"})

@@ -30,6 +30,21 @@ from registry_sync.render.problems import count_phrase, problem_annotation
 from registry_sync.schema.problems import Problem
 from registry_sync.settings.config import ProjectConfig, project_config
 
+__all__ = [
+    "PlanRun",
+    "artifact_hint",
+    "artifact_name",
+    "environment_config",
+    "plan",
+    "plan_outputs",
+    "project_key",
+    "registry_sync",
+    "require_api_key",
+    "settings_arguments",
+    "validate",
+    "write_to_github",
+]
+
 
 @dataclass(frozen=True)
 class PlanRun:

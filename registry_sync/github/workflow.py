@@ -19,7 +19,16 @@ from typing import TextIO
 from registry_sync.errors import ConfigError
 from registry_sync.render.problems import annotation, escape_data
 
-DEFAULT_API_URL = "https://api.github.com"
+__all__ = [
+    "DEFAULT_SERVER_URL",
+    "GITHUB_API_URL",
+    "PULL_REQUEST_EVENTS",
+    "ActionLog",
+    "ActionsContext",
+    "PullRequest",
+]
+
+GITHUB_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
 PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_target"})
 
@@ -47,7 +56,7 @@ class ActionsContext:
 
     event_name: str
     repository: str
-    api_url: str = DEFAULT_API_URL
+    api_url: str = GITHUB_API_URL
     server_url: str = DEFAULT_SERVER_URL
     run_id: str | None = None
     ref_name: str | None = None
@@ -74,7 +83,7 @@ class ActionsContext:
         return cls(
             event_name=event_name,
             repository=repository,
-            api_url=(environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
+            api_url=(environ.get("GITHUB_API_URL") or GITHUB_API_URL).rstrip("/"),
             server_url=(environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL).rstrip("/"),
             run_id=environ.get("GITHUB_RUN_ID") or None,
             ref_name=environ.get("GITHUB_REF_NAME") or None,

@@ -17,6 +17,17 @@ from registry_sync.schema.secrets import redact
 from registry_sync.schema.server import without_nulls
 from registry_sync.schema.values import json_kind
 
+__all__ = [
+    "HEALTH_ERROR_LIMIT",
+    "SERVER_OWNED_IN_DEFINITION",
+    "LiveEntry",
+    "LiveHealth",
+    "one_line",
+    "parse_entry",
+    "parse_health",
+    "parse_list_response",
+]
+
 # Keys the server echoes inside ``definition``.
 SERVER_OWNED_IN_DEFINITION = frozenset({"source", "immutable"})
 

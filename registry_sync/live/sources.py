@@ -26,6 +26,8 @@ from registry_sync.settings.defaults import (
 if TYPE_CHECKING:
     from registry_sync.live.client import RegistryClient
 
+__all__ = ["LiveSource", "checked_api_url", "fetch_live", "open_client", "read_registry_file"]
+
 _URL_SOURCES = "--api-url, MKA1_API_URL or api_url in registry-sync.yaml"
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 

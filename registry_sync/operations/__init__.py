@@ -1,1 +1,3 @@
 """What each command does, without click: requests in, results out."""
+
+__all__ = []

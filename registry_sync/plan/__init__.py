@@ -1,1 +1,3 @@
 """Plan data, comparison, the planner, targeting, policy, and the saved plan file."""
+
+__all__ = []

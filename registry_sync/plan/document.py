@@ -60,6 +60,8 @@ from registry_sync._version import __version__
 from registry_sync.live.entries import LiveHealth
 from registry_sync.plan.model import Change, FieldChange, Plan
 
+__all__ = ["FORMAT_VERSION", "plan_document", "render_json"]
+
 FORMAT_VERSION = "2"
 
 

@@ -15,6 +15,17 @@ from typing import Any
 from registry_sync.live.entries import LiveHealth
 from registry_sync.schema.reroutes import RerouteEdge
 
+__all__ = [
+    "WRITING_ACTIONS",
+    "Action",
+    "Change",
+    "ChangeKind",
+    "FieldChange",
+    "Plan",
+    "Risk",
+    "Violation",
+]
+
 
 class Action(str, Enum):
     """What happens to one registry entry. The values are the JSON plan's strings."""

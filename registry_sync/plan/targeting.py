@@ -16,6 +16,8 @@ from registry_sync.desired.loader import DesiredDefinition
 from registry_sync.errors import ConfigError
 from registry_sync.live.entries import LiveEntry
 
+__all__ = ["Selection", "matches", "select"]
+
 
 @dataclass(frozen=True)
 class Selection:

@@ -15,6 +15,8 @@ from registry_sync.plan.model import Action, Change, Plan
 from registry_sync.schema.fields import NULLABLE_FIELDS, health_check_form
 from registry_sync.schema.problems import Problem
 
+__all__ = ["write_problems"]
+
 _PROVIDER_TYPES = "groq, azure, meetkai, meetkaiGateway, fal, openai"
 
 

@@ -24,6 +24,16 @@ from typing import Any
 from registry_sync.apply.health import ModelHealth
 from registry_sync.render.markdown import code_span, escape_text
 
+__all__ = [
+    "FORMAT_VERSION",
+    "HEALTH_FORMATS",
+    "health_counts",
+    "health_document",
+    "render_health_json",
+    "render_health_markdown",
+    "render_health_text",
+]
+
 FORMAT_VERSION = "1"
 _HEADERS = ("ID", "AVAILABLE", "LAST CHECK", "ERROR")
 

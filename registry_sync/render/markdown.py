@@ -40,6 +40,8 @@ from registry_sync.render.text import (
     unknown_fields_line,
 )
 
+__all__ = ["COMMENT_LIMIT", "MARKER", "code_span", "escape_text", "render_markdown"]
+
 MARKER = "<!-- registry-sync-plan -->"
 COMMENT_LIMIT = 65536
 

@@ -23,6 +23,16 @@ from typing import Any
 
 from registry_sync.schema.problems import Problem
 
+__all__ = [
+    "annotation",
+    "count_phrase",
+    "escape_data",
+    "escape_property",
+    "problem_annotation",
+    "render_problems_github",
+    "render_problems_json",
+]
+
 
 def count_phrase(definitions: int, files: int) -> str:
     """``N model definitions in M files``: the one wording every command uses."""

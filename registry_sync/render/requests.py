@@ -19,6 +19,8 @@ from registry_sync.plan.model import Action, Change, Plan
 from registry_sync.render.text import SET_AT_APPLY
 from registry_sync.schema.secrets import SENSITIVE, redact
 
+__all__ = ["API_PATH", "PlannedRequest", "planned_requests", "render_requests"]
+
 # The registry's path below the API's base URL (the client's API_PATH, which this
 # module does not import: rendering must not load the HTTP stack).
 API_PATH = "/api/v1/llm/models/registry"

@@ -40,6 +40,16 @@ from registry_sync.apply.health import EntryHealth, HealthReport, HealthState
 from registry_sync.plan.model import Action
 from registry_sync.render.formats import View
 
+__all__ = [
+    "FORMAT_VERSION",
+    "RESULT_FORMATS",
+    "closing_line",
+    "outcome",
+    "render_result_json",
+    "render_result_text",
+    "result_document",
+]
+
 FORMAT_VERSION = "1"
 
 _RESET = "\x1b[0m"

@@ -8,14 +8,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from registry_sync.schema.secrets import url_has_credentials
+from registry_sync.schema.secrets import SENSITIVE, url_has_credentials
 from registry_sync.settings.defaults import POLICY_RISKS
 from registry_sync.settings.resolve import SETTINGS, Settings
 
 __all__ = ["FORMAT_VERSION", "SETTINGS_FORMATS", "render_settings", "settings_document"]
 
 FORMAT_VERSION = 1
-SENSITIVE = "(sensitive)"
 
 
 def render_settings(settings: Settings) -> str:

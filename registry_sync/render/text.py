@@ -20,6 +20,23 @@ from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Pl
 from registry_sync.schema.secrets import SENSITIVE
 from registry_sync.schema.values import format_path
 
+__all__ = [
+    "REMOVED",
+    "SET_AT_APPLY",
+    "created_fields",
+    "down_note",
+    "format_value",
+    "header_line",
+    "registry_name",
+    "render_text",
+    "risk_line",
+    "summary_line",
+    "target_line",
+    "touched_fields",
+    "unchanged_line",
+    "unknown_fields_line",
+]
+
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
 _RED = "\x1b[31m"

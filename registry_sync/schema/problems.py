@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+__all__ = ["Problem", "Severity"]
+
 Severity = Literal["error", "warning"]
 
 

@@ -24,6 +24,20 @@ from urllib.parse import parse_qsl, urlsplit
 
 from registry_sync.schema.values import deep_copy
 
+__all__ = [
+    "PLACEHOLDER_ENV_VAR",
+    "SENSITIVE",
+    "is_credential_header",
+    "is_credential_name",
+    "is_credential_parameter",
+    "placeholder_paths",
+    "redact",
+    "secret_paths",
+    "url_has_credentials",
+    "url_is_secret",
+    "url_parses",
+]
+
 SENSITIVE = "(sensitive)"
 # What export writes where a live secret was: a valid name, so the file still reads,
 # but validate rejects it until someone names the real variable.

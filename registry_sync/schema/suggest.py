@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 
+__all__ = ["Suggester", "suggester"]
+
 # Up to this many candidates every one is compared: the same answer as difflib's.
 _EXACT_LIMIT = 500
 # How many index entries one word may visit: its rarest trigrams first.

@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+__all__ = ["deep_copy", "format_path", "json_kind"]
+
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 

@@ -1,1 +1,3 @@
 """Defaults, ``registry-sync.yaml`` and its checks, and the one resolver of settings."""
+
+__all__ = []

@@ -6,6 +6,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+__all__ = [
+    "API_KEY_VARIABLE",
+    "API_URL_VARIABLE",
+    "CACHE_DIR_ENV",
+    "CONFIG_FILE",
+    "DEFAULT_API_URL",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_MODELS_DIR",
+    "DEFAULT_PARALLELISM",
+    "DEFAULT_RETRY_BUDGET",
+    "DEFAULT_TIMEOUT",
+    "ON_BEHALF_OF_VARIABLE",
+    "POLICY_RISKS",
+    "READ_ONLY_DIR",
+]
+
 CONFIG_FILE = "registry-sync.yaml"
 
 API_KEY_VARIABLE = "MKA1_API_KEY"

@@ -13,6 +13,8 @@ from typing import Any
 from registry_sync.errors import RegistrySyncError
 from registry_sync.testing.server import DEFAULT_UNHEALTHY_ERROR, Fault, RegistryServer
 
+__all__ = ["describe_fault", "fault_from_args", "main"]
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve until interrupted; returns the exit code (1 when the server cannot start)."""

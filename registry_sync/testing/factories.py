@@ -16,6 +16,16 @@ from typing import Any
 from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.plan.policy import Rules, judge
 
+__all__ = [
+    "CREATED_AT",
+    "MINIMAL_MODEL_YAML",
+    "UPDATED_AT",
+    "list_response",
+    "minimal_definition",
+    "registry_model",
+    "review_plan",
+]
+
 # The API reference's example timestamps (2024-01-01 and 2024-01-02, epoch milliseconds).
 CREATED_AT = 1_704_067_200_000
 UPDATED_AT = 1_704_153_600_000

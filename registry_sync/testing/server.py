@@ -35,6 +35,16 @@ from registry_sync.schema.definition import api_problems
 from registry_sync.testing.factories import list_response, registry_model
 from registry_sync.testing.ratelimit import TokenBucket
 
+__all__ = [
+    "API_PREFIX",
+    "CLUSTER_SEGMENT",
+    "DEFAULT_UNHEALTHY_ERROR",
+    "Fault",
+    "FaultKind",
+    "RecordedRequest",
+    "RegistryServer",
+]
+
 API_PREFIX = "/api/v1/llm/models/registry"
 # The API serves cluster endpoints below the registry path: never a model id.
 CLUSTER_SEGMENT = "cluster"

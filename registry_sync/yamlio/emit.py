@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+__all__ = ["fits_libyaml", "indent_sequences"]
+
 _PRINTABLE = re.compile(r"[ -~]+")
 # A line that opens a literal or folded block scalar: its content follows, deeper.
 _BLOCK_HEADER = re.compile(r"(?:^|: |- )[|>][1-9]?[-+]?[1-9]?$")

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from registry_sync.operations.apply import ApplyOutcome, ApplyRequest
     from registry_sync.render.formats import View
 
+__all__ = ["apply", "run_apply"]
+
 
 @click.command()
 @click.argument("plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False))

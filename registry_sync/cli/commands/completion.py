@@ -6,6 +6,14 @@ import click
 
 from registry_sync.cli.output import Output
 
+__all__ = [
+    "COMPLETE_VARIABLE",
+    "COMPLETION_SHELLS",
+    "PROG_NAME",
+    "completion",
+    "run_completion",
+]
+
 PROG_NAME = "registry-sync"
 # The variable click's completion scripts call the command back with (_PROG_NAME_COMPLETE).
 COMPLETE_VARIABLE = "_REGISTRY_SYNC_COMPLETE"

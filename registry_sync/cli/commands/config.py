@@ -10,6 +10,8 @@ from registry_sync.cli.options import config_option, env_option, resolved
 from registry_sync.cli.output import Output, run_command
 from registry_sync.exitcodes import EXIT_OK
 
+__all__ = ["config"]
+
 
 @click.command()
 @config_option

@@ -24,6 +24,8 @@ from registry_sync.settings.defaults import READ_ONLY_DIR
 if TYPE_CHECKING:
     from registry_sync.operations.export import ExportOutcome, ExportRequest
 
+__all__ = ["export", "run_export"]
+
 
 @click.command()
 @live_source_options

@@ -17,6 +17,8 @@ from registry_sync.cli.options import (
 from registry_sync.cli.output import Output, run_command
 from registry_sync.exitcodes import EXIT_OK
 
+__all__ = ["graph"]
+
 
 @click.command()
 @models_dir_option

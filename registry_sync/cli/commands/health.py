@@ -17,6 +17,8 @@ from registry_sync.cli.options import (
 )
 from registry_sync.cli.output import Output, run_command
 
+__all__ = ["health"]
+
 
 @click.command()
 @models_dir_option

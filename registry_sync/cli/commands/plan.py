@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from registry_sync.operations.plan import PlanRequest
     from registry_sync.render.formats import View
 
+__all__ = ["plan", "print_plans", "run_plan"]
+
 
 @click.command()
 @models_dir_option

@@ -8,6 +8,8 @@ import click
 
 from registry_sync.cli.output import Output
 
+__all__ = ["run_schema", "schema"]
+
 
 @click.command()
 def schema() -> None:

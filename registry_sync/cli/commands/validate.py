@@ -21,6 +21,8 @@ from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
 if TYPE_CHECKING:
     from registry_sync.operations.validate import ValidateRequest
 
+__all__ = ["run_validate", "validate"]
+
 
 @click.command()
 @models_dir_option
