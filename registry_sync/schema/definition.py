@@ -464,7 +464,6 @@ class DefinitionTemplate(_Object):
     lifecycle: Lifecycle = _absent()
 
 
-@functools.cache
 def definition_model(api: str = DEFAULT_API) -> type[BaseModel]:
     """The model of a Definition in ``api``'s generation, built once per process.
 
@@ -472,7 +471,12 @@ def definition_model(api: str = DEFAULT_API) -> type[BaseModel]:
     its checks (strict types, advice, messages) are the templates'. The top level
     requires what the add endpoint requires, except ``apiProviderType`` and ``created``.
     """
-    data = schema_data(check_api(api))
+    return _definition_model(check_api(api))
+
+
+@functools.cache
+def _definition_model(api: str) -> type[BaseModel]:
+    data = schema_data(api)
     return derive_model(
         DefinitionTemplate,
         data,

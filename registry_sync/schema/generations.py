@@ -78,9 +78,13 @@ def data_path(api: str) -> Path:
     return _DATA / f"{check_api(api)}.json"
 
 
-@functools.cache
 def schema_data(api: str = DEFAULT_API) -> SchemaData:
     """The schema data of ``api``, read once per process from the package's data file."""
+    return _read(check_api(api))
+
+
+@functools.cache
+def _read(api: Api) -> SchemaData:
     raw: dict[str, Any] = json.loads(data_path(api).read_text("utf-8"))
     return SchemaData(
         api=check_api(raw["api"]),
