@@ -8,6 +8,7 @@ against its own SDK (0.12.128) in tests/catalog_sdk/, in a second environment.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from importlib import metadata
 from typing import Any
@@ -19,11 +20,13 @@ from pydantic import BaseModel, ValidationError
 from registry_sync.schema import generate
 from registry_sync.schema.definition import (
     Definition,
+    DefinitionTemplate,
     allowed_keys,
     api_problems,
     definition_json_schema,
     definition_model,
 )
+from registry_sync.schema.derive import derive_model
 from registry_sync.schema.fields import (
     DEFINITION_FIELDS,
     NULLABLE_FIELDS,
@@ -33,7 +36,7 @@ from registry_sync.schema.fields import (
     required_on_add,
     unknown_fields,
 )
-from registry_sync.schema.generations import APIS, check_api, data_path, schema_data
+from registry_sync.schema.generations import APIS, ObjectShape, check_api, data_path, schema_data
 from registry_sync.testing import minimal_definition
 
 # The 13 of the registry API reference; the catalog adds two.
@@ -294,3 +297,30 @@ def test_updates_per_generation() -> None:
     assert api_problems({"id": "a", "provider": None}, update=True, api="catalog") == [
         "provider: not nullable; it cannot be cleared"
     ]
+
+
+def test_a_field_no_template_knows_is_checked_by_its_json_type() -> None:
+    """A newer SDK's field passes validation by its JSON type until a template exists."""
+    data = schema_data("catalog")
+    newer = dataclasses.replace(
+        data,
+        fields={**data.fields, "tags": "array<string>", "quota": "object", "tier": "string"},
+        objects={
+            **data.objects,
+            "quota": ObjectShape(
+                {"daily": "integer", "since": "string:date"}, frozenset({"daily"})
+            ),
+        },
+        enums={**data.enums, "tier": ("free", "paid")},
+    )
+    model = derive_model(DefinitionTemplate, newer, required=("id",), base=BaseModel, name="Newer")
+    declared = body(tags=["a"], quota={"daily": 5, "since": "2025-01-01"}, tier="paid")
+    assert model.model_validate(declared).model_dump(by_alias=True, exclude_unset=True)[
+        "quota"
+    ] == {
+        "daily": 5,
+        "since": "2025-01-01",
+    }
+    for wrong in ({"tags": "a"}, {"quota": {"since": "2025-01-01"}}, {"tier": "gold"}):
+        with pytest.raises(ValidationError):
+            model.model_validate(body(**wrong))

@@ -1,7 +1,7 @@
 """Pydantic models of a registry model Definition, keyed by the API's camelCase names.
 
 These models are the single statement of what a ``models/`` file may declare: the
-loader validates every document with :class:`Definition`, and ``registry-sync schema``
+loader validates every document with :data:`Definition`, and ``registry-sync schema``
 prints :func:`definition_json_schema` for editors (yaml-language-server).
 
 Validation is strict: ``'yes'`` is not a boolean and ``"1"`` is not an integer (an
@@ -14,6 +14,13 @@ fields; no minimums). Rules people want but the API does not have (a positive
 ``contextWindow``, ``topP`` at most 1, a URL that parses) raise *advice*: a pydantic
 error whose type starts with ``advice_`` (:func:`is_advice`), which the loader
 reports as a warning and the local server ignores.
+
+The classes below are templates holding every field any API generation has had.
+:func:`definition_model` derives one generation's models from them and that
+generation's schema data (generated from its SDK, :mod:`registry_sync.schema.generate`):
+the data decides which fields exist, which are required and the values of every enum;
+the templates decide how a value is checked and what a message says. Everything here
+defaults to the registry API; :data:`Definition` is its model.
 """
 
 from __future__ import annotations

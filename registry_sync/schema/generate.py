@@ -169,14 +169,12 @@ def _members(annotation: Any) -> tuple[list[Any], str | None]:
 
 
 def _nullable(annotation: Any) -> bool:
-    """An update field the SDK sends as null when asked: ``OptionalNullable[...]``."""
+    """An update field the SDK sends as null when asked: ``OptionalNullable[...]``, whose
+    union holds speakeasy's ``Unset`` (a plain optional field's does not)."""
     annotation, _ = _unwrap(annotation)
     if get_origin(annotation) in (Union, types.UnionType):
-        members = get_args(annotation)
-        return any(getattr(m, "__name__", "") == "Unset" for m in members) or any(
-            _nullable(m) for m in members if get_origin(_unwrap(m)[0]) in (Union, types.UnionType)
-        )
-    return False
+        return any(_nullable(member) for member in get_args(annotation))
+    return getattr(annotation, "__name__", "") == "Unset"
 
 
 def _constant(annotation: Any) -> str | None:
