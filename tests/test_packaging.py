@@ -88,6 +88,9 @@ def test_the_wheel_carries_the_licence_and_the_metadata(built: tuple[Path, Path]
         text = wheel.read(metadata_name).decode("utf-8")
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     assert "registry_sync/py.typed" in names
+    # The schema data of each API generation, which validation is built from.
+    for api in ("registry", "catalog"):
+        assert f"registry_sync/schema/data/{api}.json" in names
     assert not any(name.startswith(("tests/", "benchmarks/")) for name in names)
     assert "License-Expression: Apache-2.0" in text
     assert "Requires-Python: >=3.10" in text
@@ -151,6 +154,13 @@ def test_the_installed_wheel_runs_outside_the_checkout(
     result = run([installed / "registry-sync", "schema"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "properties" in json.loads(result.stdout)
+
+    code = (
+        "from registry_sync.schema.definition import definition_json_schema as schema;"
+        "print(schema('catalog')['properties']['apiProviderType']['enum'][-1])"
+    )
+    result = run([installed / "python", "-c", code], tmp_path)
+    assert result.stdout == "openrouter\n", result.stderr
 
 
 # -- the action's constraints file --------------------------------------------------

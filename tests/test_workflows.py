@@ -22,6 +22,10 @@ ACTION = ROOT / "action.yml"
 TEST_COMMAND = (
     "python -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
 )
+CATALOG_COMMAND = (
+    "python -m venv .venv-catalog && .venv-catalog/bin/pip install -e . pytest"
+    " 'meetkai-mka1==0.12.128' && .venv-catalog/bin/python -m pytest tests/catalog_sdk"
+)
 # A release tag (v1.2.3) or a full commit SHA: never a branch or a moving major tag.
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@(v\d+\.\d+\.\d+|[0-9a-f]{40})$")
 SHA_PINNED = re.compile(r"(- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+")
@@ -180,7 +184,9 @@ def test_ci_runs_the_test_command_on_every_python_and_lints() -> None:
     assert workflow["permissions"] == {"contents": "read"}
     test = workflow["jobs"]["test"]
     assert test["strategy"]["matrix"]["python-version"] == ["3.10", "3.11", "3.12", "3.13"]
-    assert TEST_COMMAND in [step.get("run") for step in test["steps"]]
+    runs = [step.get("run") for step in test["steps"]]
+    assert TEST_COMMAND in runs
+    assert runs.index(CATALOG_COMMAND) == runs.index(TEST_COMMAND) + 1
     lint = " ".join(step.get("run", "") for step in workflow["jobs"]["lint"]["steps"])
     for command in ("ruff check", "ruff format --check", "mypy --strict"):
         assert command in lint

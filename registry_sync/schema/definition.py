@@ -1,7 +1,7 @@
 """Pydantic models of a registry model Definition, keyed by the API's camelCase names.
 
 These models are the single statement of what a ``models/`` file may declare: the
-loader validates every document with :class:`Definition`, and ``registry-sync schema``
+loader validates every document with :data:`Definition`, and ``registry-sync schema``
 prints :func:`definition_json_schema` for editors (yaml-language-server).
 
 Validation is strict: ``'yes'`` is not a boolean and ``"1"`` is not an integer (an
@@ -14,10 +14,18 @@ fields; no minimums). Rules people want but the API does not have (a positive
 ``contextWindow``, ``topP`` at most 1, a URL that parses) raise *advice*: a pydantic
 error whose type starts with ``advice_`` (:func:`is_advice`), which the loader
 reports as a warning and the local server ignores.
+
+The classes below are templates holding every field any API generation has had.
+:func:`definition_model` derives one generation's models from them and that
+generation's schema data (generated from its SDK, :mod:`registry_sync.schema.generate`):
+the data decides which fields exist, which are required and the values of every enum;
+the templates decide how a value is checked and what a message says. Everything here
+defaults to the registry API; :data:`Definition` is its model.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 from collections.abc import Sequence
@@ -30,14 +38,19 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
-    model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic.functional_validators import AfterValidator
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from registry_sync.schema.fields import ADVICE_PREFIX
+from registry_sync.schema.derive import CalendarDate, derive_model
+from registry_sync.schema.fields import (
+    ADVICE_PREFIX,
+    definition_fields,
+    nullable_fields,
+    required_on_add,
+)
 from registry_sync.schema.fields import DEFINITION_FIELDS as DEFINITION_FIELDS
 from registry_sync.schema.fields import ENV_VAR_PATTERN as ENV_VAR_PATTERN
 from registry_sync.schema.fields import HTTP_METHOD_PATTERN as HTTP_METHOD_PATTERN
@@ -45,31 +58,31 @@ from registry_sync.schema.fields import HTTP_URL_PATTERN as HTTP_URL_PATTERN
 from registry_sync.schema.fields import ID_PATTERN as ID_PATTERN
 from registry_sync.schema.fields import NULLABLE_FIELDS as NULLABLE_FIELDS
 from registry_sync.schema.fields import PATTERN_MEANINGS as PATTERN_MEANINGS
+from registry_sync.schema.fields import REQUIRED_ON_ADD as REQUIRED_ON_ADD
 from registry_sync.schema.fields import health_check_form as health_check_form
 from registry_sync.schema.fields import is_advice as is_advice
 from registry_sync.schema.fields import unknown_fields as unknown_fields
+from registry_sync.schema.generations import DEFAULT_API, check_api, schema_data
 
 KNOWN_API_FORMATS = ("responses", "completions", "embeddings", "images", "transcriptions", "tts")
 
 # Epoch seconds stay below this until the year 5138; epoch milliseconds passed it in 1973.
 MILLISECONDS_THRESHOLD = 100_000_000_000
 
+# The enums of the templates hold every value any generation has had; a generation's
+# models narrow them to the values of its schema data.
 Modality = Literal["text", "image", "audio", "video"]
-ApiProviderType = Literal["groq", "azure", "meetkai", "meetkaiGateway", "fal", "openai"]
+ApiProviderType = Literal[
+    "groq", "azure", "meetkai", "meetkaiGateway", "fal", "openai", "openrouter"
+]  # fmt: skip
 RateLimitScope = Literal["global", "org", "user", "apiKey", "externalUser"]
 ProbeMethod = Literal["GET", "HEAD"]
+Weights = Literal["open", "closed"]
+LifecycleStatus = Literal["active", "deprecated", "retired"]
 
-# What the add endpoint requires (the API's add schema).
-REQUIRED_ON_ADD = (
-    "id",
-    "provider",
-    "modelId",
-    "apiFormat",
-    "apiProviderType",
-    "created",
-    "auth",
-    "capabilities",
-)
+# Required on add, but a file may leave them out: the tool fills created, and a live
+# entry may lack apiProviderType (plan reports a create or replace that needs it).
+_OPTIONAL_IN_FILES = frozenset({"apiProviderType", "created"})
 
 
 def _advice(kind: str, message: str, **context: Any) -> PydanticCustomError:
@@ -240,6 +253,9 @@ class Capabilities(_Object):
     supports_top_p: bool = _absent()
     supported_base64_formats: list[NonEmptyStr] = _absent()
     supports_completion_video_url_message: bool = _absent()
+    supports_structured_outputs: bool = _absent()
+    supports_image_detail_original: bool = _absent()
+    supports_reasoning_effort: bool = _absent()
     max_image_resolution: ImageResolution = _absent()
     min_image_resolution: ImageResolution = _absent()
 
@@ -254,7 +270,8 @@ class Queue(_Object):
 
 class RateLimit(_Object):
     scope: RateLimitScope
-    rpm: PositiveInt
+    rpm: PositiveInt = _absent()
+    tpm: PositiveInt = _absent()
     duration: PositiveInt = _absent()
     queue: Queue = _absent()
 
@@ -274,6 +291,7 @@ class DefaultParams(_Object):
 # --- reroute rules ---------------------------------------------------------------------
 
 
+# Every trigger any generation has had; a generation keeps the ones its data has.
 class InputModalityTrigger(_Object):
     type: Literal["input-modality"]
     modality: Modality
@@ -312,17 +330,20 @@ class DimensionRange(_Object):
     max: PositiveInt
     default: PositiveInt
 
-    @model_validator(mode="after")
-    def _ordered(self) -> DimensionRange:
-        if not self.min <= self.default <= self.max:
-            raise _advice(
-                "dimension_range",
-                "expected min <= default <= max, got min {min}, default {default}, max {max}",
-                min=self.min,
-                default=self.default,
-                max=self.max,
-            )
-        return self
+
+def _ordered(value: BaseModel) -> BaseModel:
+    # In the annotation, not a model validator: a generation's models are derived from
+    # the templates' fields and annotations.
+    low, default, high = (getattr(value, key) for key in ("min", "default", "max"))
+    if not low <= default <= high:
+        raise _advice(
+            "dimension_range",
+            "expected min <= default <= max, got min {min}, default {default}, max {max}",
+            min=low,
+            default=default,
+            max=high,
+        )
+    return value
 
 
 def _dimensions_form(value: Any) -> str:
@@ -331,9 +352,11 @@ def _dimensions_form(value: Any) -> str:
 
 class EmbeddingLimits(_Object):
     max_batch_size: PositiveInt = _absent()
+    max_batch_tokens: PositiveInt = _absent()
     # A callable discriminator keeps errors to the one form the user wrote.
     dimensions: Annotated[
-        Annotated[PositiveInt, Tag("fixed")] | Annotated[DimensionRange, Tag("range")],
+        Annotated[PositiveInt, Tag("fixed")]
+        | Annotated[DimensionRange, AfterValidator(_ordered), Tag("range")],
         Discriminator(_dimensions_form),
     ] = _absent()
 
@@ -382,10 +405,37 @@ HealthCheck = Annotated[
 ]
 
 
+# --- model card and lifecycle (catalog) -------------------------------------------------
+
+
+class ModelCard(_Object):
+    """What people read about the model in the catalog."""
+
+    parameter_count: PositiveInt = _absent()
+    active_parameter_count: PositiveInt = _absent()
+    release_date: CalendarDate = _absent()
+    serving_locations: list[NonEmptyStr] = _absent()
+    developer: NonEmptyStr = _absent()
+    license: NonEmptyStr = _absent()
+    weights: Weights = _absent()
+    languages: list[NonEmptyStr] = _absent()
+    base_model: NonEmptyStr = _absent()
+    limitations: NonEmptyStr = _absent()
+
+
+class Lifecycle(_Object):
+    """Where the model is in its life: active, deprecated (with dates) or retired."""
+
+    status: LifecycleStatus
+    deprecated_at: CalendarDate = _absent()
+    retires_at: CalendarDate = _absent()
+    successor: RegistryId = _absent(description="Id of the model that replaces this one.")
+
+
 # --- the definition ----------------------------------------------------------------------
 
 
-class Definition(_Object):
+class DefinitionTemplate(_Object):
     """One registry model as a models/ file declares it.
 
     The API requires created on add; a file may leave it out and the tool fills it.
@@ -417,6 +467,35 @@ class Definition(_Object):
     hidden: bool = _absent()
     embedding_limits: EmbeddingLimits = _absent()
     health_check: HealthCheck = _absent()
+    model_card: ModelCard = _absent()
+    lifecycle: Lifecycle = _absent()
+
+
+def definition_model(api: str = DEFAULT_API) -> type[BaseModel]:
+    """The model of a Definition in ``api``'s generation, built once per process.
+
+    Its fields, required keys, union forms and enums are the generation's schema data;
+    its checks (strict types, advice, messages) are the templates'. The top level
+    requires what the add endpoint requires, except ``apiProviderType`` and ``created``.
+    """
+    return _definition_model(check_api(api))
+
+
+@functools.cache
+def _definition_model(api: str) -> type[BaseModel]:
+    data = schema_data(api)
+    return derive_model(
+        DefinitionTemplate,
+        data,
+        name="Definition",
+        required=set(data.required_on_add) - _OPTIONAL_IN_FILES,
+        house_forms=("url-form",),
+        base=_Object,
+    )
+
+
+# The registry API's model: what the loader validates files with today.
+Definition = definition_model(DEFAULT_API)
 
 
 class _SchemaWithoutNullDefaults(GenerateJsonSchema):
@@ -428,22 +507,24 @@ class _SchemaWithoutNullDefaults(GenerateJsonSchema):
         return super().default_schema(schema)
 
 
-def definition_json_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a Definition, with the API's camelCase keys."""
-    schema = Definition.model_json_schema(
+def definition_json_schema(api: str = DEFAULT_API) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a Definition in ``api``'s generation, with the
+    API's camelCase keys."""
+    schema = definition_model(api).model_json_schema(
         by_alias=True, schema_generator=_SchemaWithoutNullDefaults
     )
     schema["title"] = "MKA1 registry model definition"
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
-def allowed_keys(loc: Sequence[str | int]) -> tuple[str, ...]:
-    """The keys allowed in the object at ``loc``, a pydantic error location.
+def allowed_keys(loc: Sequence[str | int], api: str = DEFAULT_API) -> tuple[str, ...]:
+    """The keys allowed in the object at ``loc``, a pydantic error location, in ``api``'s
+    generation.
 
     ``loc`` may hold union tags (``('auth', 'api-key')``) as pydantic reports them.
     Returns ``()`` when ``loc`` does not lead to an object of the Definition.
     """
-    annotation: Any = Definition
+    annotation: Any = definition_model(api)
     for part in loc:
         annotation = _step(annotation, part)
         if annotation is None:
@@ -493,8 +574,6 @@ def _tag_of(member: Any) -> object:
     return None
 
 
-_KNOWN_FIELDS = frozenset(DEFINITION_FIELDS)
-
 # A complete add body: an update is validated merged onto it, so every field is
 # checked by the same models whether it comes in an add or an update.
 _SKELETON: dict[str, Any] = {
@@ -509,38 +588,46 @@ _SKELETON: dict[str, Any] = {
 }
 
 
-def api_problems(body: object, *, update: bool) -> list[str]:
-    """Why the registry API refuses ``body`` as an add (``update=False``) or an update,
-    as ``"<field path>: <message>"``; empty when it accepts it.
+def api_problems(body: object, *, update: bool, api: str = DEFAULT_API) -> list[str]:
+    """Why ``api``'s generation refuses ``body`` as an add (``update=False``) or an
+    update, as ``"<field path>: <message>"``; empty when it accepts it.
 
     What the API checks, no more: types, enums, required fields (``apiProviderType``
     included), the ``auth`` and ``healthCheck`` forms, and null only on a nullable
     field in an update (on any optional field in an add). Advice is not checked;
     unknown top-level fields are accepted (and ignored), as the API's schema does.
+    An update names its entry by ``id`` in the body where the generation says so
+    (catalog), and must not hold ``id`` where the path names it (registry).
     """
     if not isinstance(body, dict):
         return ["the request body must be a JSON object"]
+    api = check_api(api)
+    data = schema_data(api)
+    known_fields = frozenset(definition_fields(api))
+    nullable = nullable_fields(api)
+    required = required_on_add(api)
     found: list[str] = []
     if update:
-        if "id" in body:
+        if data.update_id_in_body and "id" not in body:
+            found.append("id: missing required field")
+        elif not data.update_id_in_body and "id" in body:
             found.append("id: cannot be changed by an update")
         for key, value in body.items():
-            if value is None and key in _KNOWN_FIELDS and key not in NULLABLE_FIELDS:
+            if value is None and key in known_fields and key not in nullable:
                 found.append(f"{key}: not nullable; it cannot be cleared")
-        known = {k: v for k, v in body.items() if k in _KNOWN_FIELDS and v is not None}
-        known.pop("id", None)
+        known = {k: v for k, v in body.items() if k in known_fields and v is not None}
+        if not data.update_id_in_body:
+            known.pop("id", None)
         candidate = {**_SKELETON, **known}
     else:
-        found.extend(f"{key}: missing required field" for key in REQUIRED_ON_ADD if key not in body)
+        found.extend(f"{key}: missing required field" for key in required if key not in body)
         # An optional field may be null on add too (the schema's optional fields are).
         candidate = {
-            k: v
-            for k, v in body.items()
-            if k in _KNOWN_FIELDS and (v is not None or k in REQUIRED_ON_ADD)
+            k: v for k, v in body.items() if k in known_fields and (v is not None or k in required)
         }
         candidate = {**{k: v for k, v in _SKELETON.items() if k not in body}, **candidate}
     try:
-        Definition.model_validate(candidate)
+        definition_model(api).model_validate(candidate)
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             if not is_advice(error["type"]):

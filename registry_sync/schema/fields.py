@@ -3,13 +3,17 @@
 The constants and small rules that the warm path (a plan served from the parse
 cache) and the config file need: they must not cost pydantic and the models of
 :mod:`registry_sync.schema.definition`, which imports and re-exports them.
-:data:`DEFINITION_FIELDS` is written out here; a test checks it against the models.
+:data:`DEFINITION_FIELDS` and the other sets come from the generated schema data of
+each API generation; a test checks them against the models.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
+
+from registry_sync.schema.generations import DEFAULT_API, schema_data
 
 # Patterns whose meaning the loader explains in words instead of showing the regex.
 ID_PATTERN = r"^\S+$"
@@ -24,9 +28,11 @@ PATTERN_MEANINGS = {
     HTTP_METHOD_PATTERN: "an HTTP method in capitals, such as GET",
 }
 
-# The top-level fields this version knows, in the API reference's order. A live
-# definition may hold others (the API's definition is an open object).
-DEFINITION_FIELDS: tuple[str, ...] = (
+# The top-level fields of every generation, in the API reference's order (the order of
+# exported files and of the JSON Schema). Which of them a generation has, which are
+# required on add and which are nullable on update is that generation's schema data
+# (:mod:`registry_sync.schema.generations`, generated from its SDK).
+_FIELD_ORDER: tuple[str, ...] = (
     "id",
     "provider",
     "modelId",
@@ -48,27 +54,39 @@ DEFINITION_FIELDS: tuple[str, ...] = (
     "hidden",
     "embeddingLimits",
     "healthCheck",
+    "modelCard",
+    "lifecycle",
 )
-_KNOWN_FIELDS = frozenset(DEFINITION_FIELDS)
 
-# The 13 fields an update may set to null, which clears them (the API's update schema).
-NULLABLE_FIELDS = frozenset(
-    {
-        "displayName",
-        "baseUrl",
-        "contextWindow",
-        "rpm",
-        "rateLimits",
-        "concurrency",
-        "requestTimeoutMs",
-        "maxRetries",
-        "defaultParams",
-        "rerouteRules",
-        "hidden",
-        "embeddingLimits",
-        "healthCheck",
-    }
-)
+
+@functools.cache
+def definition_fields(api: str = DEFAULT_API) -> tuple[str, ...]:
+    """The top-level fields ``api``'s generation knows, in the API reference's order
+    (a field the order does not list yet comes last, in the SDK's order).
+
+    A live definition may hold others: the API's definition is an open object.
+    """
+    known = schema_data(api).fields
+    return tuple(key for key in _FIELD_ORDER if key in known) + tuple(
+        key for key in known if key not in _FIELD_ORDER
+    )
+
+
+@functools.cache
+def nullable_fields(api: str = DEFAULT_API) -> frozenset[str]:
+    """The fields an update of ``api``'s generation may set to null, which clears them."""
+    return frozenset(schema_data(api).nullable_on_update)
+
+
+def required_on_add(api: str = DEFAULT_API) -> tuple[str, ...]:
+    """The fields the add endpoint of ``api``'s generation requires, in the SDK's order."""
+    return schema_data(api).required_on_add
+
+
+# The registry API's (the default generation's) sets, which the warm path reads.
+DEFINITION_FIELDS: tuple[str, ...] = definition_fields(DEFAULT_API)
+NULLABLE_FIELDS = nullable_fields(DEFAULT_API)  # the 13 fields
+REQUIRED_ON_ADD = required_on_add(DEFAULT_API)
 
 # The start of the type of every error that is advice, reported as a warning.
 ADVICE_PREFIX = "advice_"
@@ -79,11 +97,18 @@ def is_advice(error_type: str) -> bool:
     return error_type.startswith(ADVICE_PREFIX)
 
 
-def unknown_fields(definition: Mapping[str, Any]) -> list[str]:
-    """Top-level fields of a live definition that this version does not know."""
-    if _KNOWN_FIELDS.issuperset(definition):
+def unknown_fields(definition: Mapping[str, Any], api: str = DEFAULT_API) -> list[str]:
+    """Top-level fields of a live definition that this version does not know in
+    ``api``'s generation."""
+    known = _known_fields(api)
+    if known.issuperset(definition):
         return []
-    return [key for key in definition if key not in _KNOWN_FIELDS]
+    return [key for key in definition if key not in known]
+
+
+@functools.cache
+def _known_fields(api: str) -> frozenset[str]:
+    return frozenset(definition_fields(api))
 
 
 def health_check_form(value: Any) -> str | None:
