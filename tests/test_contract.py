@@ -29,7 +29,8 @@ from pydantic import BaseModel, ValidationError
 
 from registry_sync.cli import cli
 from registry_sync.desired.loader import load_models
-from registry_sync.schema.definition import api_problems, health_check_form
+from registry_sync.schema.definition import api_problems
+from registry_sync.schema.fields import health_check_form
 from registry_sync.testing import RegistryServer, list_response, minimal_definition, registry_model
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,12 +11,8 @@ from meetkai_mka1.models import AddRegistryModelRequest
 from pydantic import ValidationError
 
 from registry_sync.desired.loader import load_models
-from registry_sync.schema.definition import (
-    Definition,
-    allowed_keys,
-    definition_json_schema,
-    health_check_form,
-)
+from registry_sync.schema.definition import Definition, allowed_keys, definition_json_schema
+from registry_sync.schema.fields import health_check_form
 
 Loc = tuple[str | int, ...]
 ROOT = Path(__file__).resolve().parent.parent

@@ -31,7 +31,8 @@ from registry_sync.live.client import HealthResult, RegistryClient
 from registry_sync.live.entries import LiveEntry
 from registry_sync.live.pacing import Pacer
 from registry_sync.plan.model import Action
-from registry_sync.schema.definition import NULLABLE_FIELDS, api_problems
+from registry_sync.schema.definition import api_problems
+from registry_sync.schema.fields import NULLABLE_FIELDS
 from registry_sync.schema.reroutes import rules_of
 
 __all__ = [

@@ -30,7 +30,8 @@ from pydantic import BaseModel
 
 from registry_sync.errors import ConfigError, ExportError
 from registry_sync.live.entries import LiveEntry
-from registry_sync.schema.definition import Definition, unknown_fields
+from registry_sync.schema.definition import Definition
+from registry_sync.schema.fields import unknown_fields
 from registry_sync.schema.secrets import PLACEHOLDER_ENV_VAR, is_credential_parameter, secret_paths
 from registry_sync.schema.server import SERVER_OWNED_FIELDS
 from registry_sync.schema.suggest import Suggester

@@ -19,7 +19,7 @@ from registry_sync.errors import PlanFileError, ResponseShapeError
 from registry_sync.live.entries import LiveHealth, parse_health
 from registry_sync.plan.document import FORMAT_VERSION
 from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
-from registry_sync.schema.definition import NULLABLE_FIELDS
+from registry_sync.schema.fields import NULLABLE_FIELDS
 from registry_sync.schema.secrets import secret_paths
 
 __all__ = ["read_plan"]

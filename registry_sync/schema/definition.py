@@ -47,22 +47,69 @@ from pydantic_core import PydanticCustomError, core_schema
 from registry_sync.schema.derive import CalendarDate, derive_model
 from registry_sync.schema.fields import (
     ADVICE_PREFIX,
+    ENV_VAR_PATTERN,
+    HTTP_METHOD_PATTERN,
+    HTTP_URL_PATTERN,
+    ID_PATTERN,
+    PATTERN_MEANINGS,
     definition_fields,
+    health_check_form,
+    is_advice,
     nullable_fields,
     required_on_add,
 )
-from registry_sync.schema.fields import DEFINITION_FIELDS as DEFINITION_FIELDS
-from registry_sync.schema.fields import ENV_VAR_PATTERN as ENV_VAR_PATTERN
-from registry_sync.schema.fields import HTTP_METHOD_PATTERN as HTTP_METHOD_PATTERN
-from registry_sync.schema.fields import HTTP_URL_PATTERN as HTTP_URL_PATTERN
-from registry_sync.schema.fields import ID_PATTERN as ID_PATTERN
-from registry_sync.schema.fields import NULLABLE_FIELDS as NULLABLE_FIELDS
-from registry_sync.schema.fields import PATTERN_MEANINGS as PATTERN_MEANINGS
-from registry_sync.schema.fields import REQUIRED_ON_ADD as REQUIRED_ON_ADD
-from registry_sync.schema.fields import health_check_form as health_check_form
-from registry_sync.schema.fields import is_advice as is_advice
-from registry_sync.schema.fields import unknown_fields as unknown_fields
 from registry_sync.schema.generations import DEFAULT_API, check_api, schema_data
+
+__all__ = [
+    "KNOWN_API_FORMATS",
+    "MILLISECONDS_THRESHOLD",
+    "ApiKeyAuth",
+    "ApiProviderType",
+    "Auth",
+    "Base64InputTrigger",
+    "Capabilities",
+    "CompositeAuth",
+    "Concurrency",
+    "ContextExceededTrigger",
+    "CustomHeadersAuth",
+    "DefaultParams",
+    "Definition",
+    "DefinitionTemplate",
+    "DimensionRange",
+    "EmbeddingLimits",
+    "EnvVarName",
+    "EpochSeconds",
+    "ErrorFallbackTrigger",
+    "HealthCheck",
+    "HealthCheckOff",
+    "HealthCheckPeriodic",
+    "HealthCheckPreflight",
+    "HealthCheckUrl",
+    "HttpUrl",
+    "ImageResolution",
+    "InputModalityTrigger",
+    "Lifecycle",
+    "LifecycleStatus",
+    "Modalities",
+    "Modality",
+    "ModelCard",
+    "NonEmptyStr",
+    "NonNegativeInt",
+    "NoneAuth",
+    "PositiveInt",
+    "ProbeMethod",
+    "Queue",
+    "RateLimit",
+    "RateLimitScope",
+    "RegistryId",
+    "RerouteRule",
+    "Trigger",
+    "Weights",
+    "allowed_keys",
+    "api_problems",
+    "definition_json_schema",
+    "definition_model",
+]
 
 KNOWN_API_FORMATS = ("responses", "completions", "embeddings", "images", "transcriptions", "tts")
 

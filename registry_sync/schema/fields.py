@@ -15,6 +15,24 @@ from typing import Any
 
 from registry_sync.schema.generations import DEFAULT_API, schema_data
 
+__all__ = [
+    "ADVICE_PREFIX",
+    "DEFINITION_FIELDS",
+    "ENV_VAR_PATTERN",
+    "HTTP_METHOD_PATTERN",
+    "HTTP_URL_PATTERN",
+    "ID_PATTERN",
+    "NULLABLE_FIELDS",
+    "PATTERN_MEANINGS",
+    "REQUIRED_ON_ADD",
+    "definition_fields",
+    "health_check_form",
+    "is_advice",
+    "nullable_fields",
+    "required_on_add",
+    "unknown_fields",
+]
+
 # Patterns whose meaning the loader explains in words instead of showing the regex.
 ID_PATTERN = r"^\S+$"
 ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
