@@ -37,6 +37,7 @@ if typing.TYPE_CHECKING:
     from registry_sync.live.client import HealthResult, RegistryClient
     from registry_sync.live.entries import LiveEntry, parse_list_response
     from registry_sync.live.network import RetryPolicy
+    from registry_sync.plan.compare import IgnoreRule
     from registry_sync.plan.model import (
         Action,
         Change,
@@ -47,7 +48,7 @@ if typing.TYPE_CHECKING:
         Violation,
     )
     from registry_sync.plan.planfile import read_plan
-    from registry_sync.plan.planner import IgnoreRule, PlanOptions, build_plan
+    from registry_sync.plan.planner import PlanOptions, build_plan
     from registry_sync.plan.policy import Rules, SafetyRails, judge
     from registry_sync.render.json import plan_document, render_json
     from registry_sync.render.markdown import render_markdown
@@ -73,7 +74,7 @@ _LAZY = {
     "ExportFile": "registry_sync.export.files",
     "FieldChange": "registry_sync.plan.model",
     "HealthResult": "registry_sync.live.client",
-    "IgnoreRule": "registry_sync.plan.planner",
+    "IgnoreRule": "registry_sync.plan.compare",
     "InvalidConfig": "registry_sync.errors",
     "InvalidModels": "registry_sync.errors",
     "LiveEntry": "registry_sync.live.entries",

@@ -17,8 +17,9 @@ from registry_sync.desired.loader import DesiredDefinition
 from registry_sync.errors import ApplyRefused
 from registry_sync.live.client import RegistryClient, RetryPolicy
 from registry_sync.live.entries import LiveEntry
+from registry_sync.plan.compare import IgnoreRule
 from registry_sync.plan.model import Action, Plan
-from registry_sync.plan.planner import IgnoreRule, PlanOptions, build_plan
+from registry_sync.plan.planner import PlanOptions, build_plan
 from registry_sync.testing import Fault, RegistryServer, minimal_definition
 
 KEY = "sk-applier-unit-9d2e"

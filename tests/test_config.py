@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from registry_sync.cli import cli
 from registry_sync.errors import ConfigError, InvalidConfig
-from registry_sync.plan.planner import IgnoreRule
+from registry_sync.plan.compare import IgnoreRule
 from registry_sync.settings.config import ProjectConfig, find_config, load_config, project_config
 from registry_sync.testing import (
     RegistryServer,

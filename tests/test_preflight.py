@@ -11,8 +11,9 @@ import pytest
 from registry_sync.apply.preflight import stale_changes, unshown_changes
 from registry_sync.desired.loader import DesiredDefinition
 from registry_sync.live.entries import LiveEntry
+from registry_sync.plan.compare import IgnoreRule
 from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
-from registry_sync.plan.planner import IgnoreRule, PlanOptions, build_plan
+from registry_sync.plan.planner import PlanOptions, build_plan
 
 
 def live(model_id: str, *, immutable: bool = False, updated_at: float = 1) -> LiveEntry:

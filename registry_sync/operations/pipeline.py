@@ -23,8 +23,9 @@ from registry_sync.exitcodes import (
 )
 from registry_sync.live.network import NetworkDeadline
 from registry_sync.live.sources import LiveSource, fetch_live, load_desired
+from registry_sync.plan.compare import IgnoreRule
 from registry_sync.plan.model import Plan, Risk
-from registry_sync.plan.planner import IgnoreRule, PlanOptions, build_plan, replace_problems
+from registry_sync.plan.planner import PlanOptions, build_plan, replace_problems
 from registry_sync.plan.policy import Rules, SafetyRails, judge
 from registry_sync.plan.targeting import matches, select
 from registry_sync.plan.writable import write_problems

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry_sync.errors import ConfigError, InvalidConfig
-from registry_sync.plan.planner import IgnoreRule
+from registry_sync.plan.compare import IgnoreRule
 from registry_sync.schema.fields import DEFINITION_FIELDS, HTTP_URL_PATTERN
 from registry_sync.schema.problems import Problem
 from registry_sync.schema.secrets import url_has_credentials

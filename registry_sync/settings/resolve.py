@@ -44,7 +44,7 @@ from registry_sync.settings.defaults import (
 
 if TYPE_CHECKING:
     # Only for types: --help reads this module, and must not pay for the config reader.
-    from registry_sync.plan.planner import IgnoreRule
+    from registry_sync.plan.compare import IgnoreRule
     from registry_sync.settings.config import Environment, ProjectConfig
 
 __all__ = [

@@ -8,9 +8,14 @@ from deepdiff import DeepDiff
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry_sync.plan.fielddiff import NeedsDeepDiff, plain_changes
+from registry_sync.plan.compare import (
+    _deepdiff_changes,
+    _NeedsDeepDiff,
+    _path_sort_key,
+    _walk,
+    field_changes,
+)
 from registry_sync.plan.model import ChangeKind
-from registry_sync.plan.planner import _deepdiff_changes, _path_sort_key, field_changes
 
 KEYS = st.sampled_from(["a", "b", "contextWindow", "X-Api-Key", "in put", "0"])
 SCALARS = st.one_of(
@@ -44,7 +49,7 @@ def _mutated(value: Any, data: st.DataObject) -> Any:
 @given(before=DEFINITIONS, data=st.data())
 def test_the_plain_diff_reports_what_deepdiff_reports(before: dict[str, Any], data: Any) -> None:
     after = data.draw(st.one_of(st.just(_mutated(before, data)), DEFINITIONS))
-    expected = _deepdiff_changes(before, after)
+    expected = _deepdiff_changes(before, after, [])
     expected.sort(key=lambda item: _path_sort_key(item[0]))
     assert field_changes(before, after) == tuple(change for _, change in expected)
 
@@ -54,8 +59,8 @@ def test_the_plain_diff_hands_lists_that_change_length_to_deepdiff() -> None:
     after = {"tags": ["a", "b"], "rateLimits": [{"rpm": 2}]}
     assert bool(DeepDiff(before, after))
     try:
-        plain_changes(before, after)
-    except NeedsDeepDiff:
+        _walk(before, after, [], [])
+    except _NeedsDeepDiff:
         pass
     else:
         raise AssertionError("lists of different lengths must go to DeepDiff")
