@@ -6,11 +6,13 @@ the applier confirms with them that a write converged: one comparison for all th
 
 The only module that imports deepdiff, lazily. Equal entries are decided by a plain
 equality test on the normalised form; entries that differ by a plain walk that
-reports what DeepDiff would, and DeepDiff only where that walk cannot match it.
+reports what DeepDiff would, and DeepDiff only on the part of an entry (a list, a
+pair of values of different types) where that walk cannot be sure to match it.
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import math
 from collections.abc import Mapping, Sequence
@@ -210,14 +212,9 @@ def _drop_path(target: dict[str, Any], keys: list[str]) -> None:
 def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[FieldChange, ...]:
     """Field-level differences from ``before`` (live) to ``after`` (desired), by path:
     exactly the changes DeepDiff reports (``ignore_numeric_type_changes``, so numbers
-    compare by value: ``1`` equals ``1.0``), sorted with indexes in numeric order.
-    A plain walk finds them; DeepDiff only where that walk cannot say what DeepDiff
-    would (lists that change length)."""
+    compare by value: ``1`` equals ``1.0``), sorted with indexes in numeric order."""
     found: Found = []
-    try:
-        _walk(before, after, [], found)
-    except _NeedsDeepDiff:
-        found = _deepdiff_changes(before, after, [])
+    _walk(before, after, [], found)
     found.sort(key=lambda item: _path_sort_key(item[0]))
     return tuple(change for _, change in found)
 
@@ -238,15 +235,11 @@ def _path_sort_key(keys: Sequence[Any]) -> list[tuple[int, int, str]]:
 _DIFF_DEEPER = 0.33
 
 
-class _NeedsDeepDiff(Exception):
-    """The values differ in a way only DeepDiff reports faithfully."""
-
-
 def _walk(before: Any, after: Any, keys: Keys, found: Found) -> None:
-    """Append the changes from ``before`` to ``after`` at ``keys``, walking mappings and
-    lists of equal length the way DeepDiff does; where DeepDiff would align items
-    (lists of different lengths, lists of plain values, which it matches with
-    difflib) or compare across types, raise ``_NeedsDeepDiff``."""
+    """Append the changes from ``before`` to ``after`` at ``keys``, as DeepDiff walks
+    mappings and compares plain values; what the walk cannot be sure to report as
+    DeepDiff does (lists whose items it would align, NaN, values of different
+    types) goes to DeepDiff, that part alone."""
     if isinstance(before, dict) and isinstance(after, dict):
         union = len(before.keys() | after.keys())
         if union > 1 and len(before.keys() & after.keys()) / union < _DIFF_DEEPER:
@@ -262,24 +255,53 @@ def _walk(before: Any, after: Any, keys: Keys, found: Found) -> None:
             else:
                 _walk(before[key], value, [*keys, key], found)
     elif isinstance(before, list) and isinstance(after, list):
-        if len(before) != len(after):
-            raise _NeedsDeepDiff
-        if _flat(before) and _flat(after):
-            if all(map(_identical, before, after)):
-                return
-            raise _NeedsDeepDiff
-        for index, (old, new) in enumerate(zip(before, after, strict=True)):
-            _walk(old, new, [*keys, index], found)
+        _walk_list(before, after, keys, found)
     elif _number(before) and _number(after):
         if math.isnan(before) or math.isnan(after):
-            raise _NeedsDeepDiff
-        if before != after:
+            found.extend(_deepdiff_changes(before, after, keys))
+        elif before != after:
             found.append(_change(keys, ChangeKind.CHANGED, before, after))
     elif type(before) is type(after) and isinstance(before, (str, bool, type(None))):
         if before != after:
             found.append(_change(keys, ChangeKind.CHANGED, before, after))
     else:
-        raise _NeedsDeepDiff
+        found.extend(_deepdiff_changes(before, after, keys))
+
+
+def _walk_list(before: list[Any], after: list[Any], keys: Keys, found: Found) -> None:
+    """A list as DeepDiff diffs one in order. Lists of plain values it aligns with
+    difflib, and (when that finds more than one change) tries pairing items by index
+    instead, keeping whichever reports fewer; only the common cases of that are done
+    here (all items equal, or one item inserted or deleted), the rest is DeepDiff's.
+    Lists holding a mapping or a list it pairs by index: so does this walk."""
+    if _flat(before) and _flat(after):
+        if len(before) == len(after) and all(map(_identical, before, after)):
+            return
+        edits = [
+            opcode
+            for opcode in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes()
+            if opcode[0] != "equal"
+        ]
+        if not edits:
+            return  # equal as difflib sees them (1 == 1.0 == True): DeepDiff reports nothing
+        if len(edits) == 1:
+            tag, start, end, start_after, end_after = edits[0]
+            if tag == "insert" and end_after - start_after == 1:
+                found.append(
+                    _change([*keys, start_after], ChangeKind.ADDED, None, after[start_after])
+                )
+                return
+            if tag == "delete" and end - start == 1:
+                found.append(_change([*keys, start], ChangeKind.REMOVED, before[start], None))
+                return
+        found.extend(_deepdiff_changes(before, after, keys))
+        return
+    for index, old in enumerate(before[: len(after)]):
+        _walk(old, after[index], [*keys, index], found)
+    for index in range(len(after), len(before)):
+        found.append(_change([*keys, index], ChangeKind.REMOVED, before[index], None))
+    for index in range(len(before), len(after)):
+        found.append(_change([*keys, index], ChangeKind.ADDED, None, after[index]))
 
 
 _KIND_BY_REPORT = {
