@@ -9,10 +9,15 @@ installed wheel has it:
 * floor      -- only reading the same YAML files (libyaml) and the JSON snapshot;
 * plan, cold -- `registry-sync plan --registry-file ...` with an empty parse cache;
 * plan, warm -- the same with the cache a previous run left;
-* 100% drift -- (--drift) cold, against a registry where every managed entry differs.
+* 100% drift -- (--drift) cold, against a registry where every managed entry differs
+                by a scalar (a number changed at the top and in a list of mappings);
+* list drift -- (--drift) the same, but half of the entries differ by a list that
+                changes length instead (issue 19): a modality, a rate-limit scope or a
+                reroute rule more or fewer on the server than in the file.
 
 Prints each as a ratio to the floor, with the targets of issue 15: cold <= 1.3x at
-2,000 and <= 1.15x at 10,000, warm <= 0.3x and 100% drift <= 2x at 10,000.
+2,000 and <= 1.15x at 10,000, warm <= 0.3x and 100% drift <= 2x at 10,000 (and, by
+issue 19, list drift <= 2x there too).
 --memory runs each once and compares peak memory (target <= 1.25x the floor's).
 
 --overlay adds a run of an environment (``--env bench``) whose overlay touches 10% of
@@ -143,6 +148,34 @@ def drifted(registry: Path, count: int) -> Path:
     return path
 
 
+def list_drifted(registry: Path, count: int) -> Path:
+    """The same registry with every managed entry differing from its file: half as in
+    :func:`drifted`, half by a list whose length differs (the common changes that
+    were slow to diff, issue 19), in turn: a modality the file adds, a rate-limit
+    scope the file adds, one the file removes, and a reroute rule the file removes."""
+    document = json.loads(registry.read_text(encoding="utf-8"))
+    for index, entry in enumerate(document["data"][:count]):
+        body = entry["definition"]
+        if index % 2 == 0:
+            body["contextWindow"] = 64000
+            body["rateLimits"][0]["rpm"] = 300
+        elif index % 8 == 1:
+            body["capabilities"]["modalities"]["input"] = ["text"]
+        elif index % 8 == 3:
+            del body["rateLimits"][1]
+        elif index % 8 == 5:
+            body["rateLimits"].append({"scope": "apiKey", "rpm": 30})
+        else:
+            # Every entry but the first already reroutes to it.
+            rules = body.setdefault("rerouteRules", [])
+            rules.append(
+                {"trigger": {"type": "error-fallback"}, "targetModelId": "bench:model-00000"}
+            )
+    path = registry.with_name("registry-list-drift.json")
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
 def add_overlay(root: Path, count: int, registry: Path) -> tuple[Path, Path, Path]:
     """An environment whose overlay touches every tenth model, and a registry holding
     the overlaid values; returns (config, overlay folder, registry)."""
@@ -247,6 +280,8 @@ def bench(count: int, repeat: int, drift: bool, memory_only: bool, overlay: bool
         if drift:
             saved = drifted(registry, count - count // 100)
             runs["100% drift"] = (plan_cmd(saved), fresh_cache)
+            saved = list_drifted(registry, count - count // 100)
+            runs["list drift"] = (plan_cmd(saved), fresh_cache)
         if overlay:
             config, folder, overlaid = add_overlay(root, count, registry)
             overlay_cmd = [*plan_cmd(overlaid), "--config", str(config), "--env", "bench"]
@@ -269,6 +304,7 @@ def bench(count: int, repeat: int, drift: bool, memory_only: bool, overlay: bool
         print(line("plan, warm", best["plan, warm"], floor, WARM_TARGETS.get(count)))
         if drift:
             print(line("100% drift", best["100% drift"], floor, DRIFT_TARGETS.get(count)))
+            print(line("list drift", best["list drift"], floor, DRIFT_TARGETS.get(count)))
         if overlay:
             overlay_floor = best["overlay floor"]
             print(line("overlay floor", overlay_floor, overlay_floor, None))
@@ -290,7 +326,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, nargs="+", default=[2_000, 10_000])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--drift", action="store_true", help="also time a plan where all differ")
+    parser.add_argument(
+        "--drift",
+        action="store_true",
+        help="also time plans where all differ (by scalars; half by list lengths)",
+    )
     parser.add_argument(
         "--memory", action="store_true", help="one cold run per size: peak memory only"
     )

@@ -9,15 +9,9 @@ import pytest
 
 from registry_sync.desired.loader import DesiredDefinition
 from registry_sync.live.entries import LiveEntry
+from registry_sync.plan.compare import comparable, field_changes, in_sync_as_read
 from registry_sync.plan.model import Action, ChangeKind, FieldChange
-from registry_sync.plan.planner import (
-    PlanOptions,
-    build_plan,
-    comparable,
-    field_changes,
-    in_sync_as_read,
-    replace_problems,
-)
+from registry_sync.plan.planner import PlanOptions, build_plan, replace_problems
 from registry_sync.schema.values import format_path
 from registry_sync.settings.ignore import IgnoreRule
 

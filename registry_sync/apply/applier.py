@@ -41,10 +41,10 @@ from registry_sync.errors import ApiError, RegistrySyncError
 from registry_sync.live.client import RegistryClient
 from registry_sync.live.entries import LiveEntry
 from registry_sync.live.pacing import Pacer, RateMeter
+from registry_sync.plan.compare import comparable, field_changes, top_key
 from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
-from registry_sync.plan.planner import comparable, field_changes, top_key
 from registry_sync.plan.policy import conflict_reasons
-from registry_sync.settings.defaults import DEFAULT_PARALLELISM as DEFAULT_PARALLELISM
+from registry_sync.settings.defaults import DEFAULT_PARALLELISM
 from registry_sync.settings.ignore import IgnoreRule
 
 __all__ = [

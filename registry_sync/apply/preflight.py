@@ -16,8 +16,8 @@ from typing import Any
 
 from registry_sync.errors import ApplyRefused
 from registry_sync.live.entries import LiveEntry
+from registry_sync.plan.compare import comparable, field_changes
 from registry_sync.plan.model import Action, Change, FieldChange, Plan
-from registry_sync.plan.planner import comparable, field_changes
 from registry_sync.settings.ignore import IgnoreRule
 
 __all__ = ["refusal", "stale_changes", "unshown_changes"]

@@ -45,6 +45,25 @@ if TYPE_CHECKING:
 
     from registry_sync.yamlio.source import SourceMap
 
+__all__ = [
+    "MAX_PROBLEMS_PER_FILE",
+    "NULL_MESSAGE",
+    "PLACEHOLDER_MESSAGE",
+    "SECRET_MESSAGE",
+    "SERVER_OWNED_MESSAGE",
+    "UNPARSED_URL_MESSAGE",
+    "URL_FORM_MESSAGE",
+    "YAML_SUFFIXES",
+    "DesiredDefinition",
+    "LoadResult",
+    "check_reroute_graph",
+    "check_reroute_targets",
+    "check_text_document",
+    "definition_errors",
+    "line_of",
+    "load_models",
+]
+
 YAML_SUFFIXES = (".yaml", ".yml")
 
 SECRET_MESSAGE = (

@@ -52,6 +52,17 @@ from typing import Any, NamedTuple
 
 from registry_sync.settings.defaults import CACHE_DIR_ENV
 
+__all__ = [
+    "SETTLE_NS",
+    "STALE_AFTER",
+    "CachedDocument",
+    "CachedFile",
+    "ParseCache",
+    "content_key",
+    "default_cache",
+    "user_cache_dir",
+]
+
 # A file's times must be this much older than the run for its status to be trusted:
 # the tick of coarse filesystem clocks (FAT: 2 s) and a little clock skew.
 SETTLE_NS = 3_000_000_000

@@ -1,13 +1,10 @@
 """(desired definitions, live entries, options) -> Plan. Pure: no I/O, no printing.
 
-The only module that imports deepdiff, lazily. Equal entries are decided by a plain
-equality test on the normalised form; entries that differ by a plain walk
-(fielddiff.py), and deepdiff only where that walk cannot match it.
+What is compared, and how differences become field changes: compare.py.
 """
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -15,20 +12,15 @@ from typing import Any
 from registry_sync.desired.loader import DesiredDefinition
 from registry_sync.desired.ownership import is_owned
 from registry_sync.live.entries import LiveEntry
-from registry_sync.plan.fielddiff import Keys, NeedsDeepDiff, plain_changes
-from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
+from registry_sync.plan.compare import (
+    comparable,
+    field_changes,
+    in_sync_as_read,
+    top_key,
+)
+from registry_sync.plan.model import Action, Change, FieldChange, Plan
 from registry_sync.schema.fields import DEFINITION_FIELDS, unknown_fields
-from registry_sync.schema.values import deep_copy, format_path
 from registry_sync.settings.ignore import IgnoreRule
-
-_KIND_BY_REPORT = {
-    "values_changed": ChangeKind.CHANGED,
-    "type_changes": ChangeKind.CHANGED,
-    "dictionary_item_added": ChangeKind.ADDED,
-    "iterable_item_added": ChangeKind.ADDED,
-    "dictionary_item_removed": ChangeKind.REMOVED,
-    "iterable_item_removed": ChangeKind.REMOVED,
-}
 
 
 @dataclass(frozen=True)
@@ -223,222 +215,6 @@ def _plan_undeclared(entry: LiveEntry, options: PlanOptions) -> Change:
         Action.UNMANAGED,
         f"not declared in {options.models_dir}/; left alone (--prune deletes it)",
     )
-
-
-def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[FieldChange, ...]:
-    """Field-level differences from ``before`` (live) to ``after`` (desired), by path.
-
-    Numbers compare by value (``1`` equals ``1.0``). A plain walk finds them; DeepDiff
-    only where that walk cannot say what DeepDiff would (lists that change length).
-    """
-    try:
-        found = plain_changes(before, after)
-    except NeedsDeepDiff:
-        found = _deepdiff_changes(before, after)
-    found.sort(key=lambda item: _path_sort_key(item[0]))
-    return tuple(change for _, change in found)
-
-
-def _deepdiff_changes(
-    before: Mapping[str, Any], after: Mapping[str, Any]
-) -> list[tuple[Keys, FieldChange]]:
-    from deepdiff import DeepDiff  # 0.1 s to import: only when the plain walk gives up
-
-    diff = DeepDiff(before, after, view="tree", ignore_numeric_type_changes=True)
-    found: list[tuple[Keys, FieldChange]] = []
-    for report, levels in diff.items():
-        kind = _KIND_BY_REPORT.get(report)
-        if kind is None:
-            continue
-        for level in levels:
-            keys = level.path(output_format="list")
-            found.append(
-                (
-                    keys,
-                    FieldChange(
-                        path=format_path(keys),
-                        kind=kind,
-                        before=None if kind is ChangeKind.ADDED else level.t1,
-                        after=None if kind is ChangeKind.REMOVED else level.t2,
-                    ),
-                )
-            )
-    return found
-
-
-def _path_sort_key(keys: Sequence[Any]) -> list[tuple[int, int, str]]:
-    # Indexes sort numerically (input[2] before input[10]); keys sort by name.
-    return [(1, key, "") if isinstance(key, int) else (0, 0, str(key)) for key in keys]
-
-
-def comparable(
-    model_id: str,
-    desired: Mapping[str, Any],
-    entry: LiveEntry,
-    ignore: Sequence[IgnoreRule],
-    server_defaults: Mapping[str, Any] | None = None,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(desired, live) as the planner compares them: ignored fields dropped from both,
-    live secrets redacted, live values equal to a server default the file omits
-    dropped, and live sets (modalities, base64 formats) and header names (any case)
-    spelt as the file spells them when they are equal to the server. The entry is in
-    sync exactly when the two are equal; the applier uses the same test to confirm
-    that a write converged. A ``None`` in ``desired`` (a field to clear) is absent."""
-    ignored = _ignored_fields(model_id, ignore)
-    wanted = _normalise(desired, ignored)
-    have = _normalise(_comparable_live(entry.redacted, desired), ignored)
-    if server_defaults:
-        for path, value in server_defaults.items():
-            keys = path.split(".")
-            if _get_path(wanted, keys) is None and _get_path(have, keys) == value:
-                _drop_path(have, keys)
-    if have != wanted:
-        _align(have, wanted)
-    return wanted, have
-
-
-def in_sync_as_read(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
-    """True when the live definition as read (nulls dropped, see
-    :func:`registry_sync.schema.server.without_nulls`) equals the file's, but for a ``created``
-    stamp the file leaves out: the entry is then in sync, and :func:`comparable` would
-    say so too, so the bulk of a registry costs one equality test.
-
-    The shortcut is sound because a valid file holds no secret, no null and no field
-    this version does not know: a live definition equal to it holds none either, so
-    redacting and dropping change nothing; ignored fields and server defaults only
-    remove what is equal on both sides, and aligning only touches values that differ.
-    """
-    if "created" in live and "created" not in desired:
-        if len(live) != len(desired) + 1:
-            return False
-        live = dict(live)
-        del live["created"]
-    return live == desired
-
-
-def _get_path(target: Mapping[str, Any], keys: Sequence[str]) -> Any:
-    node: Any = target
-    for key in keys:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(key)
-    return node
-
-
-# Lists the server treats as sets: their order is never drift.
-_SET_PATHS = (("modalities", "input"), ("modalities", "output"), ("supportedBase64Formats",))
-
-
-def _align(have: dict[str, Any], wanted: Mapping[str, Any]) -> None:
-    """Spell live values as the file does where the server sees no difference."""
-    capabilities, wanted_capabilities = have.get("capabilities"), wanted.get("capabilities")
-    if (
-        isinstance(capabilities, dict)
-        and isinstance(wanted_capabilities, dict)
-        and capabilities != wanted_capabilities
-    ):
-        aligned = deep_copy(capabilities)
-        for keys in _SET_PATHS:
-            mine, theirs = _get_path(aligned, keys), _get_path(wanted_capabilities, keys)
-            if (
-                isinstance(mine, list)
-                and isinstance(theirs, list)
-                and _as_set(mine) is not None
-                and _as_set(mine) == _as_set(theirs)
-                and len(mine) == len(theirs)
-            ):
-                parent = _get_path(aligned, keys[:-1]) if len(keys) > 1 else aligned
-                parent[keys[-1]] = list(theirs)
-        have["capabilities"] = aligned
-    auth = have.get("auth")
-    if isinstance(auth, dict) and auth != wanted.get("auth"):
-        have["auth"] = _align_auth(auth, wanted.get("auth"))
-
-
-def _as_set(items: list[Any]) -> frozenset[Any] | None:
-    if not all(isinstance(item, str) for item in items):
-        return None
-    return frozenset(items)
-
-
-def _align_auth(have: dict[str, Any], wanted: Any) -> dict[str, Any]:
-    """HTTP header names are case-insensitive: headerName and the keys of headers and
-    envVars take the file's spelling when they differ only in case."""
-    if not isinstance(wanted, dict) or have.get("type") != wanted.get("type"):
-        return have
-    result = dict(have)
-    name, wanted_name = have.get("headerName"), wanted.get("headerName")
-    if (
-        isinstance(name, str)
-        and isinstance(wanted_name, str)
-        and name.lower() == wanted_name.lower()
-    ):
-        result["headerName"] = wanted_name
-    for key in ("headers", "envVars"):
-        mine, theirs = have.get(key), wanted.get(key)
-        if isinstance(mine, dict) and isinstance(theirs, dict):
-            spelling = {str(name).lower(): name for name in theirs}
-            renamed = {spelling.get(str(name).lower(), name): value for name, value in mine.items()}
-            if len(renamed) == len(mine):
-                result[key] = renamed
-    strategies, wanted_strategies = have.get("strategies"), wanted.get("strategies")
-    if isinstance(strategies, list) and isinstance(wanted_strategies, list):
-        result["strategies"] = [
-            _align_auth(item, wanted_strategies[index])
-            if isinstance(item, dict) and index < len(wanted_strategies)
-            else item
-            for index, item in enumerate(strategies)
-        ]
-    return result
-
-
-def _comparable_live(visible: dict[str, Any], declared: Mapping[str, Any]) -> dict[str, Any]:
-    """The live definition as compared, from its redacted form: fields this version
-    does not know dropped (no file can declare them, so they are never drift), and a
-    ``created`` stamp dropped when the file does not declare one."""
-    dropped = set(unknown_fields(visible))
-    if "created" in visible and "created" not in declared:
-        dropped.add("created")
-    if dropped:
-        visible = {k: v for k, v in visible.items() if k not in dropped}
-    return visible
-
-
-def _ignored_fields(model_id: str, rules: Sequence[IgnoreRule]) -> tuple[str, ...]:
-    return tuple(
-        path
-        for rule in rules
-        if fnmatch.fnmatchcase(model_id, rule.pattern)
-        for path in rule.fields
-    )
-
-
-def _normalise(definition: Mapping[str, Any], ignored: Sequence[str]) -> dict[str, Any]:
-    result = {key: value for key, value in definition.items() if value is not None}
-    for path in ignored:
-        _drop_path(result, path.split("."))
-    return result
-
-
-def _drop_path(target: dict[str, Any], keys: list[str]) -> None:
-    """Remove ``keys`` from ``target`` without touching shared nested objects."""
-    head, rest = keys[0], keys[1:]
-    if head not in target:
-        return
-    if not rest:
-        del target[head]
-        return
-    child = target[head]
-    if isinstance(child, dict):
-        copy = dict(child)
-        _drop_path(copy, rest)
-        target[head] = copy
-
-
-def top_key(path: str) -> str:
-    """The top-level field of a change's path: ``rateLimits`` for ``rateLimits[0].rpm``."""
-    # A quoted top-level key never happens: every Definition field is a plain name.
-    return path.split(".", 1)[0].split("[", 1)[0]
 
 
 def _field_order(name: str) -> tuple[int, str]:

@@ -22,6 +22,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+__all__ = ["BlockYaml", "Parsed", "Resolvers"]
+
 # Resolvers by first character, as PyYAML's ``yaml_implicit_resolvers``.
 Resolvers = Mapping[str, Sequence[tuple[str, re.Pattern[str]]]]
 # (first line of the root node, data, whether a mapping repeated a key) per document.

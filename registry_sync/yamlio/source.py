@@ -38,6 +38,16 @@ from registry_sync.yamlio.document import Document as Document
 from registry_sync.yamlio.document import PathParts as PathParts
 from registry_sync.yamlio.document import YamlError as YamlError
 
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_EXPANDED_CHARS",
+    "MAX_EXPANDED_NODES",
+    "MAX_INT_DIGITS",
+    "DuplicateKey",
+    "SourceMap",
+    "parse_documents",
+]
+
 try:
     from yaml import CSafeLoader as _FastLoader
 except ImportError:  # PyYAML built without libyaml: same results, slower
