@@ -20,6 +20,7 @@ from registry_sync.schema.values import json_kind
 __all__ = [
     "HEALTH_ERROR_LIMIT",
     "SERVER_OWNED_IN_DEFINITION",
+    "Activation",
     "LiveEntry",
     "LiveHealth",
     "one_line",
@@ -41,12 +42,26 @@ class LiveHealth:
     """What the registry last learnt of an entry's health (the list's ``health``).
 
     ``last_health_check`` is epoch milliseconds, None when never checked; ``error``
-    is the server's message on one line, None when it gave none.
+    is the server's message on one line, None when it gave none. ``status`` is the
+    catalog generation's ``available``, ``unavailable`` or ``unknown`` (its
+    ``is_available`` is also true when unknown); None in the registry generation.
     """
 
     is_available: bool
     last_health_check: float | None = None
     error: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class Activation:
+    """Which source serves a name, in the catalog generation (None in the registry
+    generation, where every entry is served). ``active`` is the source serving the
+    name now (``byo``, ``serving`` or ``cluster``), None when none does; ``sources``
+    every source that defines the name, in the catalog's order."""
+
+    active: str | None
+    sources: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,10 @@ class LiveEntry:
     definition: dict[str, Any]
     updated_at: float | None = None
     health: LiveHealth | None = field(default=None, compare=False)
+    # The catalog generation only: the definition's origin (``api`` or ``yaml``; a
+    # yaml-origin definition is read-only) and who serves the name.
+    origin: str | None = None
+    activation: Activation | None = None
 
     @cached_property
     def redacted(self) -> dict[str, Any]:
@@ -77,12 +96,15 @@ class LiveEntry:
 
     def fingerprint(self) -> str:
         """A stable digest of what the entry is now; secrets enter it only redacted."""
-        payload = {
+        payload: dict[str, Any] = {
             "id": self.id,
             "immutable": self.immutable,
             "definition": self.redacted,
             "updated_at": self.updated_at,
         }
+        if self.activation is not None:
+            # Only in the catalog generation, so the registry generation's digests stay.
+            payload["activation"] = [self.activation.active, list(self.activation.sources)]
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
