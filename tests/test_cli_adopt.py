@@ -221,7 +221,7 @@ def test_compact_plan_of_the_example_fits_one_80_by_40_screen() -> None:
     rows = sum(max(1, math.ceil(len(line) / 80)) for line in lines)
     assert rows <= 40, result.stdout
     assert lines[0].startswith("Plan against the snapshot ")
-    assert lines[0].endswith(" (offline; cannot be applied):")
+    assert lines[0].endswith(" (offline; cannot be applied) (registry API):")
     assert "  + meetkai:vision-chat-v1  36 fields" in lines
 
 

@@ -293,8 +293,9 @@ def test_registry_file_plans_offline() -> None:
     args = ["plan", "--models-dir", str(EXAMPLE_MODELS), "--registry-file", str(EXAMPLE_REGISTRY)]
     result = run(args, {"MKA1_API_KEY": None})
     assert result.exit_code == 0, result.stderr
-    assert f"Plan against the snapshot {EXAMPLE_REGISTRY} (offline; cannot be applied):" in (
-        result.stdout
+    assert (
+        f"Plan against the snapshot {EXAMPLE_REGISTRY} (offline; cannot be applied) (registry API):"
+        in (result.stdout)
     )
     assert "1 to create, 2 to update, 0 to replace" in result.stdout
 

@@ -212,7 +212,8 @@ def test_no_changes() -> None:
     assert render_markdown(plan) == (
         f"{MARKER}\n### registry-sync plan\n\n"
         "**No changes. The registry matches models/.**\n\n"
-        "The snapshot `r.json` (offline; cannot be applied), models in `models/`.\n"
+        "The snapshot `r.json` (offline; cannot be applied) (registry API), models in "
+        "`models/`.\n"
     )
 
 

@@ -6,19 +6,23 @@ Format version 2::
     {
       "format_version": "2",
       "tool": {"name": "registry-sync", "version": "..."},
-      "models_dir": "models", "registry": "<API URL or file:PATH>", "prune": false,
+      "models_dir": "models", "registry": "<API URL or file:PATH>",
+      "api": "registry|catalog", "prune": false,
       "environment": "staging",   (only when made for an environment of registry-sync.yaml)
       "environment_api_url": "...",  (only when --api-url replaced the environment's api_url)
       "partial": false, "targets": ["<--target pattern>"], "untargeted": 0,
       "summary": {"create": 0, "update": 0, "replace": 0, "delete": 0, "no-op": 0,
                   "read-only": 0, "unmanaged": 0, "conflict": 0, "immutable-undeclared": 0,
+                  "activate": 0, "deactivate": 0,  (catalog plans only)
                   "risk": {"safe": 0, "breaking": 0, "destructive": 0}},
       "unknown_live_fields": ["<top-level live fields this version does not compare>"],
       "violations": [{"rule": "protect|freeze|max-deletes|delete-all|read-only-conflict|"
-                              "reroute-target-deleted|destructive-denied|breaking-denied",
+                              "reroute-target-deleted|destructive-denied|breaking-denied|"
+                              "name-held",
                       "id": "..." | null, "message": "..."}],
       "actions": [
-        {"id": "...", "action": "create|update|replace|delete|no-op|read-only|unmanaged",
+        {"id": "...", "action": "create|update|replace|delete|no-op|read-only|unmanaged|"
+                                "activate|deactivate",
          "file": "models/x.yaml" | null, "line": 1 | null, "reason": "...",
          "conflict": false, "risk": "safe|breaking|destructive", "risk_reasons": ["..."],
          "changes": [{"path": "a.b[0]", "kind": "added|removed|changed",
@@ -26,7 +30,10 @@ Format version 2::
                       "origin": "overlays/staging/x.yaml:4"}],  (only when an overlay set it)
          "body": {...} | null, "patch": {...} | null, "live_fingerprint": "sha256:..." | null,
          "live_health": {"is_available": false, "last_health_check": 1704067200000 | null,
-                         "error": "..." | null} | null}
+                         "error": "..." | null,
+                         "status": "available|unavailable|unknown"} | null,  (status: catalog)
+         "activate": "byo|serving|cluster" | null,  (these three: catalog plans only)
+         "deactivate": "byo|serving|cluster" | null, "held_by": "serving" | null}
       ]
     }
 
@@ -49,6 +56,15 @@ health of the live entry (as its list reports it) for an action that writes it o
 conflicts with it, and for any declared entry the registry reports unavailable
 (``no-op`` included); null otherwise. It was added within version 2 (readers ignore
 keys they do not know).
+
+``api`` names the API generation the registry speaks (``registry``: the registry API
+of SDK 0.6.x; ``catalog``: the catalog and activation API); ``apply`` refuses a saved
+plan made for the other generation, and reads a plan without ``api`` as
+``registry``. In a catalog plan, ``activate`` is the source apply serves the name from
+once the definition is written, ``deactivate`` the source it stops serving the name
+from first (a switch, or a model kept inactive), and ``held_by`` another source that
+serves the name (the ``name-held`` violation). ``api`` and the catalog fields were
+added within version 2.
 """
 
 from __future__ import annotations
@@ -72,6 +88,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "tool": {"name": "registry-sync", "version": __version__},
         "models_dir": plan.models_dir,
         "registry": plan.registry,
+        "api": plan.api,
         "prune": plan.prune,
     }
     if plan.environment is not None:
@@ -88,7 +105,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             {"rule": violation.rule, "id": violation.id, "message": violation.message}
             for violation in plan.violations
         ],
-        "actions": [_action(change) for change in plan.changes],
+        "actions": [_action(change, catalog=plan.api == "catalog") for change in plan.changes],
     }
 
 
@@ -104,8 +121,8 @@ def _field(item: FieldChange) -> dict[str, Any]:
     return found
 
 
-def _action(change: Change) -> dict[str, Any]:
-    return {
+def _action(change: Change, *, catalog: bool) -> dict[str, Any]:
+    found = {
         "id": change.id,
         "action": change.action.value,
         "file": change.file,
@@ -120,11 +137,21 @@ def _action(change: Change) -> dict[str, Any]:
         "live_fingerprint": change.live_fingerprint,
         "live_health": None if change.live_health is None else _health(change.live_health),
     }
+    if catalog:
+        found |= {
+            "activate": change.activate,
+            "deactivate": change.deactivate,
+            "held_by": change.held_by,
+        }
+    return found
 
 
 def _health(health: LiveHealth) -> dict[str, Any]:
-    return {
+    found: dict[str, Any] = {
         "is_available": health.is_available,
         "last_health_check": health.last_health_check,
         "error": health.error,
     }
+    if health.status is not None:
+        found["status"] = health.status
+    return found

@@ -37,6 +37,10 @@ class Action(str, Enum):
     NO_OP = "no-op"
     READ_ONLY = "read-only"
     UNMANAGED = "unmanaged"
+    # The catalog generation: a name served, or no longer served, with its definition
+    # left as it is.
+    ACTIVATE = "activate"
+    DEACTIVATE = "deactivate"
 
 
 class Risk(str, Enum):
@@ -101,6 +105,14 @@ class Change:
     # Filled by the policy step (registry_sync.plan.policy), never by the planner.
     risk: Risk = Risk.SAFE
     risk_reasons: tuple[str, ...] = ()
+    # The catalog generation only. ``activate`` is the source apply activates the name
+    # from once the definition is written (``byo``, ``serving`` or ``cluster``);
+    # ``deactivate`` names the source apply deactivates first (the name's holder, for
+    # a switch, or ``byo`` for a declared model kept inactive); ``held_by`` is another
+    # source that serves the name, which no write may take it from (a violation).
+    activate: str | None = None
+    deactivate: str | None = None
+    held_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +126,20 @@ class Violation:
 
 
 # Actions that write to the registry when applied.
-WRITING_ACTIONS = frozenset({Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE})
+WRITING_ACTIONS = frozenset(
+    {
+        Action.CREATE,
+        Action.UPDATE,
+        Action.REPLACE,
+        Action.DELETE,
+        Action.ACTIVATE,
+        Action.DEACTIVATE,
+    }
+)
+
+
+# What the registry generation can plan: its JSON summary counts these only.
+_REGISTRY_ACTIONS = tuple(a for a in Action if a not in (Action.ACTIVATE, Action.DEACTIVATE))
 
 
 @dataclass(frozen=True)
@@ -144,6 +169,8 @@ class Plan:
     environment: str | None = None
     # The environment's own api_url when --api-url replaced it (the plan says so).
     environment_api_url: str | None = None
+    # The API generation the registry speaks: ``registry`` or ``catalog``.
+    api: str = "registry"
 
     @property
     def partial(self) -> bool:
@@ -188,7 +215,8 @@ class Plan:
     def summary(self) -> dict[str, int]:
         """A count per action string, plus ``conflict`` and ``immutable-undeclared``."""
         by_action = Counter(change.action for change in self.changes)
-        counts = {action.value: by_action[action] for action in Action}
+        actions = Action if self.api == "catalog" else _REGISTRY_ACTIONS
+        counts = {action.value: by_action[action] for action in actions}
         counts["conflict"] = len(self.conflicts)
         counts["immutable-undeclared"] = self.immutable_undeclared
         return counts

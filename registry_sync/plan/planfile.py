@@ -19,15 +19,22 @@ from registry_sync.errors import PlanFileError, ResponseShapeError
 from registry_sync.live.entries import LiveHealth, parse_health
 from registry_sync.plan.document import FORMAT_VERSION
 from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
-from registry_sync.schema.fields import NULLABLE_FIELDS
+from registry_sync.schema.fields import nullable_fields
+from registry_sync.schema.generations import APIS
 from registry_sync.schema.secrets import secret_paths
 
-__all__ = ["read_plan"]
+__all__ = ["check_generation", "read_plan"]
+
+# What either generation can clear with a PATCH null: which applies is the API's to say.
+_NULLABLE = nullable_fields("registry") | nullable_fields("catalog")
 
 _ACTIONS = {action.value: action for action in Action}
 _KINDS = {kind.value: kind for kind in ChangeKind}
 # Actions computed from a live entry, whose fingerprint apply compares.
-_FINGERPRINTED = frozenset({Action.UPDATE, Action.REPLACE, Action.DELETE})
+_FINGERPRINTED = frozenset(
+    {Action.UPDATE, Action.REPLACE, Action.DELETE, Action.ACTIVATE, Action.DEACTIVATE}
+)
+_SOURCES = frozenset({"byo", "serving", "cluster"})
 _AGAIN = "make a new one with `registry-sync plan --out FILE`"
 
 
@@ -117,6 +124,17 @@ def _plan(top: Mapping[str, Any]) -> Plan:
     untargeted: Any = top.get("untargeted", 0)
     if not _is_int(untargeted) or untargeted < 0:
         raise _Corrupt("untargeted", "expected a count")
+    api = _optional(top, "api", str, "") or "registry"
+    if api not in APIS:
+        raise _Corrupt("api", f"unknown API generation {api!r}")
+    if api != "catalog" and any(_activation_of(change) for change in changes):
+        raise _Corrupt("actions", "activation is planned only against the catalog API")
+    for index, change in enumerate(changes):
+        for key, value in (change.patch or {}).items():
+            if value is None and key not in nullable_fields(api):
+                raise _Corrupt(
+                    f"actions[{index}].patch.{key}", f"null, but the {api} API cannot clear it"
+                )
     plan = Plan(
         changes=tuple(sorted(changes, key=lambda change: change.id)),
         models_dir=_field(top, "models_dir", str, ""),
@@ -127,6 +145,7 @@ def _plan(top: Mapping[str, Any]) -> Plan:
         environment=environment,
         targets=tuple(targets),
         untargeted=untargeted,
+        api=api,
     )
     # A hand-edited action list no longer matches the summary people reviewed.
     if plan.summary() != summary:
@@ -154,7 +173,7 @@ def _change(item: object, where: str) -> Change:
     if action is Action.UPDATE and (not patch or "id" in patch):
         raise _Corrupt(f"{where}.patch", "an update needs the fields to send, without id")
     for key, value in (patch or {}).items():
-        if value is None and key not in NULLABLE_FIELDS:
+        if value is None and key not in _NULLABLE:
             raise _Corrupt(f"{where}.patch.{key}", "null, but the API cannot clear this field")
     if action in _FINGERPRINTED and fingerprint is None:
         raise _Corrupt(f"{where}.live_fingerprint", f"a {action.value} needs one")
@@ -177,7 +196,33 @@ def _change(item: object, where: str) -> Change:
         live_fingerprint=fingerprint,
         conflict=_field(data, "conflict", bool, where),
         live_health=_live_health(data.get("live_health"), f"{where}.live_health"),
+        activate=_source(data, "activate", where),
+        deactivate=_source(data, "deactivate", where),
+        held_by=_source(data, "held_by", where),
     )
+
+
+def _source(data: Mapping[str, Any], key: str, where: str) -> str | None:
+    value: str | None = _optional(data, key, str, where)
+    if value is not None and value not in _SOURCES:
+        raise _Corrupt(f"{where}.{key}", f"unknown source {value!r}")
+    return value
+
+
+def _activation_of(change: Change) -> bool:
+    return change.action in (Action.ACTIVATE, Action.DEACTIVATE) or any(
+        (change.activate, change.deactivate, change.held_by)
+    )
+
+
+def check_generation(plan: Plan, api: str, path: Path) -> None:
+    """Raise :class:`PlanFileError` unless ``plan`` was made for the API generation
+    ``api`` the registry speaks now."""
+    if plan.api != api:
+        raise PlanFileError(
+            f"plan file {path} was made for the {plan.api} API, but the registry speaks the "
+            f"{api} API now; plan again against it"
+        )
 
 
 def _live_health(value: object, where: str) -> LiveHealth | None:

@@ -12,6 +12,7 @@ from typing import Any
 from registry_sync.desired.loader import DesiredDefinition
 from registry_sync.desired.ownership import is_owned
 from registry_sync.live.entries import LiveEntry
+from registry_sync.plan.activation import BYO, plan_platform_name, with_activation
 from registry_sync.plan.compare import (
     comparable,
     field_changes,
@@ -39,6 +40,14 @@ class PlanOptions:
     # Id globs this repository manages (``owns:``); live entries outside are not planned.
     owns: tuple[str, ...] = ()
     environment: str | None = None
+    # The API generation the registry speaks. In the catalog generation, the activation
+    # choices of registry-sync.yaml: declared id globs kept defined but not active,
+    # platform names (name, source) this repository serves, and the names it may take
+    # from another source.
+    api: str = "registry"
+    inactive: tuple[str, ...] = ()
+    activate: tuple[tuple[str, str], ...] = ()
+    switch: tuple[str, ...] = ()
 
 
 def replace_problems(
@@ -82,15 +91,38 @@ def build_plan(
     Immutable live entries no file declares are only counted.
     """
     live_by_id = {entry.id: entry for entry in live}
+    # A model file declares the organisation's own (byo) definition: in the catalog, a
+    # name only a platform source defines is one the file would define anew.
+    defined = (
+        {entry.id: entry for entry in live if entry.source == BYO}
+        if options.api == "catalog"
+        else live_by_id
+    )
     declared = {definition.id for definition in desired}
-    changes = [_plan_declared(d, live_by_id.get(d.id), options) for d in desired]
+    changes = [_plan_declared(d, defined.get(d.id), options) for d in desired]
+    if options.api == "catalog":
+        changes = [
+            with_activation(
+                change,
+                live_by_id.get(change.id),
+                inactive=options.inactive,
+                switch=options.switch,
+            )
+            for change in changes
+        ]
+        changes.extend(
+            plan_platform_name(name, source, live_by_id.get(name), switch=options.switch)
+            for name, source in options.activate
+            if is_owned(name, options.owns)
+        )
+        declared.update(name for name, _ in options.activate)
     immutable_undeclared = 0
     unknown = sorted(
         {
             name
             for entry in live
             if is_owned(entry.id, options.owns)
-            for name in unknown_fields(entry.definition)
+            for name in unknown_fields(entry.definition, options.api)
         }
     )
     for entry in live:
@@ -101,7 +133,7 @@ def build_plan(
         else:
             changes.append(_plan_undeclared(entry, options))
     changes.sort(key=lambda change: change.id)
-    changes = [_with_health(change, live_by_id.get(change.id)) for change in changes]
+    changes = [_with_health(change, defined.get(change.id)) for change in changes]
     return Plan(
         changes=tuple(changes),
         models_dir=options.models_dir,
@@ -110,6 +142,7 @@ def build_plan(
         immutable_undeclared=immutable_undeclared,
         unknown_live_fields=tuple(unknown),
         environment=options.environment,
+        api=options.api,
     )
 
 

@@ -107,14 +107,28 @@ def judge(plan: Plan, rules: Rules, live: Mapping[str, Mapping[str, Any]] | None
 
 def classify(change: Change) -> tuple[Risk, tuple[str, ...]]:
     """The risk class of one change, and the reasons for it (empty when safe)."""
+    serving = tuple(_serving_reasons(change))
     if change.action not in (Action.UPDATE, Action.REPLACE, Action.DELETE):
-        return Risk.SAFE, ()
+        return (Risk.BREAKING, serving) if serving else (Risk.SAFE, ())
     if change.action is Action.DELETE:
         return Risk.DESTRUCTIVE, ("deleted: callers of this id get an error",)
-    breaking = tuple(breaking_reasons(change))
+    breaking = (*breaking_reasons(change), *serving)
     if change.action is Action.REPLACE:
         return Risk.DESTRUCTIVE, ("replaced: deleted, then re-created", *breaking)
     return (Risk.BREAKING, breaking) if breaking else (Risk.SAFE, ())
+
+
+def _serving_reasons(change: Change) -> Iterator[str]:
+    """Why a change of who serves a name affects callers (the catalog generation)."""
+    if change.deactivate is None:
+        return
+    if change.activate is None:
+        yield "deactivated: callers of this name get an error until it is served again"
+    else:
+        yield (
+            f"taken from {change.deactivate}: callers are served by the {change.activate} "
+            "definition from now on"
+        )
 
 
 def breaking_reasons(change: Change) -> Iterator[str]:
@@ -154,6 +168,17 @@ def violations(plan: Plan, rules: Rules) -> list[Violation]:
         Violation("read-only-conflict", change.id, reason)
         for change, reason in zip(plan.conflicts, conflict_reasons(plan), strict=True)
     ]
+    found.extend(
+        Violation(
+            "name-held",
+            change.id,
+            f"{change.id} is served from {change.held_by}, and a name is served from one "
+            "source at a time: list it under activation.switch in registry-sync.yaml to "
+            f"take it from {change.held_by} (a breaking change), or stop declaring it",
+        )
+        for change in plan.changes
+        if change.held_by is not None
+    )
     for change in plan.writes:
         protected = _matching(change.id, rails.protect)
         if protected and change.action in (Action.DELETE, Action.REPLACE):
@@ -394,6 +419,8 @@ def _verb(action: Action) -> str:
         Action.CREATE: "create",
         Action.UPDATE: "update",
         Action.REPLACE: "replace (delete and re-create)",
+        Action.ACTIVATE: "activate",
+        Action.DEACTIVATE: "deactivate",
     }.get(action, "delete")
 
 

@@ -34,6 +34,7 @@ from registry_sync.render.text import (
     down_note,
     format_value,
     risk_line,
+    serving_note,
     summary_line,
     target_line,
     unchanged_line,
@@ -46,7 +47,15 @@ MARKER = "<!-- registry-sync-plan -->"
 COMMENT_LIMIT = 65536
 
 # The order a reviewer reads in, and the order entries are kept in when truncating.
-_RISK_ORDER = (Action.READ_ONLY, Action.DELETE, Action.REPLACE, Action.UPDATE, Action.CREATE)
+_RISK_ORDER = (
+    Action.READ_ONLY,
+    Action.DELETE,
+    Action.DEACTIVATE,
+    Action.REPLACE,
+    Action.UPDATE,
+    Action.ACTIVATE,
+    Action.CREATE,
+)
 # Conflicts, then destructive, then breaking changes: what a reviewer reads first.
 _RISK_RANK = {Risk.DESTRUCTIVE: 1, Risk.BREAKING: 2, Risk.SAFE: 3}
 _HEADS: dict[Action, tuple[str, str]] = {
@@ -56,6 +65,8 @@ _HEADS: dict[Action, tuple[str, str]] = {
     Action.REPLACE: ("🟣", "must be replaced (delete, then re-create)"),
     Action.UPDATE: ("🟡", "will be updated in place"),
     Action.CREATE: ("🟢", "will be created"),
+    Action.ACTIVATE: ("🔼", "will be activated"),
+    Action.DEACTIVATE: ("🔽", "will be deactivated"),
 }
 _NOUNS: dict[Action, tuple[str, str]] = {
     Action.READ_ONLY: ("read-only conflict", "read-only conflicts"),
@@ -63,6 +74,8 @@ _NOUNS: dict[Action, tuple[str, str]] = {
     Action.REPLACE: ("replace", "replaces"),
     Action.UPDATE: ("update", "updates"),
     Action.CREATE: ("create", "creates"),
+    Action.ACTIVATE: ("activation", "activations"),
+    Action.DEACTIVATE: ("deactivation", "deactivations"),
 }
 _ABSENT = "*(absent)*"
 # Characters that mean something inline in Markdown; ``#``, ``-``, ``+`` and digits
@@ -183,7 +196,7 @@ def _headline(plan: Plan) -> str:
         )
     else:
         where = f"Registry {code_span(plan.registry)}"
-    context = f"{where}, models in {code_span(plan.models_dir + '/')}."
+    context = f"{where} ({plan.api} API), models in {code_span(plan.models_dir + '/')}."
     if plan.environment is not None:
         context = f"Environment {code_span(plan.environment)}. {context}"
         if plan.environment_api_url is not None:
@@ -247,6 +260,9 @@ def _block(change: Change) -> str:
     if change.risk is not Risk.SAFE:
         reasons = escape_text("; ".join(change.risk_reasons))
         lines.extend(["", f"**{change.risk.value}:** {reasons}"])
+    serving = serving_note(change)
+    if serving:
+        lines.extend(["", escape_text(serving[0].upper() + serving[1:]) + "."])
     rows = _rows(change)
     if rows:
         lines.extend(["", "| field | before | after |", "| --- | --- | --- |", *rows])

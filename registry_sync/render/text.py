@@ -30,6 +30,7 @@ __all__ = [
     "registry_name",
     "render_text",
     "risk_line",
+    "serving_note",
     "summary_line",
     "target_line",
     "touched_fields",
@@ -52,6 +53,8 @@ _HEADS: dict[Action, tuple[str, str, str]] = {
     Action.REPLACE: ("-/+", "must be replaced", _MAGENTA),
     Action.DELETE: ("-", "will be deleted", _RED),
     Action.READ_ONLY: ("!", "is read-only on the server: CONFLICT", _RED),
+    Action.ACTIVATE: (">", "will be activated", _GREEN),
+    Action.DEACTIVATE: ("<", "will be deactivated", _RED),
 }
 # Longer values print as indented JSON, so a reviewer can read nested blocks.
 _FLAT_LIMIT = 72
@@ -63,7 +66,15 @@ _FIELD_MARKS = {ChangeKind.ADDED: "+", ChangeKind.REMOVED: "-", ChangeKind.CHANG
 _FIELD_COLOURS = {ChangeKind.ADDED: _GREEN, ChangeKind.REMOVED: _RED, ChangeKind.CHANGED: _YELLOW}
 _RISK_COLOURS = {Risk.DESTRUCTIVE: _RED, Risk.BREAKING: _MAGENTA, Risk.SAFE: _DIM}
 # The order a reviewer reads in: the things that cannot or must not be missed first.
-_BLOCK_ORDER = (Action.READ_ONLY, Action.DELETE, Action.REPLACE, Action.UPDATE, Action.CREATE)
+_BLOCK_ORDER = (
+    Action.READ_ONLY,
+    Action.DELETE,
+    Action.DEACTIVATE,
+    Action.REPLACE,
+    Action.UPDATE,
+    Action.ACTIVATE,
+    Action.CREATE,
+)
 
 
 def render_text(plan: Plan, *, color: bool = False, compact: bool = False) -> str:
@@ -135,10 +146,11 @@ def registry_name(registry: str) -> str:
 
 
 def header_line(plan: Plan) -> str:
-    """The line above the entries: what would be done, and where."""
+    """The line above the entries: what would be done, where, and which API the
+    registry speaks."""
     if plan.registry.startswith("file:"):
-        return f"Plan against {registry_name(plan.registry)}:"
-    return f"registry-sync will perform the following actions on {plan.registry}:"
+        return f"Plan against {registry_name(plan.registry)} ({plan.api} API):"
+    return f"registry-sync will perform the following actions on {plan.registry} ({plan.api} API):"
 
 
 def target_line(plan: Plan) -> str:
@@ -175,9 +187,14 @@ def summary_line(plan: Plan) -> str:
         return f"No changes. {which} {plan.models_dir}/.{unmanaged}"
     conflicts = _plural(counts["conflict"], "conflict", "conflicts")
     tail = f"{counts['conflict']} read-only {conflicts}, {counts['unmanaged']} unmanaged."
+    serving = (
+        f", {counts['activate']} to activate, {counts['deactivate']} to deactivate"
+        if plan.api == "catalog"
+        else ""
+    )
     return (
         f"Plan: {counts['create']} to create, {counts['update']} to update, "
-        f"{counts['replace']} to replace, {counts['delete']} to delete. {tail}"
+        f"{counts['replace']} to replace, {counts['delete']} to delete{serving}. {tail}"
     )
 
 
@@ -224,11 +241,29 @@ def _block(change: Change, paint: _Painter) -> list[str]:
     lines.extend(
         f"      {paint(_RISK_COLOURS[change.risk], '!')} {reason}" for reason in change.risk_reasons
     )
+    serving = serving_note(change)
+    if serving:
+        lines.append(f"      {paint(_GREEN if change.activate else _RED, '>')} {serving}")
     if change.action is Action.CREATE and change.body is not None:
         lines.extend(_created_fields(change.body, paint))
     for item in change.changes:
         lines.append("      " + _field_line(item, paint))
     return lines
+
+
+def serving_note(change: Change) -> str:
+    """What apply does to who serves the name (the catalog generation), for one line;
+    empty when nothing. Shared by every renderer."""
+    if change.deactivate is not None and change.activate is not None:
+        return (
+            f"serve the name: deactivate it from {change.deactivate}, then activate it "
+            f"from {change.activate}"
+        )
+    if change.activate is not None:
+        return f"serve the name: activate it from {change.activate}"
+    if change.deactivate is not None:
+        return f"stop serving the name: deactivate it from {change.deactivate}"
+    return ""
 
 
 def down_note(change: Change) -> str:
@@ -288,6 +323,8 @@ def touched_fields(change: Change) -> str:
         return "whole entry"
     if change.action is Action.REPLACE and not change.changes:
         return "re-created as declared"
+    if change.action in (Action.ACTIVATE, Action.DEACTIVATE):
+        return serving_note(change)
     return ", ".join(dict.fromkeys(_top_key(item.path) for item in change.changes))
 
 
