@@ -137,7 +137,6 @@ class ProjectConfig:
     file: str | None = None
     models_dir: Path | None = None
     api_url: str | None = None
-    api: Api | None = None  # the API generation pinned; None: detected
     prune: bool | None = None
     verify_health: bool | None = None
     protect: tuple[str, ...] = ()
@@ -148,18 +147,20 @@ class ProjectConfig:
     max_deletes: int | None = None
     deny: frozenset[str] = frozenset()  # risk classes policy: denies
     owns: tuple[str, ...] = ()  # id globs this repository manages; empty: all
-    # activation: (the catalog API). Declared id globs kept defined but not active;
-    # (name, source) of platform names to activate; names that may be switched
-    # from the source holding them.
-    inactive: tuple[str, ...] = ()
-    activate: tuple[tuple[str, str], ...] = ()
-    switch: tuple[str, ...] = ()
     environments: Mapping[str, Environment] = field(default_factory=dict)
     # Set only on the configuration :meth:`select` returns for one environment.
     environment: str | None = None
     api_key_env: str | None = None
     overlay: Path | None = None
     vars: Mapping[str, str] = field(default_factory=dict)
+    # Added with the catalog generation, last so that positional uses keep working.
+    api: Api | None = None  # the API generation pinned; None: detected
+    # activation: (the catalog API). Declared id globs kept defined but not active;
+    # (name, source) of platform names to activate; names that may be switched
+    # from the source holding them.
+    inactive: tuple[str, ...] = ()
+    activate: tuple[tuple[str, str], ...] = ()
+    switch: tuple[str, ...] = ()
 
     def select(self, name: str) -> ProjectConfig:
         """This configuration for the environment ``name``: each key its entry sets
