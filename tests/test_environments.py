@@ -154,8 +154,9 @@ def test_every_environment_problem_is_at_its_line_and_key(repo: Path) -> None:
         "registry-sync.yaml:5: environments.dev.api_url: expected an http:// or https:// URL",
         "registry-sync.yaml:6: environments.dev.api_key_env: expected an environment variable name",
         "registry-sync.yaml:7: environments.dev.models_dir: unknown key; expected one of "
-        "'api_url', 'api_key_env', 'overlay', 'vars', 'prune', 'protect', 'ignore_fields', "
-        "'server_defaults', 'freeze', 'max_deletes', 'policy', 'owns'",
+        "'api_url', 'api', 'api_key_env', 'overlay', 'vars', 'prune', 'protect', "
+        "'ignore_fields', 'server_defaults', 'freeze', 'max_deletes', 'policy', 'owns', "
+        "'activation'",
         "registry-sync.yaml:8: environments.dev.vars.bad: expected a string, got a list",
         "registry-sync.yaml:9: environments.dev.prune: expected true or false, got a string",
         "registry-sync.yaml:10: environments.all: expected a lower-case name such as "

@@ -42,6 +42,7 @@ def run(*args: str, env: dict[str, str | None] | None = None) -> Result:
     environment: dict[str, str | None] = {
         "MKA1_API_KEY": KEY,
         "MKA1_API_URL": None,
+        "MKA1_API": None,
         "MKA1_ON_BEHALF_OF": None,
     }
     environment.update(env or {})
@@ -269,10 +270,13 @@ def test_config_prints_every_setting_and_where_it_came_from(repo: Path) -> None:
         "models_dir: defs\nprune: true\nprotect: ['prod:*', 'm:x']\n"
         "ignore_fields:\n  - id: 'm:*'\n    fields: [contextWindow, hidden]\n"
         "server_defaults:\n  hidden: false\n  capabilities.supportsTopP: true\n"
-        "policy: {destructive: deny}\n",
+        "policy: {destructive: deny}\n"
+        "activation:\n  inactive: ['m:*-preview']\n"
+        "  activate:\n    - {name: 'meetkai:functionary-medium', source: serving}\n"
+        "    - {name: 'meetkai:whisper', source: cluster}\n",
     )
 
-    result = run("config", env={"MKA1_API_URL": "http://127.0.0.1:9"})
+    result = run("config", env={"MKA1_API_URL": "http://127.0.0.1:9", "MKA1_API": "catalog"})
 
     assert result.exit_code == 0, result.output
     assert result.stdout == (GOLDEN / "config.txt").read_text(encoding="utf-8")

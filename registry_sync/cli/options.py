@@ -18,7 +18,13 @@ from click.core import ParameterSource
 
 from registry_sync.cli.output import Output, warn_insecure
 from registry_sync.settings.defaults import API_KEY_VARIABLE, CACHE_DIR_ENV, POLICY_RISKS
-from registry_sync.settings.resolve import Given, Settings, default_text, resolve_settings
+from registry_sync.settings.resolve import (
+    API_CHOICES,
+    Given,
+    Settings,
+    default_text,
+    resolve_settings,
+)
 
 if TYPE_CHECKING:
     from registry_sync.live.sources import LiveSource
@@ -220,6 +226,14 @@ def _source_options(function: F, *, offline: bool) -> F:
             f"from {API_KEY_VARIABLE}.",
         ),
         setting_option(
+            "--api",
+            setting="api",
+            type=click.Choice(API_CHOICES),
+            help="The API generation the registry speaks [env: MKA1_API]: registry (the "
+            "registry API) or catalog (the catalog and activation API). Pinning it saves "
+            "the one request that detects it.",
+        ),
+        setting_option(
             "--on-behalf-of",
             setting="on_behalf_of",
             help="Send X-On-Behalf-Of with this external user id [env: MKA1_ON_BEHALF_OF].",
@@ -262,6 +276,7 @@ def _source_options(function: F, *, offline: bool) -> F:
     def command(
         *args: Any,
         api_url: str | None,
+        api: str | None,
         on_behalf_of: str | None,
         retry_budget: float | None,
         timeout: float | None,

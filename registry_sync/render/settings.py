@@ -77,6 +77,8 @@ def _value(settings: Settings, name: str) -> Any:
         return sorted(value)
     if name == "deny":
         return {risk: "deny" if risk in value else "warn" for risk in POLICY_RISKS}
+    if name == "activate":
+        return [{"name": item_name, "source": source} for item_name, source in value]
     if isinstance(value, tuple):
         return list(value)
     return value
@@ -93,11 +95,17 @@ def _text(value: Any, default: str) -> str:
     if isinstance(value, list):
         if not value:
             return "(none)"
-        return ", ".join(
-            f"{item['id']} ({', '.join(item['fields'])})" if isinstance(item, dict) else item
-            for item in value
-        )
+        return ", ".join(_item_text(item) for item in value)
     return str(value)
+
+
+def _item_text(item: Any) -> str:
+    """One item of a listed setting: an ignore_fields rule, an activation, or a string."""
+    if isinstance(item, dict) and "fields" in item:
+        return f"{item['id']} ({', '.join(item['fields'])})"
+    if isinstance(item, dict):
+        return f"{item['name']} ({item['source']})"
+    return str(item)
 
 
 SETTINGS_FORMATS: Mapping[str, Callable[[Settings], str]] = {

@@ -7,6 +7,7 @@ one explicitly. Every key is optional::
 
     models_dir: models                 # relative to this file
     api_url: https://apigw.mka1.com
+    api: catalog                       # registry or catalog; left out: detected (--api)
     prune: true
     verify_health: true                # apply probes what it wrote (--verify-health)
     protect:                           # ids or glob patterns never deleted or replaced
@@ -25,6 +26,11 @@ one explicitly. Every key is optional::
       breaking: warn
     owns: ["acme:*"]                   # ids this repository manages (others are never
                                        # listed, never pruned; a file outside it is an error)
+    activation:                        # the catalog API: which names are active
+      inactive: ["acme:*-preview"]     # declared ids (globs) kept defined but not active
+      activate:                        # platform names turned on (not owned: not declared)
+        - {name: "meetkai:functionary-medium", source: serving}   # serving or cluster
+      switch: ["acme:chat"]            # names that may be taken from another source
     environments:                      # optional: several registries from one models/
       staging:
         api_url: https://staging-gateway.example.com   # required
@@ -35,7 +41,10 @@ one explicitly. Every key is optional::
 
 Flags and environment variables override the file. With an environment selected,
 a key its entry sets replaces the top-level one (lists are not merged); keys it
-leaves out come from the top level. Problems are collected, each at
+leaves out come from the top level. ``activation``'s three lists are three keys
+(``activation.inactive``, ``activation.activate``, ``activation.switch``): an
+environment's ``activation: {inactive: [...]}`` replaces the top level's inactive
+list and keeps its activate and switch lists. Problems are collected, each at
 its file, line and key, as for models/. Values are never repeated in messages: a
 file in the wrong place may hold something secret.
 """
@@ -52,11 +61,12 @@ from typing import TYPE_CHECKING, Any
 
 from registry_sync.errors import ConfigError, InvalidConfig
 from registry_sync.schema.fields import DEFINITION_FIELDS, HTTP_URL_PATTERN
+from registry_sync.schema.generations import APIS, Api
 from registry_sync.schema.problems import Problem
 from registry_sync.schema.secrets import url_has_credentials
 from registry_sync.schema.suggest import suggester
 from registry_sync.schema.values import format_path, json_kind
-from registry_sync.settings.defaults import CONFIG_FILE, POLICY_RISKS
+from registry_sync.settings.defaults import ACTIVATION_SOURCES, CONFIG_FILE, POLICY_RISKS
 from registry_sync.settings.ignore import IgnoreRule
 from registry_sync.yamlio.document import PathParts
 from registry_sync.yamlio.files import Unreadable, read_model_file
@@ -77,6 +87,7 @@ __all__ = [
 _KEYS = (
     "models_dir",
     "api_url",
+    "api",
     "prune",
     "verify_health",
     "protect",
@@ -86,6 +97,7 @@ _KEYS = (
     "max_deletes",
     "policy",
     "owns",
+    "activation",
     "environments",
 )
 # The rails and defaults an environment's entry may set over the top level.
@@ -98,12 +110,19 @@ _RAIL_KEYS = (
     "max_deletes",
     "policy",
     "owns",
+    "activation",
 )
-_ENVIRONMENT_KEYS = ("api_url", "api_key_env", "overlay", "vars", *_RAIL_KEYS)
+_ENVIRONMENT_KEYS = ("api_url", "api", "api_key_env", "overlay", "vars", *_RAIL_KEYS)
 _ENVIRONMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _POLICY_VALUES = ("warn", "deny")
 _IGNORE_KEYS = ("id", "fields")
+# activation: in registry-sync.yaml, and the ProjectConfig field each key sets.
+_ACTIVATION_KEYS = ("inactive", "activate", "switch")
+_ACTIVATE_KEYS = ("name", "source")
+# A registry name as the API takes it (the model_id of POST /registry): one word.
+_NAME = re.compile(r"^\S+$")
+_GLOB_CHARACTERS = frozenset("*?[")
 _HTTP_URL = re.compile(HTTP_URL_PATTERN)
 
 
@@ -134,6 +153,14 @@ class ProjectConfig:
     api_key_env: str | None = None
     overlay: Path | None = None
     vars: Mapping[str, str] = field(default_factory=dict)
+    # Added with the catalog generation, last so that positional uses keep working.
+    api: Api | None = None  # the API generation pinned; None: detected
+    # activation: (the catalog API). Declared id globs kept defined but not active;
+    # (name, source) of platform names to activate; names that may be switched
+    # from the source holding them.
+    inactive: tuple[str, ...] = ()
+    activate: tuple[tuple[str, str], ...] = ()
+    switch: tuple[str, ...] = ()
 
     def select(self, name: str) -> ProjectConfig:
         """This configuration for the environment ``name``: each key its entry sets
@@ -274,6 +301,7 @@ class _Checker:
                 self.problem((str(key),), _unknown_key(str(key), _KEYS))
         models_dir = self._string(data, "models_dir")
         api_url = self._api_url(data)
+        api = self._api(data)
         prune = data.get("prune")
         if prune is not None and not isinstance(prune, bool):
             self.problem(("prune",), f"expected true or false, got {json_kind(prune)}")
@@ -288,6 +316,7 @@ class _Checker:
             file=self.display,
             models_dir=None if models_dir is None else _relative_to(folder, models_dir),
             api_url=api_url,
+            api=api,
             prune=prune,
             verify_health=verify_health,
             protect=self._strings(data, ("protect",)),
@@ -297,6 +326,7 @@ class _Checker:
             max_deletes=self._max_deletes(data),
             deny=self._policy(data),
             owns=self._strings(data, ("owns",)),
+            **self._activation(data),
             environments=self._environments(data, folder),
         )
 
@@ -336,6 +366,7 @@ class _Checker:
             if key not in _ENVIRONMENT_KEYS:
                 self.problem((str(key),), _unknown_key(str(key), _ENVIRONMENT_KEYS))
         api_url = self._api_url(data)
+        api = self._api(data)
         if "api_url" not in data:
             self.problem((), "missing api_url: an environment names its own registry")
         key_env = self._string(data, "api_key_env")
@@ -348,6 +379,8 @@ class _Checker:
         overlay = self._string(data, "overlay")
         variables = self._vars(data)
         rails: dict[str, Any] = {}
+        if api is not None:
+            rails["api"] = api
         if "prune" in data:
             if isinstance(data["prune"], bool):
                 rails["prune"] = data["prune"]
@@ -364,6 +397,7 @@ class _Checker:
             rails["max_deletes"] = self._max_deletes(data)
         if "policy" in data:
             rails["deny"] = self._policy(data)
+        rails.update(self._activation(data))
         if len(self.problems) > before or api_url is None or key_env is None:
             return None
         return Environment(
@@ -447,6 +481,169 @@ class _Checker:
             self.problem(("api_url",), "expected an http:// or https:// URL")
             return None
         return url
+
+    def _api(self, data: Mapping[str, Any]) -> Api | None:
+        value = data.get("api")
+        if value is None:
+            return None
+        for api in APIS:  # as an Api, for mypy
+            if value == api:
+                return api
+        hint = ""
+        if isinstance(value, str):
+            close = suggester(APIS).suggest(value)
+            hint = f"; did you mean '{close}'?" if close else ""
+        self.problem(
+            ("api",),
+            f"expected registry or catalog (leave it out to detect the API), "
+            f"got {json_kind(value)}{hint}",
+        )
+        return None
+
+    def _activation(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``activation:`` mapping: only the keys it sets, as :class:`ProjectConfig`
+        fields (an empty list it sets is set: an environment's replaces the top level's)."""
+        activation = data.get("activation")
+        if activation is None:
+            return {}
+        if not isinstance(activation, dict):
+            self.problem(
+                ("activation",),
+                "expected a mapping with inactive, activate or switch, "
+                f"got {json_kind(activation)}",
+            )
+            return {}
+        for key in activation:
+            if key not in _ACTIVATION_KEYS:
+                self.problem(("activation", str(key)), _unknown_key(str(key), _ACTIVATION_KEYS))
+        found: dict[str, Any] = {}
+        if "inactive" in activation:
+            found["inactive"] = self._distinct(activation, ("activation", "inactive"))
+        if "activate" in activation:
+            found["activate"] = self._activate(activation, found.get("inactive", ()))
+        if "switch" in activation:
+            found["switch"] = self._names(activation, ("activation", "switch"))
+        return found
+
+    def _activate(
+        self, activation: Mapping[str, Any], inactive: tuple[str, ...]
+    ) -> tuple[tuple[str, str], ...]:
+        items = activation["activate"]
+        if items is None:
+            return ()
+        if not isinstance(items, list):
+            self.problem(
+                ("activation", "activate"),
+                f"expected a list of {{name, source}} mappings, got {json_kind(items)}",
+            )
+            return ()
+        found: list[tuple[str, str]] = []
+        first: dict[str, int] = {}  # name -> its index, for "listed twice"
+        for index, item in enumerate(items):
+            path: PathParts = ("activation", "activate", index)
+            if not isinstance(item, dict):
+                self.problem(
+                    path,
+                    "expected a mapping such as {name: 'meetkai:chat', source: serving}, "
+                    f"got {json_kind(item)}",
+                )
+                continue
+            for key in item:
+                if key not in _ACTIVATE_KEYS:
+                    self.problem((*path, str(key)), _unknown_key(str(key), _ACTIVATE_KEYS))
+            name = None
+            if item.get("name") is None:
+                self.problem(
+                    (*path, "name"),
+                    "missing: the registry name to activate (e.g. 'meetkai:functionary-medium')",
+                )
+            else:
+                name = self._name(item["name"], (*path, "name"))
+            source = self._source(item, (*path, "source"))
+            if name is None:
+                continue
+            if name in first:
+                self.problem(
+                    (*path, "name"),
+                    f"listed twice (first at line {self._line_of(first[name])}); "
+                    "a name is served from one source: keep one",
+                )
+                continue
+            first[name] = index
+            if name in inactive:
+                self.problem(
+                    (*path, "name"),
+                    "also in activation.inactive: a name is either kept inactive or activated",
+                )
+            elif source is not None:
+                found.append((name, source))
+        return tuple(found)
+
+    def _line_of(self, index: int) -> int:
+        path = (*self.prefix, "activation", "activate", index)
+        return self.source.line_of(self.document, path)
+
+    def _name(self, value: Any, path: PathParts) -> str | None:
+        """``value`` (found at ``path``) as one registry name: no white space, no pattern."""
+        if not isinstance(value, str) or not value.strip():
+            self.problem(path, f"expected a registry name, got {json_kind(value)}")
+            return None
+        if not _NAME.match(value):
+            self.problem(path, "expected a registry name, without white space")
+            return None
+        if _GLOB_CHARACTERS & set(value):
+            self.problem(path, "expected one registry name, not a pattern (* ? [)")
+            return None
+        return value
+
+    def _source(self, item: Mapping[str, Any], path: PathParts) -> str | None:
+        value = item.get("source")
+        if value is None:
+            self.problem(path, "missing: serving or cluster, the source that serves the name")
+        elif value == "byo":
+            self.problem(
+                path,
+                "expected serving or cluster; a byo name is activated by declaring it "
+                "in the models folder",
+            )
+        elif value not in ACTIVATION_SOURCES:
+            hint = ""
+            if isinstance(value, str):
+                close = suggester(ACTIVATION_SOURCES).suggest(value)
+                hint = f"; did you mean '{close}'?" if close else ""
+            self.problem(path, f"expected serving or cluster, got {json_kind(value)}{hint}")
+        else:
+            return str(value)
+        return None
+
+    def _distinct(self, data: Mapping[str, Any], path: PathParts) -> tuple[str, ...]:
+        """:meth:`_strings`, each one once: a second listing is a problem at its line."""
+        return self._once(path, self._strings(data, path), data.get(str(path[-1])))
+
+    def _names(self, data: Mapping[str, Any], path: PathParts) -> tuple[str, ...]:
+        """A list of registry names (no patterns), each once."""
+        items = data.get(str(path[-1]))
+        if items is None:
+            return ()
+        if not isinstance(items, list):
+            self.problem(path, f"expected a list of registry names, got {json_kind(items)}")
+            return ()
+        names = [self._name(item, (*path, index)) for index, item in enumerate(items)]
+        return self._once(path, tuple(name for name in names if name is not None), items)
+
+    def _once(self, path: PathParts, values: tuple[str, ...], raw: Any) -> tuple[str, ...]:
+        if not values or not isinstance(raw, list):
+            return values
+        first: dict[str, int] = {}
+        for index, item in enumerate(raw):
+            if not isinstance(item, str) or item not in values:
+                continue
+            if item in first:
+                line = self.source.line_of(self.document, (*self.prefix, *path, first[item]))
+                self.problem((*path, index), f"listed twice (first at line {line}); keep one")
+            else:
+                first[item] = index
+        return tuple(first)
 
     def _strings(self, data: Mapping[str, Any], path: PathParts) -> tuple[str, ...]:
         value = data.get(str(path[-1]))

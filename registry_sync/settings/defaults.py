@@ -7,8 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "ACTIVATION_SOURCES",
     "API_KEY_VARIABLE",
     "API_URL_VARIABLE",
+    "API_VARIABLE",
     "CACHE_DIR_ENV",
     "CONFIG_FILE",
     "DEFAULT_API_URL",
@@ -26,6 +28,8 @@ CONFIG_FILE = "registry-sync.yaml"
 
 API_KEY_VARIABLE = "MKA1_API_KEY"
 API_URL_VARIABLE = "MKA1_API_URL"
+# Which API generation the registry speaks (registry or catalog); unset: detected.
+API_VARIABLE = "MKA1_API"
 ON_BEHALF_OF_VARIABLE = "MKA1_ON_BEHALF_OF"
 # Where the parse cache lives (else the user cache directory).
 CACHE_DIR_ENV = "REGISTRY_SYNC_CACHE_DIR"
@@ -38,5 +42,8 @@ DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 DEFAULT_PARALLELISM = 4
 # The risk classes a policy may deny and --allow let through (values of plan.model.Risk).
 POLICY_RISKS = ("destructive", "breaking")
+# The platform sources activation.activate may name (byo names are activated by
+# declaring them in models/): values of the catalog API's activation source.
+ACTIVATION_SOURCES = ("serving", "cluster")
 # Where export writes immutable entries, below the models folder.
 READ_ONLY_DIR = "_read-only"

@@ -3,7 +3,7 @@
 For each setting the first layer that sets it wins::
 
     1. its flag on the command line (``--models-dir``), else its environment
-       variable (``MKA1_API_URL``), for the settings that have one;
+       variable (``MKA1_API_URL``, ``MKA1_API``), for the settings that have one;
     2. registry-sync.yaml: ``--config FILE``, else the file found from the current
        folder up to the repository root (see :mod:`registry_sync.settings.config`);
     3. the built-in default (:mod:`registry_sync.settings.defaults`).
@@ -18,7 +18,8 @@ NAME`` or ``MKA1_ENV``, the ``environment`` argument of :func:`resolve_settings`
 the selected entry is one more layer, between 1 and 2, so a flag still beats the
 environment entry, which beats the file's top level. A named environment's
 registry is its own: ``MKA1_API_URL`` is not read for it (an ``--api-url`` flag
-still wins), and its key comes from its ``api_key_env``. Its overlay, variables and
+still wins), and its key comes from its ``api_key_env``. ``MKA1_API`` is read for
+it (as the rule says: a variable wins over the entry's ``api``). Its overlay, variables and
 ``owns`` are carried in :class:`Settings` for the loader (:mod:`registry_sync.desired.overlay`).
 """
 
@@ -30,9 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from registry_sync.errors import ConfigError
+from registry_sync.schema.generations import APIS
 from registry_sync.settings.defaults import (
     API_KEY_VARIABLE,
     API_URL_VARIABLE,
+    API_VARIABLE,
     CONFIG_FILE,
     DEFAULT_API_URL,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -44,10 +48,13 @@ from registry_sync.settings.defaults import (
 
 if TYPE_CHECKING:
     # Only for types: --help reads this module, and must not pay for the config reader.
+    from registry_sync.schema.generations import Api
     from registry_sync.settings.config import Environment, ProjectConfig
     from registry_sync.settings.ignore import IgnoreRule
 
 __all__ = [
+    "ACTIVATION_SETTINGS",
+    "API_CHOICES",
     "SETTINGS",
     "Given",
     "Origin",
@@ -58,6 +65,9 @@ __all__ = [
 ]
 
 MB = 1024 * 1024
+
+# The values of --api: the API generations (the CLI may not import schema/ itself).
+API_CHOICES: tuple[str, ...] = APIS
 
 OriginKind = Literal["flag", "environment variable", "environment", "file", "default"]
 
@@ -95,6 +105,8 @@ class Spec:
 SETTINGS: tuple[Spec, ...] = (
     Spec("models_dir", "models_dir", None, DEFAULT_MODELS_DIR, DEFAULT_MODELS_DIR.as_posix()),
     Spec("api_url", "api_url", API_URL_VARIABLE, DEFAULT_API_URL, DEFAULT_API_URL),
+    # None: the live source detects the API generation (one GET /catalog).
+    Spec("api", "api", API_VARIABLE, None, "detected"),
     Spec("on_behalf_of", None, ON_BEHALF_OF_VARIABLE, None, "none"),
     Spec("prune", "prune", None, False, "off"),
     Spec("verify_health", "verify_health", None, False, "off"),
@@ -113,7 +125,12 @@ SETTINGS: tuple[Spec, ...] = (
     Spec("server_defaults", "server_defaults", None, {}, "none"),
     Spec("freeze", "freeze", None, (), "none"),
     Spec("deny", "policy", None, frozenset(), "warn for every risk class"),
+    Spec("inactive", "activation.inactive", None, (), "none"),
+    Spec("activate", "activation.activate", None, (), "none"),
+    Spec("switch", "activation.switch", None, (), "none"),
 )
+# The settings that only the catalog API uses.
+ACTIVATION_SETTINGS = ("inactive", "activate", "switch")
 _SPECS = {spec.name: spec for spec in SETTINGS}
 
 
@@ -134,6 +151,9 @@ class Settings:
     config_file: str | None
     models_dir: Path
     api_url: str
+    # The API generation pinned (--api, MKA1_API, api: in registry-sync.yaml), None
+    # when nothing pins it: then the live source detects it.
+    api: Api | None
     on_behalf_of: str | None
     prune: bool
     verify_health: bool
@@ -146,6 +166,12 @@ class Settings:
     server_defaults: Mapping[str, Any]
     freeze: tuple[str, ...]
     deny: frozenset[str]
+    # activation: of registry-sync.yaml, for the catalog API: declared id globs kept
+    # defined but not active; (name, source) pairs of platform names to activate
+    # (source serving or cluster); names that may be taken from another source.
+    inactive: tuple[str, ...]
+    activate: tuple[tuple[str, str], ...]
+    switch: tuple[str, ...]
     origins: Mapping[str, Origin] = field(default_factory=dict)
     # The environment selected (None without one), and what only it can set: where
     # its key is, its overlay and variables, its own api_url (which an --api-url flag
@@ -156,6 +182,24 @@ class Settings:
     vars: Mapping[str, str] = field(default_factory=dict)
     owns: tuple[str, ...] = ()
     environment_api_url: str | None = None
+
+    def activation_ignored(self, api: str) -> str | None:
+        """Against ``api`` (the generation in effect, pinned or detected): None, or
+        the warning to print when registry-sync.yaml sets activation choices that the
+        registry API has no use for (it has no activation; they are ignored)."""
+        if api != "registry":
+            return None
+        keys = [
+            f"{_SPECS[name].key} ({self.origins[name]})"
+            for name in ACTIVATION_SETTINGS
+            if getattr(self, name)
+        ]
+        if not keys:
+            return None
+        return (
+            f"{', '.join(keys)}: ignored against the registry API, which has no "
+            "activation (every entry it holds is served); they apply to the catalog API"
+        )
 
     def scope(self) -> ProjectConfig:
         """What the loader needs to build this environment's definitions
@@ -256,11 +300,17 @@ def _environment_layer(config: ProjectConfig, entry: Environment) -> Layer:
 
 def _environ_layer(environ: Mapping[str, str]) -> Layer:
     # An empty variable counts as unset, as click (and most tools) treat it.
-    return {
+    layer = {
         spec.name: (environ[spec.variable], Origin("environment variable", spec.variable))
         for spec in SETTINGS
         if spec.variable is not None and environ.get(spec.variable)
     }
+    if "api" in layer and layer["api"][0] not in APIS:
+        # A flag is checked by click, the file by its checker; the variable here.
+        raise ConfigError(
+            f"{API_VARIABLE}: expected registry or catalog; unset it to detect the API"
+        )
+    return layer
 
 
 def _file_layer(config: ProjectConfig) -> Layer:

@@ -28,7 +28,8 @@ def config(config_file: Path | None, output_format: str, environment: str | None
     """Print the settings in effect and where each came from.
 
     One rule for every command: a flag or its environment variable, else
-    registry-sync.yaml, else the built-in default. Flags are per command, so this
+    registry-sync.yaml, else the built-in default. With api pinned to registry,
+    activation choices are named in a warning: that API ignores them. Flags are per command, so this
     shows what the environment and registry-sync.yaml set. Exit 0, or 1 when
     registry-sync.yaml is missing (with --config) or invalid.
     """
@@ -37,7 +38,12 @@ def config(config_file: Path | None, output_format: str, environment: str | None
     def run() -> int:
         from registry_sync.render.settings import SETTINGS_FORMATS
 
-        output.out(SETTINGS_FORMATS[output_format](resolved(config_file, environment)), nl=False)
+        settings = resolved(config_file, environment)
+        output.out(SETTINGS_FORMATS[output_format](settings), nl=False)
+        # Only a pinned API is known here (a detected one needs the registry).
+        ignored = None if settings.api is None else settings.activation_ignored(settings.api)
+        if ignored is not None:
+            output.err(f"warning: {ignored}")
         return EXIT_OK
 
     run_command(output, run)
