@@ -45,7 +45,7 @@ def server() -> Iterator[RegistryServer]:
 def client(server: RegistryServer) -> Iterator[RegistryClient]:
     # Retry-After "0" and no backoff: the faults below are answered at once.
     policy = RetryPolicy(initial_delay=0.0, jitter=0.0)
-    with RegistryClient(server.url, KEY, retry=policy) as registry:
+    with RegistryClient(server.url, KEY, retry=policy, api="registry") as registry:
         yield registry
 
 
@@ -164,12 +164,12 @@ def test_the_final_check_compares_as_the_planner_does(rewritten: str, converged:
     def rewrite(line: str) -> None:
         if line.startswith(f"POST {API} ") and not rewrites:
             rewrites.append(line)
-            with RegistryClient(running.url, KEY) as other:
+            with RegistryClient(running.url, KEY, api="registry") as other:
                 other.update_model("svc:a", {rewritten: 7 if rewritten == "rpm" else False})
 
     with (
         RegistryServer(api_key=KEY, log=rewrite) as running,
-        RegistryClient(running.url, KEY) as client,
+        RegistryClient(running.url, KEY, api="registry") as client,
     ):
         plan = plan_for(client, definition("svc:a", rpm=1, hidden=True), ignore=(rule,))
 

@@ -487,7 +487,7 @@ def test_an_entry_changed_by_someone_else_during_apply_is_reported_not_converged
     workspace: Workspace,
 ) -> None:
     def change_it(server: RegistryServer) -> None:
-        with RegistryClient(server.url, KEY) as other:
+        with RegistryClient(server.url, KEY, api="registry") as other:
             other.update_model(CHAT, {"contextWindow": 4096})
 
     meddler = Meddler(f"PATCH {API}/{CHAT}", change_it)
@@ -584,7 +584,7 @@ def test_a_stale_saved_plan_is_refused_and_nothing_is_written(
 ) -> None:
     workspace.write_models(*EVERY_KIND)
     assert workspace.plan("--prune", "--out", "plan.json").exit_code == 0
-    with RegistryClient(workspace.server.url, KEY) as other:
+    with RegistryClient(workspace.server.url, KEY, api="registry") as other:
         meddle(other)
     workspace.server.clear_requests()
 
@@ -874,7 +874,7 @@ def _resummarise(document: dict[str, Any]) -> None:
 
 
 def _update_the_immutable_entry(document: dict[str, Any], workspace: Workspace) -> None:
-    with RegistryClient(workspace.server.url, KEY) as client:
+    with RegistryClient(workspace.server.url, KEY, api="registry") as client:
         fingerprint = {entry.id: entry.fingerprint() for entry in client.list_models()}[SYSTEM]
     for action in document["actions"]:
         if action["id"] == SYSTEM:

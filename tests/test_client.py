@@ -64,6 +64,7 @@ def connect(
             "api_key": registry_server.api_key,
             "retry": RetryPolicy(jitter=0),
             "sleep": sleeps.append,
+            "api": "registry",
             **options,
         }
         client = RegistryClient(base_url or registry_server.url, **settings)
@@ -350,7 +351,7 @@ def test_a_key_without_admin_rights_is_refused(
 ) -> None:
     with (
         RegistryServer(seed=registry_seed, non_admin_key="reader-key") as server,
-        RegistryClient(server.url, api_key) as client,
+        RegistryClient(server.url, api_key, api="registry") as client,
         pytest.raises(ApiError) as caught,
     ):
         client.list_models()
@@ -719,7 +720,9 @@ def test_the_api_key_appears_in_no_message_repr_or_traceback(
                 server.inject(fault)
             server.latency = latency
             with (
-                RegistryClient(server.url, SECRET_KEY, timeout=0.05, sleep=sleeps.append) as client,
+                RegistryClient(
+                    server.url, SECRET_KEY, timeout=0.05, sleep=sleeps.append, api="registry"
+                ) as client,
                 pytest.raises((ApiError, TransportError, ResponseShapeError)) as caught,
             ):
                 call(client)
@@ -727,7 +730,7 @@ def test_the_api_key_appears_in_no_message_repr_or_traceback(
             texts += [str(error), repr(error), repr(client)]
             texts += traceback.format_exception(type(error), error, error.__traceback__)
         stopped_url = server.url
-    with RegistryClient(stopped_url, SECRET_KEY, sleep=sleeps.append) as client:
+    with RegistryClient(stopped_url, SECRET_KEY, sleep=sleeps.append, api="registry") as client:
         with pytest.raises(TransportError) as refused:
             client.list_models()
         texts += traceback.format_exception(type(refused.value), refused.value, None)

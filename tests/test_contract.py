@@ -31,7 +31,13 @@ from registry_sync.cli import cli
 from registry_sync.desired.loader import load_models
 from registry_sync.schema.definition import api_problems
 from registry_sync.schema.fields import health_check_form
-from registry_sync.testing import RegistryServer, list_response, minimal_definition, registry_model
+from registry_sync.testing import (
+    RegistryServer,
+    StoreRules,
+    list_response,
+    minimal_definition,
+    registry_model,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-contract-91b2"
@@ -275,7 +281,7 @@ def test_every_response_of_the_local_server_parses_with_the_sdk() -> None:
     body = minimal_definition("a:b", rpm=1)
     for store_nulls in (False, True):
         with (
-            RegistryServer(api_key=KEY, store_nulls=store_nulls) as server,
+            RegistryServer(api_key=KEY, store=StoreRules(store_nulls=store_nulls)) as server,
             httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}) as http,
         ):
             RegistryModelResponse.model_validate(http.post(API, json=body).json())

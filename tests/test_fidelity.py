@@ -20,6 +20,7 @@ from registry_sync.cli import cli
 from registry_sync.testing import (
     Fault,
     RegistryServer,
+    StoreRules,
     list_response,
     minimal_definition,
     registry_model,
@@ -94,7 +95,7 @@ def make_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 def test_removing_a_field_is_one_patch_with_null_and_the_next_plan_is_empty(
     make_repo: Any, field: str, store_nulls: bool
 ) -> None:
-    repo = make_repo(seeded(FULL), store_nulls=store_nulls)
+    repo = make_repo(seeded(FULL), store=StoreRules(store_nulls=store_nulls))
     repo.write({k: v for k, v in FULL.items() if k != field})
 
     planned = repo.run("plan")
@@ -231,7 +232,7 @@ def test_warnings_do_not_stop_plan_and_strict_makes_them_fail(make_repo: Any) ->
 
 
 def test_a_server_default_declared_in_the_config_converges(make_repo: Any) -> None:
-    repo = make_repo(seeded(), fill_defaults={"hidden": False})
+    repo = make_repo(seeded(), store=StoreRules(fill_defaults={"hidden": False}))
     repo.config("server_defaults:\n  hidden: false\n")
     repo.write(minimal_definition(CHAT))
 
@@ -244,7 +245,7 @@ def test_a_server_default_declared_in_the_config_converges(make_repo: Any) -> No
 
 
 def test_a_field_the_server_added_is_reported_not_called_a_failure(make_repo: Any) -> None:
-    repo = make_repo(seeded(), fill_defaults={"hidden": False})
+    repo = make_repo(seeded(), store=StoreRules(fill_defaults={"hidden": False}))
     repo.write(minimal_definition(CHAT))
 
     applied = repo.run("apply", "--auto-approve")
@@ -337,7 +338,7 @@ def test_a_saved_plan_stamps_created_at_apply_time(make_repo: Any) -> None:
 def test_a_landed_create_whose_answer_was_lost_counts_as_done_despite_server_defaults(
     make_repo: Any,
 ) -> None:
-    repo = make_repo(seeded(), fill_defaults={"hidden": False})
+    repo = make_repo(seeded(), store=StoreRules(fill_defaults={"hidden": False}))
     repo.server.inject(Fault("drop", method="POST", after_apply=True))
     repo.write(minimal_definition(CHAT))
 

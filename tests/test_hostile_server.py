@@ -73,7 +73,7 @@ def test_an_error_body_echoing_the_key_in_any_form_is_scrubbed(
     body = json.dumps({"error": {"message": f"invalid credential {form} for this route"}})
     registry.inject(Fault("status", status=401, body=body))
     with (
-        RegistryClient(registry.url, KEY, retry=NO_RETRY) as client,
+        RegistryClient(registry.url, KEY, retry=NO_RETRY, api="registry") as client,
         pytest.raises(ApiError) as raised,
     ):
         client.list_models()
@@ -96,7 +96,7 @@ def test_a_200_body_echoing_the_key_is_scrubbed_from_the_shape_error(
 ) -> None:
     registry.inject(Fault("malformed", method="GET", body=json.dumps(document)))
     with (
-        RegistryClient(registry.url, KEY, retry=NO_RETRY) as client,
+        RegistryClient(registry.url, KEY, retry=NO_RETRY, api="registry") as client,
         pytest.raises(ResponseShapeError) as raised,
     ):
         client.list_models()
@@ -128,7 +128,7 @@ def test_has_more_false_is_fine() -> None:
 def test_deeply_nested_json_from_the_server_is_a_shape_error(registry: RegistryServer) -> None:
     registry.inject(Fault("malformed", method="GET", body="[" * 100_000 + "]" * 100_000))
     with (
-        RegistryClient(registry.url, KEY, retry=NO_RETRY) as client,
+        RegistryClient(registry.url, KEY, retry=NO_RETRY, api="registry") as client,
         pytest.raises(ResponseShapeError, match="nested too deeply"),
     ):
         client.list_models()
@@ -210,7 +210,9 @@ def test_a_trickling_server_cannot_outlast_the_deadline(
     try:
         started = time.monotonic()
         with (
-            RegistryClient(raw.url, KEY, retry=NO_RETRY, deadline=NetworkDeadline(1)) as client,
+            RegistryClient(
+                raw.url, KEY, retry=NO_RETRY, deadline=NetworkDeadline(1), api="registry"
+            ) as client,
             pytest.raises(TransportError) as raised,
         ):
             client.list_models()
@@ -253,7 +255,9 @@ def test_a_response_past_the_size_limit_is_an_error(
     raw = RawServer(reply)
     try:
         with (
-            RegistryClient(raw.url, KEY, retry=NO_RETRY, max_response_bytes=1024 * 1024) as client,
+            RegistryClient(
+                raw.url, KEY, retry=NO_RETRY, max_response_bytes=1024 * 1024, api="registry"
+            ) as client,
             pytest.raises(ResponseShapeError) as raised,
         ):
             client.list_models()
@@ -363,7 +367,7 @@ def test_loopback_http_and_https_need_no_flag(url: str) -> None:
 def test_a_delete_answer_keyed_by_the_key_is_scrubbed(registry: RegistryServer) -> None:
     registry.inject(Fault("malformed", method="DELETE", body=json.dumps({KEY: True})))
     with (
-        RegistryClient(registry.url, KEY, retry=NO_RETRY) as client,
+        RegistryClient(registry.url, KEY, retry=NO_RETRY, api="registry") as client,
         pytest.raises(ResponseShapeError) as raised,
     ):
         client.remove_model("t:x")

@@ -176,7 +176,9 @@ def test_token_bucket_refuses_beyond_the_rate_with_a_whole_second_retry_after() 
 def test_the_server_answers_429_beyond_its_rate_limit() -> None:
     with (
         RegistryServer(api_key=KEY, rate_limit=1) as server,
-        RegistryClient(server.url, KEY, retry=RetryPolicy(max_attempts=1)) as client,
+        RegistryClient(
+            server.url, KEY, retry=RetryPolicy(max_attempts=1), api="registry"
+        ) as client,
     ):
         client.list_models()
         with pytest.raises(Exception, match="returned 429: rate limit exceeded"):
@@ -229,7 +231,7 @@ def limited() -> Iterator[tuple[RegistryServer, Any]]:
     """One run of 40 creates at --parallelism 8 against a registry allowing 40/s."""
     with (
         RegistryServer(api_key=KEY, rate_limit=40) as server,
-        RegistryClient(server.url, KEY, connections=8) as client,
+        RegistryClient(server.url, KEY, connections=8, api="registry") as client,
     ):
         events: list[Any] = []
         result = apply_plan(creates(client, 40), client, parallelism=8, on_event=events.append)
@@ -249,7 +251,7 @@ def test_a_rate_limited_run_converges_with_no_failed_write(
 
 def test_concurrency_never_exceeds_the_parallelism() -> None:
     server = CountingServer(api_key=KEY, latency=0.01)
-    with server, RegistryClient(server.url, KEY, connections=3) as client:
+    with server, RegistryClient(server.url, KEY, connections=3, api="registry") as client:
         result = apply_plan(creates(client, 30), client, parallelism=3)
     assert result.complete
     assert server.most_busy == 3
@@ -258,7 +260,7 @@ def test_concurrency_never_exceeds_the_parallelism() -> None:
 def test_max_rps_caps_the_rate_the_registry_sees() -> None:
     # Unpaced, 20 creates against an instant registry take a few milliseconds.
     server = CountingServer(api_key=KEY)
-    with server, RegistryClient(server.url, KEY, connections=8) as client:
+    with server, RegistryClient(server.url, KEY, connections=8, api="registry") as client:
         result = apply_plan(creates(client, 21), client, parallelism=8, max_rps=40)
     assert result.complete
     times = server.write_times
@@ -273,7 +275,7 @@ def test_the_pool_keeps_a_connection_per_worker(connections: int, opened: int) -
     # round reuses the first round's; with fewer it must open the difference again.
     with (
         RegistryServer(api_key=KEY, latency=0.1) as server,
-        RegistryClient(server.url, KEY, connections=connections) as client,
+        RegistryClient(server.url, KEY, connections=connections, api="registry") as client,
     ):
         for _ in range(2):
             threads = [threading.Thread(target=client.list_models) for _ in range(12)]

@@ -228,7 +228,9 @@ def test_any_server_answer_is_entries_or_an_error_without_the_key(
         server.inject(Fault("malformed", method="GET", body=body))
     else:
         server.inject(Fault("status", status=status, body=body))
-    with RegistryClient(server.url, KEY, retry=RetryPolicy(max_elapsed=0)) as client:
+    with RegistryClient(
+        server.url, KEY, retry=RetryPolicy(max_elapsed=0), api="registry"
+    ) as client:
         try:
             client.list_models()
         except RegistryError as exc:

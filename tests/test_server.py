@@ -26,7 +26,7 @@ from meetkai_mka1.models import (
 )
 
 from registry_sync.errors import ResponseShapeError
-from registry_sync.testing import Fault, RegistryServer, list_response, registry_model
+from registry_sync.testing import Fault, RegistryServer, StoreRules, list_response, registry_model
 from registry_sync.testing.__main__ import main as serve
 
 BASE = "/api/v1/llm/models/registry"
@@ -338,7 +338,7 @@ def test_a_patch_null_clears_a_nullable_field_or_stores_it(
     store_nulls: bool, stored: dict[str, Any]
 ) -> None:
     seed = list_response([registry_model({**new_definition(), "rpm": 60, "hidden": True})])
-    with RegistryServer(seed=seed, store_nulls=store_nulls) as server:
+    with RegistryServer(seed=seed, store=StoreRules(store_nulls=store_nulls)) as server:
         response = request(
             "PATCH",
             f"{server.url}{path_of('meetkai:new-model-v1')}",
@@ -353,7 +353,7 @@ def test_a_patch_null_clears_a_nullable_field_or_stores_it(
 
 def test_fill_defaults_fills_what_an_add_omits() -> None:
     defaults = {"hidden": False, "capabilities.supportsTopP": True}
-    with RegistryServer(fill_defaults=defaults) as server:
+    with RegistryServer(store=StoreRules(fill_defaults=defaults)) as server:
         headers = {"Authorization": "Bearer test-key"}
         url = f"{server.url}{BASE}"
         assert request("POST", url, json=new_definition(), headers=headers).status_code == 200

@@ -41,7 +41,7 @@ def server() -> Iterator[RegistryServer]:
 @pytest.fixture
 def client(server: RegistryServer) -> Iterator[RegistryClient]:
     policy = RetryPolicy(initial_delay=0.0, jitter=0.0)
-    with RegistryClient(server.url, KEY, retry=policy) as registry:
+    with RegistryClient(server.url, KEY, retry=policy, api="registry") as registry:
         yield registry
 
 
@@ -192,7 +192,7 @@ def test_an_update_that_added_a_field_the_api_cannot_clear_is_not_rolled_back(
             api_key=KEY,
             unhealthy={UPDATED: "down"},
         ) as other,
-        RegistryClient(other.url, KEY) as registry,
+        RegistryClient(other.url, KEY, api="registry") as registry,
     ):
         plan = plan_for(registry, minimal_definition(UPDATED))
         report = verify_apply(apply_plan(plan, registry), registry, rollback=True)

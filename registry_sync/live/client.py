@@ -28,18 +28,25 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
-from urllib.parse import quote
 
 import httpx
 
 from registry_sync._version import __version__
 from registry_sync.errors import ApiError, ConfigError, ResponseShapeError, TransportError
 from registry_sync.gcpause import gc_paused
-from registry_sync.live.entries import LiveEntry, one_line, parse_entry, parse_list_response
+from registry_sync.live.dialects import (
+    API_PATH,
+    CatalogDialect,
+    Dialect,
+    HealthResult,
+    RegistryDialect,
+    probe,
+)
+from registry_sync.live.entries import LiveEntry, one_line
 from registry_sync.live.network import NetworkDeadline, RetryPolicy
+from registry_sync.schema.generations import Api, check_api
 from registry_sync.settings.defaults import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 
 __all__ = [
@@ -53,7 +60,6 @@ __all__ = [
     "RetryPolicy",
 ]
 
-API_PATH = "/api/v1/llm/models/registry"
 # A piece of the key this long, found in server text, is hidden too.
 _FRAGMENT = 8
 
@@ -92,15 +98,6 @@ class Gate(Protocol):
         """The request started at ``started`` was answered (``throttled``: with 429)."""
 
 
-@dataclass(frozen=True)
-class HealthResult:
-    """The answer of a health probe; ``checked_at`` is epoch milliseconds."""
-
-    is_available: bool
-    checked_at: float
-    error: str | None = None
-
-
 class RegistryClient:
     """A client of one MKA1 model registry, safe to share between threads.
 
@@ -108,6 +105,22 @@ class RegistryClient:
     for every retry wait; tests pass one that records instead of sleeping.
     ``connections`` is how many connections the pool keeps alive: the number of
     threads that send through the client at once.
+
+    ``api`` is the API generation the registry speaks (``registry`` or ``catalog``),
+    each spoken by its dialect (:mod:`registry_sync.live.dialects`); the methods have
+    the same names for both. When ``api`` is None the client finds it on first need
+    (:attr:`api`) with a probe that costs at most one extra request and never writes:
+
+    * ``GET /api/v1/llm/models/catalog`` first. A 200 with a valid catalog list is the
+      catalog generation, and that answer *is* the list: the :meth:`list_models` that
+      follows sends nothing more.
+    * A 404 there is the registry generation (which then lists ``GET /registry``).
+    * Anything else is an error, never a guess: no connection, a timeout, 401 or 403,
+      a 5xx after the retries, or a 200 that is not a catalog list. Its message says
+      that ``api:`` in ``registry-sync.yaml`` (or ``--api``) pins the generation.
+
+    Pinned to ``catalog``, a 404 on ``/catalog`` is an error saying the registry does
+    not speak that API; pinned to ``registry``, nothing is probed.
     """
 
     def __init__(
@@ -122,6 +135,7 @@ class RegistryClient:
         deadline: NetworkDeadline | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         connections: int = 20,
+        api: Api | None = None,
     ) -> None:
         if not _header_safe(api_key):
             raise ConfigError(
@@ -143,6 +157,13 @@ class RegistryClient:
         self._deadline = deadline if deadline is not None else NetworkDeadline()
         self._max_response_bytes = max_response_bytes
         self._gate: Gate | None = None
+        self._api: Api | None = None if api is None else check_api(api)
+        self._probe_lock = threading.Lock()
+        self._probed: list[LiveEntry] | None = None
+        self._dialects: dict[Api, Dialect] = {
+            "registry": RegistryDialect(self),
+            "catalog": CatalogDialect(self),
+        }
         headers = {
             "Authorization": f"Bearer {api_key}",
             "Accept": "application/json",
@@ -187,76 +208,80 @@ class RegistryClient:
 
     # -- the registry operations ------------------------------------------------
 
+    @property
+    def api(self) -> Api:
+        """The API generation this client speaks: the one pinned, else the one
+        :func:`~registry_sync.live.dialects.probe` finds on first need (one ``GET
+        /catalog``; its list is kept for the :meth:`list_models` that follows)."""
+        if self._api is None:
+            with self._probe_lock:
+                if self._api is None:
+                    api, probed = probe(self)
+                    self._probed = probed
+                    self._api = api
+        return self._api
+
+    def _dialect(self) -> Dialect:
+        return self._dialects[self.api]
+
     def list_models(self) -> list[LiveEntry]:
-        """Every registry entry, immutable ones included, in the server's order."""
+        """Every live entry, read-only ones included, in the server's order (in the
+        catalog generation: one per name, grouped from its definitions)."""
         with gc_paused():  # thousands of entries, all kept: collecting finds nothing
-            document = self._call("list registry models", "GET", API_PATH)
-            with self._scrubbing():
-                entries = parse_list_response(document, f"GET {API_PATH}")
-        # A health error is the server's text: scrubbed like every other.
-        return [
-            entry
-            if entry.health is None or entry.health.error is None
-            else dataclasses.replace(
-                entry,
-                health=dataclasses.replace(entry.health, error=self._scrub(entry.health.error)),
-            )
-            for entry in entries
-        ]
+            dialect = self._dialect()
+            with self._probe_lock:
+                probed, self._probed = self._probed, None
+            entries = probed if probed is not None else dialect.list_models()
+        return [self._scrubbed(entry) for entry in entries]
 
     def get_model(self, model_id: str) -> LiveEntry | None:
-        """The entry ``model_id``, or None when the registry answers 404."""
-        path = _model_path(model_id)
-        try:
-            document = self._call(f"get registry model {model_id}", "GET", path)
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        with self._scrubbing():
-            return _entry_for(document, model_id, f"GET {path}")
+        """The entry ``model_id``, or None when the registry has none. The catalog has
+        no per-id GET: there it reads the whole list and picks the name."""
+        entry = self._dialect().get_model(model_id)
+        return None if entry is None else self._scrubbed(entry)
 
     def add_model(self, definition: Mapping[str, Any]) -> LiveEntry:
-        """Create a database entry from a full definition; returns the stored entry."""
-        model_id = definition.get("id")
-        name = model_id if isinstance(model_id, str) else "(no id)"
-        document = self._call(
-            f"add registry model {name}", "POST", API_PATH, body=dict(definition), writes=True
-        )
-        with self._scrubbing():
-            return _entry_for(document, name, f"POST {API_PATH}")
+        """Create an entry from a full definition; returns the stored entry. In the
+        catalog generation this defines a byo model without activating its name."""
+        return self._scrubbed(self._dialect().add_model(definition))
 
     def update_model(self, model_id: str, fields: Mapping[str, Any]) -> LiveEntry:
-        """Set the given top-level fields of ``model_id``; omitted fields keep their value."""
-        path = _model_path(model_id)
-        document = self._call(
-            f"update registry model {model_id}", "PATCH", path, body=dict(fields), writes=True
-        )
-        with self._scrubbing():
-            return _entry_for(document, model_id, f"PATCH {path}")
+        """Set the given top-level fields of ``model_id``; omitted fields keep their
+        value, a null clears a nullable one. In the catalog generation the body also
+        carries ``id`` (and only a byo definition can change)."""
+        return self._scrubbed(self._dialect().update_model(model_id, fields))
 
     def remove_model(self, model_id: str) -> None:
-        """Delete ``model_id``; returns only once the server confirmed the deletion."""
-        path = _model_path(model_id)
-        document = self._call(f"remove registry model {model_id}", "DELETE", path, writes=True)
-        if not isinstance(document, dict) or document.get("deleted") is not True:
-            with self._scrubbing():
-                raise ResponseShapeError(
-                    f"DELETE {path}",
-                    "deleted",
-                    f'expected {{"deleted": true}}, got {_shape(document)}',
-                )
+        """Delete ``model_id``; returns only once the server confirmed the deletion. In
+        the catalog generation: the byo definition, and its activation if it served."""
+        self._dialect().remove_model(model_id)
 
     def check_health(self, model_id: str) -> HealthResult:
         """Ask the registry to probe ``model_id`` now."""
-        path = f"{_model_path(model_id)}/health"
-        # A POST, but a probe changes no registry state: retrying it is as safe as a read.
-        document = self._call(f"check health of registry model {model_id}", "POST", path)
-        with self._scrubbing():
-            result = _health_result(document, f"POST {path}")
+        result = self._dialect().check_health(model_id)
         if result.error is None:
             return result
         return dataclasses.replace(result, error=self._scrub(one_line(result.error)))
+
+    def activate(self, model_id: str, source: str) -> None:
+        """Serve ``model_id`` from ``source`` (catalog generation only; idempotent for
+        the source already serving it). Another source holding the name is an
+        :class:`ApiError` (409) whose message names it when the server does; the
+        registry generation raises :class:`ConfigError`: it has no activation."""
+        self._dialect().activate(model_id, source)
+
+    def deactivate(self, model_id: str) -> None:
+        """Stop serving ``model_id``, keeping every definition of it (catalog generation
+        only; the registry generation raises :class:`ConfigError`)."""
+        self._dialect().deactivate(model_id)
+
+    def _scrubbed(self, entry: LiveEntry) -> LiveEntry:
+        # A health error is the server's text: scrubbed like every other.
+        if entry.health is None or entry.health.error is None:
+            return entry
+        return dataclasses.replace(
+            entry, health=dataclasses.replace(entry.health, error=self._scrub(entry.health.error))
+        )
 
     # -- HTTP, retries and error translation -------------------------------------
 
@@ -270,6 +295,8 @@ class RegistryClient:
         writes: bool = False,
     ) -> Any:
         """Send one request, retrying as the policy allows; returns the parsed JSON body."""
+        # Any other request makes the probe's list stale: list_models reads afresh.
+        self._probed = None
         response = self._send(operation, method, path, body, writes)
         try:
             return json.loads(response.content)
@@ -492,37 +519,6 @@ def _checked_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-def _model_path(model_id: str) -> str:
-    # Ids hold a colon (meetkai:x) and may hold "/": encode everything.
-    return f"{API_PATH}/{quote(model_id, safe='')}"
-
-
-def _entry_for(document: Any, model_id: str, origin: str) -> LiveEntry:
-    entry = parse_entry(document, origin)
-    if entry.id != model_id:
-        raise ResponseShapeError(origin, "id", f"expected {model_id!r}, got {entry.id!r}")
-    return entry
-
-
-def _health_result(document: Any, origin: str) -> HealthResult:
-    if not isinstance(document, dict):
-        raise ResponseShapeError(origin, "", f"expected a JSON object, got {_shape(document)}")
-    available = document.get("is_available")
-    if not isinstance(available, bool):
-        raise ResponseShapeError(
-            origin, "is_available", f"expected a boolean, got {_shape(available)}"
-        )
-    checked_at = document.get("checked_at")
-    if isinstance(checked_at, bool) or not isinstance(checked_at, (int, float)):
-        raise ResponseShapeError(
-            origin, "checked_at", f"expected epoch milliseconds, got {_shape(checked_at)}"
-        )
-    error = document.get("error")
-    if error is not None and not isinstance(error, str):
-        raise ResponseShapeError(origin, "error", f"expected a string, got {_shape(error)}")
-    return HealthResult(is_available=available, checked_at=checked_at, error=error)
-
-
 def _retry_after_seconds(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
     if value is None:
@@ -583,12 +579,3 @@ def _message_in(document: Any) -> str | None:
     if detail is not None:
         return json.dumps(detail)
     return None
-
-
-def _shape(value: Any) -> str:
-    """The JSON type of a value, never the value: a bad answer may still carry a secret."""
-    if isinstance(value, dict):
-        keys = ", ".join(sorted(map(str, value))[:8])
-        return f"an object with keys [{keys}]"
-    names = {type(None): "null", bool: "a boolean", str: "a string", list: "a list"}
-    return names.get(type(value), "a number")

@@ -23,10 +23,12 @@ __all__ = [
     "Activation",
     "LiveEntry",
     "LiveHealth",
+    "clean_definition",
     "one_line",
     "parse_entry",
     "parse_health",
     "parse_list_response",
+    "refuse_a_partial_list",
 ]
 
 # Keys the server echoes inside ``definition``.
@@ -120,7 +122,7 @@ def parse_list_response(document: object, origin: str) -> list[LiveEntry]:
     data = document.get("data")
     if not isinstance(data, list):
         raise ResponseShapeError(origin, "data", f"expected a list, got {json_kind(data)}")
-    _refuse_a_partial_list(document, origin)
+    refuse_a_partial_list(document, origin)
     entries = [parse_entry(item, origin, f"data[{index}]") for index, item in enumerate(data)]
     seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
@@ -136,7 +138,7 @@ def parse_list_response(document: object, origin: str) -> list[LiveEntry]:
 _CURSOR_KEYS = ("next", "next_cursor", "nextCursor", "next_page_token", "cursor")
 
 
-def _refuse_a_partial_list(document: dict[str, Any], origin: str) -> None:
+def refuse_a_partial_list(document: dict[str, Any], origin: str) -> None:
     """Fail closed on a list that says it continues: planning from part of the
     registry would read the rest as absent (and prune would delete it)."""
     more = document.get("has_more", False)
@@ -185,11 +187,7 @@ def parse_entry(document: object, origin: str, where: str = "") -> LiveEntry:
         raise ResponseShapeError(
             origin, f"{prefix}definition", f"expected a JSON object, got {json_kind(definition)}"
         )
-    inner_id = definition.get("id", entry_id)
-    if inner_id != entry_id:
-        raise ResponseShapeError(
-            origin, f"{prefix}definition.id", f"{inner_id!r} differs from the entry id {entry_id!r}"
-        )
+    clean = clean_definition(definition, entry_id, origin, prefix)
     updated_at = document.get("updated_at")
     if updated_at is not None and (
         isinstance(updated_at, bool) or not isinstance(updated_at, (int, float))
@@ -200,13 +198,6 @@ def parse_entry(document: object, origin: str, where: str = "") -> LiveEntry:
             f"expected epoch milliseconds or null, got {json_kind(updated_at)}",
         )
     health = parse_health(document.get("health"), origin, f"{prefix}health")
-    if SERVER_OWNED_IN_DEFINITION.isdisjoint(definition):
-        clean = definition
-    else:
-        clean = {k: v for k, v in definition.items() if k not in SERVER_OWNED_IN_DEFINITION}
-    clean = without_nulls(clean)
-    if "id" not in clean:
-        clean = {"id": entry_id, **clean}
     return LiveEntry(
         id=entry_id,
         immutable=immutable,
@@ -215,6 +206,27 @@ def parse_entry(document: object, origin: str, where: str = "") -> LiveEntry:
         updated_at=updated_at,
         health=health,
     )
+
+
+def clean_definition(
+    definition: dict[str, Any], entry_id: str, origin: str, prefix: str = ""
+) -> dict[str, Any]:
+    """A live ``definition`` as desired state compares it: without the server-owned
+    keys echoed inside and without nulls, with ``id`` (the entry's when it lacks one).
+    A ``definition.id`` other than the entry's is a :class:`ResponseShapeError`."""
+    inner_id = definition.get("id", entry_id)
+    if inner_id != entry_id:
+        raise ResponseShapeError(
+            origin, f"{prefix}definition.id", f"{inner_id!r} differs from the entry id {entry_id!r}"
+        )
+    if SERVER_OWNED_IN_DEFINITION.isdisjoint(definition):
+        clean = definition
+    else:
+        clean = {k: v for k, v in definition.items() if k not in SERVER_OWNED_IN_DEFINITION}
+    clean = without_nulls(clean)
+    if "id" not in clean:
+        clean = {"id": entry_id, **clean}
+    return clean
 
 
 def parse_health(value: object, origin: str, where: str) -> LiveHealth | None:

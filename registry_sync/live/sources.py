@@ -1,6 +1,6 @@
 """Where live state comes from: the registry API or a saved list response. Wiring
-only; the parsing lives in :mod:`~registry_sync.live.client` and
-:mod:`~registry_sync.live.entries`."""
+only; the parsing lives in :mod:`~registry_sync.live.client`,
+:mod:`~registry_sync.live.entries` and :mod:`~registry_sync.live.catalog`."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from registry_sync.errors import ConfigError, ResponseShapeError
 from registry_sync.gcpause import gc_paused
+from registry_sync.live.catalog import is_catalog_document, parse_catalog_list
 from registry_sync.live.entries import LiveEntry, parse_list_response
 from registry_sync.live.network import NetworkDeadline, RetryPolicy
+from registry_sync.schema.generations import Api
 from registry_sync.settings.defaults import (
     API_KEY_VARIABLE,
     DEFAULT_API_URL,
@@ -26,7 +28,14 @@ from registry_sync.settings.defaults import (
 if TYPE_CHECKING:
     from registry_sync.live.client import RegistryClient
 
-__all__ = ["LiveSource", "checked_api_url", "fetch_live", "open_client", "read_registry_file"]
+__all__ = [
+    "LiveSource",
+    "LiveState",
+    "checked_api_url",
+    "fetch_live",
+    "open_client",
+    "read_registry_file",
+]
 
 _URL_SOURCES = "--api-url, MKA1_API_URL or api_url in registry-sync.yaml"
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
@@ -38,7 +47,8 @@ class LiveSource:
 
     ``deadline`` is the network time the command may spend, shared by every client
     opened for it; ``allow_insecure_http`` permits plain http to a host that is not
-    this machine."""
+    this machine. ``api`` pins the API generation (None: the client probes for it,
+    and a saved file says it by its shape)."""
 
     api_url: str = DEFAULT_API_URL
     registry_file: Path | None = None
@@ -51,6 +61,7 @@ class LiveSource:
     deadline: NetworkDeadline = field(
         default_factory=lambda: NetworkDeadline(DEFAULT_TIMEOUT), compare=False
     )
+    api: Api | None = None
 
     def describe(self) -> str:
         """How plans name this source: the URL (checked, and never with user
@@ -126,13 +137,22 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def fetch_live(source: LiveSource, api_key: str | None) -> list[LiveEntry]:
-    """Every live entry, from the file or the API. Fails closed: never an empty list
-    standing in for a fetch that went wrong."""
+@dataclass(frozen=True)
+class LiveState:
+    """What a fetch found: the API generation the registry speaks and its entries."""
+
+    api: Api
+    entries: list[LiveEntry]
+
+
+def fetch_live(source: LiveSource, api_key: str | None) -> LiveState:
+    """Every live entry, from the file or the API, with the generation found (or
+    pinned). Fails closed: never an empty list standing in for a fetch that went wrong."""
     if source.registry_file is not None:
-        return read_registry_file(source.registry_file)
+        return read_registry_file(source.registry_file, source.api)
     with open_client(source, api_key) as client:
-        return client.list_models()
+        entries = client.list_models()
+        return LiveState(client.api, entries)
 
 
 def open_client(
@@ -156,11 +176,15 @@ def open_client(
         deadline=source.deadline,
         max_response_bytes=source.max_response_bytes,
         connections=connections,
+        api=source.api,
     )
 
 
-def read_registry_file(path: Path) -> list[LiveEntry]:
-    """Parse a saved list response (``{"object": "list", "data": [...]}``)."""
+def read_registry_file(path: Path, api: Api | None = None) -> LiveState:
+    """Parse a saved list response: the registry API's (``{"object": "list", "data":
+    [RegistryModel, ...]}``) or the catalog's (``{"object": "list", "currency", "data":
+    [CatalogEntry, ...]}``), told apart by its shape (:func:`is_catalog_document`). With
+    ``api`` pinned, a file of the other generation is a :class:`ConfigError`."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -178,4 +202,17 @@ def read_registry_file(path: Path) -> list[LiveEntry]:
             raise ResponseShapeError(
                 str(path), "", "the JSON is nested too deeply to be a list response"
             ) from None
-        return parse_list_response(document, str(path))
+        found: Api = "catalog" if is_catalog_document(document) else "registry"
+        if api is not None and api != found and not _empty_registry_list(document):
+            raise ConfigError(
+                f"registry file {path} is a list response of the {found} API, but api: "
+                f"{api} is pinned; save the list of the {api} API, or change the pin"
+            )
+        if found == "catalog":
+            return LiveState("catalog", parse_catalog_list(document, str(path)))
+        return LiveState(api or "registry", parse_list_response(document, str(path)))
+
+
+def _empty_registry_list(document: object) -> bool:
+    # {"object": "list", "data": []} without currency reads the same in both generations.
+    return isinstance(document, dict) and document.get("data") == [] and "currency" not in document

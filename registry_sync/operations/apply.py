@@ -68,7 +68,7 @@ def prepare_apply(request: ApplyRequest, warn: Warn | None = None) -> Plan:
         registry=source.describe(),
         environment=planning.settings.environment,
     )
-    live = fetch_live(source, source.api_key())
+    live = fetch_live(source, source.api_key()).entries
     if saved.partial:
         # Counted again from the registry now, never taken from the file.
         untargeted = sum(1 for e in live if not e.immutable and not matches(e.id, saved.targets))

@@ -54,7 +54,7 @@ class ExportOutcome:
 def export_models(request: ExportRequest) -> ExportOutcome:
     """Fetch the registry, write its entries, and load what was written back as plan
     would: a file it would reject is reported, never rewritten."""
-    live = fetch_live(request.source, request.source.api_key())
+    live = fetch_live(request.source, request.source.api_key()).entries
     exported = plan_export(live, ids=request.ids, include_read_only=request.include_read_only)
     if not exported.files:
         return ExportOutcome([], 0, exported.read_only_skipped, [], 0)

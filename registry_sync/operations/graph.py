@@ -29,7 +29,7 @@ def reroute_edges(request: GraphRequest) -> tuple[RerouteEdge, ...]:
     desired = load_desired(request.models_dir)
     definitions: dict[str, Mapping[str, Any]] = {}
     if not request.files_only:
-        live = fetch_live(request.source, request.source.api_key())
+        live = fetch_live(request.source, request.source.api_key()).entries
         definitions.update((entry.id, entry.definition) for entry in live)
     definitions.update((d.id, d.body) for d in desired.definitions)
     return graph_edges(definitions)

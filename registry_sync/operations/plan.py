@@ -57,7 +57,7 @@ def make_plan(request: PlanRequest, warn: Warn | None = None) -> Plan:
     desired = load_desired(settings.models_dir, strict=strict, config=scope, cache=request.cache)
     if warn is not None:
         print_warnings(warn, desired.warnings)
-    live = fetch_live(source, source.api_key())
+    live = fetch_live(source, source.api_key()).entries
     wrong = replace_problems(request.replace, desired.definitions, live)
     if wrong:
         raise ConfigError("; ".join(wrong))

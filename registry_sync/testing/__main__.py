@@ -11,7 +11,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from registry_sync.errors import RegistrySyncError
-from registry_sync.testing.server import DEFAULT_UNHEALTHY_ERROR, Fault, RegistryServer
+from registry_sync.schema.generations import APIS
+from registry_sync.testing.server import (
+    DEFAULT_UNHEALTHY_ERROR,
+    Fault,
+    RegistryServer,
+    StoreRules,
+)
 
 __all__ = ["describe_fault", "fault_from_args", "main"]
 
@@ -26,7 +32,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--seed",
         required=True,
         metavar="FILE",
-        help='JSON list response: {"object": "list", "data": [RegistryModel, ...]}',
+        help='JSON list response: {"object": "list", "data": [RegistryModel, ...]}, or with '
+        '--api catalog {"object": "list", "currency": ..., "data": [CatalogEntry, ...]}',
+    )
+    parser.add_argument(
+        "--api",
+        choices=APIS,
+        default="registry",
+        help="the API generation to speak: the registry API (default) or the catalog "
+        "and activation API",
     )
     parser.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
     parser.add_argument("--api-key", default="test-key", help="the key clients must send")
@@ -58,6 +72,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         metavar="ID[=ERROR]",
         help="make the health probe of ID answer unavailable (with ERROR); repeatable",
+    )
+    parser.add_argument(
+        "--unknown",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="with --api catalog: make the health probe of ID answer unknown; repeatable",
     )
     faults = parser.add_argument_group(
         "faults",
@@ -128,12 +149,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             api_key=args.api_key,
             port=args.port,
             latency=args.latency_ms / 1000,
-            store_nulls=args.store_nulls,
-            fill_defaults=fill_defaults,
+            store=StoreRules(store_nulls=args.store_nulls, fill_defaults=fill_defaults),
             rate_limit=args.rate_limit,
             unhealthy=dict(_unhealthy(item) for item in args.unhealthy),
             log=lambda line: print(line, file=sys.stderr, flush=True),
+            api=args.api,
         )
+        for model_id in args.unknown:
+            server.set_unknown(model_id)
         if fault is not None:
             server.inject(fault)
         server.start()
@@ -142,7 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot start the registry server: {exc}", file=sys.stderr)
         return 1
     try:
-        print(f"registry server listening on {server.url} ({len(server.entries())} entries)")
+        held = (
+            f"{server.entry_count} definitions; catalog API"
+            if server.api == "catalog"
+            else f"{server.entry_count} entries"
+        )
+        print(f"registry server listening on {server.url} ({held})")
         if fault is not None:
             print(f"faults: {describe_fault(fault)}")
         print("point registry-sync at it with:")

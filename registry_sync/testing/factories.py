@@ -17,9 +17,12 @@ from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Pl
 from registry_sync.plan.policy import Rules, judge
 
 __all__ = [
+    "ACTIVATED_AT",
     "CREATED_AT",
     "MINIMAL_MODEL_YAML",
     "UPDATED_AT",
+    "catalog_entry",
+    "catalog_list",
     "list_response",
     "minimal_definition",
     "registry_model",
@@ -29,6 +32,8 @@ __all__ = [
 # The API reference's example timestamps (2024-01-01 and 2024-01-02, epoch milliseconds).
 CREATED_AT = 1_704_067_200_000
 UPDATED_AT = 1_704_153_600_000
+# When a seeded catalog name was activated (2024-01-02), as the API writes it.
+ACTIVATED_AT = "2024-01-02T00:00:00.000Z"
 
 # Keys the server echoes inside ``definition``; it owns them, whatever a caller sends.
 _ECHOED = ("source", "immutable")
@@ -95,6 +100,71 @@ def list_response(entries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     The entries are deep-copied, so the document can be changed without touching them.
     """
     return {"object": "list", "data": [copy.deepcopy(dict(entry)) for entry in entries]}
+
+
+def catalog_entry(
+    definition: Mapping[str, Any],
+    *,
+    source: str = "byo",
+    origin: str | None = "api",
+    active: bool = True,
+    blocker_source: str | None = None,
+    health: Mapping[str, Any] | None = None,
+    created_at: int | None = CREATED_AT,
+    updated_at: int | None = UPDATED_AT,
+    activated: tuple[str, str] = ("admin", ACTIVATED_AT),
+) -> dict[str, Any]:
+    """One CatalogEntry, as the catalog generation's list, add and update answers hold it.
+
+    ``definition`` must have an ``id`` (the entry's ``model_id``); it is deep-copied, and
+    its ``provider`` and ``modelId`` are mirrored as ``provider`` and
+    ``provider_model_id``. ``active`` makes its ``activation_state`` ``active`` (with
+    ``activated``, who and when); otherwise it is ``available``, or
+    ``available_name_blocked`` when ``blocker_source`` names the source holding the
+    name. ``health`` defaults to available, checked at ``updated_at``.
+    """
+    stored = copy.deepcopy(dict(definition))
+    if health is None:
+        health = {
+            "status": "available",
+            "is_available": True,
+            "last_health_check": updated_at,
+            "error": None,
+        }
+    if active:
+        state, blocker = "active", None
+    elif blocker_source is not None:
+        state, blocker = "available_name_blocked", blocker_source
+    else:
+        state, blocker = "available", None
+    return {
+        "model_id": stored["id"],
+        "source": source,
+        "origin": origin,
+        "activation_state": state,
+        "blocker_source": blocker,
+        "activated_by": activated[0] if active else None,
+        "activated_at": activated[1] if active else None,
+        "provider": stored.get("provider", ""),
+        "provider_model_id": stored.get("modelId", ""),
+        "definition": stored,
+        "health": copy.deepcopy(dict(health)),
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "effective_price": {"rates": None, "source": "unpriced"},
+    }
+
+
+def catalog_list(
+    entries: Iterable[Mapping[str, Any]], currency: str | None = "USD"
+) -> dict[str, Any]:
+    """The catalog's list document, ``{"object": "list", "currency", "data": [...]}``,
+    in the given order; the entries are deep-copied."""
+    return {
+        "object": "list",
+        "currency": currency,
+        "data": [copy.deepcopy(dict(entry)) for entry in entries],
+    }
 
 
 def minimal_definition(model_id: str, **fields: Any) -> dict[str, Any]:

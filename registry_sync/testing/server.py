@@ -1,8 +1,11 @@
 """A local MKA1 model registry over real HTTP, for tests, demos and benchmarks.
 
-It serves the six registry endpoints on 127.0.0.1 from a background thread and
-follows the API reference (``shared/mka1-registry-api.md``): bearer auth, immutable
-entries that refuse writes, top-level PATCH merge, RegistryModel responses. Add and
+It serves either API generation on 127.0.0.1 from a background thread (``api``):
+the six registry endpoints of the seed, or the catalog and activation endpoints
+(:mod:`registry_sync.testing.catalog`); the other generation's paths answer 404, as
+a real registry of that generation does. It follows the API reference
+(``shared/mka1-registry-api.md``): bearer auth, immutable entries that refuse writes,
+top-level PATCH merge, RegistryModel responses. Add and
 update bodies are checked as the API checks them (:func:`api_problems`, derived from
 the same models as ``validate``): a refused body is a 400 naming the field. A PATCH
 null clears a nullable field (``store_nulls`` keeps the null instead, as a server
@@ -24,7 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
@@ -32,6 +35,8 @@ from urllib.parse import unquote, urlsplit
 
 from registry_sync.live.entries import parse_list_response
 from registry_sync.schema.definition import api_problems
+from registry_sync.schema.generations import Api, check_api
+from registry_sync.testing.catalog import MODELS_PREFIX, CatalogStore
 from registry_sync.testing.factories import list_response, registry_model
 from registry_sync.testing.ratelimit import TokenBucket
 
@@ -43,6 +48,7 @@ __all__ = [
     "FaultKind",
     "RecordedRequest",
     "RegistryServer",
+    "StoreRules",
 ]
 
 API_PREFIX = "/api/v1/llm/models/registry"
@@ -119,8 +125,9 @@ class _ArmedFault:
 class RecordedRequest:
     """One request as the server received it.
 
-    ``path`` is percent-decoded, ``raw_path`` is as sent. ``body`` is the parsed JSON,
-    the raw text when it was not JSON, or None when empty. Header names are lower case.
+    ``path`` is percent-decoded, ``raw_path`` is as sent, ``raw_query`` the query
+    string as sent (without ``?``). ``body`` is the parsed JSON, the raw text when it
+    was not JSON, or None when empty. Header names are lower case.
     """
 
     method: str
@@ -128,6 +135,18 @@ class RecordedRequest:
     raw_path: str
     body: Any
     headers: Mapping[str, str]
+    raw_query: str = ""
+
+
+@dataclass(frozen=True)
+class StoreRules:
+    """How writes are stored, where servers may differ: ``store_nulls`` keeps the null
+    a PATCH sends instead of removing the field; ``fill_defaults`` maps field paths
+    (dotted for nested fields, e.g. ``capabilities.supportsTopP``) to values an add
+    fills in when the body omits them."""
+
+    store_nulls: bool = False
+    fill_defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -155,19 +174,21 @@ def _now_ms() -> int:
 class RegistryServer:
     """A registry on ``http://127.0.0.1:<port>`` served from a background thread.
 
-    ``seed`` is a list response document (``{"object": "list", "data": [...]}``) as a
-    mapping or a path to a JSON file. Requests need ``Authorization: Bearer
-    <api_key>``; ``non_admin_key`` is a key that authenticates but lacks the admin
-    scope (403). ``latency`` is seconds added to every request. ``rate_limit`` (requests
-    per second, a :class:`TokenBucket`) answers requests beyond it with 429 and a
-    ``Retry-After``, at once and before faults and auth, as a gateway would; the
-    bucket's ``refused`` counts them. ``log`` receives one line per request.
-    ``store_nulls`` makes a PATCH null stored as null instead of removing the field;
-    ``fill_defaults`` maps field paths (dotted for nested fields, e.g.
-    ``capabilities.supportsTopP``) to values an add fills in when the body omits them.
-    ``unhealthy`` maps model ids to the error their health probe answers (see
-    :meth:`set_unhealthy`); the list's ``health`` of such an entry says so too. It
-    names ids, not entries: an id made unhealthy stays so when deleted and re-created.
+    ``api`` is the generation it speaks: ``registry`` (the default) or ``catalog``.
+    ``seed`` is a list response document of that generation as a mapping or a path to
+    a JSON file: ``{"object": "list", "data": [RegistryModel, ...]}``, or for the
+    catalog ``{"object": "list", "currency", "data": [CatalogEntry, ...]}``. Requests
+    need ``Authorization: Bearer <api_key>``; ``non_admin_key`` is a key that
+    authenticates but lacks the admin scope (403). ``latency`` is seconds added to every
+    request. ``rate_limit`` (requests per second, a :class:`TokenBucket`) answers
+    requests beyond it with 429 and a ``Retry-After``, at once and before faults and
+    auth, as a gateway would; the bucket's ``refused`` counts them. ``log`` receives
+    one line per request.
+    ``store`` says how writes are stored (:class:`StoreRules`: nulls kept, defaults
+    filled). ``unhealthy`` maps model ids to the error their health probe answers (see
+    :meth:`set_unhealthy`; :meth:`set_unknown` makes a catalog probe answer
+    ``unknown``); the list's ``health`` of such an entry says so too. It names ids,
+    not entries: an id made unhealthy stays so when deleted and re-created.
     All switches are safe to change while requests are in flight.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
@@ -182,14 +203,16 @@ class RegistryServer:
         port: int = 0,
         latency: float = 0.0,
         log: Callable[[str], None] | None = None,
-        store_nulls: bool = False,
-        fill_defaults: Mapping[str, Any] | None = None,
+        store: StoreRules | None = None,
         rate_limit: float | None = None,
         unhealthy: Mapping[str, str] | None = None,
+        api: Api = "registry",
     ) -> None:
+        store = store or StoreRules()
+        self.api: Api = check_api(api)
         self.api_key = api_key
-        self.store_nulls = store_nulls
-        self.fill_defaults = dict(fill_defaults or {})
+        self.store_nulls = store.store_nulls
+        self.fill_defaults = dict(store.fill_defaults)
         self.non_admin_key = non_admin_key
         self._port = port
         self._log = log
@@ -198,8 +221,19 @@ class RegistryServer:
         self._faults: list[_ArmedFault] = []
         self.bucket = None if rate_limit is None else TokenBucket(rate_limit)
         self._requests: list[RecordedRequest] = []
-        self._entries: dict[str, dict[str, Any]] = _load_seed(seed)
         self._unhealthy: dict[str, str] = {}
+        self._unknown: set[str] = set()
+        self._catalog = CatalogStore(
+            self._catalog_health_of,
+            _now_ms,
+            store_nulls=self.store_nulls,
+            fill_defaults=self.fill_defaults,
+        )
+        if self.api == "catalog":
+            self._entries: dict[str, dict[str, Any]] = {}
+            _seed_catalog(self._catalog, seed)
+        else:
+            self._entries = _load_seed(seed)
         for model_id, error in (unhealthy or {}).items():
             self.set_unhealthy(model_id, error)
         self._httpd: _HTTPServer | None = None
@@ -280,9 +314,26 @@ class RegistryServer:
                 self._unhealthy.pop(model_id, None)
             else:
                 self._unhealthy[model_id] = error
-            entry = self._entries.get(model_id)
-            if entry is not None:
-                entry["health"] = self._health_of(model_id, _now_ms())
+            self._refresh_health(model_id)
+
+    def set_unknown(self, model_id: str, unknown: bool = True) -> None:
+        """Make ``model_id``'s catalog health probe answer ``unknown`` (no verdict, as
+        for a definition without a health check); False undoes it. An unhealthy switch
+        on the same id wins. The list's ``health`` follows at once."""
+        with self._lock:
+            if unknown:
+                self._unknown.add(model_id)
+            else:
+                self._unknown.discard(model_id)
+            self._refresh_health(model_id)
+
+    def _refresh_health(self, model_id: str) -> None:
+        if self.api == "catalog":
+            self._catalog.set_health(model_id, _now_ms())
+            return
+        entry = self._entries.get(model_id)
+        if entry is not None:
+            entry["health"] = self._health_of(model_id, _now_ms())
 
     @property
     def unhealthy(self) -> dict[str, str]:
@@ -322,20 +373,42 @@ class RegistryServer:
             self._requests.clear()
 
     def entries(self) -> dict[str, dict[str, Any]]:
-        """A copy of the current state: RegistryModel objects by id, in insertion order."""
+        """A copy of the current state: RegistryModel objects by id, in insertion order
+        (registry mode; in catalog mode see :meth:`catalog` and :meth:`active`)."""
+        if self.api == "catalog":
+            raise RuntimeError("a catalog-mode server holds definitions: use catalog()")
         with self._lock:
             return copy.deepcopy(self._entries)
+
+    def catalog(self) -> dict[str, Any]:
+        """Catalog mode: the whole catalog now, as ``GET /catalog`` answers it."""
+        with self._lock:
+            return self._catalog.document()
+
+    def active(self) -> dict[str, str]:
+        """Catalog mode: each active name with the source serving it."""
+        with self._lock:
+            return {name: holder["source"] for name, holder in self._catalog.active.items()}
+
+    @property
+    def entry_count(self) -> int:
+        """How many entries (registry mode) or definitions (catalog mode) it holds."""
+        with self._lock:
+            return len(self._catalog.definitions if self.api == "catalog" else self._entries)
 
     # -- request handling (called from handler threads) ------------------------
 
     def _respond(
         self, method: str, raw_target: str, headers: Mapping[str, str], raw_body: bytes
     ) -> _Reply:
-        raw_path = urlsplit(raw_target).path
+        target = urlsplit(raw_target)
+        raw_path = target.path
         path = unquote(raw_path)
         body, is_json = _decode_body(raw_body)
         with self._lock:
-            self._requests.append(RecordedRequest(method, path, raw_path, body, headers))
+            self._requests.append(
+                RecordedRequest(method, path, raw_path, body, headers, target.query)
+            )
             bucket = self.bucket
         retry_after = None if bucket is None else bucket.take()
         if retry_after is not None:
@@ -347,8 +420,10 @@ class RegistryServer:
             time.sleep(latency)
         if fault is not None and not fault.after_apply:
             return _fault_reply(fault)
-        reply = self._authorised(headers.get("authorization")) or self._route(
-            method, raw_path, body, is_json
+        reply = self._authorised(headers.get("authorization")) or (
+            self._route_catalog(method, raw_path, target.query, body, is_json)
+            if self.api == "catalog"
+            else self._route(method, raw_path, body, is_json)
         )
         return _fault_reply(fault) if fault is not None else reply
 
@@ -405,6 +480,20 @@ class RegistryServer:
             else:
                 return _error(404, f"no route for {unquote(raw_path)}", "not_found_error")
         return _error(405, f"{method} is not allowed here", "invalid_request_error")
+
+    def _route_catalog(
+        self, method: str, raw_path: str, raw_query: str, body: Any, is_json: bool
+    ) -> _Reply:
+        if not raw_path.startswith(MODELS_PREFIX + "/"):
+            return _error(404, f"no route for {unquote(raw_path)}", "not_found_error")
+        if not is_json:
+            return _error(400, "the request body is not valid JSON", "invalid_request_error")
+        with self._lock:
+            found = self._catalog.route(method, raw_path, raw_query, body)
+        if found is None:
+            # The registry generation's per-id paths among them: gone in this one.
+            return _error(404, f"no route for {unquote(raw_path)}", "not_found_error")
+        return _Reply(*found)
 
     # The handlers below run with self._lock held.
 
@@ -491,6 +580,26 @@ class RegistryServer:
         error = self._unhealthy.get(model_id)
         return {"is_available": error is None, "last_health_check": checked_at, "error": error}
 
+    def _catalog_health_of(self, model_id: str, checked_at: int | None) -> dict[str, Any] | None:
+        """Catalog mode: the ``health`` (with ``status``) the switches give ``model_id``;
+        None when no switch names it."""
+        error = self._unhealthy.get(model_id)
+        if error is not None:
+            return {
+                "status": "unavailable",
+                "is_available": False,
+                "last_health_check": checked_at,
+                "error": error,
+            }
+        if model_id in self._unknown:
+            return {
+                "status": "unknown",
+                "is_available": True,
+                "last_health_check": None,
+                "error": None,
+            }
+        return None
+
 
 def _refused(problems: list[str]) -> _Reply:
     return _error(400, "invalid request body: " + "; ".join(problems), "invalid_request_error")
@@ -569,6 +678,18 @@ def _load_seed(
             health=item.get("health") or None,
         )
     return entries
+
+
+def _seed_catalog(
+    store: CatalogStore, seed: Mapping[str, Any] | str | os.PathLike[str] | None
+) -> None:
+    if seed is None:
+        return
+    if isinstance(seed, Mapping):
+        store.seed(copy.deepcopy(dict(seed)), "the seed document")
+        return
+    with open(seed, encoding="utf-8") as handle:
+        store.seed(json.load(handle), os.fspath(seed))
 
 
 class _HTTPServer(ThreadingHTTPServer):
