@@ -221,7 +221,8 @@ def test_round_trip_of_every_shape_plans_no_changes(
     assert f"Exported {len(SHAPES) + 1} models to {out.as_posix()}/ (1 read-only" in (
         exported.stdout
     )
-    assert [request.method for request in shapes_server.requests()] == ["GET"]
+    # The probe for the API generation, then the list: reads only.
+    assert [request.method for request in shapes_server.requests()] == ["GET", "GET"]
 
     planned = plan(shapes_server, out)
     assert planned.exit_code == 0, planned.stdout + planned.stderr
@@ -450,7 +451,7 @@ def test_a_bad_answer_fails_closed_and_writes_nothing(
 ) -> None:
     shapes_server.inject(Fault("malformed", body='{"object": "list"}'))
     out = tmp_path / "models"
-    result = export(shapes_server, out, "--retry-budget", "0")
+    result = export(shapes_server, out, "--retry-budget", "0", "--api", "registry")
     assert result.exit_code == 1
     assert "error: unexpected response from GET /api/v1/llm/models/registry" in result.stderr
     assert not out.exists()

@@ -108,9 +108,15 @@ def test_api_key_appears_nowhere(example_server: RegistryServer, tmp_path: Path)
 
 def test_request_carries_bearer_key_and_on_behalf_of(example_server: RegistryServer) -> None:
     run(plan_args(example_server, "--on-behalf-of", "user-42"))
-    (request,) = example_server.requests()
-    assert request.headers["authorization"] == f"Bearer {KEY}"
-    assert request.headers["x-on-behalf-of"] == "user-42"
+    # The probe for the API generation, then the list: every request carries both.
+    requests = example_server.requests()
+    assert [request.path for request in requests] == [
+        "/api/v1/llm/models/catalog",
+        "/api/v1/llm/models/registry",
+    ]
+    for request in requests:
+        assert request.headers["authorization"] == f"Bearer {KEY}"
+        assert request.headers["x-on-behalf-of"] == "user-42"
 
 
 def test_api_url_and_on_behalf_of_from_environment(example_server: RegistryServer) -> None:
@@ -247,7 +253,8 @@ def test_failed_fetch_exits_1_and_says_why(
 ) -> None:
     example_server.inject(fault)
     for extra in ((), ("--detailed-exitcode",)):
-        result = run(plan_args(example_server, *extra))
+        # The registry API pinned: these are failures of its list, not of the probe.
+        result = run(plan_args(example_server, "--api", "registry", *extra))
         assert result.exit_code == 1
         assert message in result.stderr
         assert "No changes" not in result.output
@@ -257,7 +264,7 @@ def test_failed_fetch_exits_1_and_says_why(
 def test_transient_failure_is_retried(example_server: RegistryServer) -> None:
     example_server.inject(Fault("rate-limit", retry_after="0", times=1))
     args = ["plan", "--models-dir", str(EXAMPLE_MODELS), "--api-url", example_server.url]
-    result = run(args)
+    result = run([*args, "--api", "registry"])
     assert result.exit_code == 0, result.stderr
     assert len(example_server.requests()) == 2
 
@@ -279,11 +286,16 @@ def test_missing_key_says_what_to_do(example_server: RegistryServer) -> None:
 def test_unreachable_registry_fails_closed(example_server: RegistryServer) -> None:
     url = example_server.url
     example_server.stop()
-    result = run(
-        ["plan", "--models-dir", str(EXAMPLE_MODELS), "--api-url", url, "--retry-budget", "0"]
-    )
+    args = ["plan", "--models-dir", str(EXAMPLE_MODELS), "--api-url", url, "--retry-budget", "0"]
+    result = run([*args, "--api", "registry"])
     assert result.exit_code == 1
     assert "list registry models failed: GET /api/v1/llm/models/registry" in result.stderr
+    # Unpinned, the probe is what cannot connect: an error too, never a guess.
+    probed = run(args)
+    assert probed.exit_code == 1
+    assert "find which API the registry speaks failed: GET /api/v1/llm/models/catalog" in (
+        probed.stderr
+    )
 
 
 # --- offline: --registry-file ---------------------------------------------------------

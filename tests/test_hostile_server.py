@@ -389,6 +389,8 @@ def test_max_response_mb_is_the_limit_end_to_end(tmp_path: Path) -> None:
             "2",
             "--retry-budget",
             "0",
+            "--api",
+            "registry",
         )
     finally:
         raw.close()

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from functools import partial
 from typing import Any, TypeAlias
 
 from registry_sync.apply.preflight import refusal, stale_changes, unshown_changes
@@ -71,7 +72,11 @@ _DONE_WORDS = {
     Action.UPDATE: "updated",
     Action.REPLACE: "replaced",
     Action.DELETE: "deleted",
+    Action.ACTIVATE: "activated",
+    Action.DEACTIVATE: "deactivated",
 }
+# Writes of the definition itself; activation and deactivation write who serves it.
+_DEFINING = frozenset({Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE})
 
 
 class Outcome(str, Enum):
@@ -254,11 +259,77 @@ class _Writer:
 
     def attempt(self, change: Change) -> _Attempt:
         if change.action is Action.REPLACE:
-            return self._replace(change)
-        sent = self._send(change, change.action)
-        if sent.holds:
-            return _Attempt(_done(change, sent))
-        return _Attempt(_failed(change, sent), rate_limited=sent.rate_limited)
+            defined = self._replace(change)
+        elif change.action in _DEFINING:
+            sent = self._send(change, change.action)
+            if not sent.holds:
+                return _Attempt(_failed(change, sent), rate_limited=sent.rate_limited)
+            defined = _Attempt(_done(change, sent))
+        else:
+            defined = None
+        if defined is not None and defined.result.outcome is not Outcome.DONE:
+            return defined
+        return self._serve(change, defined)
+
+    def _serve(self, change: Change, defined: _Attempt | None) -> _Attempt:
+        """The activation writes of ``change`` (the catalog generation), once its
+        definition is written: the holder deactivated first, then the name activated,
+        so that the name points at nothing for as short a time as can be."""
+        if change.deactivate is None and change.activate is None:
+            assert defined is not None
+            return defined
+        wrote = defined is not None and defined.result.wrote
+        steps: list[tuple[str, Callable[[], None]]] = []
+        if change.deactivate is not None:
+            steps.append(
+                (
+                    f"deactivating it from {change.deactivate}",
+                    partial(self.client.deactivate, change.id),
+                )
+            )
+        if change.activate is not None:
+            steps.append(
+                (
+                    f"activating it from {change.activate}",
+                    partial(self.client.activate, change.id, change.activate),
+                )
+            )
+        for what, step in steps:
+            try:
+                step()
+            except RegistrySyncError as exc:
+                sent = self._reconcile_serving(change, exc)
+                if not sent.holds:
+                    first = "its definition was written, but " if defined is not None else ""
+                    result = _failed(
+                        change, replace(sent, wrote=wrote or sent.wrote), f"{first}{what}"
+                    )
+                    return _Attempt(result, rate_limited=sent.rate_limited)
+            wrote = True
+        words = _DONE_WORDS[change.action]
+        if change.action in _DEFINING:
+            words += " and " + ("activated" if change.activate is not None else "deactivated")
+        return _Attempt(EntryResult(change.id, change.action, Outcome.DONE, words, wrote=True))
+
+    def _reconcile_serving(self, change: Change, error: RegistrySyncError) -> _Sent:
+        """After a failed activation write, whether the registry serves the name as
+        planned anyway (an earlier run's write, or one whose answer was lost)."""
+        status = _status(error)
+        refused = status is not None and 400 <= status < 500
+        if refused and status not in _ALREADY_STATUSES:
+            return _Sent(holds=False, wrote=False, error=error)
+        try:
+            entry = self.client.get_model(change.id)
+        except RegistrySyncError as again:
+            return _Sent(
+                holds=False,
+                wrote=not refused,
+                error=error,
+                note=f"re-reading it to check failed too: {again}",
+            )
+        if _serves(change, entry):
+            return _Sent(holds=True, wrote=not refused, note="the registry already serves it so")
+        return _Sent(holds=False, wrote=False, error=error)
 
     def _replace(self, change: Change) -> _Attempt:
         removed = self._send(change, Action.DELETE)
@@ -346,12 +417,26 @@ def _stamped(body: Mapping[str, Any]) -> Mapping[str, Any]:
     return {**body, "created": int(time.time())}
 
 
+def _serves(change: Change, entry: LiveEntry | None) -> bool:
+    """True when the name of ``change`` is served as the change asks (the catalog
+    generation): from the source it activates, or (deactivated) not from the one it
+    deactivates. True for a change that asks nothing of activation."""
+    if change.activate is None and change.deactivate is None:
+        return True
+    active = None if entry is None or entry.activation is None else entry.activation.active
+    if change.activate is not None:
+        return active == change.activate
+    return active != change.deactivate
+
+
 def _holds(change: Change, action: Action, entry: LiveEntry | None, rules: _Rules) -> bool:
     """True when ``entry`` (None: absent) is what ``action`` of ``change`` asks for, as
     the planner compares: deleted, or holding the body sent, or the patched fields
-    (a field patched with null absent)."""
+    (a field patched with null absent); an activation, served as asked."""
     if action is Action.DELETE:
         return entry is None
+    if action in (Action.ACTIVATE, Action.DEACTIVATE):
+        return _serves(change, entry)
     if entry is None or entry.immutable:
         return False
     return not _differences(change, action, entry, rules)
@@ -446,6 +531,8 @@ def _targets_after(change: Change, before: set[str]) -> set[str]:
     """The models ``change``'s entry reroutes to once it is written."""
     if change.action is Action.DELETE:
         return set()
+    if change.action in (Action.ACTIVATE, Action.DEACTIVATE):
+        return before
     if change.action is Action.UPDATE:
         assert change.patch is not None
         return _targets(change.patch) if "rerouteRules" in change.patch else before
@@ -676,7 +763,15 @@ def _confirm(
         change = changes[result.id]
         final = Action.CREATE if change.action is Action.REPLACE else change.action
         entry = live.get(change.id)
-        if result.outcome is Outcome.DONE and not _holds(change, final, entry, rules):
+        if result.outcome is Outcome.DONE and not _serves(change, entry):
+            result = replace(
+                result,
+                outcome=Outcome.FAILED,
+                detail=f"{result.detail}, but re-reading the registry afterwards shows the "
+                "name is not served as planned (did something else change it?); run "
+                "`registry-sync plan` to see how",
+            )
+        elif result.outcome is Outcome.DONE and not _holds(change, final, entry, rules):
             added = _server_added(change, final, entry, rules)
             if added:
                 result = replace(
@@ -703,7 +798,7 @@ def _server_added(
 ) -> list[str]:
     """``path: value`` for each field the server holds that the write did not send,
     when that is the only difference; empty otherwise."""
-    if action is Action.DELETE or entry is None or entry.immutable:
+    if action not in (Action.CREATE, Action.UPDATE) or entry is None or entry.immutable:
         return []
     differences = _differences(change, action, entry, rules)
     cleared = {key for key, value in (change.patch or {}).items() if value is None}

@@ -20,6 +20,9 @@ from registry_sync.plan.compare import comparable, field_changes
 from registry_sync.plan.model import Action, Change, FieldChange, Plan
 from registry_sync.settings.ignore import IgnoreRule
 
+# Writes of who serves a name only: allowed for a read-only definition.
+_SERVING_ONLY = frozenset({Action.CREATE, Action.ACTIVATE, Action.DEACTIVATE})
+
 __all__ = ["refusal", "stale_changes", "unshown_changes"]
 
 
@@ -37,8 +40,14 @@ def stale_changes(plan: Plan, live: Sequence[LiveEntry]) -> list[str]:
     for change in plan.writes:
         entry = by_id.get(change.id)
         if change.action is Action.CREATE:
-            if entry is not None:
+            # In the catalog a platform source may define the name: a file defines the
+            # organisation's own, which must still be absent.
+            if entry is not None and (plan.api != "catalog" or entry.source == "byo"):
                 found.append(f"{change.id}: to be created, but it now exists")
+            elif change.deactivate is not None and _holder(entry) != change.deactivate:
+                found.append(
+                    f"{change.id}: to be taken from {change.deactivate}, but {_served(entry)} now"
+                )
         elif entry is None:
             found.append(f"{change.id}: to be {_past(change.action)}, but it no longer exists")
         elif entry.fingerprint() != change.live_fingerprint:
@@ -64,8 +73,10 @@ def unshown_changes(
     found: list[str] = []
     for change in plan.writes:
         entry = by_id.get(change.id)
-        if entry is None:
-            continue  # a create, or gone: stale_changes says so
+        if entry is None or change.action in _SERVING_ONLY:
+            # A create (or gone: stale_changes says so), or a write of who serves the
+            # name, which a read-only definition allows.
+            continue
         if entry.immutable:
             found.append(
                 f"{change.id}: immutable on the server, and the plan would "
@@ -122,5 +133,19 @@ def _shown(changes: Sequence[FieldChange]) -> list[tuple[str, str, Any, Any]]:
     )
 
 
+def _holder(entry: LiveEntry | None) -> str | None:
+    return None if entry is None or entry.activation is None else entry.activation.active
+
+
+def _served(entry: LiveEntry | None) -> str:
+    holder = _holder(entry)
+    return "no source serves it" if holder is None else f"{holder} serves it"
+
+
 def _past(action: Action) -> str:
-    return {Action.UPDATE: "updated", Action.REPLACE: "replaced"}.get(action, "deleted")
+    return {
+        Action.UPDATE: "updated",
+        Action.REPLACE: "replaced",
+        Action.ACTIVATE: "activated",
+        Action.DEACTIVATE: "deactivated",
+    }.get(action, "deleted")

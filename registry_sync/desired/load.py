@@ -14,17 +14,21 @@ if TYPE_CHECKING:
     from registry_sync.desired.parsecache import ParseCache
     from registry_sync.settings.config import ProjectConfig
 
-__all__ = ["load_desired", "load_effective"]
+__all__ = ["load_desired", "load_effective", "load_for_generation"]
 
 
 def load_effective(
-    models_dir: Path, config: ProjectConfig | None = None, cache: ParseCache | None = None
+    models_dir: Path,
+    config: ProjectConfig | None = None,
+    cache: ParseCache | None = None,
+    api: str = "registry",
 ) -> LoadResult:
     """Load models/ (through ``cache``) as the environment ``config`` selects sees it,
-    with its overlay, variables and owns; every problem stays in the result."""
-    result = load_models(models_dir, cache)
+    with its overlay, variables and owns, validated for API generation ``api``; every
+    problem stays in the result."""
+    result = load_models(models_dir, cache, api=api)
     if config is not None:
-        result = effective_definitions(result, config)
+        result = effective_definitions(result, config, api)
     return result
 
 
@@ -34,10 +38,34 @@ def load_desired(
     strict: bool = False,
     config: ProjectConfig | None = None,
     cache: ParseCache | None = None,
+    api: str = "registry",
 ) -> LoadResult:
     """:func:`load_effective`, raising :class:`InvalidModels` with every problem if any
     error (or, with ``strict``, any warning) was found; warnings stay in the result."""
-    result = load_effective(models_dir, config, cache)
+    result = load_effective(models_dir, config, cache, api)
     if result.failing(strict=strict):
         raise InvalidModels(result.problems)
     return result
+
+
+def load_for_generation(
+    models_dir: Path,
+    *,
+    api: str | None,
+    strict: bool = False,
+    config: ProjectConfig | None = None,
+    cache: ParseCache | None = None,
+) -> LoadResult | None:
+    """What to load before the registry is asked which API generation it speaks:
+    :func:`load_desired` for the ``api`` pinned; unpinned, for the registry
+    generation, except that files valid only for the catalog one give None (load them
+    again once the registry has said). Files invalid for both raise, so invalid files
+    never cost a request."""
+    if api is not None:
+        return load_desired(models_dir, strict=strict, config=config, cache=cache, api=api)
+    result = load_effective(models_dir, config, cache)
+    if not result.failing(strict=strict):
+        return result
+    if not load_effective(models_dir, config, cache, "catalog").failing(strict=strict):
+        return None
+    raise InvalidModels(result.problems)

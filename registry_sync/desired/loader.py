@@ -137,6 +137,7 @@ def load_models(
     models_dir: Path,
     cache: ParseCache | None = None,
     written: Mapping[Path, dict[str, Any]] | None = None,
+    api: str = "registry",
 ) -> LoadResult:
     """Load and validate every YAML file below ``models_dir``, recursively, in path order.
 
@@ -144,8 +145,10 @@ def load_models(
     every problem is returned. ``cache`` holds what earlier runs found in files
     with the same bytes (None: parse and validate every file). ``written`` maps
     files just written (absolute paths) to the one mapping each is known to load as
-    (export's round trip, tested there): they are checked without parsing them. Raises
-    :class:`ConfigError` when ``models_dir`` is missing or not a directory.
+    (export's round trip, tested there): they are checked without parsing them. Each
+    definition is validated for the API generation ``api`` (``registry`` or
+    ``catalog``). Raises :class:`ConfigError` when ``models_dir`` is missing or not a
+    directory.
     """
     if not models_dir.exists():
         raise ConfigError(
@@ -171,7 +174,7 @@ def load_models(
     below = len(os.path.join(os.fspath(models_dir), ""))  # where the part below it starts
     with gc_paused():
         if cache is not None:
-            cache.open(models_dir)
+            cache.open(models_dir, api)
         for display, _, path in paths:
             info = _lstat(path)
             cached = None
@@ -188,7 +191,7 @@ def load_models(
                 if source is None:
                     continue
                 known = written.get(Path(path).absolute()) if written else None
-                found, empty = _check_file(source, declared, cache, known)
+                found, empty = _check_file(source, declared, cache, known, api)
                 if cache is not None and not link and source.status is not None:
                     cache.remember(path[below:], source.status, source.key)
             if empty:
@@ -382,33 +385,35 @@ def _line_in_map(source_map: SourceMap, document_line: int, path: Sequence[str |
 
 
 def check_text_document(
-    display: str, text: str, document: Document
+    display: str, text: str, document: Document, api: str = "registry"
 ) -> tuple[list[Problem], DesiredDefinition | None]:
     """Check one parsed document of ``text`` (from ``display``) as a whole definition,
     exactly as :func:`load_models` checks a models/ document: its problems, and the
     definition when it is valid."""
     found: list[Problem] = []
-    declared = _check_document(_Source(display, text), document, found)
+    declared = _check_document(_Source(display, text), document, found, api)
     if not declared or not declared[0].valid:
         return _capped(found), None
     item = declared[0]
     return _capped(found), DesiredDefinition(item.id, item.body, display, document.line)
 
 
-def definition_errors(body: dict[str, Any]) -> list[tuple[PathParts, str, Severity]]:
-    """What the definition schema says about ``body`` (no nulls, no server-owned
-    fields): (path, message, severity) for each finding, as :func:`load_models`
-    words them."""
+def definition_errors(
+    body: dict[str, Any], api: str = "registry"
+) -> list[tuple[PathParts, str, Severity]]:
+    """What the definition schema of API generation ``api`` says about ``body`` (no
+    nulls, no server-owned fields): (path, message, severity) for each finding, as
+    :func:`load_models` words them."""
     from pydantic import ValidationError
 
-    from registry_sync.schema.definition import Definition
+    from registry_sync.schema.definition import definition_model
 
     try:
-        Definition.model_validate(body)
+        definition_model(api).model_validate(body)
     except ValidationError as exc:
         found: list[tuple[PathParts, str, Severity]] = []
         for error in exc.errors(include_url=False):
-            path, message = _translate(error, body)
+            path, message = _translate(error, body, api)
             found.append((path, message, "warning" if is_advice(error["type"]) else "error"))
         return found
     return []
@@ -545,6 +550,7 @@ def _check_file(
     declared: list[_Declared],
     cache: ParseCache | None,
     known: dict[str, Any] | None = None,
+    api: str = "registry",
 ) -> tuple[list[Problem], bool]:
     """The file's problems, and whether it is empty; its declared ids go to ``declared``.
     ``known`` is the one document the file holds, when its writer knows it."""
@@ -565,7 +571,7 @@ def _check_file(
         empty = all(document.data is None for document in documents)
     mine: list[_Declared] = []
     for document in documents:
-        mine.extend(_check_document(source, document, found))
+        mine.extend(_check_document(source, document, found, api))
     declared.extend(mine)
     if cache is not None and all(problem.severity == "warning" for problem in found):
         # Never a file with errors: an inline secret is one, so none is ever cached.
@@ -595,7 +601,7 @@ def _first_line(text: str) -> int:
 
 
 def _check_document(
-    source: _Source, document: Document, problems: list[Problem]
+    source: _Source, document: Document, problems: list[Problem], api: str = "registry"
 ) -> list[_Declared]:
     """Append the document's problems; return it as a declared id, if it names one."""
     data = document.data
@@ -644,16 +650,16 @@ def _check_document(
     # The models cost a fifth of a second to build: only for files the cache lacks.
     from pydantic import ValidationError
 
-    from registry_sync.schema.definition import Definition
+    from registry_sync.schema.definition import definition_model
 
     try:
-        Definition.model_validate(candidate)
+        definition_model(api).model_validate(candidate)
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             if len(found) > MAX_PROBLEMS_PER_FILE:  # counted by _capped, never shown
                 found.append(Problem(source.display, document.line, "", _HIDDEN))
                 continue
-            path, message = _translate(error, candidate)
+            path, message = _translate(error, candidate, api)
             # Under an inline secret in auth the fix is to delete it; more noise helps no one.
             if any(path[: len(secret)] == secret and secret[0] == "auth" for secret in secrets):
                 continue
@@ -769,7 +775,9 @@ _BOUNDS = {
 }
 
 
-def _translate(error: ErrorDetails, data: dict[str, Any]) -> tuple[PathParts, str]:
+def _translate(
+    error: ErrorDetails, data: dict[str, Any], api: str = "registry"
+) -> tuple[PathParts, str]:
     """The user's path and a short message for one pydantic error."""
     kind = error["type"]
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
@@ -778,7 +786,7 @@ def _translate(error: ErrorDetails, data: dict[str, Any]) -> tuple[PathParts, st
     if kind == "missing":
         return path, "missing required field"
     if kind == "extra_forbidden":
-        return path, _unknown_field(error["loc"])
+        return path, _unknown_field(error["loc"], api)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return _union_tag(kind, ctx, value, path)
     if kind in _EXPECTED:
@@ -826,11 +834,11 @@ def _union_tag(
     return (*path, key), _with_value(message, value.get(key), (*path, key))
 
 
-def _unknown_field(loc: tuple[str | int, ...]) -> str:
+def _unknown_field(loc: tuple[str | int, ...], api: str = "registry") -> str:
     from registry_sync.schema.definition import allowed_keys  # imported already: it found the error
 
     key = loc[-1]
-    allowed = allowed_keys(loc[:-1])
+    allowed = allowed_keys(loc[:-1], api)
     if loc == ("definition",):
         return (
             "unknown field; this looks like a registry entry as the API returns it: "

@@ -65,10 +65,13 @@ class _Patch:
     document: Document
 
 
-def effective_definitions(base: LoadResult, config: ProjectConfig) -> LoadResult:
+def effective_definitions(
+    base: LoadResult, config: ProjectConfig, api: str = "registry"
+) -> LoadResult:
     """``base`` (models/ as loaded) as the environment ``config`` selects sees it:
-    overlay merged, variables replaced, ids outside ``owns`` reported. Without an
-    environment only the ``owns`` check runs."""
+    overlay merged, variables replaced, ids outside ``owns`` reported; what the merge
+    makes is validated for API generation ``api``. Without an environment only the
+    ``owns`` check runs."""
     if config.environment is None:
         if not config.owns:
             return base
@@ -102,7 +105,7 @@ def effective_definitions(base: LoadResult, config: ProjectConfig) -> LoadResult
                 by_id[patch.id] = _merged(by_id[patch.id], patch, problems)
                 changed.add(patch.id)
             else:
-                found, definition = check_text_document(patch.file, patch.text, patch.document)
+                found, definition = check_text_document(patch.file, patch.text, patch.document, api)
                 problems.extend(found)
                 if definition is not None:
                     by_id[patch.id] = definition
@@ -117,12 +120,12 @@ def effective_definitions(base: LoadResult, config: ProjectConfig) -> LoadResult
         warning
         for model_id in changed
         if model_id in original
-        for warning in _warnings(original[model_id])
+        for warning in _warnings(original[model_id], api)
     }
     problems = [problem for problem in problems if problem not in stale]
     for model_id in sorted(changed):
         definition = by_id.get(model_id)
-        if definition is not None and not _still_valid(definition, problems):
+        if definition is not None and not _still_valid(definition, problems, api):
             del by_id[model_id]
     definitions = sorted(by_id.values(), key=lambda definition: definition.id)
     problems.extend(outside_owns(definitions, config.owns, config.file or "registry-sync.yaml"))
@@ -351,13 +354,13 @@ def _substitute(
 # --- checking what the merge made ---------------------------------------------------------
 
 
-def _still_valid(definition: DesiredDefinition, problems: list[Problem]) -> bool:
+def _still_valid(definition: DesiredDefinition, problems: list[Problem], api: str) -> bool:
     valid = True
     body = without_nulls(definition.body)
     found: list[tuple[PathParts, str, Severity]] = [
         (path, SECRET_MESSAGE, "error") for path in secret_paths(body)
     ]
-    for path, message, severity in [*found, *definition_errors(body)]:
+    for path, message, severity in [*found, *definition_errors(body, api)]:
         file, line, where = _where(definition, path)
         problems.append(
             Problem(file, line_of(file, line, where), format_path(path), message, severity)
@@ -366,10 +369,10 @@ def _still_valid(definition: DesiredDefinition, problems: list[Problem]) -> bool
     return valid
 
 
-def _warnings(definition: DesiredDefinition) -> set[Problem]:
+def _warnings(definition: DesiredDefinition, api: str) -> set[Problem]:
     """The warnings the loader gave ``definition`` as its file declares it."""
     found: set[Problem] = set()
-    for path, message, severity in definition_errors(without_nulls(definition.body)):
+    for path, message, severity in definition_errors(without_nulls(definition.body), api):
         if severity == "warning":
             file, line, where = _where(definition, path)
             found.add(

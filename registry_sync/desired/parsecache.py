@@ -118,10 +118,14 @@ class ParseCache:
         self._changed = False
         self._trusted_before = 0
 
-    def open(self, models_dir: Path) -> None:
-        """Read the entries stored for ``models_dir``; unreadable ones count as none."""
+    def open(self, models_dir: Path, api: str = "registry") -> None:
+        """Read the entries stored for ``models_dir`` validated for API generation
+        ``api``; unreadable ones count as none."""
         self._trusted_before = time.time_ns() - SETTLE_NS
-        scope = hashlib.sha256(_salt() + str(models_dir.resolve()).encode()).hexdigest()
+        where = str(models_dir.resolve()).encode()
+        if api != "registry":  # the registry generation keeps the files it had
+            where += b"\0" + api.encode()
+        scope = hashlib.sha256(_salt() + where).hexdigest()
         self._path = self.folder / f"{scope}.json"
         self._used, self._files, self._changed = {}, {}, False
         self._stored, self._stored_files = {}, {}
@@ -279,7 +283,8 @@ def _salt() -> bytes:
 
     digest = hashlib.sha256(f"{_FORMAT}\0{_version.__version__}\0".encode())
     package = Path(__file__).parent.parent
-    for module in sorted(package.rglob("*.py")):
+    # The schema data of each API generation decides what validation finds too.
+    for module in sorted([*package.rglob("*.py"), *(package / "schema").rglob("*.json")]):
         name = module.relative_to(package).as_posix()
         digest.update(name.encode() + b"\0" + module.read_bytes())
     spec = find_spec("pydantic")  # a top-level name: found, not imported

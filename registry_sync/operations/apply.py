@@ -18,9 +18,10 @@ from registry_sync.live.client import RegistryClient
 from registry_sync.live.sources import fetch_live, open_client
 from registry_sync.operations.plan import PlanRequest, make_plan
 from registry_sync.plan.model import Plan
-from registry_sync.plan.planfile import read_plan
+from registry_sync.plan.planfile import check_generation, read_plan
 from registry_sync.plan.policy import judge
 from registry_sync.plan.targeting import matches
+from registry_sync.schema.generations import check_api
 from registry_sync.settings.defaults import DEFAULT_PARALLELISM
 
 __all__ = [
@@ -68,7 +69,9 @@ def prepare_apply(request: ApplyRequest, warn: Warn | None = None) -> Plan:
         registry=source.describe(),
         environment=planning.settings.environment,
     )
-    live = fetch_live(source, source.api_key()).entries
+    state = fetch_live(source, source.api_key())
+    check_generation(saved, state.api, request.plan_file)
+    live = state.entries
     if saved.partial:
         # Counted again from the registry now, never taken from the file.
         untargeted = sum(1 for e in live if not e.immutable and not matches(e.id, saved.targets))
@@ -102,7 +105,9 @@ def execute_apply(
     """Carry out the writes of ``computed`` (progress to ``on_event``), then, when the
     request says so, probe what was written and roll back what is unhealthy. Notes
     about probes skipped or cut short go to ``note``."""
-    source, settings = request.plan.source, request.plan.settings
+    settings = request.plan.settings
+    # The generation the plan was made for: the registry is not asked again.
+    source = dataclasses.replace(request.plan.source, api=check_api(computed.api))
     with open_client(source, source.api_key(), connections=request.parallelism) as client:
         result = apply_plan(
             computed,

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from registry_sync.desired.load import load_desired
-from registry_sync.live.sources import LiveSource, fetch_live
+from registry_sync.desired.load import load_desired, load_for_generation
+from registry_sync.live.sources import LiveSource
+from registry_sync.operations.inputs import desired_and_live
 from registry_sync.schema.reroutes import RerouteEdge, graph_edges
 
 __all__ = ["GraphRequest", "reroute_edges"]
@@ -26,10 +27,13 @@ class GraphRequest:
 def reroute_edges(request: GraphRequest) -> tuple[RerouteEdge, ...]:
     """The reroute graph as apply without --prune would leave it: the registry's own
     entries stand where no file declares them."""
-    desired = load_desired(request.models_dir)
     definitions: dict[str, Mapping[str, Any]] = {}
-    if not request.files_only:
-        live = fetch_live(request.source, request.source.api_key()).entries
-        definitions.update((entry.id, entry.definition) for entry in live)
+    if request.files_only:
+        # No registry to ask: the pinned generation, else whichever accepts the files.
+        found = load_for_generation(request.models_dir, api=request.source.api)
+        desired = found or load_desired(request.models_dir, api="catalog")
+    else:
+        desired, live = desired_and_live(request.models_dir, request.source)
+        definitions.update((entry.id, entry.definition) for entry in live.entries)
     definitions.update((d.id, d.body) for d in desired.definitions)
     return graph_edges(definitions)

@@ -3,14 +3,15 @@ health row per entry probed now, and the exit code those rows give, out."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 from registry_sync.apply.health import ModelHealth, check_models
-from registry_sync.desired.load import load_desired
 from registry_sync.errors import ConfigError
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY
 from registry_sync.live.sources import LiveSource, open_client
+from registry_sync.operations.inputs import desired_and_live
 from registry_sync.plan.targeting import matches
 from registry_sync.settings.config import ProjectConfig
 from registry_sync.settings.defaults import DEFAULT_PARALLELISM
@@ -32,7 +33,7 @@ class HealthRequest:
 def probe_health(request: HealthRequest) -> tuple[ModelHealth, ...]:
     """One row per declared id probed: available, unavailable, or unknown (a probe
     that failed, or an id the registry does not have)."""
-    desired = load_desired(request.models_dir, config=request.scope)
+    desired, state = desired_and_live(request.models_dir, request.source, config=request.scope)
     ids = sorted(d.id for d in desired.definitions)
     if request.targets:
         ids = [i for i in ids if matches(i, request.targets)]
@@ -41,9 +42,10 @@ def probe_health(request: HealthRequest) -> tuple[ModelHealth, ...]:
                 f"no id declared in {request.models_dir}/ matches --target "
                 f"{', '.join(request.targets)}; check the pattern (a glob, e.g. 'meetkai:*')"
             )
-    source = request.source
+    # The generation found is pinned for the probes: the registry is not asked again.
+    source = dataclasses.replace(request.source, api=state.api)
+    present = {entry.id for entry in state.entries}
     with open_client(source, source.api_key(), connections=DEFAULT_PARALLELISM) as client:
-        present = {entry.id for entry in client.list_models()}
         return check_models(client, ids, present, parallelism=DEFAULT_PARALLELISM)
 
 

@@ -5,17 +5,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from registry_sync.desired.load import load_desired, load_for_generation
+from registry_sync.desired.loader import LoadResult
 from registry_sync.desired.parsecache import ParseCache, default_cache
 from registry_sync.errors import ConfigError
 from registry_sync.live.network import NetworkDeadline
-from registry_sync.live.sources import LiveSource
+from registry_sync.live.sources import LiveSource, LiveState, fetch_live
 from registry_sync.plan.model import Risk
 from registry_sync.plan.policy import Rules, SafetyRails
-from registry_sync.settings.config import project_config
+from registry_sync.settings.config import ProjectConfig, project_config
 from registry_sync.settings.defaults import CONFIG_FILE
 from registry_sync.settings.resolve import MB, Settings
 
-__all__ = ["environment_names", "live_source", "parse_cache", "policy_rules"]
+__all__ = [
+    "desired_and_live",
+    "environment_names",
+    "live_source",
+    "parse_cache",
+    "policy_rules",
+]
 
 
 def live_source(
@@ -32,6 +40,7 @@ def live_source(
         max_response_bytes=settings.max_response_mb * MB,
         api_key_env=settings.api_key_env,
         deadline=NetworkDeadline(settings.timeout),
+        api=settings.api,
     )
 
 
@@ -73,3 +82,26 @@ def environment_names(config_file: Path | None, given: tuple[str, ...]) -> list[
             found = [name]
         names.extend(item for item in found if item not in names)
     return names
+
+
+def desired_and_live(
+    models_dir: Path,
+    source: LiveSource,
+    *,
+    config: ProjectConfig | None = None,
+    strict: bool = False,
+    cache: ParseCache | None = None,
+) -> tuple[LoadResult, LiveState]:
+    """models/ (as the environment ``config`` selects sees it) and the live registry,
+    the files validated for the API generation the registry speaks: pinned
+    (``source.api``), or found when the registry is asked. Invalid files raise
+    :class:`~registry_sync.errors.InvalidModels` before any request when the pinned
+    generation, or both, refuse them."""
+    first = load_for_generation(
+        models_dir, api=source.api, strict=strict, config=config, cache=cache
+    )
+    live = fetch_live(source, source.api_key())
+    if first is not None and (source.api is not None or live.api == "registry"):
+        return first, live
+    again = load_desired(models_dir, strict=strict, config=config, cache=cache, api=live.api)
+    return again, live

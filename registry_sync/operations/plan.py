@@ -7,12 +7,13 @@ import dataclasses
 from dataclasses import dataclass
 
 from registry_sync.desired.checks import Warn, check_problems, print_warnings
-from registry_sync.desired.load import load_desired
 from registry_sync.desired.loader import check_reroute_graph, check_reroute_targets
 from registry_sync.desired.parsecache import ParseCache
 from registry_sync.errors import ConfigError
 from registry_sync.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
-from registry_sync.live.sources import LiveSource, fetch_live
+from registry_sync.live.sources import LiveSource
+from registry_sync.operations.inputs import desired_and_live
+from registry_sync.plan.activation import activation_problems
 from registry_sync.plan.model import Plan
 from registry_sync.plan.origins import point_at_origins
 from registry_sync.plan.planner import PlanOptions, build_plan, replace_problems
@@ -54,11 +55,18 @@ def make_plan(request: PlanRequest, warn: Warn | None = None) -> Plan:
     Warnings go to ``warn``."""
     settings, source, strict = request.settings, request.source, request.strict
     scope = settings.scope()
-    desired = load_desired(settings.models_dir, strict=strict, config=scope, cache=request.cache)
+    desired, state = desired_and_live(
+        settings.models_dir, source, config=scope, strict=strict, cache=request.cache
+    )
+    live = state.entries
     if warn is not None:
         print_warnings(warn, desired.warnings)
-    live = fetch_live(source, source.api_key()).entries
+        ignored = settings.activation_ignored(state.api)
+        if ignored:
+            warn(f"warning: {ignored}")
     wrong = replace_problems(request.replace, desired.definitions, live)
+    if state.api == "catalog":
+        wrong += activation_problems(desired.definitions, live, settings.activate)
     if wrong:
         raise ConfigError("; ".join(wrong))
     known = {d.id for d in desired.definitions}
@@ -77,6 +85,10 @@ def make_plan(request: PlanRequest, warn: Warn | None = None) -> Plan:
         registry=source.describe(),
         owns=scope.owns,
         environment=scope.environment,
+        api=state.api,
+        inactive=settings.inactive,
+        activate=settings.activate,
+        switch=settings.switch,
     )
     if request.targets:
         targets = request.targets

@@ -19,11 +19,14 @@ from registry_sync.plan.model import Action, Change, Plan
 from registry_sync.render.text import SET_AT_APPLY
 from registry_sync.schema.secrets import SENSITIVE, redact
 
-__all__ = ["API_PATH", "PlannedRequest", "planned_requests", "render_requests"]
+__all__ = ["API_PATH", "CATALOG_PATH", "PlannedRequest", "planned_requests", "render_requests"]
 
 # The registry's path below the API's base URL (the client's API_PATH, which this
-# module does not import: rendering must not load the HTTP stack).
+# module does not import: rendering must not load the HTTP stack). In the catalog
+# generation the same path activates and deactivates names; definitions live below
+# CATALOG_PATH.
 API_PATH = "/api/v1/llm/models/registry"
+CATALOG_PATH = "/api/v1/llm/models/catalog"
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,31 @@ def planned_requests(plan: Plan) -> list[PlannedRequest]:
     itself orders reroute targets first and runs independent entries at once)."""
     found: list[PlannedRequest] = []
     for change in plan.writes:
-        found.extend(_requests(change))
+        found.extend(_catalog_requests(change) if plan.api == "catalog" else _requests(change))
+    return found
+
+
+def _catalog_requests(change: Change) -> list[PlannedRequest]:
+    """The catalog generation's requests: the definition written first, then the
+    name deactivated from its holder, then activated (as apply sends them)."""
+    by_id = f"?id={quote(change.id, safe='')}"
+    post = PlannedRequest("POST", CATALOG_PATH, _with_stamp(change.body or {}))
+    found: list[PlannedRequest] = []
+    if change.action is Action.CREATE:
+        found.append(post)
+    elif change.action is Action.REPLACE:
+        found.extend([PlannedRequest("DELETE", CATALOG_PATH + by_id), post])
+    elif change.action is Action.UPDATE:
+        found.append(
+            PlannedRequest("PATCH", CATALOG_PATH, {"id": change.id, **(change.patch or {})})
+        )
+    elif change.action is Action.DELETE:
+        found.append(PlannedRequest("DELETE", CATALOG_PATH + by_id))
+    if change.deactivate is not None:
+        found.append(PlannedRequest("DELETE", API_PATH + by_id))
+    if change.activate is not None:
+        body = {"source": change.activate, "model_id": change.id}
+        found.append(PlannedRequest("POST", API_PATH, body))
     return found
 
 

@@ -57,7 +57,14 @@ _BOLD = "\x1b[1m"
 _RED = "\x1b[31m"
 _GREEN = "\x1b[32m"
 _YELLOW = "\x1b[33m"
-_SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-"}
+_SYMBOLS = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.REPLACE: "-/+",
+    Action.DELETE: "-",
+    Action.ACTIVATE: ">",
+    Action.DEACTIVATE: "<",
+}
 _COLOURS = {Outcome.DONE: _GREEN, Outcome.FAILED: _RED, Outcome.SKIPPED: _YELLOW}
 _COUNTED = (
     ("created", Action.CREATE),
@@ -65,6 +72,13 @@ _COUNTED = (
     ("replaced", Action.REPLACE),
     ("deleted", Action.DELETE),
 )
+# Counted too when a run planned any (the catalog generation).
+_SERVING = (("activated", Action.ACTIVATE), ("deactivated", Action.DEACTIVATE))
+
+
+def _counted(result: ApplyResult) -> tuple[tuple[str, Action], ...]:
+    serving = any(entry.action in (Action.ACTIVATE, Action.DEACTIVATE) for entry in result.results)
+    return _COUNTED + _SERVING if serving else _COUNTED
 
 
 def outcome(result: ApplyResult) -> str:
@@ -78,7 +92,9 @@ def outcome(result: ApplyResult) -> str:
 
 def closing_line(result: ApplyResult) -> str:
     """``Apply complete: 1 created, 2 updated, 0 replaced, 0 deleted.``, or what is left."""
-    counts = ", ".join(f"{result.count(Outcome.DONE, action)} {word}" for word, action in _COUNTED)
+    counts = ", ".join(
+        f"{result.count(Outcome.DONE, action)} {word}" for word, action in _counted(result)
+    )
     if result.complete:
         return f"Apply complete: {counts}."
     failed = result.count(Outcome.FAILED)
@@ -183,7 +199,7 @@ def _entry_line(entry: EntryResult, paint: Callable[[str, str], str]) -> str:
 def result_document(result: ApplyResult, health: HealthReport | None = None) -> dict[str, Any]:
     """The result as a JSON-ready dict in format version 1 (``health``: the
     health report of ``--verify-health``, null without it)."""
-    summary = {word: result.count(Outcome.DONE, action) for word, action in _COUNTED}
+    summary = {word: result.count(Outcome.DONE, action) for word, action in _counted(result)}
     summary["failed"] = result.count(Outcome.FAILED)
     summary["skipped"] = result.count(Outcome.SKIPPED)
     return {
