@@ -221,7 +221,8 @@ def test_round_trip_of_every_shape_plans_no_changes(
     assert f"Exported {len(SHAPES) + 1} models to {out.as_posix()}/ (1 read-only" in (
         exported.stdout
     )
-    assert [request.method for request in shapes_server.requests()] == ["GET"]
+    # The probe's GET /catalog (404: the registry generation), then the list.
+    assert [request.method for request in shapes_server.requests()] == ["GET", "GET"]
 
     planned = plan(shapes_server, out)
     assert planned.exit_code == 0, planned.stdout + planned.stderr
@@ -448,7 +449,7 @@ def test_nothing_to_export(tmp_path: Path) -> None:
 def test_a_bad_answer_fails_closed_and_writes_nothing(
     shapes_server: RegistryServer, tmp_path: Path
 ) -> None:
-    shapes_server.inject(Fault("malformed", body='{"object": "list"}'))
+    shapes_server.inject(Fault("malformed", body='{"object": "list"}', path_contains="/registry"))
     out = tmp_path / "models"
     result = export(shapes_server, out, "--retry-budget", "0")
     assert result.exit_code == 1

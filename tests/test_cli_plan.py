@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_REGISTRY = ROOT / "examples" / "registry.json"
 EXAMPLE_MODELS = ROOT / "models"
 KEY = "test-key-7f3a9c"
+# The registry generation's list path: a fault there lets the probe through (404).
+LIST = "/api/v1/llm/models/registry"
 EXAMPLE_SECRET = "sk-example-not-a-real-key-0000000000"
 
 
@@ -108,9 +110,10 @@ def test_api_key_appears_nowhere(example_server: RegistryServer, tmp_path: Path)
 
 def test_request_carries_bearer_key_and_on_behalf_of(example_server: RegistryServer) -> None:
     run(plan_args(example_server, "--on-behalf-of", "user-42"))
-    (request,) = example_server.requests()
-    assert request.headers["authorization"] == f"Bearer {KEY}"
-    assert request.headers["x-on-behalf-of"] == "user-42"
+    probe, listing = example_server.requests()
+    for request in (probe, listing):
+        assert request.headers["authorization"] == f"Bearer {KEY}"
+        assert request.headers["x-on-behalf-of"] == "user-42"
 
 
 def test_api_url_and_on_behalf_of_from_environment(example_server: RegistryServer) -> None:
@@ -230,16 +233,32 @@ def test_colour_only_when_wanted(
     ("fault", "message"),
     [
         (
-            Fault("status", status=500, times=99),
+            Fault("status", status=500, times=99, path_contains=LIST),
             "list registry models failed: GET /api/v1/llm/models/registry returned 500",
         ),
-        (Fault("malformed", times=99), "unexpected response from GET /api/v1/llm/models/registry"),
         (
-            Fault("malformed", body='{"object": "list", "data": {}}', times=99),
+            Fault("malformed", times=99, path_contains=LIST),
+            "unexpected response from GET /api/v1/llm/models/registry",
+        ),
+        (
+            Fault("malformed", body='{"object": "list", "data": {}}', times=99, path_contains=LIST),
             "at data: expected a list",
         ),
-        (Fault("malformed", body='{"data": []}', times=99), "at object: expected 'list'"),
-        (Fault("drop", times=99), "list registry models failed: GET /api/v1/llm/models/registry"),
+        (
+            Fault("malformed", body='{"data": []}', times=99, path_contains=LIST),
+            "at object: expected 'list'",
+        ),
+        (
+            Fault("drop", times=99, path_contains=LIST),
+            "list registry models failed: GET /api/v1/llm/models/registry",
+        ),
+        # The probe that finds the generation fails as closed as the list.
+        (
+            Fault("status", status=500, times=99),
+            "find which API the registry speaks failed: GET /api/v1/llm/models/catalog "
+            "returned 500",
+        ),
+        (Fault("malformed", times=99), "unexpected response from GET /api/v1/llm/models/catalog"),
     ],
 )
 def test_failed_fetch_exits_1_and_says_why(
@@ -259,7 +278,8 @@ def test_transient_failure_is_retried(example_server: RegistryServer) -> None:
     args = ["plan", "--models-dir", str(EXAMPLE_MODELS), "--api-url", example_server.url]
     result = run(args)
     assert result.exit_code == 0, result.stderr
-    assert len(example_server.requests()) == 2
+    # The probe (429, then its retry: 404, the registry generation), then the list.
+    assert len(example_server.requests()) == 3
 
 
 def test_wrong_key_is_an_error_naming_the_status(example_server: RegistryServer) -> None:
@@ -283,7 +303,10 @@ def test_unreachable_registry_fails_closed(example_server: RegistryServer) -> No
         ["plan", "--models-dir", str(EXAMPLE_MODELS), "--api-url", url, "--retry-budget", "0"]
     )
     assert result.exit_code == 1
-    assert "list registry models failed: GET /api/v1/llm/models/registry" in result.stderr
+    assert (
+        "find which API the registry speaks failed: GET /api/v1/llm/models/catalog: cannot connect"
+        in (result.stderr)
+    )
 
 
 # --- offline: --registry-file ---------------------------------------------------------
