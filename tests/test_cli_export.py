@@ -449,7 +449,7 @@ def test_nothing_to_export(tmp_path: Path) -> None:
 def test_a_bad_answer_fails_closed_and_writes_nothing(
     shapes_server: RegistryServer, tmp_path: Path
 ) -> None:
-    shapes_server.inject(Fault("malformed", body='{"object": "list"}'))
+    shapes_server.inject(Fault("malformed", body='{"object": "list"}', path_contains="/registry"))
     out = tmp_path / "models"
     result = export(shapes_server, out, "--retry-budget", "0", "--api", "registry")
     assert result.exit_code == 1

@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_REGISTRY = ROOT / "examples" / "registry.json"
 EXAMPLE_MODELS = ROOT / "models"
 KEY = "test-key-7f3a9c"
+# The registry generation's list path: a fault there lets the probe through (404).
+LIST = "/api/v1/llm/models/registry"
 EXAMPLE_SECRET = "sk-example-not-a-real-key-0000000000"
 
 
@@ -236,16 +238,32 @@ def test_colour_only_when_wanted(
     ("fault", "message"),
     [
         (
-            Fault("status", status=500, times=99),
+            Fault("status", status=500, times=99, path_contains=LIST),
             "list registry models failed: GET /api/v1/llm/models/registry returned 500",
         ),
-        (Fault("malformed", times=99), "unexpected response from GET /api/v1/llm/models/registry"),
         (
-            Fault("malformed", body='{"object": "list", "data": {}}', times=99),
+            Fault("malformed", times=99, path_contains=LIST),
+            "unexpected response from GET /api/v1/llm/models/registry",
+        ),
+        (
+            Fault("malformed", body='{"object": "list", "data": {}}', times=99, path_contains=LIST),
             "at data: expected a list",
         ),
-        (Fault("malformed", body='{"data": []}', times=99), "at object: expected 'list'"),
-        (Fault("drop", times=99), "list registry models failed: GET /api/v1/llm/models/registry"),
+        (
+            Fault("malformed", body='{"data": []}', times=99, path_contains=LIST),
+            "at object: expected 'list'",
+        ),
+        (
+            Fault("drop", times=99, path_contains=LIST),
+            "list registry models failed: GET /api/v1/llm/models/registry",
+        ),
+        # The probe that finds the generation fails as closed as the list.
+        (
+            Fault("status", status=500, times=99),
+            "find which API the registry speaks failed: GET /api/v1/llm/models/catalog "
+            "returned 500",
+        ),
+        (Fault("malformed", times=99), "unexpected response from GET /api/v1/llm/models/catalog"),
     ],
 )
 def test_failed_fetch_exits_1_and_says_why(
@@ -253,8 +271,7 @@ def test_failed_fetch_exits_1_and_says_why(
 ) -> None:
     example_server.inject(fault)
     for extra in ((), ("--detailed-exitcode",)):
-        # The registry API pinned: these are failures of its list, not of the probe.
-        result = run(plan_args(example_server, "--api", "registry", *extra))
+        result = run(plan_args(example_server, *extra))
         assert result.exit_code == 1
         assert message in result.stderr
         assert "No changes" not in result.output
@@ -264,9 +281,10 @@ def test_failed_fetch_exits_1_and_says_why(
 def test_transient_failure_is_retried(example_server: RegistryServer) -> None:
     example_server.inject(Fault("rate-limit", retry_after="0", times=1))
     args = ["plan", "--models-dir", str(EXAMPLE_MODELS), "--api-url", example_server.url]
-    result = run([*args, "--api", "registry"])
+    result = run(args)
     assert result.exit_code == 0, result.stderr
-    assert len(example_server.requests()) == 2
+    # The probe (429, then its retry: 404, the registry generation), then the list.
+    assert len(example_server.requests()) == 3
 
 
 def test_wrong_key_is_an_error_naming_the_status(example_server: RegistryServer) -> None:

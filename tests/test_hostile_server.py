@@ -389,13 +389,13 @@ def test_max_response_mb_is_the_limit_end_to_end(tmp_path: Path) -> None:
             "2",
             "--retry-budget",
             "0",
-            "--api",
-            "registry",
         )
     finally:
         raw.close()
     assert result.exit_code == 1
-    assert (
-        "error: unexpected response from GET /api/v1/llm/models/registry: the body is larger "
-        "than 2 MB (--max-response-mb); refusing to treat it as the registry's state"
-    ) in result.stderr
+    # The probe (GET /catalog) meets the endless body first: an error, never a guess.
+    assert result.stderr.startswith(
+        "error: unexpected response from GET /api/v1/llm/models/catalog: the body is larger "
+        "than 2 MB (--max-response-mb); while finding which API generation"
+    )
+    assert result.stderr.endswith("refusing to treat it as the registry's state\n")
