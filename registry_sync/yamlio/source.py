@@ -1,10 +1,9 @@
-"""YAML text -> documents, fast; and, only when a problem needs one, the line of a field.
+"""YAML text -> documents, through libyaml; the line of a field only when a problem needs it.
 
 Loading is the hot path (a registry may hold thousands of models), so no position is
-kept: the plain block YAML most files are written in is read by the fast path of
-:mod:`registry_sync.yamlio.blockyaml`, with this module's resolvers and bounds, and every
-other text by libyaml (when it is there). When a problem needs a line,
-:class:`SourceMap` composes that one text again with libyaml and walks its nodes.
+kept: libyaml (when it is there) composes each text and :class:`_Loader` constructs it.
+When a problem needs a line, :class:`SourceMap` composes that one text again and walks
+its nodes. There is one reader: what a reviewer sees in a plan is what this module read.
 
 Scalars resolve as in YAML 1.2, the version editors validate against: only
 ``true``/``false`` are booleans (``yes``, ``no``, ``on``, ``off`` stay strings, so a
@@ -16,7 +15,8 @@ contains itself through an alias, a document that aliases expand past
 :data:`MAX_EXPANDED_NODES` nodes or :data:`MAX_EXPANDED_CHARS` characters, nesting
 deeper than :data:`MAX_DEPTH` and integers longer than :data:`MAX_INT_DIGITS` digits
 are errors at their line. So no text costs more than a fixed amount of time and
-memory after it is parsed, whatever its aliases do.
+memory after it is parsed, whatever its aliases do. libyaml's own bounds hold too: a
+plain key runs at most 1,024 characters before its ``:``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from registry_sync.schema.values import format_path
-from registry_sync.yamlio.blockyaml import BlockYaml
 
 # Re-exported: what parse_documents returns.
 from registry_sync.yamlio.document import Document as Document
@@ -63,10 +62,10 @@ _INT_TAG = "tag:yaml.org,2002:int"
 
 
 class _Loader(_FastLoader):
-    """Safe loading with YAML 1.2 booleans, a cheap duplicate-key flag, and fast paths.
+    """Safe loading with YAML 1.2 booleans, a cheap duplicate-key flag, and shortcuts.
 
     Loading thousands of files is the floor of every command's time, and PyYAML's
-    resolver and constructor are pure Python even over libyaml. The fast paths below
+    resolver and constructor are pure Python even over libyaml. The shortcuts below
     handle the plain tags (str, int, float, bool, null, map, seq) with fewer calls and
     hand everything else to PyYAML's SafeConstructor, so results are the same.
     """
@@ -184,46 +183,12 @@ _Loader.add_implicit_resolver(
 )
 
 
-_SCALAR_BUILDER = SafeConstructor()
-
-
-def _from_text(tag: str) -> Callable[[str], Any]:
-    """The loader's constructor of an implicit ``tag``, as a function of the text."""
-    construct = _SCALARS[tag]
-
-    def build(text: str) -> Any:
-        return construct(_SCALAR_BUILDER, ScalarNode(tag, text))
-
-    return build
-
-
-# Most files are plain block YAML: read without libyaml, resolved as _Loader resolves.
-_BLOCK = BlockYaml(
-    _Loader.yaml_implicit_resolvers,
-    {tag: _from_text(tag) for tag in _SCALARS},
-    int_tag=_INT_TAG,
-    max_int_digits=MAX_INT_DIGITS,
-    max_depth=MAX_DEPTH,
-)
-
-
 def parse_documents(text: str) -> tuple[list[Document], YamlError | None]:
     """Parse every document of ``text``; stop at the first syntax error.
 
     Documents before the error are returned. A document whose construction fails
     (an unknown tag, say) ends the parse with its error too.
     """
-    parsed = _BLOCK.documents(text)
-    if parsed is None:
-        return _parse_with_libyaml(text)
-    return [
-        Document(index, line, data, repeated_key)
-        for index, (line, data, repeated_key) in enumerate(parsed)
-    ], None
-
-
-def _parse_with_libyaml(text: str) -> tuple[list[Document], YamlError | None]:
-    """:func:`parse_documents` for any text, through libyaml and :class:`_Loader`."""
     loader = _Loader(text)
     documents: list[Document] = []
     spent = _Expansion()
