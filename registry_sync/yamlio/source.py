@@ -138,7 +138,12 @@ class _Loader(_FastLoader):
             for key, value in node.value:
                 if key.__class__ is not ScalarNode or key.tag in _SPECIAL_KEY_TAGS:
                     return self._construct_slowly(node, depth - 1)  # merge keys, complex keys
-                mapping[self._construct(key, depth)] = self._construct(value, depth)
+                # Most keys and values are text: taken here, without a call each.
+                mapping[key.value if key.tag == _STR_TAG else self._construct(key, depth)] = (
+                    value.value
+                    if value.__class__ is ScalarNode and value.tag == _STR_TAG
+                    else self._construct(value, depth)
+                )
             # PyYAML lets a repeated key overwrite the first; a dict smaller than the
             # node's pairs is the only cheap sign of it.
             if len(mapping) != len(node.value):
@@ -148,7 +153,11 @@ class _Loader(_FastLoader):
             sequence: list[Any] = []
             self._built[id(node)] = sequence
             for item in node.value:
-                sequence.append(self._construct(item, depth))
+                sequence.append(
+                    item.value
+                    if item.__class__ is ScalarNode and item.tag == _STR_TAG
+                    else self._construct(item, depth)
+                )
             return sequence
         return self._construct_slowly(node, depth - 1)
 
