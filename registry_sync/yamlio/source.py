@@ -138,8 +138,11 @@ class _Loader(_FastLoader):
             for key, value in node.value:
                 if key.__class__ is not ScalarNode or key.tag in _SPECIAL_KEY_TAGS:
                     return self._construct_slowly(node, depth - 1)  # merge keys, complex keys
-                # Most keys and values are text: taken here, without a call each.
-                mapping[key.value if key.tag == _STR_TAG else self._construct(key, depth)] = (
+                # Most keys and values are text: taken here, without a call each. A
+                # key's text is interned: thousands of files repeat the same few keys.
+                mapping[
+                    sys.intern(key.value) if key.tag == _STR_TAG else self._construct(key, depth)
+                ] = (
                     value.value
                     if value.__class__ is ScalarNode and value.tag == _STR_TAG
                     else self._construct(value, depth)
