@@ -3,8 +3,9 @@
 Generates N model files and a matching saved registry with about 1% drift, then
 measures the CPU time of each process, best of --repeat rounds; each round runs every
 command once, in turn, in a fresh process, so a slow spell of a shared machine weighs
-on the floor and the plan alike. The package's bytecode is compiled first, as an
-installed wheel has it:
+on the floor and the plan alike. Beside the best, each line prints the median of the
+per-round ratios (the command against the floor of the same round). The package's
+bytecode is compiled first, as an installed wheel has it:
 
 * floor      -- only reading the same YAML files (libyaml) and the JSON snapshot;
 * plan, cold -- `registry-sync plan --registry-file ...` with an empty parse cache;
@@ -34,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -232,11 +234,22 @@ DRIFT_TARGETS = {10_000: 2.0}
 MEMORY_TARGET = 1.25
 
 
-def line(name: str, seconds: float, floor: float, target: float | None) -> str:
+def line(
+    name: str, seconds: float, floor: float, target: float | None, paired: list[float] | None = None
+) -> str:
     verdict = ""
     if target is not None:
         verdict = f"  (target <= {target}x: {'met' if seconds / floor <= target else 'MISSED'})"
-    return f"  {name:<13}{seconds:7.2f} s CPU  {seconds / floor:5.2f}x the floor{verdict}"
+    median = ""
+    if paired:
+        # The ratio within each round, floor and command back to back: what a slow
+        # spell of the machine moves least.
+        ratios = sorted(paired)
+        median = (
+            f"; paired median {statistics.median(ratios):.2f}x"
+            f" ({ratios[0]:.2f}x-{ratios[-1]:.2f}x, {len(ratios)} rounds)"
+        )
+    return f"  {name:<13}{seconds:7.2f} s CPU  {seconds / floor:5.2f}x the floor{verdict}{median}"
 
 
 def bench(count: int, repeat: int, drift: bool, memory_only: bool, overlay: bool) -> None:
@@ -294,22 +307,31 @@ def bench(count: int, repeat: int, drift: bool, memory_only: bool, overlay: bool
         # (parsecache.SETTLE_NS) for their status to be recorded.
         time.sleep(max(0.0, SETTLE_NS / 1e9 + 0.5 - (time.time() - generated)))
         timed(plan_cmd(registry), warm_cache)
-        best = {name: float("inf") for name in runs}
+        times: dict[str, list[float]] = {name: [] for name in runs}
         for _ in range(repeat):
             for name, (command, env) in runs.items():
-                best[name] = min(best[name], timed(command, env())[0])
+                times[name].append(timed(command, env())[0])
+        best = {name: min(spent) for name, spent in times.items()}
+
+        def paired(name: str, floor_name: str = "floor") -> list[float]:
+            pairs = zip(times[name], times[floor_name], strict=True)
+            return [spent / floor for spent, floor in pairs]
+
         floor = best["floor"]
         print(line("floor", floor, floor, None))
-        print(line("plan, cold", best["plan, cold"], floor, COLD_TARGETS.get(count)))
-        print(line("plan, warm", best["plan, warm"], floor, WARM_TARGETS.get(count)))
+        cold = COLD_TARGETS.get(count)
+        print(line("plan, cold", best["plan, cold"], floor, cold, paired("plan, cold")))
+        warm = WARM_TARGETS.get(count)
+        print(line("plan, warm", best["plan, warm"], floor, warm, paired("plan, warm")))
         if drift:
-            print(line("100% drift", best["100% drift"], floor, DRIFT_TARGETS.get(count)))
-            print(line("list drift", best["list drift"], floor, DRIFT_TARGETS.get(count)))
+            target = DRIFT_TARGETS.get(count)
+            print(line("100% drift", best["100% drift"], floor, target, paired("100% drift")))
+            print(line("list drift", best["list drift"], floor, target, paired("list drift")))
         if overlay:
             overlay_floor = best["overlay floor"]
             print(line("overlay floor", overlay_floor, overlay_floor, None))
-            target = COLD_TARGETS.get(count)
-            print(line("overlay plan", best["overlay plan"], overlay_floor, target))
+            ratios = paired("overlay plan", "overlay floor")
+            print(line("overlay plan", best["overlay plan"], overlay_floor, cold, ratios))
 
 
 def compile_bytecode() -> None:

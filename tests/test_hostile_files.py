@@ -20,6 +20,7 @@ BASE = MINIMAL_MODEL_YAML
 FAN_OUT = "l0: &l0 [a, b, c, d, e, f, g, h, i, j]\n" + "".join(
     f"l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 10)}]\n" for level in range(1, 6)
 )
+LONG_KEY = "k" * 1_100
 
 HOSTILE: dict[str, tuple[str, str]] = {
     # name: (text, the one problem expected)
@@ -41,6 +42,13 @@ HOSTILE: dict[str, tuple[str, str]] = {
         BASE + "contextWindow: " + "9" * 5000 + "\n",
         "models/bigint.yaml:11: contextWindow: an integer longer than 1,000 digits; "
         "quote it if it is text",
+    ),
+    # libyaml's bound on a plain key, whatever was read before: the same text as a value
+    # first once made a second reader accept the key (issue 19).
+    "longkey.yaml": (
+        BASE + f"description: {LONG_KEY}\n{LONG_KEY}: 1\n",
+        "models/longkey.yaml:12: YAML syntax error: could not find expected ':' "
+        "(while scanning a simple key)",
     ),
     "nul.yaml": (
         BASE + "name: a\x00b\n",

@@ -23,6 +23,8 @@ from registry_sync.plan.model import Action, Change, FieldChange, Plan
 from registry_sync.schema.fields import DEFINITION_FIELDS, unknown_fields
 from registry_sync.settings.ignore import IgnoreRule
 
+__all__ = ["PlanOptions", "build_plan", "replace_problems"]
+
 
 @dataclass(frozen=True)
 class PlanOptions:

@@ -1,10 +1,9 @@
-"""YAML text -> documents, fast; and, only when a problem needs one, the line of a field.
+"""YAML text -> documents, through libyaml; the line of a field only when a problem needs it.
 
 Loading is the hot path (a registry may hold thousands of models), so no position is
-kept: the plain block YAML most files are written in is read by the fast path of
-:mod:`registry_sync.yamlio.blockyaml`, with this module's resolvers and bounds, and every
-other text by libyaml (when it is there). When a problem needs a line,
-:class:`SourceMap` composes that one text again with libyaml and walks its nodes.
+kept: libyaml (when it is there) composes each text and :class:`_Loader` constructs it.
+When a problem needs a line, :class:`SourceMap` composes that one text again and walks
+its nodes. There is one reader: what a reviewer sees in a plan is what this module read.
 
 Scalars resolve as in YAML 1.2, the version editors validate against: only
 ``true``/``false`` are booleans (``yes``, ``no``, ``on``, ``off`` stay strings, so a
@@ -16,12 +15,14 @@ contains itself through an alias, a document that aliases expand past
 :data:`MAX_EXPANDED_NODES` nodes or :data:`MAX_EXPANDED_CHARS` characters, nesting
 deeper than :data:`MAX_DEPTH` and integers longer than :data:`MAX_INT_DIGITS` digits
 are errors at their line. So no text costs more than a fixed amount of time and
-memory after it is parsed, whatever its aliases do.
+memory after it is parsed, whatever its aliases do. libyaml's own bounds hold too: a
+plain key runs at most 1,024 characters before its ``:``.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -31,12 +32,9 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from registry_sync.schema.values import format_path
-from registry_sync.yamlio.blockyaml import BlockYaml
 
 # Re-exported: what parse_documents returns.
-from registry_sync.yamlio.document import Document as Document
-from registry_sync.yamlio.document import PathParts as PathParts
-from registry_sync.yamlio.document import YamlError as YamlError
+from registry_sync.yamlio.document import Document, PathParts, YamlError
 
 __all__ = [
     "MAX_DEPTH",
@@ -73,10 +71,10 @@ _INT_TAG = "tag:yaml.org,2002:int"
 
 
 class _Loader(_FastLoader):
-    """Safe loading with YAML 1.2 booleans, a cheap duplicate-key flag, and fast paths.
+    """Safe loading with YAML 1.2 booleans, a cheap duplicate-key flag, and shortcuts.
 
     Loading thousands of files is the floor of every command's time, and PyYAML's
-    resolver and constructor are pure Python even over libyaml. The fast paths below
+    resolver and constructor are pure Python even over libyaml. The shortcuts below
     handle the plain tags (str, int, float, bool, null, map, seq) with fewer calls and
     hand everything else to PyYAML's SafeConstructor, so results are the same.
     """
@@ -85,28 +83,43 @@ class _Loader(_FastLoader):
         super().__init__(stream)
         self.repeated_key = False
 
+    # libyaml calls these three for every node. The base methods also serve path
+    # resolvers, which safe loading never has.
+    def descend_resolver(self, current_node: Node | None, current_index: object) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
     def resolve(self, kind: type[Node], value: str, implicit: tuple[bool, bool]) -> str:
-        # The base method also serves path resolvers, which safe loading never has.
         if kind is ScalarNode:
             if implicit[0]:
-                for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
-                    if regexp.match(value):
-                        return str(tag)
-            return self.DEFAULT_SCALAR_TAG
+                resolvers = _IMPLICIT.get(value[:1])
+                if resolvers is not None:
+                    for tag, regexp in resolvers:
+                        if regexp.match(value):
+                            return tag
+            return _STR_TAG
         if kind is SequenceNode:
-            return self.DEFAULT_SEQUENCE_TAG
-        return self.DEFAULT_MAPPING_TAG
+            return _SEQ_TAG
+        return _MAP_TAG
 
-    def construct_document(self, node: Node) -> Any:
+    def construct_document(self, node: Node, *, checked: bool = False) -> Any:
+        """The data of ``node``. With ``checked``, the walk that builds a tree (a text
+        without aliases) is also its check against the bounds: it raises
+        :class:`_NearABound` on a collection :data:`MAX_DEPTH` deep or an integer longer
+        than :data:`MAX_INT_DIGITS` digits, before building either."""
         # An alias is the same node twice: build it once, as PyYAML does, so an
         # alias-heavy file stays small and a self-referencing one terminates.
         self._built: dict[int, Any] = {}
+        self._max_depth = MAX_DEPTH if checked else sys.maxsize
+        self._max_int_digits = MAX_INT_DIGITS if checked else sys.maxsize
         try:
-            return self._construct(node)
+            return self._construct(node, 1)
         finally:
             self._built = {}
 
-    def _construct(self, node: Node) -> Any:
+    def _construct(self, node: Node, depth: int) -> Any:
         kind = node.__class__
         tag = node.tag
         if kind is ScalarNode:
@@ -114,21 +127,34 @@ class _Loader(_FastLoader):
                 return node.value
             scalar = _SCALARS.get(tag)
             if scalar is not None:
+                if tag == _INT_TAG and len(node.value) > self._max_int_digits:
+                    raise _NearABound
                 try:
                     return scalar(self, cast(ScalarNode, node))
                 except _UNREADABLE as exc:  # an explicit tag on the wrong text: !!int x
                     raise _unreadable(node) from exc
-            return self._construct_slowly(node)
+            return self._construct_slowly(node, depth)
         built = self._built.get(id(node), _NOT_BUILT)
         if built is not _NOT_BUILT:
             return built
+        if depth >= self._max_depth:
+            raise _NearABound
+        depth += 1
         if kind is MappingNode and tag == _MAP_TAG:
             mapping: dict[Any, Any] = {}
             self._built[id(node)] = mapping
             for key, value in node.value:
                 if key.__class__ is not ScalarNode or key.tag in _SPECIAL_KEY_TAGS:
-                    return self._construct_slowly(node)  # merge keys, complex keys
-                mapping[self._construct(key)] = self._construct(value)
+                    return self._construct_slowly(node, depth - 1)  # merge keys, complex keys
+                # Most keys and values are text: taken here, without a call each. A
+                # key's text is interned: thousands of files repeat the same few keys.
+                mapping[
+                    sys.intern(key.value) if key.tag == _STR_TAG else self._construct(key, depth)
+                ] = (
+                    value.value
+                    if value.__class__ is ScalarNode and value.tag == _STR_TAG
+                    else self._construct(value, depth)
+                )
             # PyYAML lets a repeated key overwrite the first; a dict smaller than the
             # node's pairs is the only cheap sign of it.
             if len(mapping) != len(node.value):
@@ -137,11 +163,19 @@ class _Loader(_FastLoader):
         if kind is SequenceNode and tag == _SEQ_TAG:
             sequence: list[Any] = []
             self._built[id(node)] = sequence
-            sequence.extend(self._construct(item) for item in node.value)
+            for item in node.value:
+                sequence.append(
+                    item.value
+                    if item.__class__ is ScalarNode and item.tag == _STR_TAG
+                    else self._construct(item, depth)
+                )
             return sequence
-        return self._construct_slowly(node)
+        return self._construct_slowly(node, depth - 1)
 
-    def _construct_slowly(self, node: Node) -> Any:
+    def _construct_slowly(self, node: Node, depth: int) -> Any:
+        # PyYAML's constructor recurses unchecked: check what it will build first.
+        if self._max_depth <= MAX_DEPTH and not _small_tree(node, depth):
+            raise _NearABound
         try:
             data = self.construct_object(node, deep=True)
         except _UNREADABLE as exc:
@@ -160,6 +194,10 @@ class _Loader(_FastLoader):
         if len(mapping) != len(node.value):
             self.repeated_key = True
         return mapping
+
+
+class _NearABound(Exception):
+    """A tree near a bound of :func:`_measure`, which decides, and says where."""
 
 
 # What PyYAML's constructors raise, beyond YAMLError, on text its tag cannot read.
@@ -192,29 +230,8 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(
     _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
-
-
-_SCALAR_BUILDER = SafeConstructor()
-
-
-def _from_text(tag: str) -> Callable[[str], Any]:
-    """The loader's constructor of an implicit ``tag``, as a function of the text."""
-    construct = _SCALARS[tag]
-
-    def build(text: str) -> Any:
-        return construct(_SCALAR_BUILDER, ScalarNode(tag, text))
-
-    return build
-
-
-# Most files are plain block YAML: read without libyaml, resolved as _Loader resolves.
-_BLOCK = BlockYaml(
-    _Loader.yaml_implicit_resolvers,
-    {tag: _from_text(tag) for tag in _SCALARS},
-    int_tag=_INT_TAG,
-    max_int_digits=MAX_INT_DIGITS,
-    max_depth=MAX_DEPTH,
-)
+# The same, typed, for _Loader.resolve: tags by the first character of the text.
+_IMPLICIT: dict[str, list[tuple[str, re.Pattern[str]]]] = _Loader.yaml_implicit_resolvers
 
 
 def parse_documents(text: str) -> tuple[list[Document], YamlError | None]:
@@ -223,33 +240,34 @@ def parse_documents(text: str) -> tuple[list[Document], YamlError | None]:
     Documents before the error are returned. A document whose construction fails
     (an unknown tag, say) ends the parse with its error too.
     """
-    parsed = _BLOCK.documents(text)
-    if parsed is None:
-        return _parse_with_libyaml(text)
-    return [
-        Document(index, line, data, repeated_key)
-        for index, (line, data, repeated_key) in enumerate(parsed)
-    ], None
-
-
-def _parse_with_libyaml(text: str) -> tuple[list[Document], YamlError | None]:
-    """:func:`parse_documents` for any text, through libyaml and :class:`_Loader`."""
     loader = _Loader(text)
     documents: list[Document] = []
     spent = _Expansion()
-    # An alias is written `*name`: text without a `*` is a tree, for which a plain
-    # walk decides (``_measure`` is only needed to say where and why it is too big).
+    # An alias is written `*name`: text without a `*` is a tree, which building checks
+    # (``_measure`` is only needed to say where and why it is too big).
     tree = "*" not in text
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 break
-            shape_error = None if tree and _small_tree(node) else _measure(node, spent)
-            if shape_error is not None:
-                return documents, shape_error
-            loader.repeated_key = False
-            data = loader.construct_document(node)
+            data = _NOT_BUILT
+            if tree:
+                loader.repeated_key = False
+                try:
+                    data = loader.construct_document(node, checked=True)
+                except _NearABound:
+                    pass  # _measure says where and why
+                except yaml.YAMLError:
+                    if _small_tree(node):
+                        raise
+                    # A bound is the error to report, as if checked before building.
+            if data is _NOT_BUILT:
+                shape_error = _measure(node, spent)
+                if shape_error is not None:
+                    return documents, shape_error
+                loader.repeated_key = False
+                data = loader.construct_document(node)
             documents.append(
                 Document(len(documents), node.start_mark.line + 1, data, loader.repeated_key)
             )
@@ -364,11 +382,11 @@ def _measure(root: Node, spent: _Expansion) -> YamlError | None:
     return None
 
 
-def _small_tree(root: Node) -> bool:
-    """True when ``root``, a tree (no aliases), is plainly within the bounds: no node
-    :data:`MAX_DEPTH` or more deep and no over-long integer. False sends it to
-    :func:`_measure`, which finds the exact problem (or none, near the bound)."""
-    stack = [(root, 1)]
+def _small_tree(root: Node, depth: int = 1) -> bool:
+    """True when ``root``, a tree (no aliases) at ``depth``, is plainly within the
+    bounds: no node :data:`MAX_DEPTH` or more deep and no over-long integer. False sends
+    it to :func:`_measure`, which finds the exact problem (or none, near the bound)."""
+    stack = [(root, depth)]
     while stack:
         node, depth = stack.pop()
         if depth >= MAX_DEPTH:
