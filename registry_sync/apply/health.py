@@ -5,7 +5,8 @@ What it promises:
 * Every created, updated or re-created entry whose write is done is probed through
   the registry's health endpoint, in parallel through the client's adaptive gate
   (the same retries and ``--timeout`` deadline as every request). Each is reported
-  healthy, unhealthy (with the server's error, scrubbed of the key) or not probed
+  healthy, unhealthy (with the server's error, scrubbed of the key), unknown (the
+  catalog cannot tell yet: neither healthy nor unhealthy, never rolled back) or not probed
   (with why: its write did not finish, or the probe itself failed).
 * With ``rollback``, an unhealthy entry is put back as apply found it, from the live
   entry apply read just before writing (:attr:`ApplyResult.before`), never from
@@ -57,6 +58,8 @@ class HealthState(str, Enum):
     HEALTHY = "healthy"
     UNHEALTHY = "unhealthy"
     NOT_PROBED = "not-probed"
+    # The catalog generation: the registry answered, but cannot tell yet.
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,12 @@ class ModelHealth:
     is_available: bool | None
     last_health_check: float | None = None
     error: str | None = None
+    # The catalog generation's verdict: available, unavailable or unknown (neither
+    # healthy nor unhealthy: is_available is then None, and error says so).
+    status: str | None = None
+
+
+UNKNOWN_STATUS = "the registry cannot tell yet (status unknown): neither healthy nor unhealthy"
 
 
 def check_models(
@@ -147,8 +156,15 @@ def check_models(
             rows.append(ModelHealth(model_id, None, None, "not in the registry"))
         elif isinstance(answer, RegistrySyncError):
             rows.append(ModelHealth(model_id, None, None, f"the probe failed: {answer}"))
+        elif answer.status == "unknown":
+            rows.append(ModelHealth(model_id, None, answer.checked_at, UNKNOWN_STATUS, "unknown"))
         else:
-            rows.append(ModelHealth(model_id, answer.is_available, answer.checked_at, answer.error))
+            available = (
+                answer.is_available if answer.status is None else (answer.status == "available")
+            )
+            rows.append(
+                ModelHealth(model_id, available, answer.checked_at, answer.error, answer.status)
+            )
     return tuple(rows)
 
 
@@ -174,7 +190,16 @@ def verify_apply(
             why = f"the probe failed: {answer}"
             report.append(EntryHealth(entry.id, entry.action, HealthState.NOT_PROBED, why))
         else:
+            if answer.status == "unknown":
+                unknown = HealthState.UNKNOWN
+                report.append(
+                    EntryHealth(entry.id, entry.action, unknown, UNKNOWN_STATUS, answer.checked_at)
+                )
+                continue
             state = HealthState.HEALTHY if answer.is_available else HealthState.UNHEALTHY
+            if answer.status is not None:
+                state = HealthState.HEALTHY if answer.status == "available" else state
+                state = HealthState.UNHEALTHY if answer.status == "unavailable" else state
             error = answer.error
             if state is HealthState.UNHEALTHY and error is None:
                 error = "the registry gave no reason"

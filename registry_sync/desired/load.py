@@ -57,15 +57,20 @@ def load_for_generation(
     cache: ParseCache | None = None,
 ) -> LoadResult | None:
     """What to load before the registry is asked which API generation it speaks:
-    :func:`load_desired` for the ``api`` pinned; unpinned, for the registry
-    generation, except that files valid only for the catalog one give None (load them
-    again once the registry has said). Files invalid for both raise, so invalid files
-    never cost a request."""
+    :func:`load_desired` for the ``api`` pinned. Unpinned, the files as the registry
+    generation reads them when they are valid for it; else None when they are valid
+    for the catalog generation, or when what is wrong depends on the generation (load
+    them again once the registry has said). Problems both generations find raise at
+    once, so files broken either way never cost a request."""
     if api is not None:
         return load_desired(models_dir, strict=strict, config=config, cache=cache, api=api)
     result = load_effective(models_dir, config, cache)
     if not result.failing(strict=strict):
         return result
-    if not load_effective(models_dir, config, cache, "catalog").failing(strict=strict):
+    catalog = load_effective(models_dir, config, cache, "catalog")
+    if not catalog.failing(strict=strict):
         return None
-    raise InvalidModels(result.problems)
+    common = set(result.failing(strict=strict)) & set(catalog.failing(strict=strict))
+    if not common:
+        return None
+    raise InvalidModels(sorted(set(result.problems) & set(catalog.problems)))

@@ -50,7 +50,9 @@ def probe_health(request: HealthRequest) -> tuple[ModelHealth, ...]:
 
 
 def health_exit_code(rows: tuple[ModelHealth, ...]) -> int:
-    """4 when an entry is unavailable, else 1 when one is unknown, else 0."""
+    """4 when an entry is unavailable, else 1 when one could not be probed, else 0 (an
+    entry whose status the catalog reports unknown is neither: it counts for none)."""
     if any(row.is_available is False for row in rows):
         return EXIT_UNHEALTHY
-    return EXIT_ERROR if any(row.is_available is None for row in rows) else EXIT_OK
+    failed = any(row.is_available is None and row.status != "unknown" for row in rows)
+    return EXIT_ERROR if failed else EXIT_OK

@@ -87,7 +87,12 @@ def make_plan(request: PlanRequest, warn: Warn | None = None) -> Plan:
         environment=scope.environment,
         api=state.api,
         inactive=settings.inactive,
-        activate=settings.activate,
+        # A partial plan serves only the targeted platform names.
+        activate=tuple(
+            (name, source)
+            for name, source in settings.activate
+            if not request.targets or matches(name, request.targets)
+        ),
         switch=settings.switch,
     )
     if request.targets:

@@ -83,16 +83,20 @@ def health_document(rows: Sequence[ModelHealth], registry: str) -> dict[str, Any
         "format_version": FORMAT_VERSION,
         "registry": registry,
         "summary": health_counts(rows),
-        "models": [
-            {
-                "id": row.id,
-                "is_available": row.is_available,
-                "last_health_check": row.last_health_check,
-                "error": row.error,
-            }
-            for row in rows
-        ],
+        "models": [_row(row) for row in rows],
     }
+
+
+def _row(row: ModelHealth) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "id": row.id,
+        "is_available": row.is_available,
+        "last_health_check": row.last_health_check,
+        "error": row.error,
+    }
+    if row.status is not None:  # the catalog generation's verdict
+        found["status"] = row.status
+    return found
 
 
 def render_health_json(rows: Sequence[ModelHealth], registry: str) -> str:
@@ -122,8 +126,10 @@ def _closing(rows: Sequence[ModelHealth]) -> str:
             " Fix what each error names (baseUrl, the key variable, the upstream) in "
             "models/ and apply again."
         )
-    elif counts["unknown"]:
+    elif any(row.is_available is None and row.status != "unknown" for row in rows):
         line += " Some could not be probed: see their errors."
+    if any(row.status == "unknown" for row in rows):
+        line += " The registry cannot tell yet whether the ones of status unknown are healthy."
     return line
 
 

@@ -178,6 +178,8 @@ def _health_line(entry: EntryHealth, paint: Callable[[str, str], str]) -> str:
         return f"{paint(_GREEN, 'healthy')}    {entry.id}"
     if entry.state is HealthState.NOT_PROBED:
         return f"{paint(_YELLOW, 'not probed')} {entry.id}: {entry.error}"
+    if entry.state is HealthState.UNKNOWN:
+        return f"{paint(_YELLOW, 'unknown')}    {entry.id}: {entry.error}"
     line = f"{paint(_RED, 'UNHEALTHY')}  {entry.id}: {entry.error}"
     rollback = entry.rollback
     if rollback is None:

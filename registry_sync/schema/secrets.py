@@ -8,7 +8,8 @@ plans and export (placeholders). A value is secret when it is:
 * an auth ``value``, or a custom header that carries a credential (by name or value);
 * under any key whose name looks like a credential (``key``, ``token``, ``secret``,
   ``password``, ``authorization``, ``subscription``, ``signature``, ...), anywhere,
-  except the environment variable *names* of ``envVars``;
+  except the environment variable *names* of ``envVars`` and numbers or flags under
+  such a name (a count like ``maxBatchTokens`` is no credential);
 * a URL (``baseUrl``, ``healthCheck.url``, or any string with a scheme) with a user
   name or password, or a credential-looking query or fragment parameter -- or one
   that does not parse, which cannot be checked and so is treated as secret.
@@ -174,7 +175,9 @@ def _named_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
                 credential = verdicts.get(key)
                 if credential is None:
                     credential = _credential_key(key)
-                if credential and value is not None:
+                # A number or a flag is a count or a setting (``maxBatchTokens``,
+                # ``tpm``), never a credential: those are text.
+                if credential and value is not None and type(value) not in _NOT_CREDENTIALS:
                     found.append((*path, key))
                     continue
             kind = type(value)
@@ -185,6 +188,7 @@ def _named_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
     return iter(found)
 
 
+_NOT_CREDENTIALS = (int, float, bool)
 # Key name -> whether it looks like a credential's: the names of a registry repeat.
 _KEY_VERDICTS: dict[str, bool] = {}
 _MAX_KEY_VERDICTS = 65_536
