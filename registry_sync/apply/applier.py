@@ -42,7 +42,7 @@ from registry_sync.errors import ApiError, RegistrySyncError
 from registry_sync.live.client import RegistryClient
 from registry_sync.live.entries import LiveEntry
 from registry_sync.live.pacing import Pacer, RateMeter
-from registry_sync.plan.compare import comparable, field_changes, top_key
+from registry_sync.plan.compare import comparable, field_changes, known_part, top_key
 from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.plan.policy import conflict_reasons
 from registry_sync.settings.defaults import DEFAULT_PARALLELISM
@@ -448,6 +448,7 @@ def _differences(
     """How ``entry`` differs from what the write of ``change`` sent."""
     sent = change.patch if action is Action.UPDATE else change.body
     assert sent is not None
+    sent = known_part(sent)
     wanted, have = comparable(change.id, sent, entry, rules.ignore, rules.server_defaults)
     if action is Action.UPDATE:
         have = {key: value for key, value in have.items() if key in sent}

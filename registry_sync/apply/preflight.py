@@ -16,7 +16,7 @@ from typing import Any
 
 from registry_sync.errors import ApplyRefused
 from registry_sync.live.entries import LiveEntry
-from registry_sync.plan.compare import comparable, field_changes
+from registry_sync.plan.compare import comparable, field_changes, known_part
 from registry_sync.plan.model import Action, Change, FieldChange, Plan
 from registry_sync.settings.ignore import IgnoreRule
 
@@ -111,7 +111,7 @@ def _sent_changes(
         wanted, _ = comparable(change.id, after, entry, ignore, server_defaults)
     elif change.action is Action.REPLACE and change.body is not None:
         wanted, have = comparable(
-            change.id, _as_declared(change.body, entry), entry, ignore, server_defaults
+            change.id, known_part(_as_declared(change.body, entry)), entry, ignore, server_defaults
         )
     else:
         return None

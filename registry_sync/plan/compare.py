@@ -24,7 +24,7 @@ from registry_sync.schema.fields import unknown_fields
 from registry_sync.schema.values import deep_copy, format_path
 from registry_sync.settings.ignore import IgnoreRule
 
-__all__ = ["comparable", "field_changes", "in_sync_as_read", "top_key"]
+__all__ = ["comparable", "field_changes", "in_sync_as_read", "known_part", "top_key"]
 
 Keys = list[str | int]
 Found = list[tuple[Keys, FieldChange]]
@@ -158,12 +158,26 @@ def _comparable_live(visible: dict[str, Any], declared: Mapping[str, Any]) -> di
     """The live definition as compared, from its redacted form: fields this version
     does not know dropped (no file can declare them, so they are never drift), and a
     ``created`` stamp dropped when the file does not declare one."""
-    dropped = set(unknown_fields(visible))
+    dropped = _unknown_to_both(visible)
     if "created" in visible and "created" not in declared:
         dropped.add("created")
     if dropped:
         visible = {k: v for k, v in visible.items() if k not in dropped}
     return visible
+
+
+def known_part(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``body`` without the fields neither API generation knows: what a replace's
+    body is compared by (it carries a newer server's fields back, never compared)."""
+    unknown = _unknown_to_both(body)
+    return {key: value for key, value in body.items() if key not in unknown} if unknown else body
+
+
+def _unknown_to_both(definition: Mapping[str, Any]) -> set[str]:
+    """The top-level fields neither API generation knows: a catalog-only field
+    (``lifecycle``) is compared, a newer server's own one is not."""
+    unknown = unknown_fields(definition)
+    return set(unknown) & set(unknown_fields(definition, "catalog")) if unknown else set()
 
 
 def _ignored_fields(model_id: str, rules: Sequence[IgnoreRule]) -> tuple[str, ...]:

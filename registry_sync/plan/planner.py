@@ -21,6 +21,7 @@ from registry_sync.plan.compare import (
 )
 from registry_sync.plan.model import Action, Change, FieldChange, Plan
 from registry_sync.schema.fields import DEFINITION_FIELDS, unknown_fields
+from registry_sync.schema.secrets import secret_paths
 from registry_sync.settings.ignore import IgnoreRule
 
 __all__ = ["PlanOptions", "build_plan", "replace_problems"]
@@ -194,6 +195,12 @@ def _plan_declared(
         created = entry.definition.get("created")
         if "created" not in body and created is not None:
             body["created"] = created  # the entry keeps its stamp
+        # Fields a newer server holds that this version does not know survive the
+        # re-create (a secret among them cannot be carried by a reviewed plan).
+        for name in unknown_fields(entry.definition, options.api):
+            value = entry.definition[name]
+            if name not in body and next(secret_paths({name: value}), None) is None:
+                body[name] = value
         return Change(
             desired.id,
             Action.REPLACE,

@@ -74,6 +74,8 @@ class CatalogStore:
     health: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     # name -> {"source", "activated_by", "activated_at"}
     active: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Definition fields the seed held that the SDK does not know (a newer server's).
+    newer_fields: set[str] = field(default_factory=set)
 
     # -- seeding and views -------------------------------------------------------
 
@@ -84,6 +86,7 @@ class CatalogStore:
         for item in document["data"]:
             key = (item["model_id"], item["source"])
             definition = {"id": item["model_id"], **copy.deepcopy(item["definition"])}
+            self.newer_fields.update(set(definition) - set(definition_fields("catalog")))
             self.definitions[key] = _Definition(
                 item["model_id"],
                 item["source"],
@@ -106,6 +109,12 @@ class CatalogStore:
             self.active.setdefault(
                 name, {"source": holder, "activated_by": ACTIVATED_BY, "activated_at": iso_now()}
             )
+
+    def served_fields(self) -> frozenset[str]:
+        """Top-level fields beyond the SDK's that the seed's definitions held: seeded
+        ones make this a newer server, which knows (and takes back) what it returns,
+        whether or not a definition holds them now."""
+        return frozenset(self.newer_fields)
 
     def render(self, key: tuple[str, str]) -> dict[str, Any]:
         """One CatalogEntry as the API answers it now."""
@@ -180,7 +189,7 @@ class CatalogStore:
     # -- definitions -----------------------------------------------------------------
 
     def _add(self, body: Any) -> Reply:
-        problems = _body_problems(body, update=False)
+        problems = _body_problems(body, update=False, served=self.served_fields())
         if problems:
             return _refused(problems)
         model_id = body["id"]
@@ -231,7 +240,7 @@ class CatalogStore:
         return stored
 
     def _update(self, body: Any) -> Reply:
-        problems = _body_problems(body, update=True)
+        problems = _body_problems(body, update=True, served=self.served_fields())
         if problems:
             return _refused(problems)
         found = self._changeable(body["id"], "updated")
@@ -317,10 +326,13 @@ class CatalogStore:
         return 200, {"id": model_id, "deactivated": deactivated}
 
 
-def _body_problems(body: Any, *, update: bool) -> list[str]:
+def _body_problems(body: Any, *, update: bool, served: frozenset[str] = frozenset()) -> list[str]:
+    """Why the catalog refuses ``body``: the SDK's checks, and keys it does not know.
+    ``served`` are fields beyond the SDK's that this server's own definitions hold:
+    a newer server knows them, and takes them back."""
     problems = api_problems(body, update=update, api="catalog")
     if isinstance(body, dict):
-        known = set(definition_fields("catalog"))
+        known = set(definition_fields("catalog")) | served
         # The SDK's request models drop unknown keys: it could never send them.
         problems.extend(
             f"{key}: not a field of the catalog API's definition"

@@ -274,3 +274,38 @@ def test_verify_health_neither_fails_nor_rolls_back_an_unknown_entry(project: Pr
     assert "unknown    acme:new: the registry cannot tell yet" in result.stdout
     states = {e["model_id"]: e for e in project.server.catalog()["data"] if e["source"] == "byo"}
     assert "acme:new" in states
+
+
+def test_fields_this_version_does_not_know_survive_an_update_and_a_replace(
+    tmp_path: Path,
+) -> None:
+    future = {"futureRouting": {"tier": "gold"}}
+    lifecycle = {"status": "deprecated", "successor": "acme:chat-v2"}
+    live = model("acme:chat", contextWindow=8192, lifecycle=lifecycle, **future)
+    with RegistryServer(catalog_list([catalog_entry(live)]), api_key=KEY, api="catalog") as server:
+        project = Project(tmp_path, server)
+        project.write({"chat.yaml": model("acme:chat", contextWindow=16384, lifecycle=lifecycle)})
+        planned = project.run("plan")
+        assert planned.exit_code == 0, planned.output
+        # Shown as not compared, never as drift; the catalog's lifecycle is compared.
+        assert "this version of registry-sync does not know: futureRouting." in planned.stdout
+        assert "lifecycle" not in planned.stdout
+        assert project.run("apply", "--auto-approve").exit_code == 0
+
+        def stored() -> dict[str, Any]:
+            (entry,) = server.catalog()["data"]
+            definition: dict[str, Any] = entry["definition"]
+            return definition
+
+        assert stored()["futureRouting"] == {"tier": "gold"}
+        assert stored()["contextWindow"] == 16384
+        replaced = project.run("apply", "--auto-approve", "--replace", "acme:chat")
+        assert replaced.exit_code == 0, replaced.output
+        assert [(r.method, r.path) for r in server.requests() if r.method != "GET"][-3:] == [
+            ("DELETE", CATALOG),
+            ("POST", CATALOG),
+            ("POST", ACTIVATION),
+        ]
+        assert stored()["futureRouting"] == {"tier": "gold"}
+        assert stored()["lifecycle"] == lifecycle
+        assert project.run("plan", "--detailed-exitcode").exit_code == 0
