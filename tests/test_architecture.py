@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 import pytest
+from paths import ROOT
 
 from registry_sync.render.formats import ENVIRONMENTS_FORMATS, PLAN_FORMATS
 from registry_sync.render.graph import GRAPH_FORMATS
@@ -20,7 +21,6 @@ from registry_sync.render.health import HEALTH_FORMATS
 from registry_sync.render.result import RESULT_FORMATS
 from registry_sync.render.settings import SETTINGS_FORMATS
 
-ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "registry_sync"
 # Click passes every option of a command to its callback: those may be long.
 MAX_PARAMETERS = 10

@@ -25,6 +25,7 @@ from meetkai_mka1.models import (
     RegistryModelResponse,
     UpdateRegistryModelRequest,
 )
+from paths import DATA, EXAMPLE_REGISTRY, ROOT
 from pydantic import BaseModel, ValidationError
 
 from registry_sync.cli import cli
@@ -39,7 +40,6 @@ from registry_sync.testing import (
     registry_model,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-contract-91b2"
 API = "/api/v1/llm/models/registry"
 
@@ -244,10 +244,10 @@ def test_every_body_apply_sends_round_trips_through_the_sdk(tmp_path: Path) -> N
 
 
 def fixture_definitions() -> Iterator[tuple[str, dict[str, Any]]]:
-    for folder in (ROOT / "models", ROOT / "tests" / "data" / "loader" / "valid"):
+    for folder in (ROOT / "models", DATA / "valid"):
         for declared in load_models(folder).definitions:
             yield declared.file, declared.body
-    document = json.loads((ROOT / "examples" / "registry.json").read_text("utf-8"))
+    document = json.loads((EXAMPLE_REGISTRY).read_text("utf-8"))
     for item in document["data"]:
         definition = {
             k: v for k, v in item["definition"].items() if k not in ("source", "immutable")

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from paths import EXAMPLE_REGISTRY, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 CONSTRAINTS = ROOT / "action-constraints.txt"
 
 
@@ -114,6 +114,7 @@ def test_the_sdist_ships_what_the_tests_need(built: tuple[Path, Path]) -> None:
         ".github/workflows/ci.yml",
         "examples/registry.json",
         "tests/conftest.py",
+        "tests/paths.py",
         "tests/test_packaging.py",
     ):
         assert needed in names, needed
@@ -144,7 +145,7 @@ def test_the_installed_wheel_runs_outside_the_checkout(
             "--models-dir",
             models,
             "--registry-file",
-            ROOT / "examples" / "registry.json",
+            EXAMPLE_REGISTRY,
         ],
         tmp_path,
     )

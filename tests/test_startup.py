@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from paths import ROOT
 
 from registry_sync.settings.defaults import CACHE_DIR_ENV
 
-ROOT = Path(__file__).resolve().parent.parent
 # The network client, the diff engine and the applier: what --help and validate never need.
 HEAVY = ("httpx", "deepdiff", "registry_sync.apply.applier", "registry_sync.live.client")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import pytest
+from paths import GOLDEN
 
 from registry_sync import __version__
 from registry_sync.plan.document import FORMAT_VERSION, plan_document, render_json
@@ -14,8 +14,6 @@ from registry_sync.plan.model import Action, Change, Plan
 from registry_sync.render.requests import render_requests
 from registry_sync.render.text import created_fields, format_value, render_text, summary_line
 from registry_sync.testing import review_plan
-
-GOLDEN = Path(__file__).parent / "golden"
 
 
 def empty_plan(unmanaged: int = 0) -> Plan:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
+from paths import ROOT
 
 from registry_sync.cli import cli
 from registry_sync.cli.options import live_source_options, resolved
@@ -635,7 +636,7 @@ def test_the_flag_reaches_the_settings(
 
 
 def test_the_documented_activation_example_is_valid(repo: Path) -> None:
-    docs = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+    docs = ROOT / "docs" / "configuration.md"
     section = docs.read_text(encoding="utf-8").split("## Activation", 1)[1]
     example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from paths import EXAMPLE_REGISTRY
 
 from registry_sync.cli import cli
 from registry_sync.desired.loader import load_models
@@ -458,11 +459,8 @@ def test_a_bad_answer_fails_closed_and_writes_nothing(
 
 
 def test_export_from_a_saved_registry_file(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parent.parent
     out = tmp_path / "models"
-    result = run(
-        ["export", "--registry-file", str(root / "examples/registry.json"), "--out-dir", str(out)]
-    )
+    result = run(["export", "--registry-file", str(EXAMPLE_REGISTRY), "--out-dir", str(out)])
     assert result.exit_code == 0, result.stderr
     assert (out / "meetkai/fast-chat-v1.yaml").exists()
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 from packaging.requirements import Requirement
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 EXAMPLES = sorted((ROOT / "examples" / "github").glob("*.yml"))
 ACTION = ROOT / "action.yml"
@@ -281,7 +281,7 @@ def test_pre_commit_hook() -> None:
     assert hook["language"] == "python"
     assert hook["pass_filenames"] is False
     # Any YAML file: validate itself finds the folder through registry-sync.yaml
-    # (tests/test_settings.py runs the hook's entry in a repository using defs/).
+    # (tests/settings/test_settings.py runs the hook's entry in a repository using defs/).
     pattern = re.compile(hook["files"])
     assert pattern.search("models/chat/a.yaml")
     assert pattern.search("defs/b.yml")

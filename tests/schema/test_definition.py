@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
 from meetkai_mka1.models import AddRegistryModelRequest
+from paths import DATA, ROOT
 from pydantic import ValidationError
 
 from registry_sync.desired.loader import load_models
@@ -15,8 +15,6 @@ from registry_sync.schema.definition import Definition, allowed_keys, definition
 from registry_sync.schema.fields import health_check_form
 
 Loc = tuple[str | int, ...]
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data" / "loader"
 
 # The Definition table of the API reference, in its order.
 API_FIELDS = [

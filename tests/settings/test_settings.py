@@ -13,14 +13,13 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from paths import GOLDEN, ROOT
 
 from registry_sync.cli import cli
 from registry_sync.errors import ConfigError
 from registry_sync.settings.resolve import SETTINGS, Given, Origin, default_text, resolve_settings
 from registry_sync.testing import RegistryServer, list_response, minimal_definition, registry_model
 
-ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = Path(__file__).parent / "golden"
 KEY = "sk-settings-test-5e1a"
 CHAT = minimal_definition("m:chat", contextWindow=8192)
 

@@ -13,11 +13,11 @@ import httpx
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from paths import EXAMPLE_REGISTRY, ROOT
 
 from registry_sync.cli import cli
 from registry_sync.testing import RegistryServer, list_response, minimal_definition, registry_model
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-adopt-e2e-0b7d51"
 API = "/api/v1/llm/models/registry"
 CHAT = "team:chat"
@@ -213,7 +213,7 @@ def test_compact_plan_of_the_example_fits_one_80_by_40_screen() -> None:
         "--models-dir",
         str(ROOT / "models"),
         "--registry-file",
-        str(ROOT / "examples" / "registry.json"),
+        str(EXAMPLE_REGISTRY),
         "--compact",
     )
     assert result.exit_code == 0, result.output

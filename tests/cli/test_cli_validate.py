@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner, Result
+from paths import ROOT
 
 from registry_sync.cli import cli
 
-ROOT = Path(__file__).resolve().parent.parent
 VALID = """\
 id: team:chat
 provider: openai-compatible

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from paths import EXAMPLE_REGISTRY, ROOT
 
 from registry_sync import _version
 from registry_sync.cli import cli
@@ -224,7 +225,6 @@ def test_the_collector_is_restored_after_loading_even_on_error() -> None:
 
 # --- through the CLI: validate, plan and apply use it; --no-cache bypasses it --------
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = "test-key-parse-cache"
 
 
@@ -251,12 +251,12 @@ def test_validate_reads_the_cache_and_no_cache_bypasses_it(models: Path, tmp_pat
 
 def test_plan_and_apply_fill_the_cache_unless_told_not_to(tmp_path: Path) -> None:
     models = ["--models-dir", str(ROOT / "models")]
-    registry = ["--registry-file", str(ROOT / "examples" / "registry.json")]
+    registry = ["--registry-file", str(EXAMPLE_REGISTRY)]
     assert run(["plan", *models, *registry, "--no-cache"], tmp_path / "a").exit_code == 0
     assert not (tmp_path / "a").exists()
     assert run(["plan", *models, *registry], tmp_path / "a").exit_code == 0
     assert len(entries(ParseCache(tmp_path / "a"))) == 4
-    with RegistryServer(seed=ROOT / "examples" / "registry.json", api_key=KEY) as server:
+    with RegistryServer(seed=EXAMPLE_REGISTRY, api_key=KEY) as server:
         apply = ["apply", *models, "--api-url", server.url, "--auto-approve"]
         assert run([*apply, "--no-cache"], tmp_path / "b").exit_code == 0
         assert not (tmp_path / "b").exists()

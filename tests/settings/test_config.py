@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from paths import ROOT
 
 from registry_sync.cli import cli
 from registry_sync.errors import ConfigError, InvalidConfig
@@ -263,7 +264,7 @@ def test_config_names_a_file_explicitly(repo: Path, server: RegistryServer) -> N
 
 
 def test_the_documented_example_is_valid(repo: Path) -> None:
-    docs = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+    docs = ROOT / "docs" / "configuration.md"
     readme = docs.read_text(encoding="utf-8")
     section = readme.split("## The project configuration: `registry-sync.yaml`", 1)[1]
     example = section.split("```yaml\n", 1)[1].split("```", 1)[0]

@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from paths import EXAMPLE_REGISTRY, ROOT
 
 from registry_sync.cli import cli
 from registry_sync.testing import Fault, RegistryServer
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_REGISTRY = ROOT / "examples" / "registry.json"
 EXAMPLE_MODELS = ROOT / "models"
 KEY = "test-key-7f3a9c"
 # The registry generation's list path: a fault there lets the probe through (404).

@@ -4,13 +4,13 @@ table of list drifts, and plans with such drift rendered exactly as before."""
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
 from deepdiff import DeepDiff
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from paths import GOLDEN
 
 from registry_sync import __version__
 from registry_sync.desired.loader import DesiredDefinition
@@ -27,7 +27,6 @@ from registry_sync.plan.planner import PlanOptions, build_plan
 from registry_sync.render.markdown import render_markdown
 from registry_sync.render.text import render_text
 
-GOLDEN = Path(__file__).parent / "golden"
 ADDED, REMOVED, CHANGED = ChangeKind.ADDED, ChangeKind.REMOVED, ChangeKind.CHANGED
 
 

@@ -1,6 +1,6 @@
 """The check before any write: whether a plan is stale. Table-driven.
 
-The safety rails are the policy's: tests/test_policy.py."""
+The safety rails are the policy's: tests/plan/test_policy.py."""
 
 from __future__ import annotations
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
+
+from paths import GOLDEN
 
 from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.plan.policy import Rules, judge
 from registry_sync.render.graph import MAX_NODES, plan_diagram, render_dot, render_mermaid
 from registry_sync.render.markdown import render_markdown
 from registry_sync.schema.reroutes import RerouteEdge
-
-GOLDEN = Path(__file__).parent / "golden"
 
 
 def rule(trigger: str, target: str, modality: str | None = None) -> dict[str, Any]:

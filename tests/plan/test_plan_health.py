@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from paths import GOLDEN
 
 from registry_sync.desired.loader import DesiredDefinition
 from registry_sync.errors import PlanFileError
@@ -18,7 +19,6 @@ from registry_sync.render.markdown import render_markdown
 from registry_sync.render.text import render_text
 from registry_sync.testing import minimal_definition
 
-GOLDEN = Path(__file__).parent / "golden"
 DOWN = LiveHealth(False, 1735689600000, "upstream 502 from https://llm.example.com/v1")
 UP = LiveHealth(True, 1735689600000, None)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from paths import DATA, ROOT
 
 from registry_sync.desired.loader import (
     DesiredDefinition,
@@ -18,9 +19,6 @@ from registry_sync.desired.loader import (
 from registry_sync.errors import ConfigError
 from registry_sync.schema.server import SERVER_OWNED_FIELDS
 from registry_sync.testing import MINIMAL_MODEL_YAML
-
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data" / "loader"
 
 SECRET_MESSAGE = (
     "inline secret; secrets come only as environment variable names "

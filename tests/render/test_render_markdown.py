@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
-from pathlib import Path
 
 import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
+from paths import GOLDEN
 
 from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
 from registry_sync.render.markdown import (
@@ -22,7 +22,6 @@ from registry_sync.render.markdown import (
 from registry_sync.render.text import format_value, summary_line
 from registry_sync.testing import review_plan
 
-GOLDEN = Path(__file__).parent / "golden"
 HINT = "the `registry-sync-plan` artifact of [this workflow run](https://github.example/run/1)"
 
 
