@@ -209,12 +209,16 @@ def load_models(
 
 
 def check_reroute_targets(
-    definitions: Sequence[DesiredDefinition], known_ids: Collection[str]
+    definitions: Sequence[DesiredDefinition],
+    known_ids: Collection[str],
+    live: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Problem]:
     """Problems for reroute rules whose ``targetModelId`` names no model.
 
     A target must be a desired id (in ``definitions``) or a live id (``known_ids``),
     and not the definition's own id. Each problem is at the ``targetModelId`` line.
+    ``live`` maps registry ids to their definitions: a rule to a missing target that
+    the registry already holds as it is (the plan leaves it) is a warning, not an error.
     """
     desired = {definition.id for definition in definitions}
     maps: dict[str, SourceMap | None] = {}
@@ -235,8 +239,23 @@ def check_reroute_targets(
                     message += f"; did you mean '{close}'?"
             parts = ("rerouteRules", index, "targetModelId")
             line = _line_in(maps, definition, parts)
-            problems.append(Problem(definition.file, line, format_path(parts), message))
+            severity: Severity = "error"
+            if target != definition.id and _live_rule(live, definition.id, target):
+                message += f"; already live: {_LEFT_AS_IT_IS}"
+                severity = "warning"
+            problems.append(Problem(definition.file, line, format_path(parts), message, severity))
     return sorted(problems)
+
+
+# Said of a condition the API accepts that the registry already holds, unchanged.
+_LEFT_AS_IT_IS = "the registry holds it so, and this plan leaves it as it is"
+
+
+def _live_rule(live: Mapping[str, Mapping[str, Any]] | None, source: str, target: str) -> bool:
+    """True when the registry's ``source`` already reroutes to ``target``."""
+    if live is None or source not in live:
+        return False
+    return any(rule.target == target for rule in rules_of(source, live[source]))
 
 
 def check_reroute_graph(
@@ -245,7 +264,9 @@ def check_reroute_graph(
     """Problems of the reroute graph as a whole, sorted.
 
     Errors: a cycle of reroute rules (an entry rerouting to itself included), at the
-    first declared rule of the cycle, naming every id of it with file:line. Warnings:
+    first declared rule of the cycle, naming every id of it with file:line; a cycle
+    every rule of which the registry already holds (``live``) is a warning, since the
+    plan leaves it as it is. Warnings:
     a ``context-exceeded`` rule whose target's ``contextWindow`` is not larger than
     its own, and an ``input-modality`` rule whose target lacks that input modality,
     naming both entries. ``live`` maps registry ids to their definitions: the graph
@@ -294,6 +315,11 @@ def check_reroute_graph(
                 f"reroute cycle: {' -> '.join(steps)} -> {cycle[0]}; a request could loop "
                 "between these models: remove or retarget one of these rules"
             )
+        edges = zip(cycle, (*cycle[1:], cycle[0]), strict=True)
+        if len(cycle) > 1 and all(_live_rule(live, a, b) for a, b in edges):
+            # The API accepts it and the registry has it: not this plan's to refuse.
+            message += f"; already live: {_LEFT_AS_IT_IS}"
+            first = dataclasses.replace(first, severity="warning")
         problems.append(dataclasses.replace(first, message=message))
     for definition in definitions:
         for rule in rules[definition.id]:

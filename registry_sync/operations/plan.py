@@ -74,7 +74,7 @@ def make_plan(request: PlanRequest, warn: Warn | None = None) -> Plan:
     known.update(entry.id for entry in live)
     definitions = {entry.id: entry.definition for entry in live}
     graph = check_reroute_graph(desired.definitions, definitions)
-    references = [*check_reroute_targets(desired.definitions, known), *graph]
+    references = [*check_reroute_targets(desired.definitions, known, definitions), *graph]
     check_problems(sorted(set(references)), strict=strict, warn=warn)
     options = PlanOptions(
         prune=settings.prune,

@@ -3,12 +3,13 @@ the counts and the verdict out. No network."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 from registry_sync.desired.checks import Warn, check_problems
 from registry_sync.desired.load import load_effective
-from registry_sync.desired.loader import check_reroute_graph
+from registry_sync.desired.loader import check_reroute_graph, check_reroute_targets
 from registry_sync.desired.parsecache import ParseCache
 from registry_sync.schema.problems import Problem
 from registry_sync.settings.config import ProjectConfig
@@ -57,11 +58,38 @@ def validate_models(request: ValidateRequest) -> ValidateResult:
     notes = list(result.notes)
     if result.files == 0:
         notes.append(f"no *.yaml or *.yml files found below {request.models_dir}")
+    # Without the registry, a rule's target or a cycle through the registry's own
+    # entries cannot be judged: warnings that plan decides (an entry rerouting to
+    # itself is an error whatever the registry holds).
+    references = [
+        _undecided(problem)
+        for problem in [
+            *check_reroute_targets(result.definitions, ()),
+            *check_reroute_graph(result.definitions),
+        ]
+    ]
     return ValidateResult(
-        problems=sorted([*result.problems, *check_reroute_graph(result.definitions)]),
+        problems=sorted([*result.problems, *references]),
         notes=notes,
         definitions=len(result.definitions),
         files=result.files,
         environment=None if request.scope is None else request.scope.environment,
         strict=request.strict,
+    )
+
+
+_SELF = "reroutes to its own id; name another model"
+
+
+def _undecided(problem: Problem) -> Problem:
+    """A reference problem as validate reports it: a warning that plan decides."""
+    if problem.severity != "error" or problem.message == _SELF:
+        return problem
+    message = problem.message.replace(
+        " in models/ or in the registry", " in models/ (the registry may have it)"
+    )
+    return dataclasses.replace(
+        problem,
+        message=f"{message}; plan decides, against the registry",
+        severity="warning",
     )

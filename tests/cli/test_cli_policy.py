@@ -306,12 +306,28 @@ def test_validate_names_every_file_and_line_of_a_cycle(repo: Path) -> None:
 
     result = run("validate")
 
-    assert result.exit_code == 1
+    # validate cannot see whether the registry already holds it: plan decides.
+    assert result.exit_code == 0
     assert result.stderr == (
-        "models/t-a.yaml:19: rerouteRules[0].targetModelId: reroute cycle: t:a "
+        "models/t-a.yaml:19: rerouteRules[0].targetModelId: warning: reroute cycle: t:a "
         "(models/t-a.yaml:19) -> t:b (models/t-b.yaml:19) -> t:a; a request could loop "
-        "between these models: remove or retarget one of these rules\n"
-        "error: models are invalid: 1 problem found\n"
+        "between these models: remove or retarget one of these rules; plan decides, "
+        "against the registry\n"
+    )
+    strict = run("validate", "--strict")
+    assert strict.exit_code == 1
+    assert "error: models are invalid: 1 problem found" in strict.stderr
+
+
+def test_validate_warns_of_a_target_no_file_declares(repo: Path) -> None:
+    write_models(repo, minimal_definition("t:a", rerouteRules=[rule("error-fallback", "t:gone")]))
+
+    result = run("validate")
+
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "models/t-a.yaml:19: rerouteRules[0].targetModelId: warning: no model 't:gone' in models/ "
+        "(the registry may have it); plan decides, against the registry\n"
     )
 
 
