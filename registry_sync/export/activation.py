@@ -203,7 +203,7 @@ def plan_config_edit(
         added: tuple[str, ...] = ("api", "activation") if choices else ("api",)
         return ConfigEdit(path, choices, text=text, created=True, added=added)
     body = existing.removeprefix("\ufeff")
-    current = _loaded(path, body)
+    current = parse_config(body, path)  # an invalid file stops here, every problem said
     keys = _top_level_keys(body)
     notes: list[str] = []
     if environment is not None:
@@ -275,13 +275,6 @@ def _pinned_note(display: str, api: str | None, where: str) -> str:
     )
 
 
-def _loaded(path: Path, text: str) -> ProjectConfig:
-    try:
-        return parse_config(text, path)
-    except InvalidConfig as exc:
-        raise ExportError(f"export failed: {exc}; nothing was written") from exc
-
-
 def _top_level_keys(text: str) -> set[str]:
     documents, _error = parse_documents(text)  # a file that loads has no error
     data = next((document.data for document in documents if document.data is not None), None)
@@ -310,7 +303,9 @@ def _check(
     why = None
     try:
         found = parse_config(text, path)
-    except (InvalidConfig, ConfigError) as exc:
+    except InvalidConfig as exc:
+        why = "it would not load (" + "; ".join(str(problem) for problem in exc.problems) + ")"
+    except ConfigError as exc:
         why = f"it would not load ({exc})"
     else:
         if found != intended:
