@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry_sync.errors import ConfigError, ExportError, InvalidConfig
+from registry_sync.export.files import printable
 from registry_sync.live.catalog import BYO
 from registry_sync.live.entries import LiveEntry
 from registry_sync.schema.generations import Api
@@ -46,8 +47,8 @@ __all__ = [
 ]
 
 CATALOG: Api = "catalog"
-_COMMENT = (
-    "# Added by registry-sync export: the API the registry speaks, and what it serves.",
+_COMMENT = "# Added by registry-sync export, from what the registry speaks and serves."
+_ACTIVATION_COMMENT = (
     "# activation.inactive: exported byo definitions whose names are not active;",
     "# activation.activate: platform names served from serving or cluster.",
 )
@@ -63,7 +64,7 @@ class ActivationChoices:
     ``inactive``: exported ids byo does not serve, exact (not patterns); ``activate``:
     ``(name, source)`` of platform names served now; ``unlisted``: names served from
     a platform source that ``activation.activate`` cannot hold (not one word, or with
-    a pattern character), left out. Each sorted by name."""
+    a pattern character), left out, made printable. Each sorted by name."""
 
     inactive: tuple[str, ...] = ()
     activate: tuple[tuple[str, str], ...] = ()
@@ -100,7 +101,7 @@ def activation_choices(
             if _ONE_NAME.match(entry.id) and not _GLOB.search(entry.id):
                 activate.append((entry.id, serving))
             else:
-                unlisted.append(entry.id)
+                unlisted.append(printable(entry.id))
     return ActivationChoices(
         tuple(sorted(inactive)), tuple(sorted(activate)), tuple(sorted(unlisted))
     )
@@ -197,7 +198,10 @@ def plan_config_edit(
     """
     display = _display(path)
     if existing is None:
-        lines = [*_COMMENT, "api: catalog", *(activation_block(choices) if choices else [])]
+        lines = [_COMMENT, "api: catalog"]
+        if choices:
+            lines[1:1] = _ACTIVATION_COMMENT
+            lines.extend(activation_block(choices))
         text = "".join(f"{line}\n" for line in lines)
         _check(path, text, ProjectConfig(), True, choices if choices else None, text)
         added: tuple[str, ...] = ("api", "activation") if choices else ("api",)
@@ -243,7 +247,7 @@ def plan_config_edit(
     if not want_api and not want_activation:
         return ConfigEdit(path, choices, notes=tuple(notes))
     newline = "\r\n" if "\r\n" in existing else "\n"
-    lines = [*_COMMENT]
+    lines = [_COMMENT, *(_ACTIVATION_COMMENT if want_activation else ())]
     if want_api:
         lines.append("api: catalog")
     if want_activation:

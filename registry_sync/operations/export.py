@@ -124,7 +124,7 @@ def _byo_only(live: list[LiveEntry], ids: tuple[str, ...]) -> list[LiveEntry]:
     named = [model_id for model_id in dict.fromkeys(ids) if model_id in platform]
     if named:
         said = "; ".join(
-            f"{printable(repr(model_id))} is defined by {platform[model_id].source}, not byo"
+            f"{printable(repr(model_id))} is defined by {_sources(platform[model_id])}, not byo"
             for model_id in named
         )
         raise ConfigError(
@@ -133,6 +133,11 @@ def _byo_only(live: list[LiveEntry], ids: tuple[str, ...]) -> list[LiveEntry]:
             "activation.activate of registry-sync.yaml"
         )
     return [entry for entry in live if entry.source == BYO]
+
+
+def _sources(entry: LiveEntry) -> str:
+    sources = entry.source if entry.activation is None else " and ".join(entry.activation.sources)
+    return printable(sources)
 
 
 def _config_edit(request: ExportRequest, live: list[LiveEntry], exported: set[str]) -> ConfigEdit:

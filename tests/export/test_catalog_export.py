@@ -35,7 +35,7 @@ BLOCK = (
     '    - {name: "gpt:4o", source: serving}\n'
 )
 COMMENT = (
-    "# Added by registry-sync export: the API the registry speaks, and what it serves.\n"
+    "# Added by registry-sync export, from what the registry speaks and serves.\n"
     "# activation.inactive: exported byo definitions whose names are not active;\n"
     "# activation.activate: platform names served from serving or cluster.\n"
 )
@@ -378,3 +378,22 @@ def test_an_edit_that_would_not_read_back_is_refused_with_the_text_to_add(
     assert "cannot add the catalog's settings" in message
     assert "registry-sync.yaml:7: YAML syntax error" in message
     assert message.endswith('api: catalog\nactivation:\n  inactive:\n    - "a:b"')
+
+
+def test_without_choices_only_api_is_added(tmp_path: Path) -> None:
+    edit = plan_config_edit(tmp_path / CONFIG, "prune: true\n", ActivationChoices(), exported=())
+    assert edit.text == (
+        "prune: true\n\n"
+        "# Added by registry-sync export, from what the registry speaks and serves.\n"
+        "api: catalog\n"
+    )
+    assert edit.added == ("api",)
+
+
+def test_a_file_pinning_the_registry_api_keeps_its_pin_with_a_warning(tmp_path: Path) -> None:
+    choices = ActivationChoices(inactive=("a:b",))
+    edit = plan_config_edit(tmp_path / CONFIG, "api: registry\n", choices, exported=("a:b",))
+    assert edit.added == ("activation",)
+    assert edit.text is not None and edit.text.startswith("api: registry\n")
+    assert len(edit.notes) == 1
+    assert "pins api: registry in the top level, and was left as it is" in edit.notes[0]
