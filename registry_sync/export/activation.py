@@ -156,10 +156,10 @@ class ConfigEdit:
 
     ``text`` is the file's new content, None when nothing is written; ``created``
     says the file is new; ``added`` names the keys written (``api``,
-    ``activation``). ``unchanged_reason`` says why nothing was written when the
-    file already says what is needed; ``warning`` (with ``block``, the lines to add
-    by hand) when it says something else, so the first plan will not be empty.
-    ``notes`` are said on stderr whatever happens."""
+    ``activation``); nothing written and no ``warning`` means the file already says
+    what is needed. ``warning`` (with ``block``, the lines to add by hand) says it
+    says something else, so the first plan will not be empty. ``notes`` are said on
+    stderr whatever happens."""
 
     path: Path
     choices: ActivationChoices
