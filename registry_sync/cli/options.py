@@ -33,6 +33,7 @@ __all__ = [
     "ENV_HELP",
     "SettingOption",
     "SourceFlags",
+    "api_option",
     "api_source_options",
     "cache_option",
     "color_option",
@@ -225,13 +226,10 @@ def _source_options(function: F, *, offline: bool) -> F:
             help="Registry API base URL [env: MKA1_API_URL]. The API key is read only "
             f"from {API_KEY_VARIABLE}.",
         ),
-        setting_option(
-            "--api",
-            setting="api",
-            type=click.Choice(API_CHOICES),
-            help="The API generation the registry speaks [env: MKA1_API]: registry (the "
+        api_option(
+            "The API generation the registry speaks [env: MKA1_API]: registry (the "
             "registry API) or catalog (the catalog and activation API). Pinning it saves "
-            "the one request that detects it.",
+            "the one request that detects it."
         ),
         setting_option(
             "--on-behalf-of",
@@ -292,6 +290,12 @@ def _source_options(function: F, *, offline: bool) -> F:
     for option in reversed(options):
         wrapped = option(wrapped)
     return cast(F, wrapped)
+
+
+def api_option(help_text: str) -> Callable[[F], F]:
+    """``--api registry|catalog``, backed by the setting ``api`` (``MKA1_API``, ``api:``
+    in registry-sync.yaml)."""
+    return setting_option("--api", setting="api", type=click.Choice(API_CHOICES), help=help_text)
 
 
 def cache_option(function: F) -> F:

@@ -30,8 +30,9 @@ from pydantic import BaseModel
 
 from registry_sync.errors import ConfigError, ExportError
 from registry_sync.live.entries import LiveEntry
-from registry_sync.schema.definition import Definition
+from registry_sync.schema.definition import definition_model
 from registry_sync.schema.fields import unknown_fields
+from registry_sync.schema.generations import DEFAULT_API
 from registry_sync.schema.secrets import PLACEHOLDER_ENV_VAR, is_credential_parameter, secret_paths
 from registry_sync.schema.server import SERVER_OWNED_FIELDS
 from registry_sync.schema.suggest import Suggester
@@ -59,6 +60,12 @@ READ_ONLY_HEADER = (
     "# Read-only: this model is defined in the registry server's own configuration",
     "# (immutable). It cannot be changed or removed through the API; plan only checks",
     "# that this file still matches the server. Edit it only to follow a server change.",
+)
+# The catalog's read-only definitions that export writes: byo ones of yaml origin.
+CATALOG_READ_ONLY_HEADER = (
+    "# Read-only: this definition has origin yaml: it is defined in the registry server's",
+    "# own configuration files. It cannot be changed or removed through the API; plan only",
+    "# checks that this file still matches the server. Edit it only to follow a server change.",
 )
 _PLACEHOLDER_COMMENT = "# TODO: name the environment variable that holds this secret"
 
@@ -418,14 +425,16 @@ if yaml.__with_libyaml__:
     _LibyamlDumper = _CDumper
 
 
-def render_definition(definition: dict[str, Any], header: Sequence[str] = ()) -> str:
+def render_definition(
+    definition: dict[str, Any], header: Sequence[str] = (), api: str = DEFAULT_API
+) -> str:
     """One definition as a YAML document for people, after the ``header`` comment lines.
 
-    Keys are in the Definition's order, unknown ones last; block style; no anchors;
-    strings that some YAML reader would take for a number, boolean or null are
-    quoted. Loading the text gives back ``definition``.
+    Keys are in the order of API generation ``api``'s Definition, unknown ones last;
+    block style; no anchors; strings that some YAML reader would take for a number,
+    boolean or null are quoted. Loading the text gives back ``definition``.
     """
-    ordered = _ordered(definition, Definition)
+    ordered = _ordered(definition, definition_model(api))
     fast = _LibyamlDumper is not None and fits_libyaml(ordered)
     body = yaml.dump(
         ordered,
@@ -465,13 +474,19 @@ class Export:
 
 
 def plan_export(
-    entries: Sequence[LiveEntry], *, ids: Sequence[str] = (), include_read_only: bool = False
+    entries: Sequence[LiveEntry],
+    *,
+    ids: Sequence[str] = (),
+    include_read_only: bool = False,
+    api: str = DEFAULT_API,
 ) -> Export:
     """The files that export ``entries``: every mutable one, or those named in ``ids``.
 
     Immutable entries are exported (below ``_read-only/``) only with
     ``include_read_only``. Raises :class:`ConfigError` naming every id in ``ids``
     that is not in the registry, or that is read-only without ``include_read_only``.
+    ``api`` is the generation the entries come from: the fields it knows are
+    written, in its Definition's order.
     """
     by_id = {entry.id: entry for entry in entries}
     if ids:
@@ -480,7 +495,7 @@ def plan_export(
     else:
         selected = [entry for entry in entries if include_read_only or not entry.immutable]
     paths = assign_paths((entry.id, entry.immutable) for entry in selected)
-    files = [_export_file(entry, paths[entry.id]) for entry in selected]
+    files = [_export_file(entry, paths[entry.id], api) for entry in selected]
     files.sort(key=lambda file: file.path.as_posix())
     skipped = 0 if ids or include_read_only else sum(entry.immutable for entry in entries)
     return Export(files=tuple(files), read_only_skipped=skipped)
@@ -506,17 +521,18 @@ def _check_ids(ids: Sequence[str], by_id: dict[str, LiveEntry], include_read_onl
         raise ConfigError("export failed: " + "; ".join(problems))
 
 
-def _export_file(entry: LiveEntry, path: PurePosixPath) -> ExportFile:
+def _export_file(entry: LiveEntry, path: PurePosixPath, api: str) -> ExportFile:
     # A field this version does not know cannot be declared (validate rejects it),
     # and plan does not compare it: leave it out, and say so.
-    unknown = tuple(unknown_fields(entry.definition))
+    unknown = tuple(unknown_fields(entry.definition, api))
     definition = {
         key: value
         for key, value in entry.definition.items()
         if key not in SERVER_OWNED_FIELDS and key not in unknown
     }
     clean, left_out = _without_secrets(definition)
-    header: list[str] = list(READ_ONLY_HEADER) if entry.immutable else []
+    read_only_header = READ_ONLY_HEADER if api == DEFAULT_API else CATALOG_READ_ONLY_HEADER
+    header: list[str] = list(read_only_header) if entry.immutable else []
     if unknown:
         if header:
             header.append("#")
@@ -540,7 +556,7 @@ def _export_file(entry: LiveEntry, path: PurePosixPath) -> ExportFile:
                     break_on_hyphens=False,
                 )
             )
-    text = render_definition(clean, header)
+    text = render_definition(clean, header, api)
     if any(PLACEHOLDER_ENV_VAR in secret.fix for secret in left_out):
         text = _mark_placeholders(text)
     return ExportFile(entry.id, path, text, entry.immutable, tuple(left_out), unknown, clean)

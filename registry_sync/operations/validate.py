@@ -11,21 +11,32 @@ from registry_sync.desired.checks import Warn, check_problems
 from registry_sync.desired.load import load_effective
 from registry_sync.desired.loader import check_reroute_graph, check_reroute_targets
 from registry_sync.desired.parsecache import ParseCache
+from registry_sync.schema.generations import DEFAULT_API
 from registry_sync.schema.problems import Problem
 from registry_sync.settings.config import ProjectConfig
 
 __all__ = ["ValidateRequest", "ValidateResult", "validate_models"]
 
+_CATALOG_ONLY = (
+    "these files are valid for the catalog API (the catalog and activation API): each "
+    "problem found is a value only it accepts. Nothing pins the API, so validate checks "
+    "them for the registry API; if your registry speaks the catalog API, pin it with "
+    "'api: catalog' in registry-sync.yaml, or pass --api catalog"
+)
+
 
 @dataclass(frozen=True)
 class ValidateRequest:
     """Validate ``models_dir`` (through ``cache``) as the environment and owns of
-    ``scope`` see it, if given; ``strict`` fails on warnings too."""
+    ``scope`` see it, if given; ``strict`` fails on warnings too. ``api`` is the API
+    generation pinned (``--api``, ``MKA1_API``, ``api:`` in registry-sync.yaml): the
+    files are checked for it; None checks them for the registry generation."""
 
     models_dir: Path
     scope: ProjectConfig | None = None
     strict: bool = False
     cache: ParseCache | None = None
+    api: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,8 +64,11 @@ class ValidateResult:
 
 
 def validate_models(request: ValidateRequest) -> ValidateResult:
-    """Load the files and check them, reroute cycles included."""
-    result = load_effective(request.models_dir, request.scope, request.cache)
+    """Load the files and check them, reroute cycles included, for the generation
+    pinned. Unpinned, when the files fail only for values the registry generation
+    refuses and the catalog generation accepts, a note says so and how to pin it."""
+    api = request.api or DEFAULT_API
+    result = load_effective(request.models_dir, request.scope, request.cache, api)
     notes = list(result.notes)
     if result.files == 0:
         notes.append(f"no *.yaml or *.yml files found below {request.models_dir}")
@@ -68,6 +82,10 @@ def validate_models(request: ValidateRequest) -> ValidateResult:
             *check_reroute_graph(result.definitions),
         ]
     ]
+    if request.api is None and result.failing(strict=request.strict):
+        catalog = load_effective(request.models_dir, request.scope, request.cache, "catalog")
+        if not catalog.failing(strict=request.strict):
+            notes.append(_CATALOG_ONLY)
     return ValidateResult(
         problems=sorted([*result.problems, *references]),
         notes=notes,

@@ -80,6 +80,7 @@ __all__ = [
     "ProjectConfig",
     "find_config",
     "load_config",
+    "parse_config",
     "project_config",
 ]
 
@@ -238,6 +239,14 @@ def load_config(path: Path) -> ProjectConfig:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidConfig(display, [Problem(display, 0, "", "not UTF-8 text")]) from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> ProjectConfig:
+    """Check ``text`` as the configuration file at ``path`` would be checked (paths in
+    it relative to ``path``'s folder), without reading ``path``: what the file would
+    say if it held ``text``. Raises :class:`InvalidConfig` as :func:`load_config`."""
+    display = _display(path)
     from registry_sync.yamlio.source import SourceMap, parse_documents  # only with a file
 
     documents, error = parse_documents(text)

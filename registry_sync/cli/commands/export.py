@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,6 +73,12 @@ def export(
     Afterwards plan against the same registry reports no changes, unless a secret
     had to be left out.
 
+    From a catalog (the catalog and activation API), only byo definitions are
+    written, and registry-sync.yaml gets api: catalog and the activation choices
+    (byo definitions not served: activation.inactive; names served from serving or
+    cluster: activation.activate); it is created in the current folder if none is
+    found.
+
     Exit 0 on success, 1 on error.
     """
     output = Output()
@@ -83,7 +90,15 @@ def export(
         live = live_registry(settings, source, output)
         if environment is not None:
             output.err(f"Environment {environment} ({live.describe()})")
-        request = ExportRequest(live, settings.models_dir, ids, include_read_only, force)
+        request = ExportRequest(
+            live,
+            settings.models_dir,
+            ids,
+            include_read_only,
+            force,
+            config_file=config_file,
+            environment=environment,
+        )
         return run_export(request, output)
 
     run_command(output, run)
@@ -95,7 +110,16 @@ def run_export(request: ExportRequest, output: Output) -> int:
 
     exported = export_models(request)
     if not exported.files:
-        output.out(f"Nothing to export: the registry has no mutable entries.{_skipped(exported)}")
+        if exported.api == "catalog":
+            output.out(
+                "Nothing to export: the catalog has no byo definitions of api origin."
+                f"{_skipped(exported)}"
+            )
+        else:
+            output.out(
+                f"Nothing to export: the registry has no mutable entries.{_skipped(exported)}"
+            )
+        _report_config(exported, output)
         return EXIT_OK
     for file in exported.files:
         output.out(f"wrote {file.path.as_posix()}")
@@ -118,7 +142,50 @@ def run_export(request: ExportRequest, output: Output) -> int:
         f"{out_dir.as_posix()}/{where}.{_skipped(exported)}"
     )
     _warn_unloadable(out_dir, exported, output)
+    _report_config(exported, output)
     return EXIT_OK
+
+
+def _report_config(exported: ExportOutcome, output: Output) -> None:
+    """Say what became of registry-sync.yaml (a catalog export only)."""
+    edit = exported.config
+    if edit is None:
+        return
+    where = _shown(edit.path)
+    choices = edit.choices
+    said = []
+    if choices.inactive:
+        said.append(f"{len(choices.inactive)} inactive")
+    if choices.activate:
+        said.append(f"{len(choices.activate)} to activate")
+    detail = f" ({', '.join(said)})" if said else ""
+    for name in choices.unlisted:
+        output.err(
+            f"warning: {name} is served from a platform source, but is not one registry "
+            "name activation.activate can hold; it was left out"
+        )
+    for note in edit.notes:
+        output.err(f"warning: {note}")
+    if edit.created:
+        keys = "api: catalog" + (f" and activation{detail}" if "activation" in edit.added else "")
+        output.out(f"wrote {where}: {keys}")
+    elif edit.added:
+        keys = " and ".join(
+            "api: catalog" if key == "api" else f"activation{detail}" for key in edit.added
+        )
+        output.out(f"added {keys} to {where}")
+    elif edit.warning is not None:
+        block = "\n".join(f"  {line}" for line in edit.block)
+        output.err(f"warning: {edit.warning}:\n{block}")
+    else:
+        output.out(f"{where} unchanged: it already says what the registry serves{detail}")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return Path(os.path.relpath(path)).as_posix()
+    except ValueError:  # another drive on Windows
+        return path.as_posix()
 
 
 def _skipped(exported: ExportOutcome) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from registry_sync.cli.options import (
+    api_option,
     cache_option,
     config_option,
     env_option,
@@ -37,6 +38,11 @@ __all__ = ["run_validate", "validate"]
     help="text for people; json lists every problem (file, line, column, path, message, "
     "severity); github prints workflow-command annotations (::error file=...,line=...::).",
 )
+@api_option(
+    "Check the files for this API generation [env: MKA1_API]: registry (the registry API) "
+    "or catalog (the catalog and activation API). Unpinned, they are checked for the "
+    "registry API, with a note when they are valid only for the catalog's."
+)
 @env_option
 @cache_option
 def validate(
@@ -44,6 +50,7 @@ def validate(
     config_file: Path | None,
     strict: bool,
     output_format: str,
+    api: str | None,
     environment: str | None,
     use_cache: bool,
 ) -> None:
@@ -52,6 +59,8 @@ def validate(
     Warnings (rules the API does not enforce) are printed; they fail only with
     --strict. Exit 0 when every file is valid, 1 otherwise. No network access.
     With --env, checks the definitions that environment gets (its overlay, vars).
+    The files are checked for the API generation pinned (--api, MKA1_API, api: in
+    registry-sync.yaml), else for the registry API.
     """
     output = Output()
 
@@ -61,7 +70,7 @@ def validate(
 
         settings = resolved(config_file, environment)
         request = ValidateRequest(
-            settings.models_dir, settings.scope(), strict, parse_cache(use_cache)
+            settings.models_dir, settings.scope(), strict, parse_cache(use_cache), settings.api
         )
         return run_validate(request, output, output_format)
 
