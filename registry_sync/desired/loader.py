@@ -38,7 +38,13 @@ from registry_sync.schema.server import SERVER_OWNED_FIELDS, without_nulls
 from registry_sync.schema.suggest import Suggester, suggester
 from registry_sync.schema.values import format_path
 from registry_sync.yamlio.document import Document, PathParts
-from registry_sync.yamlio.files import Unreadable, read_checked, walk_model_paths
+from registry_sync.yamlio.files import (
+    Unreadable,
+    display_path,
+    printable_path,
+    read_checked,
+    walk_model_paths,
+)
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -167,7 +173,7 @@ def load_models(
     shown = _namer(models_dir, cwd)
     # By display name, then as pathlib orders paths (names that display alike).
     paths = sorted((shown(path), path.split(os.sep), path) for path in files)
-    problems = [Problem(_display(bad.path, cwd), 0, "", bad.reason) for bad in unreadable]
+    problems = [Problem(display_path(bad.path, cwd), 0, "", bad.reason) for bad in unreadable]
     notes: list[str] = []
     declared: list[_Declared] = []
     real_root = os.path.realpath(models_dir)
@@ -498,27 +504,12 @@ class _Declared:
     body: dict[str, Any]  # the document's mapping without its nulls
 
 
-def _display(path: Path, cwd: Path) -> str:
-    try:
-        shown = path.absolute().relative_to(cwd).as_posix()
-    except ValueError:
-        shown = path.as_posix()
-    return _printable(shown)
-
-
-def _printable(shown: str) -> str:
-    # A file name may hold a newline or a terminal escape code: never print it raw.
-    if shown.isprintable():
-        return shown
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in shown)
-
-
 def _namer(root: Path, cwd: Path) -> Callable[[str], str]:
     """:func:`_display` for the paths :func:`walk_model_paths` finds below ``root``,
     by string operations: pathlib per file cost more than reading a cached file."""
     top = os.fspath(root)
     if os.sep != "/" or os.altsep or top.endswith("/"):
-        return lambda path: _display(Path(path), cwd)
+        return lambda path: display_path(Path(path), cwd)
     absolute = str(root.absolute())
     given = root.as_posix()
     inside = str(cwd).rstrip("/") + "/"
@@ -527,7 +518,7 @@ def _namer(root: Path, cwd: Path) -> Callable[[str], str]:
     def name(path: str) -> str:
         rest = path[start:]  # "/team/chat.yaml"
         full = absolute + rest
-        return _printable(full[len(inside) :] if full.startswith(inside) else given + rest)
+        return printable_path(full[len(inside) :] if full.startswith(inside) else given + rest)
 
     return name
 

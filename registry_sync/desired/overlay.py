@@ -42,7 +42,7 @@ from registry_sync.schema.secrets import secret_paths
 from registry_sync.schema.server import SERVER_OWNED_FIELDS, without_nulls
 from registry_sync.schema.values import deep_copy, format_path
 from registry_sync.yamlio.document import Document, PathParts
-from registry_sync.yamlio.files import Unreadable, read_model_file, walk_model_files
+from registry_sync.yamlio.files import Unreadable, display_path, read_model_file, walk_model_files
 
 if TYPE_CHECKING:
     from registry_sync.settings.config import ProjectConfig
@@ -149,12 +149,12 @@ def _read_overlay(
             "or fix overlay: in registry-sync.yaml"
         )
     files, unreadable = walk_model_files(folder, YAML_SUFFIXES)
-    problems.extend(Problem(_display(bad.path), 0, "", bad.reason) for bad in unreadable)
+    problems.extend(Problem(display_path(bad.path), 0, "", bad.reason) for bad in unreadable)
     patches: list[_Patch] = []
     excludes: dict[str, Origin] = {}
     seen: dict[str, _Patch] = {}
     for path in sorted(files):
-        display = _display(path)
+        display = display_path(path)
         raw = read_model_file(path, folder)
         if isinstance(raw, Unreadable):
             problems.append(Problem(display, 0, "", raw.reason))
@@ -394,10 +394,3 @@ def _at(patch: _Patch, path: PathParts, message: str) -> Problem:
 
 def _line(patch: _Patch, path: PathParts) -> int:
     return line_of(patch.file, patch.line, path)
-
-
-def _display(path: Path) -> str:
-    try:
-        return path.absolute().relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        return path.as_posix()

@@ -21,7 +21,7 @@ from typing import Any
 from registry_sync.live.entries import LiveEntry
 from registry_sync.plan.model import ChangeKind, FieldChange
 from registry_sync.schema.fields import unknown_fields
-from registry_sync.schema.values import deep_copy, format_path
+from registry_sync.schema.values import deep_copy, format_path, is_number
 from registry_sync.settings.ignore import IgnoreRule
 
 __all__ = ["comparable", "field_changes", "in_sync_as_read", "known_part", "top_key"]
@@ -261,7 +261,7 @@ def _walk(before: Any, after: Any, keys: Keys, found: Found) -> None:
                 _walk(before[key], value, [*keys, key], found)
     elif isinstance(before, list) and isinstance(after, list):
         _walk_list(before, after, keys, found)
-    elif _number(before) and _number(after):
+    elif is_number(before) and is_number(after):
         if math.isnan(before) or math.isnan(after):
             found.extend(_deepdiff_changes(before, after, keys))
         elif before != after:
@@ -343,10 +343,6 @@ def _deepdiff_changes(before: Any, after: Any, keys: Keys) -> Found:
 
 def _change(keys: Keys, kind: ChangeKind, before: Any, after: Any) -> tuple[Keys, FieldChange]:
     return keys, FieldChange(path=format_path(keys), kind=kind, before=before, after=after)
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _identical(old: Any, new: Any) -> bool:

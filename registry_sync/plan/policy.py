@@ -34,6 +34,7 @@ from registry_sync.plan.model import (
 )
 from registry_sync.schema.reroutes import rules_of, trigger_label
 from registry_sync.schema.secrets import SENSITIVE
+from registry_sync.schema.values import is_number
 
 __all__ = [
     "RULES",
@@ -146,7 +147,7 @@ def breaking_reasons(change: Change) -> Iterator[str]:
         for modality in sorted(_values(old) - _values(new), key=str):
             yield f"{direction} modality {_show(modality)} removed"
     old, new = _at(before, "contextWindow"), _at(after, "contextWindow")
-    if _number(old) and _number(new) and new < old:
+    if is_number(old) and is_number(new) and new < old:
         yield f"contextWindow lowered ({old} -> {new})"
     if _at(after, "hidden") is True and _at(before, "hidden") is not True:
         yield "hidden turned on"
@@ -378,10 +379,6 @@ def _host(url: Any) -> str | None:
     if not isinstance(url, str):
         return None
     return urlsplit(url).hostname
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _show(value: Any) -> str:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["deep_copy", "format_path", "json_kind"]
+__all__ = ["deep_copy", "format_path", "is_number", "json_kind"]
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -53,3 +53,8 @@ def deep_copy(value: Any) -> Any:
     if isinstance(value, list):
         return [deep_copy(item) for item in value]
     return value
+
+
+def is_number(value: Any) -> bool:
+    """True for an int or a float, never a bool (JSON's true is no count)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

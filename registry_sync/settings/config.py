@@ -751,6 +751,8 @@ def _relative_to(folder: Path, value: str) -> Path:
 
 
 def _display(path: Path) -> str:
+    # Unlike model files (yamlio.files.display_path), the configuration is often found
+    # in a parent folder: ``../registry-sync.yaml`` says where better than a long path.
     try:
         return Path(os.path.relpath(path)).as_posix()
     except ValueError:

@@ -17,6 +17,8 @@ from pathlib import Path
 __all__ = [
     "MAX_FILE_BYTES",
     "Unreadable",
+    "display_path",
+    "printable_path",
     "read_checked",
     "read_model_file",
     "walk_model_files",
@@ -156,3 +158,21 @@ def _too_large(limit: int) -> str:
 
 def _inside(target: str, real_root: str) -> bool:
     return target == real_root or target.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def display_path(path: Path, cwd: Path | None = None) -> str:
+    """How messages name a file: relative to ``cwd`` (default: the current folder)
+    when it is below it, else as given; never with a raw newline or escape code."""
+    try:
+        shown = path.absolute().relative_to(cwd or Path.cwd()).as_posix()
+    except ValueError:
+        shown = path.as_posix()
+    return printable_path(shown)
+
+
+def printable_path(shown: str) -> str:
+    """``shown`` safe to print: a file name may hold a newline or a terminal escape
+    code, which print escaped."""
+    if shown.isprintable():
+        return shown
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in shown)

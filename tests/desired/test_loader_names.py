@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from registry_sync.desired.loader import _display, _namer, load_models
+from registry_sync.desired.loader import _namer, load_models
 from registry_sync.testing import MINIMAL_MODEL_YAML
-from registry_sync.yamlio.files import walk_model_paths
+from registry_sync.yamlio.files import display_path, walk_model_paths
 
 
 @pytest.fixture
@@ -45,9 +45,9 @@ def test_names_are_what_pathlib_gives(
     files, _ = walk_model_paths(models, (".yaml", ".yml"))
     name = _namer(models, here)
     assert len(files) == 3
-    assert [name(path) for path in files] == [_display(Path(path), here) for path in files]
+    assert [name(path) for path in files] == [display_path(Path(path), here) for path in files]
     assert all(path.startswith(os.path.join(os.fspath(models), "")) for path in files)
     notes = load_models(models).notes
     assert [note.split(": ")[0] for note in notes] == sorted(
-        _display(Path(path), here) for path in files if not path.endswith("chat.yaml")
+        display_path(Path(path), here) for path in files if not path.endswith("chat.yaml")
     )
