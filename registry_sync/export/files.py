@@ -19,7 +19,7 @@ import re
 import textwrap
 import types
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -39,6 +39,7 @@ from registry_sync.schema.suggest import Suggester
 from registry_sync.schema.values import deep_copy, format_path
 from registry_sync.settings.defaults import READ_ONLY_DIR
 from registry_sync.yamlio.emit import fits_libyaml, indent_sequences
+from registry_sync.yamlio.files import Unreadable, display_path, read_model_file, walk_model_files
 
 __all__ = [
     "PLACEHOLDER_ENV_VAR",
@@ -593,6 +594,16 @@ def write_export(export: Export, out_dir: Path, *, force: bool = False) -> list[
             f"{'it' if len(links) == 1 else 'them'} or export to another --out-dir. "
             "Nothing was written"
         )
+    elsewhere = _declared_elsewhere(out_dir, {file.id: target for target, file in targets})
+    if elsewhere:
+        listed = "; ".join(f"{printable(model_id)} in {where}" for model_id, where in elsewhere)
+        raise ExportError(
+            f"export failed: {out_dir.as_posix()}/ already declares "
+            f"{'an id' if len(elsewhere) == 1 else 'ids'} this export would write again "
+            f"({listed}); a second declaration of an id is never written, even with "
+            "--force. Export to another --out-dir, leave those ids out (--id names the "
+            "ones to export), or remove the old declarations. Nothing was written"
+        )
     existing = [target for target, _ in targets if os.path.lexists(target)]
     directories = [target for target in existing if target.is_dir()]
     if directories:
@@ -645,3 +656,32 @@ def _list_paths(paths: Sequence[Path], limit: int = 5) -> str:
     shown = ", ".join(path.as_posix() for path in paths[:limit])
     more = len(paths) - limit
     return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _declared_elsewhere(out_dir: Path, targets: Mapping[str, Path]) -> list[tuple[str, str]]:
+    """``(id, file)`` for each id of ``targets`` that a YAML file below ``out_dir``
+    other than the one export writes for it already declares: ``--force`` overwrites
+    export's own files, never a declaration of the same id elsewhere. Files that do
+    not parse declare nothing here (validate says what is wrong with them)."""
+    if not out_dir.is_dir():
+        return []
+    from registry_sync.yamlio.source import parse_documents
+
+    found: list[tuple[str, str]] = []
+    files, _ = walk_model_files(out_dir, (".yaml", ".yml"))
+    for path in files:
+        read = read_model_file(path, out_dir)
+        if isinstance(read, Unreadable):
+            continue
+        try:
+            documents, _error = parse_documents(read.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            continue
+        for document in documents:
+            data = document.data
+            model_id = data.get("id") if isinstance(data, dict) else None
+            if not isinstance(model_id, str) or model_id not in targets:
+                continue
+            if path.resolve() != targets[model_id].resolve():
+                found.append((model_id, display_path(path)))
+    return sorted(found)
