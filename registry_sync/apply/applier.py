@@ -38,7 +38,7 @@ from functools import partial
 from typing import Any, TypeAlias
 
 from registry_sync.apply.preflight import refusal, stale_changes, unshown_changes
-from registry_sync.errors import ApiError, RegistrySyncError
+from registry_sync.errors import ApiError, ApplyRefused, RegistrySyncError
 from registry_sync.live.client import RegistryClient
 from registry_sync.live.entries import LiveEntry
 from registry_sync.live.pacing import Pacer, RateMeter
@@ -141,7 +141,8 @@ class ApplyResult:
     confirm the writes; ``interrupted`` when the run was stopped (Ctrl-C) and the
     writes not yet started were skipped. ``before`` holds, for each planned write
     whose entry existed, the live entry as apply read it just before writing (what
-    a rollback restores).
+    a rollback restores). ``already_applied`` is set, with no results, when the plan
+    was stale only because the registry already held every one of its writes.
     """
 
     registry: str
@@ -149,6 +150,8 @@ class ApplyResult:
     unconfirmed: str | None = None
     interrupted: bool = False
     before: Mapping[str, LiveEntry] = field(default_factory=dict)
+    # Every write of the plan already held before this run (a plan applied twice).
+    already_applied: bool = False
 
     def count(self, outcome: Outcome, action: Action | None = None) -> int:
         """How many writes ended with ``outcome`` (and were of ``action``, if given)."""
@@ -182,7 +185,9 @@ def apply_plan(
     """Carry out every write of ``plan`` through ``client`` and confirm the result.
 
     Raises :class:`ApplyRefused` before writing anything when the plan has a
-    read-only conflict or is stale, and a :class:`RegistryError` when the registry
+    read-only conflict or is stale (one whose every write the registry already holds
+    is not: the result says ``already_applied``; one partly applied is, naming what
+    is left), and a :class:`RegistryError` when the registry
     cannot be read first. ``ignore`` and ``server_defaults`` are the rules the plan
     was made with, so that the final check compares as the planner does. A create
     whose body has no ``created`` is stamped with the time of the write. At most
@@ -196,13 +201,14 @@ def apply_plan(
     if conflicts:
         raise refusal(conflicts, "Then plan again.")
     live = {entry.id: entry for entry in client.list_models()}
+    rules = _Rules(tuple(ignore), dict(server_defaults or {}))
     stale = stale_changes(plan, list(live.values()))
     if stale:
-        raise refusal(
-            stale,
-            "The registry changed since the plan was made: run `registry-sync plan` again, "
-            "review it, and apply the new plan.",
-        )
+        landed = {c.id for c in plan.writes if _landed(c, live.get(c.id), rules)}
+        if len(landed) == len(plan.writes):
+            # Applied before (a saved plan applied twice): the registry holds it all.
+            return ApplyResult(plan.registry, already_applied=True)
+        raise _stale_refusal(plan, stale, landed)
     unshown = unshown_changes(plan, list(live.values()), ignore, server_defaults)
     if unshown:
         raise refusal(
@@ -215,7 +221,6 @@ def apply_plan(
     if not writes:
         return ApplyResult(plan.registry)
     before = {change.id: live[change.id] for change in writes if change.id in live}
-    rules = _Rules(tuple(ignore), dict(server_defaults or {}))
     run = _Run(writes, _prerequisites(writes, live), client, pacer, rules, on_event)
     with client.paced(pacer):
         results, interrupted = run.execute()
@@ -225,6 +230,39 @@ def apply_plan(
         unconfirmed = "interrupted (Ctrl-C) before the registry was read again"
         interrupted = True
     return ApplyResult(plan.registry, results, unconfirmed, interrupted, before)
+
+
+def _landed(change: Change, entry: LiveEntry | None, rules: _Rules) -> bool:
+    """True when the registry already holds what ``change`` asks (``entry``: its live
+    entry, None when absent), as the final check after a write compares: the name
+    served as planned, and deleted, or holding exactly the body or the patched fields.
+    Stricter than that check, which lets fields the server added pass: here nothing
+    is written, and an entry holding more than the plan sent is not as planned."""
+    final = Action.CREATE if change.action is Action.REPLACE else change.action
+    return _serves(change, entry) and _holds(change, final, entry, rules)
+
+
+def _stale_refusal(plan: Plan, stale: Sequence[str], landed: set[str]) -> ApplyRefused:
+    """The refusal of a stale plan. One partly applied (some writes already hold, others
+    do not) names what is left: it is never applied in part, as it was not reviewed so."""
+    if not landed:
+        return refusal(
+            stale,
+            "The registry changed since the plan was made: run `registry-sync plan` again, "
+            "review it, and apply the new plan.",
+        )
+    left = [change for change in plan.writes if change.id not in landed]
+    changed = {reason.split(": ", 1)[0]: reason for reason in stale}
+    reasons = [
+        changed.get(change.id, f"{change.id}: not {_DONE_WORDS[change.action]} yet")
+        for change in left
+    ]
+    reasons.append(f"already as planned: {', '.join(sorted(landed))}")
+    return refusal(
+        reasons,
+        f"The plan was partly applied ({len(landed)} of {len(plan.writes)} writes hold): "
+        "run `registry-sync plan` again, review what is left, and apply the new plan.",
+    )
 
 
 # -- one write -----------------------------------------------------------------------

@@ -32,6 +32,7 @@ from registry_sync.cli.commands.health import health
 from registry_sync.cli.commands.plan import plan
 from registry_sync.cli.commands.render import render
 from registry_sync.cli.commands.schema import schema
+from registry_sync.cli.commands.show import show
 from registry_sync.cli.commands.validate import validate
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
 from registry_sync.gcpause import tune_for_batch
@@ -81,13 +82,25 @@ def cli() -> None:
 
     Model definitions live as YAML files in models/ (the API's camelCase keys).
     `validate` checks them, `plan` shows how the live registry differs, `apply`
-    makes it match.
+    makes it match; `show` prints a saved plan.
 
     The API key is read only from the MKA1_API_KEY environment variable.
     """
 
 
-for _command in (validate, schema, completion, config, plan, apply, export, graph, render, health):
+for _command in (
+    validate,
+    schema,
+    completion,
+    config,
+    plan,
+    show,
+    apply,
+    export,
+    graph,
+    render,
+    health,
+):
     cli.add_command(_command)
 
 

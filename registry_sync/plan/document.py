@@ -20,6 +20,8 @@ Format version 2::
                               "reroute-target-deleted|destructive-denied|breaking-denied|"
                               "name-held",
                       "id": "..." | null, "message": "..."}],
+      "reroutes": [{"source": "...", "target": "...", "trigger": "error-fallback",
+                    "status": "added|removed|kept"}],  (only when the plan touches any)
       "actions": [
         {"id": "...", "action": "create|update|replace|delete|no-op|read-only|unmanaged|"
                                 "activate|deactivate",
@@ -56,6 +58,11 @@ health of the live entry (as its list reports it) for an action that writes it o
 conflicts with it, and for any declared entry the registry reports unavailable
 (``no-op`` included); null otherwise. It was added within version 2 (readers ignore
 keys they do not know).
+
+``reroutes`` lists the reroute rules touching an entry the plan writes (the picture of
+the pull-request comment), absent when there are none; like ``risk`` and
+``violations`` it is the judgement of when the plan was made, which ``show`` prints
+and ``apply`` never reads. It was added within version 2.
 
 ``api`` names the API generation the registry speaks (``registry``: the registry API
 of SDK 0.6.x; ``catalog``: the catalog and activation API); ``apply`` refuses a saved
@@ -95,17 +102,33 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         document["environment"] = plan.environment
     if plan.environment_api_url is not None:
         document["environment_api_url"] = plan.environment_api_url
-    return document | {
-        "partial": plan.partial,
-        "targets": list(plan.targets),
-        "untargeted": plan.untargeted,
-        "summary": {**plan.summary(), "risk": plan.risk_counts()},
-        "unknown_live_fields": list(plan.unknown_live_fields),
-        "violations": [
-            {"rule": violation.rule, "id": violation.id, "message": violation.message}
-            for violation in plan.violations
-        ],
-        "actions": [_action(change, catalog=plan.api == "catalog") for change in plan.changes],
+    return (
+        document
+        | {
+            "partial": plan.partial,
+            "targets": list(plan.targets),
+            "untargeted": plan.untargeted,
+            "summary": {**plan.summary(), "risk": plan.risk_counts()},
+            "unknown_live_fields": list(plan.unknown_live_fields),
+            "violations": [
+                {"rule": violation.rule, "id": violation.id, "message": violation.message}
+                for violation in plan.violations
+            ],
+            "actions": [_action(change, catalog=plan.api == "catalog") for change in plan.changes],
+        }
+        | _reroutes(plan)
+    )
+
+
+def _reroutes(plan: Plan) -> dict[str, Any]:
+    # Absent without any, so that such plans are byte for byte what they were.
+    if not plan.reroutes:
+        return {}
+    return {
+        "reroutes": [
+            {"source": e.source, "target": e.target, "trigger": e.trigger, "status": e.status}
+            for e in plan.reroutes
+        ]
     }
 
 

@@ -1,4 +1,5 @@
-"""A saved plan (``plan --out FILE``) read back into a :class:`Plan` for ``apply FILE``.
+"""A saved plan (``plan --out FILE``) read back into a :class:`Plan` for ``apply FILE``
+(:func:`read_plan`), or with its saved judgement for ``show FILE`` (:func:`read_saved_plan`).
 
 The file is the JSON plan document of :mod:`registry_sync.plan.document`. It is applied
 exactly as reviewed, so it is checked strictly: anything that is not a well-formed
@@ -10,6 +11,7 @@ restore an entry.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,18 +20,29 @@ from typing import Any
 from registry_sync.errors import PlanFileError, ResponseShapeError
 from registry_sync.live.entries import LiveHealth, parse_health
 from registry_sync.plan.document import FORMAT_VERSION
-from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan
+from registry_sync.plan.model import (
+    Action,
+    Change,
+    ChangeKind,
+    FieldChange,
+    Plan,
+    Risk,
+    Violation,
+)
 from registry_sync.schema.fields import nullable_fields
 from registry_sync.schema.generations import APIS
+from registry_sync.schema.reroutes import RerouteEdge
 from registry_sync.schema.secrets import secret_paths
 
-__all__ = ["check_generation", "read_plan"]
+__all__ = ["check_generation", "read_plan", "read_saved_plan"]
 
 # What either generation can clear with a PATCH null: which applies is the API's to say.
 _NULLABLE = nullable_fields("registry") | nullable_fields("catalog")
 
 _ACTIONS = {action.value: action for action in Action}
 _KINDS = {kind.value: kind for kind in ChangeKind}
+_RISKS = {risk.value: risk for risk in Risk}
+_EDGE_STATUSES = frozenset({"added", "removed", "kept"})
 # Actions computed from a live entry, whose fingerprint apply compares.
 _FINGERPRINTED = frozenset(
     {Action.UPDATE, Action.REPLACE, Action.DELETE, Action.ACTIVATE, Action.DEACTIVATE}
@@ -48,7 +61,34 @@ class _Corrupt(Exception):
 def read_plan(path: Path, *, registry: str, environment: str | None = None) -> Plan:
     """The plan saved in ``path``, which must have been made for ``registry`` (as
     :meth:`LiveSource.describe` names it) and for ``environment`` (None: made without
-    one). Raises :class:`PlanFileError` otherwise."""
+    one). Raises :class:`PlanFileError` otherwise. Its saved judgement is not read:
+    apply judges it again."""
+    plan = _read(path, judged=False)
+    if plan.environment != environment:
+        made = "no environment" if plan.environment is None else f"environment {plan.environment}"
+        wanted = "without --env" if environment is None else f"with --env {environment}"
+        raise PlanFileError(
+            f"plan file {path} was made for {made}, not applied {wanted}; apply it with the "
+            "--env it was planned for, or plan again for this environment"
+        )
+    if plan.registry != registry:
+        raise PlanFileError(
+            f"plan file {path} was made for the registry {plan.registry}, not {registry}; "
+            "apply it with the --api-url it was planned against, or plan again for this one"
+        )
+    return plan
+
+
+def read_saved_plan(path: Path) -> Plan:
+    """The plan saved in ``path`` as it was when made, judgement included (each
+    change's risk and reasons, the violations, the reroute rules it touches), bound
+    to no registry or environment: for showing it offline. Every other check of
+    :func:`read_plan` is made, and the saved risk must agree with the saved summary.
+    Raises :class:`PlanFileError`. Never apply what it returns: apply judges again."""
+    return _read(path, judged=True)
+
+
+def _read(path: Path, *, judged: bool) -> Plan:
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
@@ -82,21 +122,67 @@ def read_plan(path: Path, *, registry: str, environment: str | None = None) -> P
         )
     try:
         plan = _plan(document)
+        return _with_judgement(plan, document) if judged else plan
     except _Corrupt as exc:
         raise PlanFileError(f"plan file {path} is corrupt: {exc}; {_AGAIN}") from None
-    if plan.environment != environment:
-        made = "no environment" if plan.environment is None else f"environment {plan.environment}"
-        wanted = "without --env" if environment is None else f"with --env {environment}"
-        raise PlanFileError(
-            f"plan file {path} was made for {made}, not applied {wanted}; apply it with the "
-            "--env it was planned for, or plan again for this environment"
-        )
-    if plan.registry != registry:
-        raise PlanFileError(
-            f"plan file {path} was made for the registry {plan.registry}, not {registry}; "
-            "apply it with the --api-url it was planned against, or plan again for this one"
-        )
-    return plan
+
+
+def _with_judgement(plan: Plan, top: Mapping[str, Any]) -> Plan:
+    """``plan`` with the judgement saved beside it in ``top``."""
+    actions = top["actions"]
+    by_id = {}
+    for index, item in enumerate(actions):
+        where = f"actions[{index}]"
+        name = _field(item, "risk", str, where)
+        if name not in _RISKS:
+            raise _Corrupt(f"{where}.risk", f"unknown risk class {name!r}")
+        reasons = _field(item, "risk_reasons", list, where)
+        if not all(isinstance(reason, str) for reason in reasons):
+            raise _Corrupt(f"{where}.risk_reasons", "expected a list of reasons")
+        by_id[item["id"]] = (_RISKS[name], tuple(reasons))
+    changes = tuple(
+        dataclasses.replace(change, risk=by_id[change.id][0], risk_reasons=by_id[change.id][1])
+        for change in plan.changes
+    )
+    judged = dataclasses.replace(
+        plan,
+        changes=changes,
+        violations=tuple(
+            _violation(item, f"violations[{index}]")
+            for index, item in enumerate(_field(top, "violations", list, ""))
+        ),
+        reroutes=tuple(
+            _edge(item, f"reroutes[{index}]")
+            for index, item in enumerate(_optional(top, "reroutes", list, "") or [])
+        ),
+    )
+    if judged.risk_counts() != top["summary"].get("risk"):
+        raise _Corrupt("summary.risk", "does not match the actions")
+    return judged
+
+
+def _violation(item: object, where: str) -> Violation:
+    data = _object(item, where)
+    if "id" not in data:
+        raise _Corrupt(f"{where}.id", "missing")
+    return Violation(
+        rule=_field(data, "rule", str, where),
+        id=_optional(data, "id", str, where),
+        message=_field(data, "message", str, where),
+    )
+
+
+def _edge(item: object, where: str) -> RerouteEdge:
+    data = _object(item, where)
+    status = _field(data, "status", str, where)
+    if status not in _EDGE_STATUSES:
+        raise _Corrupt(f"{where}.status", f"unknown status {status!r}")
+    return RerouteEdge(
+        source=_field(data, "source", str, where),
+        target=_field(data, "target", str, where),
+        trigger=_field(data, "trigger", str, where),
+        status=status,
+    )
 
 
 def _plan(top: Mapping[str, Any]) -> Plan:
@@ -124,6 +210,7 @@ def _plan(top: Mapping[str, Any]) -> Plan:
     untargeted: Any = top.get("untargeted", 0)
     if not _is_int(untargeted) or untargeted < 0:
         raise _Corrupt("untargeted", "expected a count")
+    environment_api_url = _optional(top, "environment_api_url", str, "")
     api = _optional(top, "api", str, "") or "registry"
     if api not in APIS:
         raise _Corrupt("api", f"unknown API generation {api!r}")
@@ -143,6 +230,7 @@ def _plan(top: Mapping[str, Any]) -> Plan:
         immutable_undeclared=immutable_undeclared,
         unknown_live_fields=tuple(unknown),
         environment=environment,
+        environment_api_url=environment_api_url,
         targets=tuple(targets),
         untargeted=untargeted,
         api=api,
@@ -246,6 +334,7 @@ def _field_change(item: object, where: str) -> FieldChange:
         kind=kind,
         before=data["before"],
         after=data["after"],
+        origin=_optional(data, "origin", str, where),
     )
 
 

@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from registry_sync.plan.compare import field_changes
 from registry_sync.plan.edges import definitions_after, plan_edges
 from registry_sync.plan.model import (
     WRITING_ACTIONS,
     Action,
     Change,
     ChangeKind,
+    FieldChange,
     Plan,
     Risk,
     Violation,
@@ -57,14 +59,34 @@ RULES = (
     "reroute-target-deleted",
     "destructive-denied",
     "breaking-denied",
+    "name-held",
 )
 
 # The actions of a mutable live entry: its count is the registry's mutable entries.
 _MUTABLE_LIVE = frozenset(
     {Action.NO_OP, Action.UPDATE, Action.REPLACE, Action.DELETE, Action.UNMANAGED}
 )
-# Fields whose change sends callers somewhere else.
-_IDENTITY_FIELDS = ("modelId", "provider", "apiFormat", "auth.type")
+# Fields whose change sends callers somewhere else (apiProviderType: another of the
+# server's provider integrations, with its own credentials and quirks).
+_IDENTITY_FIELDS = ("modelId", "provider", "apiFormat", "apiProviderType", "auth.type")
+# Numbers whose lowering turns away requests that are served now.
+_LOWERED_FIELDS = ("contextWindow", "rpm", "concurrency.max")
+# What a change of each part of ``auth`` means for the server's operators, by the
+# part's key (inside a composite auth's strategies too). Values are never named: a
+# reason is printed, and an auth value may be a secret.
+_AUTH_CONSEQUENCES = {
+    "value": "the registry's inline key (sensitive) is deleted; calls fail unless the "
+    "server has the key another way",
+    "envVar": "the server reads the key from another environment variable, which its "
+    "operators must set before apply",
+    "envVars": "the server reads header values from other environment variables, which its "
+    "operators must set before apply",
+    "headerName": "the key is sent to the upstream in another header",
+    "headers": "the upstream receives other credential headers",
+    "strategies": "a strategy of the composite auth is added or dropped",
+    "type": "a strategy authenticates another way",
+}
+_AUTH_OTHERWISE = "the upstream is called with other credentials"
 _ABSENT: Any = object()
 
 
@@ -133,22 +155,28 @@ def _serving_reasons(change: Change) -> Iterator[str]:
 
 
 def breaking_reasons(change: Change) -> Iterator[str]:
-    """Why a change affects callers or traffic, computed from its field changes:
-    modelId, provider, apiFormat or auth.type changed; an input or output modality
-    removed; contextWindow lowered; hidden turned on; a reroute rule removed or
-    retargeted; the baseUrl host changed."""
+    """Why a change affects callers or traffic, or needs the server's operators,
+    computed from its field changes: modelId, provider, apiFormat, apiProviderType or
+    auth.type changed; any other part of auth changed (variable, header, strategy, the
+    inline value removed: named, never its value); an input or output modality
+    removed; contextWindow, rpm or concurrency.max lowered; hidden turned on; the
+    healthCheck turned on or off; a reroute rule removed or retargeted; the baseUrl
+    host changed."""
     before, after = _sides(change)
     for name in _IDENTITY_FIELDS:
         old, new = _at(before, name), _at(after, name)
         if (old is not _ABSENT or new is not _ABSENT) and old != new:
             yield f"{name} changed ({_show(old)} -> {_show(new)})"
+    yield from _auth_reasons(change)
     for direction in ("input", "output"):
         old, new = (_at(side, f"capabilities.modalities.{direction}") for side in (before, after))
         for modality in sorted(_values(old) - _values(new), key=str):
             yield f"{direction} modality {_show(modality)} removed"
-    old, new = _at(before, "contextWindow"), _at(after, "contextWindow")
-    if is_number(old) and is_number(new) and new < old:
-        yield f"contextWindow lowered ({old} -> {new})"
+    for name in _LOWERED_FIELDS:
+        old, new = _at(before, name), _at(after, name)
+        if is_number(old) and is_number(new) and new < old:
+            yield f"{name} lowered ({old} -> {new})"
+    yield from _health_check_reasons(change)
     if _at(after, "hidden") is True and _at(before, "hidden") is not True:
         yield "hidden turned on"
     yield from _reroute_reasons(_at(before, "rerouteRules"), _at(after, "rerouteRules"))
@@ -158,6 +186,79 @@ def breaking_reasons(change: Change) -> Iterator[str]:
         yield "baseUrl changed, and its host cannot be compared: the live value is sensitive"
     elif (old is not _ABSENT or new is not _ABSENT) and _host(old) != _host(new):
         yield f"baseUrl host changed ({_host(old) or '(none)'} -> {_host(new) or '(none)'})"
+
+
+def _auth_reasons(change: Change) -> Iterator[str]:
+    """One reason per changed part of ``auth`` but its type (an identity field): the
+    path, how it changed and what that means, never a value."""
+    for item in _auth_changes(change.changes):
+        parts = _parse_path(item.path)
+        if parts[1:] == ["type"]:
+            continue
+        if len(parts) == 1:
+            yield f"auth {item.kind.value}: {_AUTH_OTHERWISE}"
+            continue
+        key = _auth_key(parts[1:])
+        yield f"{item.path} {item.kind.value}: {_AUTH_CONSEQUENCES.get(key, _AUTH_OTHERWISE)}"
+
+
+def _auth_changes(changes: Sequence[FieldChange]) -> Iterator[FieldChange]:
+    """The changes below ``auth``; a whole auth object changed is taken apart, so that
+    each reason names the part that changed."""
+    for item in changes:
+        parts = _parse_path(item.path)
+        if not parts or parts[0] != "auth":
+            continue
+        if parts == ["auth"] and isinstance(item.before, dict) and isinstance(item.after, dict):
+            yield from field_changes({"auth": item.before}, {"auth": item.after})
+        else:
+            yield item
+
+
+def _auth_key(parts: Sequence[str | int]) -> str:
+    """The key of the auth part a path below ``auth`` names, inside a composite's
+    strategies too: ``strategies[0].envVar`` -> ``envVar``; ``strategies[1]`` ->
+    ``strategies``; ``headers.X-Key`` -> ``headers``."""
+    rest = list(parts)
+    while len(rest) >= 2 and rest[0] == "strategies" and isinstance(rest[1], int):
+        rest = rest[2:]
+    if not rest:
+        return "strategies"
+    return str(rest[0])
+
+
+def _health_check_reasons(change: Change) -> Iterator[str]:
+    """The healthCheck turned on or off: on, a failing probe makes the model unavailable
+    to callers; off, an outage of the upstream goes unnoticed. Operators watch both."""
+    for item in change.changes:
+        if item.path == "healthCheck":
+            old, new = _check_mode(item.before), _check_mode(item.after)
+        elif item.path == "healthCheck.mode":
+            # A check without a mode is the older {url, method} form: it probes.
+            old = "url-form" if item.kind is ChangeKind.ADDED else str(item.before)
+            new = "url-form" if item.kind is ChangeKind.REMOVED else str(item.after)
+        else:
+            continue
+        if (old == "off") == (new == "off"):
+            continue
+        if new == "off":
+            yield (
+                f"healthCheck turned off ({old} -> off): the server stops probing the "
+                "upstream, so an outage goes unnoticed"
+            )
+        else:
+            yield (
+                f"healthCheck turned on (off -> {new}): the server probes the upstream, and "
+                "a failing probe makes the model unavailable to callers"
+            )
+
+
+def _check_mode(value: Any) -> str:
+    """``off`` for no check (absent, null or mode off), else the check's mode."""
+    if not isinstance(value, Mapping):
+        return "off"
+    mode = value.get("mode")
+    return mode if isinstance(mode, str) else "url-form"
 
 
 def violations(plan: Plan, rules: Rules) -> list[Violation]:

@@ -9,6 +9,8 @@ JSON, format version 1::
       "format_version": "1",
       "registry": "<API URL>",
       "outcome": "no-changes|complete|incomplete|interrupted",
+      "already_applied": false,     # true (outcome no-changes): the registry already held
+                                    # every write of the saved plan; added within version 1
       "summary": {"created": 0, "updated": 0, "replaced": 0, "deleted": 0,
                   "failed": 0, "skipped": 0},
       "confirmed": true,            # every write reported done was re-read and checked
@@ -112,6 +114,11 @@ def render_result_text(
     def paint(code: str, text: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
+    if result.already_applied:
+        return (
+            "\nAlready applied: nothing to do. The registry already holds every write of "
+            "this plan.\n"
+        )
     lines = ["", "Apply report:"]
     for entry in result.results:
         lines.append("  " + _entry_line(entry, paint))
@@ -208,6 +215,7 @@ def result_document(result: ApplyResult, health: HealthReport | None = None) -> 
         "format_version": FORMAT_VERSION,
         "registry": result.registry,
         "outcome": outcome(result),
+        "already_applied": result.already_applied,
         "summary": summary,
         "confirmed": result.unconfirmed is None,
         "unconfirmed_reason": result.unconfirmed,

@@ -563,11 +563,16 @@ def _update_chat(client: RegistryClient) -> None:
 
 
 def _create_new_b(client: RegistryClient) -> None:
-    client.add_model(definition(NEW_B))
+    # Not as planned (one created as planned is applied already: test_cli_saved_plans).
+    client.add_model(definition(NEW_B, contextWindow=1024))
+
+
+def _delete_chat(client: RegistryClient) -> None:
+    client.remove_model(CHAT)
 
 
 def _delete_router(client: RegistryClient) -> None:
-    client.remove_model(ROUTER)
+    client.remove_model(ROUTER)  # as the plan does: the rest is named
 
 
 @pytest.mark.parametrize(
@@ -575,9 +580,10 @@ def _delete_router(client: RegistryClient) -> None:
     [
         (_update_chat, f"{CHAT}: changed since the plan was made"),
         (_create_new_b, f"{NEW_B}: to be created, but it now exists"),
-        (_delete_router, f"{ROUTER}: to be deleted, but it no longer exists"),
+        (_delete_chat, f"{CHAT}: to be updated, but it no longer exists"),
+        (_delete_router, f"already as planned: {ROUTER}"),
     ],
-    ids=["changed", "created", "deleted"],
+    ids=["changed", "created", "deleted", "partly-applied"],
 )
 def test_a_stale_saved_plan_is_refused_and_nothing_is_written(
     workspace: Workspace, meddle: Any, named: str
@@ -807,6 +813,7 @@ def test_json_result_lists_every_entry_in_plan_order(workspace: Workspace) -> No
         "format_version": "1",
         "registry": workspace.server.url,
         "outcome": "incomplete",
+        "already_applied": False,
         "summary": {
             "created": 0,
             "updated": 1,

@@ -155,6 +155,19 @@ def removed(path: str, before: Any) -> FieldChange:
     return FieldChange(path, ChangeKind.REMOVED, before, None)
 
 
+ENV_VAR = (
+    "the server reads the key from another environment variable, which its operators must "
+    "set before apply"
+)
+INLINE = (
+    "the registry's inline key (sensitive) is deleted; calls fail unless the server has the "
+    "key another way"
+)
+CHECK_ON = (
+    "the server probes the upstream, and a failing probe makes the model unavailable to callers"
+)
+CHECK_OFF = "the server stops probing the upstream, so an outage goes unnoticed"
+
 RULE_A = {"trigger": {"type": "context-exceeded"}, "targetModelId": "m:big"}
 RULE_B = {"trigger": {"type": "error-fallback"}, "targetModelId": "m:backup"}
 
@@ -170,16 +183,94 @@ RULE_B = {"trigger": {"type": "error-fallback"}, "targetModelId": "m:backup"}
         ((changed("modelId", "a", "b"),), ('modelId changed ("a" -> "b")',)),
         ((changed("provider", "a", "b"),), ('provider changed ("a" -> "b")',)),
         ((changed("auth.type", "none", "bearer"),), ('auth.type changed ("none" -> "bearer")',)),
-        # The whole auth object differs but its type does not.
+        (
+            (changed("apiProviderType", "groq", "openai"),),
+            ('apiProviderType changed ("groq" -> "openai")',),
+        ),
+        # The whole auth object differs but its type does not: the part that changed is
+        # named, never its value.
         (
             (
                 changed(
-                    "auth", {"type": "bearer", "envVar": "A"}, {"type": "bearer", "envVar": "B"}
+                    "auth", {"type": "api-key", "envVar": "A"}, {"type": "api-key", "envVar": "B"}
+                ),
+            ),
+            (f"auth.envVar changed: {ENV_VAR}",),
+        ),
+        ((changed("auth.envVar", "A", "B"),), (f"auth.envVar changed: {ENV_VAR}",)),
+        # The case: an exported inline key, the file names a variable instead.
+        (
+            (added("auth.envVar", "ACME_KEY"), removed("auth.value", "(sensitive)")),
+            (f"auth.envVar added: {ENV_VAR}", f"auth.value removed: {INLINE}"),
+        ),
+        (
+            (changed("auth.type", "api-key", "none"), removed("auth.envVar", "K")),
+            ('auth.type changed ("api-key" -> "none")', f"auth.envVar removed: {ENV_VAR}"),
+        ),
+        (
+            (changed("auth.headerName", "X-Key", "Authorization"),),
+            ("auth.headerName changed: the key is sent to the upstream in another header",),
+        ),
+        (
+            (changed("auth.headers.X-Org", "(sensitive)", "acme"),),
+            ("auth.headers.X-Org changed: the upstream receives other credential headers",),
+        ),
+        (
+            (added('auth.headers["X Team"]', "core"),),
+            ('auth.headers["X Team"] added: the upstream receives other credential headers',),
+        ),
+        (
+            (changed("auth.envVars", {"X-Org": "A"}, {"X-Org": "B"}),),
+            (
+                "auth.envVars changed: the server reads header values from other environment "
+                "variables, which its operators must set before apply",
+            ),
+        ),
+        (
+            (changed("auth.strategies[1].envVar", "A", "B"),),
+            (f"auth.strategies[1].envVar changed: {ENV_VAR}",),
+        ),
+        (
+            (removed("auth.strategies[1]", {"type": "none"}),),
+            ("auth.strategies[1] removed: a strategy of the composite auth is added or dropped",),
+        ),
+        (
+            (changed("auth.strategies[0].type", "none", "api-key"),),
+            ("auth.strategies[0].type changed: a strategy authenticates another way",),
+        ),
+        ((changed("rpm", 600, 60),), ("rpm lowered (600 -> 60)",)),
+        ((changed("rpm", 60, 600),), ()),
+        ((changed("concurrency.max", 8, 2),), ("concurrency.max lowered (8 -> 2)",)),
+        ((changed("concurrency.maxWaitMs", 800, 200),), ()),
+        (
+            (changed("healthCheck.mode", "off", "preflight"), added("healthCheck.path", "/h")),
+            (f"healthCheck turned on (off -> preflight): {CHECK_ON}",),
+        ),
+        (
+            (added("healthCheck", {"mode": "periodic", "path": "/h", "intervalSeconds": 30}),),
+            (f"healthCheck turned on (off -> periodic): {CHECK_ON}",),
+        ),
+        (
+            (removed("healthCheck", {"url": "https://a.example/h", "method": "GET"}),),
+            (f"healthCheck turned off (url-form -> off): {CHECK_OFF}",),
+        ),
+        (
+            (changed("healthCheck.mode", "periodic", "off"),),
+            (f"healthCheck turned off (periodic -> off): {CHECK_OFF}",),
+        ),
+        # On stays on: the older {url, method} form rewritten as a preflight check.
+        (
+            (
+                changed(
+                    "healthCheck",
+                    {"url": "https://a.example/h", "method": "GET"},
+                    {"mode": "preflight", "path": "/h"},
                 ),
             ),
             (),
         ),
-        ((changed("auth.envVar", "A", "B"),), ()),
+        ((added("healthCheck.mode", "preflight"), removed("healthCheck.url", "https://a")), ()),
+        ((changed("healthCheck.intervalSeconds", 30, 60),), ()),
         (
             (removed("capabilities.modalities.input[1]", "image"),),
             ('input modality "image" removed',),

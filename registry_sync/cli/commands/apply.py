@@ -51,7 +51,18 @@ __all__ = ["apply", "run_apply"]
 @prune_option(
     "Delete mutable live entries no file declares. Not with PLAN_FILE, whose plan decides."
 )
-@click.option("--auto-approve", is_flag=True, help="Apply without asking for approval.")
+@click.option(
+    "--auto-approve",
+    is_flag=True,
+    help="Apply without asking for approval (a saved plan is never asked about: its review "
+    "was the approval).",
+)
+@click.option(
+    "--interactive",
+    is_flag=True,
+    help="Ask for 'yes' before applying a saved plan (PLAN_FILE) too; without PLAN_FILE "
+    "apply always asks unless --auto-approve.",
+)
 @replace_option
 @strict_option
 @click.option(
@@ -115,6 +126,7 @@ def apply(
     config_file: Path | None,
     prune: bool | None,
     auto_approve: bool,
+    interactive: bool,
     replace: tuple[str, ...],
     strict: bool,
     parallelism: int,
@@ -135,7 +147,10 @@ def apply(
 ) -> None:
     """Make the live registry match models/, or apply a saved plan (PLAN_FILE).
 
-    Shows the plan and asks for 'yes' first; --auto-approve skips the question.
+    Shows the plan and asks for 'yes' first; --auto-approve skips the question. A
+    saved plan is applied without asking (it was reviewed: that was the approval),
+    also without a terminal; --interactive asks. A saved plan whose every write the
+    registry already holds says "already applied" and exits 0.
     Exit 0 when every change is done (or there is none), 1 when nothing was
     written (refused, cancelled, or every write failed), 3 when some writes
     landed and others failed, or Ctrl-C stopped a run that wrote: run apply again
@@ -151,6 +166,8 @@ def apply(
         from registry_sync.operations.plan import PlanRequest
         from registry_sync.render.formats import View
 
+        if interactive and auto_approve:
+            raise ConfigError("--interactive asks, --auto-approve does not: drop one of them")
         if plan_file is not None:
             mixed = [
                 f"--{name.replace('_', '-')}"
@@ -192,7 +209,8 @@ def apply(
             request,
             output_format=output_format,
             view=view,
-            auto_approve=auto_approve,
+            # The review of a saved plan was its approval, as in terraform.
+            auto_approve=auto_approve or (plan_file is not None and not interactive),
             out=out,
             dry_run=dry_run,
         )
@@ -244,13 +262,15 @@ def run_apply(
         if output_format == "json":
             raise ApplyRefused(
                 "--format json shows no plan to approve: pass --auto-approve (after "
-                "reviewing the plan, e.g. a saved one). Nothing was written."
+                "reviewing the plan), or apply a reviewed saved plan without --interactive. "
+                "Nothing was written."
             )
         if not _stdin_is_terminal():
             raise ApplyRefused(
                 "no terminal to ask for approval: run apply in a terminal and answer "
-                "'yes', or pass --auto-approve where the plan was approved otherwise "
-                "(a reviewed saved plan, a protected CI environment). Nothing was written."
+                "'yes', apply a reviewed saved plan (`plan --out FILE`, then `apply FILE`, "
+                "which does not ask), or pass --auto-approve where the plan was approved "
+                "otherwise (a protected CI environment). Nothing was written."
             )
         answer = output.ask("Apply these changes? Only 'yes' will be accepted:")
         if answer.strip() != "yes":
