@@ -14,6 +14,7 @@ never written, and :attr:`ExportFile.secrets` says what was left out instead.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import textwrap
@@ -33,7 +34,12 @@ from registry_sync.live.entries import LiveEntry
 from registry_sync.schema.definition import definition_model
 from registry_sync.schema.fields import unknown_fields
 from registry_sync.schema.generations import DEFAULT_API
-from registry_sync.schema.secrets import PLACEHOLDER_ENV_VAR, is_credential_parameter, secret_paths
+from registry_sync.schema.secrets import (
+    PLACEHOLDER_ENV_VAR,
+    is_credential_parameter,
+    redact,
+    secret_paths,
+)
 from registry_sync.schema.server import SERVER_OWNED_FIELDS
 from registry_sync.schema.suggest import Suggester
 from registry_sync.schema.values import deep_copy, format_path
@@ -541,6 +547,12 @@ def _export_file(entry: LiveEntry, path: PurePosixPath, api: str) -> ExportFile:
             "# Left out, unknown to this version of registry-sync (the registry keeps them): "
             + ", ".join(printable(name) for name in unknown)
         )
+        # Their values, for the record: not declarations (validate would refuse them),
+        # never compared or sent by an update, carried back by a replace.
+        shown = redact({name: entry.definition[name] for name in unknown})
+        for name in unknown:
+            value = json.dumps(shown[name], ensure_ascii=False, sort_keys=True)
+            header.append(f"#   {printable(name)}: {printable(value)}")
     if left_out:
         if header:
             header.append("#")

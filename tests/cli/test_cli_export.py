@@ -411,11 +411,12 @@ def test_a_field_from_a_newer_server_is_left_out_flagged_and_round_trips(tmp_pat
         result = export(server, out)
         assert result.exit_code == 0, result.stderr
         text = (out / "newer/model.yaml").read_text(encoding="utf-8")
+        # Its value is exported for the record, as a comment: never a declaration.
         assert text.startswith(
             "# Left out, unknown to this version of registry-sync (the registry keeps them): "
-            "futureField\nid: newer:model\n"
+            'futureField\n#   futureField: {"a": [1, 2], "b": 1}\nid: newer:model\n'
         )
-        assert "futureField:" not in text
+        assert "\nfutureField:" not in text
         assert (
             "warning: newer:model: futureField left out of "
             f"{(out / 'newer/model.yaml').as_posix()}: unknown to this version"
