@@ -352,22 +352,7 @@ class _Writer:
     def _reconcile_serving(self, change: Change, error: RegistrySyncError) -> _Sent:
         """After a failed activation write, whether the registry serves the name as
         planned anyway (an earlier run's write, or one whose answer was lost)."""
-        status = _status(error)
-        refused = status is not None and 400 <= status < 500
-        if refused and status not in _ALREADY_STATUSES:
-            return _Sent(holds=False, wrote=False, error=error)
-        try:
-            entry = self.client.get_model(change.id)
-        except RegistrySyncError as again:
-            return _Sent(
-                holds=False,
-                wrote=not refused,
-                error=error,
-                note=f"re-reading it to check failed too: {again}",
-            )
-        if _serves(change, entry):
-            return _Sent(holds=True, wrote=not refused, note="the registry already serves it so")
-        return _Sent(holds=False, wrote=False, error=error)
+        return self._read_back(change, error, lambda entry: _serves(change, entry))
 
     def _replace(self, change: Change) -> _Attempt:
         removed = self._send(change, Action.DELETE)
@@ -412,6 +397,25 @@ class _Writer:
         """After a failed write, ask the registry whether it holds what was sent anyway:
         after an answer that may hide a landed write (5xx, a dropped connection, a bad
         body), and after a 409 or 404 that an earlier run's write would explain."""
+        # Fields the server added do not make a landed write fail; _confirm names them.
+        return self._read_back(
+            change,
+            error,
+            lambda entry: (
+                _holds(change, action, entry, self.rules)
+                or bool(_server_added(change, action, entry, self.rules))
+            ),
+        )
+
+    def _read_back(
+        self,
+        change: Change,
+        error: RegistrySyncError,
+        landed: Callable[[LiveEntry | None], bool],
+    ) -> _Sent:
+        """Whether a write that failed with ``error`` landed after all, as ``landed``
+        judges the entry read back: never asked after a plain refusal (a 4xx but 404
+        and 409, which an earlier write would explain)."""
         status = _status(error)
         refused = status is not None and 400 <= status < 500
         if refused and status not in _ALREADY_STATUSES:
@@ -426,10 +430,7 @@ class _Writer:
                 error=error,
                 note=f"re-reading it to check failed too: {again}",
             )
-        # Fields the server added do not make a landed write fail; _confirm names them.
-        if _holds(change, action, entry, self.rules) or _server_added(
-            change, action, entry, self.rules
-        ):
+        if landed(entry):
             note = (
                 "the registry already had it"
                 if refused

@@ -15,6 +15,7 @@ catalog. Keys this version does not know are ignored, as the SDK's models ignore
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from registry_sync.live.entries import (
     LiveEntry,
     LiveHealth,
     clean_definition,
-    one_line,
+    parse_health,
     refuse_a_partial_list,
 )
 from registry_sync.schema.values import json_kind
@@ -200,29 +201,9 @@ def _catalog_health(value: object, origin: str, where: str) -> LiveHealth:
         raise ResponseShapeError(
             origin, f"{where}.status", f"expected a string, got {json_kind(status)}"
         )
-    available = value.get("is_available")
-    if not isinstance(available, bool):
-        raise ResponseShapeError(
-            origin, f"{where}.is_available", f"expected a boolean, got {json_kind(available)}"
-        )
-    checked = value.get("last_health_check")
-    if checked is not None and (isinstance(checked, bool) or not isinstance(checked, (int, float))):
-        raise ResponseShapeError(
-            origin,
-            f"{where}.last_health_check",
-            f"expected epoch milliseconds or null, got {json_kind(checked)}",
-        )
-    error = value.get("error")
-    if error is not None and not isinstance(error, str):
-        raise ResponseShapeError(
-            origin, f"{where}.error", f"expected a string or null, got {json_kind(error)}"
-        )
-    return LiveHealth(
-        is_available=available,
-        last_health_check=checked,
-        error=one_line(error) if error is not None else None,
-        status=status,
-    )
+    found = parse_health(value, origin, where)
+    assert found is not None  # a dict, checked above
+    return dataclasses.replace(found, status=status)
 
 
 def parse_registry_entry_response(
