@@ -583,7 +583,9 @@ def _check_file(
             tuple((problem.line, problem.path, problem.message) for problem in found),
             empty,
         )
-        cache.put(source.key, entry)
+        # The reader saw every value it built: no walk of the types again when it
+        # found them all plain (the warnings are numbers and text).
+        cache.put(source.key, entry, exact=all(d.document.json_exact for d in mine))
     return found, empty
 
 
@@ -637,7 +639,8 @@ def _check_document(
         # Validated without them, so they are not reported twice as unknown fields.
         candidate = {key: value for key, value in data.items() if key not in _SERVER_OWNED}
     # The API reads a null as the field left out (a live null means absent too).
-    cleaned = without_nulls(candidate)  # the same object when it holds no null
+    # The same object when it holds no null; the reader says when it saw none at all.
+    cleaned = without_nulls(candidate) if document.maybe_null else candidate
     if cleaned is not candidate:
         for path in _null_paths(candidate, ()):
             found.append(replace(source.problem(document, path, NULL_MESSAGE), severity="warning"))

@@ -169,20 +169,22 @@ class ParseCache:
             self._used[key] = data
         return entry
 
-    def put(self, key: str, entry: CachedFile) -> None:
+    def put(self, key: str, entry: CachedFile, *, exact: bool = False) -> None:
         """Keep ``entry`` for content ``key``; quietly not when JSON cannot hold it as
-        it is (it would not read back equal). A walk of its types decides that: a
-        third of what encoding and decoding it did. It is encoded once, by ``save``."""
+        it is (it would not read back equal). A walk of its types decides that (a
+        third of what encoding and decoding it did), unless the caller knows: ``exact``
+        says the reader saw only values JSON holds. It is encoded once, by ``save``."""
         data = [
             [[d.id, d.valid, d.number, d.line, d.body] for d in entry.documents],
             [list(warning) for warning in entry.warnings],
             entry.empty,
         ]
-        try:
-            if not _plain(data):
+        if not exact:
+            try:
+                if not _plain(data):
+                    return
+            except RecursionError:
                 return
-        except RecursionError:
-            return
         self._used[key] = data
         self._changed = True
 

@@ -229,6 +229,8 @@ class _Object(BaseModel):
         protected_namespaces=(),
         # Titles from the Python names read "Context window", not "Contextwindow".
         field_title_generator=lambda name, _info: name.replace("_", " ").capitalize(),
+        # Built only as part of a generation's Definition (derive.py), never on their own.
+        defer_build=True,
     )
 
 

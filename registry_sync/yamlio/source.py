@@ -21,6 +21,7 @@ plain key runs at most 1,024 characters before its ``:``.
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -82,6 +83,10 @@ class _Loader(_FastLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.repeated_key = False
+        # Of the document being built (see Document): a null scalar, or a value that
+        # JSON would not give back as it is. Set on the rare paths only.
+        self.null_seen = False
+        self.not_json = False
 
     # libyaml calls these three for every node. The base methods also serve path
     # resolvers, which safe loading never has.
@@ -130,9 +135,17 @@ class _Loader(_FastLoader):
                 if tag == _INT_TAG and len(node.value) > self._max_int_digits:
                     raise _NearABound
                 try:
-                    return scalar(self, cast(ScalarNode, node))
+                    value = scalar(self, cast(ScalarNode, node))
                 except _UNREADABLE as exc:  # an explicit tag on the wrong text: !!int x
                     raise _unreadable(node) from exc
+                if value is None:
+                    self.null_seen = True
+                elif value.__class__ is int:
+                    if not -_JSON_INT_LIMIT < value < _JSON_INT_LIMIT:
+                        self.not_json = True
+                elif value.__class__ is float and not math.isfinite(value):
+                    self.not_json = True
+                return value
             return self._construct_slowly(node, depth)
         built = self._built.get(id(node), _NOT_BUILT)
         if built is not _NOT_BUILT:
@@ -146,6 +159,8 @@ class _Loader(_FastLoader):
             for key, value in node.value:
                 if key.__class__ is not ScalarNode or key.tag in _SPECIAL_KEY_TAGS:
                     return self._construct_slowly(node, depth - 1)  # merge keys, complex keys
+                if key.tag != _STR_TAG:
+                    self.not_json = True  # a key JSON would give back as text
                 # Most keys and values are text: taken here, without a call each. A
                 # key's text is interned: thousands of files repeat the same few keys.
                 mapping[
@@ -173,6 +188,8 @@ class _Loader(_FastLoader):
         return self._construct_slowly(node, depth - 1)
 
     def _construct_slowly(self, node: Node, depth: int) -> Any:
+        # Whatever PyYAML builds here (a set, a date, a merge) is not judged: assume both.
+        self.null_seen = self.not_json = True
         # PyYAML's constructor recurses unchecked: check what it will build first.
         if self._max_depth <= MAX_DEPTH and not _small_tree(node, depth):
             raise _NearABound
@@ -217,6 +234,9 @@ def _unreadable(node: Node) -> yaml.constructor.ConstructorError:
     )
 
 
+# JSON as the parse cache stores it holds integers inside 64 bits (and a sign).
+_JSON_INT_LIMIT = 1 << 64
+
 _SCALARS: dict[str, Callable[[SafeConstructor, ScalarNode], Any]] = {
     "tag:yaml.org,2002:int": SafeConstructor.construct_yaml_int,
     "tag:yaml.org,2002:float": SafeConstructor.construct_yaml_float,
@@ -252,6 +272,7 @@ def parse_documents(text: str) -> tuple[list[Document], YamlError | None]:
             if node is None:
                 break
             data = _NOT_BUILT
+            loader.null_seen = loader.not_json = False
             if tree:
                 loader.repeated_key = False
                 try:
@@ -267,9 +288,17 @@ def parse_documents(text: str) -> tuple[list[Document], YamlError | None]:
                 if shape_error is not None:
                     return documents, shape_error
                 loader.repeated_key = False
+                loader.null_seen = loader.not_json = False
                 data = loader.construct_document(node)
             documents.append(
-                Document(len(documents), node.start_mark.line + 1, data, loader.repeated_key)
+                Document(
+                    len(documents),
+                    node.start_mark.line + 1,
+                    data,
+                    loader.repeated_key,
+                    maybe_null=loader.null_seen,
+                    json_exact=not loader.not_json,
+                )
             )
     except yaml.YAMLError as exc:
         return documents, _describe_yaml_error(exc, text)
