@@ -30,7 +30,7 @@ from pydantic import BaseModel
 
 from registry_sync.errors import ConfigError, ExportError
 from registry_sync.live.entries import LiveEntry
-from registry_sync.schema.definition import Definition
+from registry_sync.schema.definition import definition_model
 from registry_sync.schema.fields import unknown_fields
 from registry_sync.schema.secrets import PLACEHOLDER_ENV_VAR, is_credential_parameter, secret_paths
 from registry_sync.schema.server import SERVER_OWNED_FIELDS
@@ -425,7 +425,7 @@ def render_definition(definition: dict[str, Any], header: Sequence[str] = ()) ->
     strings that some YAML reader would take for a number, boolean or null are
     quoted. Loading the text gives back ``definition``.
     """
-    ordered = _ordered(definition, Definition)
+    ordered = _ordered(definition, definition_model())
     fast = _LibyamlDumper is not None and fits_libyaml(ordered)
     body = yaml.dump(
         ordered,
