@@ -12,6 +12,7 @@ No message ever repeats a value found under ``auth``, ``baseUrl`` or
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import stat
@@ -30,6 +31,7 @@ from registry_sync.schema.reroutes import find_cycles, rules_of
 from registry_sync.schema.secrets import (
     PLACEHOLDER_ENV_VAR,
     is_credential_name,
+    may_hold_secrets_elsewhere,
     placeholder_paths,
     secret_paths,
     url_parses,
@@ -41,6 +43,7 @@ from registry_sync.yamlio.document import Document, PathParts
 from registry_sync.yamlio.files import Unreadable, read_checked, walk_model_paths
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
     from pydantic_core import ErrorDetails
 
     from registry_sync.yamlio.source import SourceMap
@@ -404,19 +407,28 @@ def definition_errors(
     """What the definition schema of API generation ``api`` says about ``body`` (no
     nulls, no server-owned fields): (path, message, severity) for each finding, as
     :func:`load_models` words them."""
-    from pydantic import ValidationError
-
-    from registry_sync.schema.definition import definition_model
-
+    model, validation_error = _schema(api)
     try:
-        definition_model(api).model_validate(body)
-    except ValidationError as exc:
+        model.model_validate(body)
+    except validation_error as exc:
         found: list[tuple[PathParts, str, Severity]] = []
         for error in exc.errors(include_url=False):
             path, message = _translate(error, body, api)
             found.append((path, message, "warning" if is_advice(error["type"]) else "error"))
         return found
     return []
+
+
+@functools.cache
+def _schema(api: str) -> tuple[type[BaseModel], type[ValidationError]]:
+    """The Definition model of generation ``api`` and pydantic's error, imported on
+    first use (a warm run imports neither) and then found without an import statement
+    per document."""
+    from pydantic import ValidationError
+
+    from registry_sync.schema.definition import definition_model
+
+    return definition_model(api), ValidationError
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -562,7 +574,7 @@ def _check_file(
     else:
         from registry_sync.yamlio.source import parse_documents  # a warm run parses nothing
 
-        documents, error = parse_documents(source.text)
+        documents, error = parse_documents(source.text, may_hold_secrets_elsewhere)
     found = []
     empty = False
     if error is not None:
@@ -645,19 +657,18 @@ def _check_document(
         for path in _null_paths(candidate, ()):
             found.append(replace(source.problem(document, path, NULL_MESSAGE), severity="warning"))
     candidate = cleaned
-    secrets: list[PathParts] = list(secret_paths(data))
+    # The reader judged the keys and links it built: the walk for secrets outside the
+    # known places only when it found a key or link that may be one.
+    secrets: list[PathParts] = list(secret_paths(data, elsewhere=document.flagged))
     for path in secrets:
         found.append(source.problem(document, path, _secret_message(data, path)))
     for path in placeholder_paths(data):
         found.append(source.problem(document, path, PLACEHOLDER_MESSAGE))
     # The models cost a fifth of a second to build: only for files the cache lacks.
-    from pydantic import ValidationError
-
-    from registry_sync.schema.definition import definition_model
-
+    model, validation_error = _schema(api)
     try:
-        definition_model(api).model_validate(candidate)
-    except ValidationError as exc:
+        model.model_validate(candidate)
+    except validation_error as exc:
         for error in exc.errors(include_url=False):
             if len(found) > MAX_PROBLEMS_PER_FILE:  # counted by _capped, never shown
                 found.append(Problem(source.display, document.line, "", _HIDDEN))

@@ -26,6 +26,9 @@ class Document:
     # ... and True only when JSON holds ``data`` exactly (it reads back equal, of the
     # same types: text keys, no integer past 64 bits, no NaN or infinity, no date).
     json_exact: bool = False
+    # What the caller's judge said of the document's keys and links (parse_documents);
+    # True when no judge was asked.
+    flagged: bool = True
 
 
 @dataclass(frozen=True)
