@@ -14,30 +14,74 @@ too, so that CI never mistakes a typo for drift.
 
 from __future__ import annotations
 
+import importlib
 import io
 import re
 import sys
 import traceback
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import click
 
 from registry_sync._version import __version__
-from registry_sync.cli.commands.apply import apply
-from registry_sync.cli.commands.completion import COMPLETE_VARIABLE, PROG_NAME, completion
-from registry_sync.cli.commands.config import config
-from registry_sync.cli.commands.export import export
-from registry_sync.cli.commands.graph import graph
-from registry_sync.cli.commands.health import health
-from registry_sync.cli.commands.plan import plan
-from registry_sync.cli.commands.render import render
-from registry_sync.cli.commands.schema import schema
-from registry_sync.cli.commands.show import show
-from registry_sync.cli.commands.validate import validate
+from registry_sync.cli.commands.completion import COMPLETE_VARIABLE, PROG_NAME
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
 from registry_sync.gcpause import tune_for_batch
 
 __all__ = ["COMPLETE_VARIABLE", "PROG_NAME", "cli", "main"]
+
+
+# Each command's name and its module in ``commands/``, which defines it under that name.
+_COMMAND_MODULES = (
+    "validate",
+    "schema",
+    "completion",
+    "config",
+    "plan",
+    "show",
+    "apply",
+    "export",
+    "graph",
+    "render",
+    "health",
+)
+
+
+class _Commands(MutableMapping[str, click.Command]):
+    """The group's commands, each imported when first looked up: a run imports the
+    module of the command it runs, not the ten others (``--help`` and completion
+    look up all of them, and list the same commands as before)."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self._names = list(names)
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        command = self._loaded.get(name)
+        if command is None:
+            if name not in self._names:
+                raise KeyError(name)
+            module = importlib.import_module(f"registry_sync.cli.commands.{name}")
+            command = getattr(module, name)
+            assert isinstance(command, click.Command)
+            self._loaded[name] = command
+        return command
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        if name not in self._names:
+            self._names.append(name)
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._names.remove(name)
+        self._loaded.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 class _Group(click.Group):
@@ -75,7 +119,11 @@ def _show(exc: click.ClickException) -> None:
     )
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_Group,
+    commands=_Commands(_COMMAND_MODULES),
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name=PROG_NAME)
 def cli() -> None:
     """Keep an MKA1 model registry in git.
@@ -86,22 +134,6 @@ def cli() -> None:
 
     The API key is read only from the MKA1_API_KEY environment variable.
     """
-
-
-for _command in (
-    validate,
-    schema,
-    completion,
-    config,
-    plan,
-    show,
-    apply,
-    export,
-    graph,
-    render,
-    health,
-):
-    cli.add_command(_command)
 
 
 def main() -> None:

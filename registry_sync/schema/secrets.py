@@ -31,6 +31,7 @@ __all__ = [
     "is_credential_header",
     "is_credential_name",
     "is_credential_parameter",
+    "may_hold_secrets_elsewhere",
     "placeholder_paths",
     "redact",
     "secret_paths",
@@ -126,10 +127,28 @@ def url_is_secret(url: str) -> bool:
     )
 
 
-def secret_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
+def may_hold_secrets_elsewhere(names: set[str], links: list[str]) -> bool:
+    """False when a definition whose keys (anywhere) are ``names`` and whose text
+    values holding ``://`` are ``links`` has no secret outside the known places: no
+    key looks like a credential's and no link is secret. The YAML reader collects
+    both while building a file's data, so the loader need not walk it again."""
+    verdicts = _KEY_VERDICTS
+    for name in names:
+        credential = verdicts.get(name)
+        if credential is None:
+            credential = _credential_key(name)
+        if credential:
+            return True
+    return any(_secret_url_value(link) for link in links)
+
+
+def secret_paths(
+    definition: dict[str, Any], *, elsewhere: bool = True
+) -> Iterator[tuple[str | int, ...]]:
     """Yield the key paths of every secret in a definition: the known places first
-    (URLs, auth values, headers), then the rest. A path is never below one already
-    yielded."""
+    (URLs, auth values, headers), then the rest (unless ``elsewhere`` is False: the
+    caller knows there is none, :func:`may_hold_secrets_elsewhere`). A path is never
+    below one already yielded."""
     found: list[tuple[str | int, ...]] = []
     base_url = definition.get("baseUrl")
     if isinstance(base_url, str) and url_is_secret(base_url):
@@ -148,6 +167,8 @@ def secret_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
                 if is_credential_header(str(name), value):
                     found.append((*prefix, "headers", name))
     yield from found
+    if not elsewhere:
+        return
     known = set(found)
     for path in _named_paths(definition):
         if not any(path[:length] in known for length in range(1, len(path) + 1)):

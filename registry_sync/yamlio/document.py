@@ -20,6 +20,15 @@ class Document:
     line: int  # 1-based line where its root node starts
     data: Any
     maybe_duplicate_keys: bool  # confirm with SourceMap.duplicate_keys
+    # What the reader saw while building ``data``, so that no one walks it again to
+    # learn it: False only when no mapping value anywhere is null ...
+    maybe_null: bool = True
+    # ... and True only when JSON holds ``data`` exactly (it reads back equal, of the
+    # same types: text keys, no integer past 64 bits, no NaN or infinity, no date).
+    json_exact: bool = False
+    # What the caller's judge said of the document's keys and links (parse_documents);
+    # True when no judge was asked.
+    flagged: bool = True
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ plain key runs at most 1,024 characters before its ``:``.
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -82,6 +83,15 @@ class _Loader(_FastLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.repeated_key = False
+        # Of the document being built (see Document): a null scalar, or a value that
+        # JSON would not give back as it is. Set on the rare paths only.
+        self.null_seen = False
+        self.not_json = False
+        # The text keys and the text values holding "://" of the document being
+        # built, for the caller's judgement (parse_documents' ``judge``).
+        self.names: set[str] = set()
+        self.links: list[str] = []
+        self.unjudged = False
 
     # libyaml calls these three for every node. The base methods also serve path
     # resolvers, which safe loading never has.
@@ -124,15 +134,25 @@ class _Loader(_FastLoader):
         tag = node.tag
         if kind is ScalarNode:
             if tag == _STR_TAG:
+                if "://" in node.value:
+                    self.links.append(node.value)
                 return node.value
             scalar = _SCALARS.get(tag)
             if scalar is not None:
                 if tag == _INT_TAG and len(node.value) > self._max_int_digits:
                     raise _NearABound
                 try:
-                    return scalar(self, cast(ScalarNode, node))
+                    value = scalar(self, cast(ScalarNode, node))
                 except _UNREADABLE as exc:  # an explicit tag on the wrong text: !!int x
                     raise _unreadable(node) from exc
+                if value is None:
+                    self.null_seen = True
+                elif value.__class__ is int:
+                    if not -_JSON_INT_LIMIT < value < _JSON_INT_LIMIT:
+                        self.not_json = True
+                elif value.__class__ is float and not math.isfinite(value):
+                    self.not_json = True
+                return value
             return self._construct_slowly(node, depth)
         built = self._built.get(id(node), _NOT_BUILT)
         if built is not _NOT_BUILT:
@@ -143,18 +163,26 @@ class _Loader(_FastLoader):
         if kind is MappingNode and tag == _MAP_TAG:
             mapping: dict[Any, Any] = {}
             self._built[id(node)] = mapping
+            names = self.names
             for key, value in node.value:
                 if key.__class__ is not ScalarNode or key.tag in _SPECIAL_KEY_TAGS:
                     return self._construct_slowly(node, depth - 1)  # merge keys, complex keys
+                if key.tag != _STR_TAG:
+                    self.not_json = True  # a key JSON would give back as text
                 # Most keys and values are text: taken here, without a call each. A
                 # key's text is interned: thousands of files repeat the same few keys.
-                mapping[
-                    sys.intern(key.value) if key.tag == _STR_TAG else self._construct(key, depth)
-                ] = (
-                    value.value
-                    if value.__class__ is ScalarNode and value.tag == _STR_TAG
-                    else self._construct(value, depth)
-                )
+                if key.tag == _STR_TAG:
+                    name = sys.intern(key.value)
+                    names.add(name)
+                else:
+                    name = self._construct(key, depth)
+                if value.__class__ is ScalarNode and value.tag == _STR_TAG:
+                    text = value.value
+                    if "://" in text:
+                        self.links.append(text)
+                    mapping[name] = text
+                else:
+                    mapping[name] = self._construct(value, depth)
             # PyYAML lets a repeated key overwrite the first; a dict smaller than the
             # node's pairs is the only cheap sign of it.
             if len(mapping) != len(node.value):
@@ -164,15 +192,19 @@ class _Loader(_FastLoader):
             sequence: list[Any] = []
             self._built[id(node)] = sequence
             for item in node.value:
-                sequence.append(
-                    item.value
-                    if item.__class__ is ScalarNode and item.tag == _STR_TAG
-                    else self._construct(item, depth)
-                )
+                if item.__class__ is ScalarNode and item.tag == _STR_TAG:
+                    text = item.value
+                    if "://" in text:
+                        self.links.append(text)
+                    sequence.append(text)
+                else:
+                    sequence.append(self._construct(item, depth))
             return sequence
         return self._construct_slowly(node, depth - 1)
 
     def _construct_slowly(self, node: Node, depth: int) -> Any:
+        # Whatever PyYAML builds here (a set, a date, a merge) is not judged: assume both.
+        self.null_seen = self.not_json = self.unjudged = True
         # PyYAML's constructor recurses unchecked: check what it will build first.
         if self._max_depth <= MAX_DEPTH and not _small_tree(node, depth):
             raise _NearABound
@@ -217,6 +249,9 @@ def _unreadable(node: Node) -> yaml.constructor.ConstructorError:
     )
 
 
+# JSON as the parse cache stores it holds integers inside 64 bits (and a sign).
+_JSON_INT_LIMIT = 1 << 64
+
 _SCALARS: dict[str, Callable[[SafeConstructor, ScalarNode], Any]] = {
     "tag:yaml.org,2002:int": SafeConstructor.construct_yaml_int,
     "tag:yaml.org,2002:float": SafeConstructor.construct_yaml_float,
@@ -234,11 +269,16 @@ _Loader.add_implicit_resolver(
 _IMPLICIT: dict[str, list[tuple[str, re.Pattern[str]]]] = _Loader.yaml_implicit_resolvers
 
 
-def parse_documents(text: str) -> tuple[list[Document], YamlError | None]:
+def parse_documents(
+    text: str, judge: Callable[[set[str], list[str]], bool] | None = None
+) -> tuple[list[Document], YamlError | None]:
     """Parse every document of ``text``; stop at the first syntax error.
 
     Documents before the error are returned. A document whose construction fails
-    (an unknown tag, say) ends the parse with its error too.
+    (an unknown tag, say) ends the parse with its error too. ``judge`` is asked, for
+    each document, about the text keys and the text values holding ``://`` it has,
+    anywhere; its answer is the document's ``flagged`` (True when not asked, or when
+    the reader built part of it without seeing every key and value).
     """
     loader = _Loader(text)
     documents: list[Document] = []
@@ -252,6 +292,9 @@ def parse_documents(text: str) -> tuple[list[Document], YamlError | None]:
             if node is None:
                 break
             data = _NOT_BUILT
+            loader.null_seen = loader.not_json = loader.unjudged = False
+            loader.names = set()
+            loader.links = []
             if tree:
                 loader.repeated_key = False
                 try:
@@ -267,9 +310,20 @@ def parse_documents(text: str) -> tuple[list[Document], YamlError | None]:
                 if shape_error is not None:
                     return documents, shape_error
                 loader.repeated_key = False
+                loader.null_seen = loader.not_json = loader.unjudged = False
+                loader.names = set()
+                loader.links = []
                 data = loader.construct_document(node)
             documents.append(
-                Document(len(documents), node.start_mark.line + 1, data, loader.repeated_key)
+                Document(
+                    len(documents),
+                    node.start_mark.line + 1,
+                    data,
+                    loader.repeated_key,
+                    maybe_null=loader.null_seen,
+                    json_exact=not loader.not_json,
+                    flagged=(judge is None or loader.unjudged or judge(loader.names, loader.links)),
+                )
             )
     except yaml.YAMLError as exc:
         return documents, _describe_yaml_error(exc, text)

@@ -192,6 +192,55 @@ def test_only_what_json_gives_back_equal_is_kept(tmp_path: Path, value: Any, kep
     assert stored == ([[[["x", True, 0, 1, body]], [], False]] if kept else [])
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 1\nb: [x, 2.5, true]\n",
+        "a: ~\n",
+        "a:\n",
+        "a: [1, null]\n",
+        "a: {b: null}\n",
+        "a: 99999999999999999999999\n",
+        "a: -18446744073709551615\n",
+        "a: .inf\n",
+        "a: .nan\n",
+        "1: x\n",
+        "null: x\n",
+        "a: !!binary aGVsbG8=\n",
+        "a: !!set {b}\n",
+        "a: !!timestamp 2026-01-01\n",
+        "a: 2026-01-01\n",
+        "a: &x {b: 1}\nc: *x\n",
+        "a: &x {b: ~}\nc: *x\n",
+        "base: &b {x: 1}\nm: {<<: *b, y: 2}\n",
+        "a: 1\n---\nb: ~\n---\nc: .inf\n",
+    ],
+)
+def test_the_readers_flags_never_promise_more_than_a_walk_finds(text: str) -> None:
+    """What the reader says it saw while building a document (no null; only values
+    JSON gives back equal) is what the loader and the cache then skip a walk for."""
+    from registry_sync.schema.server import without_nulls
+    from registry_sync.yamlio.source import parse_documents
+
+    documents, error = parse_documents(text)
+    assert error is None and documents
+    for document in documents:
+        if not document.maybe_null:
+            assert without_nulls(document.data) is document.data
+        if document.json_exact:
+            assert parsecache._plain(document.data)
+
+
+def test_a_file_json_cannot_give_back_equal_is_not_cached(models: Path, tmp_path: Path) -> None:
+    # Valid (a positive integer), but past the 64 bits the cache keeps.
+    (models / "chat.yaml").write_text(CHAT + "contextWindow: 99999999999999999999999\n")
+    cache = ParseCache(tmp_path / "cache")
+    cold = load_models(models, cache)
+    assert cold.problems == ()
+    assert not packs(cache) or entries(cache) == []
+    assert load_models(models, cache) == cold
+
+
 def test_the_cache_folder_comes_from_the_environment_or_the_user_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

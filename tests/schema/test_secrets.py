@@ -78,3 +78,38 @@ def test_redact_copies_and_hides() -> None:
 def test_redact_returns_the_same_object_when_there_is_no_secret() -> None:
     definition: dict[str, Any] = {"auth": {"type": "none"}}
     assert redact(definition) is definition
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "id: a\nbaseUrl: https://up.example.com/v1\nauth: {type: api-key, envVar: K}\n",
+        "id: a\nbaseUrl: https://user:pw@up.example.com/v1\n",
+        "id: a\nbaseUrl: https://up.example.com/v1?api_key=x\n",
+        "id: a\nbaseUrl: 'https://[broken'\n",
+        "id: a\ndefaultParams: {apiKey: sk-123}\n",
+        "id: a\nextra: {deep: [{sessionToken: x}]}\n",
+        "id: a\nlinks: [https://ok.example.com, 'https://x.example.com/#sig=1']\n",
+        "id: a\nauth: {type: custom-headers, headers: {Authorization: Bearer abc}}\n",
+        "id: a\nauth: {type: custom-headers, headers: {X: y}, envVars: {Authorization: K}}\n",
+        "id: a\nauth: {type: api-key, value: plain}\n",
+        "id: a\nthing: !!binary aHR0cHM6Ly91OnBAaA==\nnested: {password: p}\n",
+        "id: a\nbase: &b {token: t}\nother: {<<: *b}\n",
+        "id: a\n7: https://u:p@h.example.com\n",
+        "https://u:p@h.example.com\n",
+    ],
+)
+def test_the_readers_judgement_never_hides_a_secret(text: str) -> None:
+    """The loader walks a file's data for secrets outside the known places only when
+    the reader, judging every key and link it built, says there may be one: what it
+    finds then is what the full walk finds."""
+    from registry_sync.schema.secrets import may_hold_secrets_elsewhere
+    from registry_sync.yamlio.source import parse_documents
+
+    (document,), error = parse_documents(text, may_hold_secrets_elsewhere)
+    assert error is None
+    if isinstance(document.data, dict):
+        everything = list(secret_paths(document.data))
+        assert list(secret_paths(document.data, elsewhere=document.flagged)) == everything
+    else:
+        assert document.flagged
