@@ -24,6 +24,7 @@ from registry_sync.settings.defaults import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
 )
+from registry_sync.settings.urls import api_url_problem
 
 if TYPE_CHECKING:
     from registry_sync.live.client import RegistryClient
@@ -83,33 +84,15 @@ class LiveSource:
 def checked_api_url(url: str, allow_insecure_http: bool) -> str:
     """``url`` when it is usable as the API's base URL; raises :class:`ConfigError`.
 
-    Refused: user information (it would replace the key and be printed), a query or
-    a fragment, and plain http to anything but this machine unless allowed. Messages
-    never repeat the URL, which may hold a password.
+    Refused: what :func:`~registry_sync.settings.urls.api_url_problem` refuses (the
+    rule registry-sync.yaml is checked by too), and plain http to anything but this
+    machine unless allowed. Messages never repeat the URL, which may hold a password.
     """
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
-    except ValueError:
-        raise ConfigError(
-            f"the MKA1 API URL (from {_URL_SOURCES}) is not a URL that parses; fix it"
-        ) from None
-    if "@" in parts.netloc:
-        raise ConfigError(
-            f"the MKA1 API URL (from {_URL_SOURCES}) has a user name or password in it; "
-            "remove it: the only credential sent is the API key in MKA1_API_KEY"
-        )
-    if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
-        raise ConfigError(
-            f"the MKA1 API URL (from {_URL_SOURCES}) has a query or fragment; give only "
-            f"the base URL, such as {DEFAULT_API_URL}"
-        )
-    if parts.scheme not in ("http", "https") or not host:
-        raise ConfigError(
-            f"the MKA1 API URL (from {_URL_SOURCES}) must start with http:// or https:// "
-            "and name a host"
-        )
+    problem = api_url_problem(url)
+    if problem is not None:
+        raise ConfigError(f"the MKA1 API URL (from {_URL_SOURCES}) {problem}")
+    parts = urlsplit(url)
+    host = parts.hostname or ""
     if parts.scheme == "http" and not allow_insecure_http and not _loopback(host):
         raise ConfigError(
             f"the MKA1 API URL for {host} is plain http: the API key would cross the "

@@ -63,11 +63,11 @@ from registry_sync.errors import ConfigError, InvalidConfig
 from registry_sync.schema.fields import DEFINITION_FIELDS, HTTP_URL_PATTERN
 from registry_sync.schema.generations import APIS, Api
 from registry_sync.schema.problems import Problem
-from registry_sync.schema.secrets import url_has_credentials
 from registry_sync.schema.suggest import suggester
 from registry_sync.schema.values import format_path, json_kind
 from registry_sync.settings.defaults import ACTIVATION_SOURCES, CONFIG_FILE, POLICY_RISKS
 from registry_sync.settings.ignore import IgnoreRule
+from registry_sync.settings.urls import api_url_problem
 from registry_sync.yamlio.document import PathParts
 from registry_sync.yamlio.files import Unreadable, read_model_file
 
@@ -480,14 +480,9 @@ class _Checker:
         url = self._string(data, "api_url")
         if url is None:
             return None
-        if url_has_credentials(url):
-            self.problem(
-                ("api_url",),
-                "must not embed credentials; the API key is read only from MKA1_API_KEY",
-            )
-            return None
-        if not _HTTP_URL.match(url):
-            self.problem(("api_url",), "expected an http:// or https:// URL")
+        problem = api_url_problem(url)
+        if problem is not None:
+            self.problem(("api_url",), problem)
             return None
         return url
 

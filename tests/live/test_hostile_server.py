@@ -325,7 +325,7 @@ def test_a_url_with_credentials_in_the_project_file_is_refused(
     monkeypatch.chdir(tmp_path)
     result = run("plan")
     assert result.exit_code == 1
-    assert "api_url: must not embed credentials" in result.stderr
+    assert "api_url: has a user name or password in it" in result.stderr
     assert "hunter2pw" not in result.output
 
 

@@ -101,7 +101,7 @@ def test_every_problem_is_reported_at_its_line_and_key(repo: Path) -> None:
 
     assert problems_of(path) == [
         "registry-sync.yaml:1: models_dir: expected a non-empty string, got a number",
-        "registry-sync.yaml:2: api_url: expected an http:// or https:// URL",
+        "registry-sync.yaml:2: api_url: must start with http:// or https:// and name a host",
         "registry-sync.yaml:3: prune: expected true or false, got a string",
         "registry-sync.yaml:6: protect[1]: expected a non-empty string, got an empty string",
         "registry-sync.yaml:9: ignore_fields[0].fields: expected a list of strings, got a string",
@@ -125,8 +125,8 @@ def test_values_are_never_repeated_in_messages(repo: Path) -> None:
     problems = problems_of(path)
 
     assert problems[0] == (
-        "registry-sync.yaml:1: api_url: must not embed credentials; the API key is read only "
-        "from MKA1_API_KEY"
+        "registry-sync.yaml:1: api_url: has a user name or password in it; remove it: the "
+        "only credential sent is the API key in MKA1_API_KEY"
     )
     assert not any("hunter2" in p or "sk-secret" in p for p in problems)
 

@@ -151,7 +151,8 @@ def test_every_environment_problem_is_at_its_line_and_key(repo: Path) -> None:
     assert [str(problem) for problem in caught.value.problems] == [
         "registry-sync.yaml:2: environments.Staging: expected a lower-case name such as "
         "'staging' (letters, digits, - and _; 'all' means every environment)",
-        "registry-sync.yaml:5: environments.dev.api_url: expected an http:// or https:// URL",
+        "registry-sync.yaml:5: environments.dev.api_url: must start with http:// or https:// "
+        "and name a host",
         "registry-sync.yaml:6: environments.dev.api_key_env: expected an environment variable name",
         "registry-sync.yaml:7: environments.dev.models_dir: unknown key; expected one of "
         "'api_url', 'api', 'api_key_env', 'overlay', 'vars', 'prune', 'protect', "
