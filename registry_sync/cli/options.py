@@ -28,6 +28,7 @@ from registry_sync.settings.resolve import (
 
 if TYPE_CHECKING:
     from registry_sync.live.sources import LiveSource
+    from registry_sync.operations.plan import PlanRequest
 
 __all__ = [
     "ENV_HELP",
@@ -360,3 +361,31 @@ def color_option(function: F) -> F:
         help="Force colour on or off (default: on for a terminal; NO_COLOR turns it off, "
         "FORCE_COLOR on).",
     )(function)
+
+
+def plan_request(
+    settings: Settings,
+    flags: SourceFlags,
+    output: Output,
+    *,
+    allow_delete_all: bool,
+    allowed: tuple[str, ...],
+    replace: tuple[str, ...],
+    strict: bool,
+    targets: tuple[str, ...],
+    use_cache: bool,
+) -> PlanRequest:
+    """What plan and apply plan from: the settings, the registry they and the per-run
+    ``flags`` name, the rules and the run's own choices."""
+    from registry_sync.operations.inputs import parse_cache, policy_rules
+    from registry_sync.operations.plan import PlanRequest
+
+    return PlanRequest(
+        settings=settings,
+        source=live_registry(settings, flags, output),
+        rules=policy_rules(settings, allow_delete_all, allowed),
+        replace=replace,
+        strict=strict,
+        targets=targets,
+        cache=parse_cache(use_cache),
+    )

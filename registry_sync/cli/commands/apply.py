@@ -20,8 +20,8 @@ from registry_sync.cli.options import (
     config_option,
     env_option,
     given,
-    live_registry,
     models_dir_option,
+    plan_request,
     policy_options,
     prune_option,
     replace_option,
@@ -162,8 +162,6 @@ def apply(
 
     def run() -> int:
         from registry_sync.operations.apply import ApplyRequest
-        from registry_sync.operations.inputs import parse_cache, policy_rules
-        from registry_sync.operations.plan import PlanRequest
         from registry_sync.render.formats import View
 
         if interactive and auto_approve:
@@ -186,14 +184,16 @@ def apply(
                 "--rollback-on-unhealthy needs the health probes that --no-verify-health "
                 "turns off; drop one of them"
             )
-        planning = PlanRequest(
-            settings=settings,
-            source=live_registry(settings, source, output),
-            rules=policy_rules(settings, allow_delete_all, allowed),
+        planning = plan_request(
+            settings,
+            source,
+            output,
+            allow_delete_all=allow_delete_all,
+            allowed=allowed,
             replace=replace,
             strict=strict,
             targets=targets,
-            cache=parse_cache(use_cache),
+            use_cache=use_cache,
         )
         request = ApplyRequest(
             plan=planning,

@@ -14,9 +14,9 @@ from registry_sync.cli.options import (
     compact_option,
     config_option,
     envs_option,
-    live_registry,
     live_source_options,
     models_dir_option,
+    plan_request,
     policy_options,
     prune_option,
     replace_option,
@@ -102,20 +102,20 @@ def plan(
     output = Output(color)
 
     def run() -> int:
-        from registry_sync.operations.inputs import environment_names, parse_cache, policy_rules
-        from registry_sync.operations.plan import PlanRequest
+        from registry_sync.operations.inputs import environment_names
         from registry_sync.render.formats import View
 
         def request(environment: str | None) -> PlanRequest:
-            settings = resolved(config_file, environment)
-            return PlanRequest(
-                settings=settings,
-                source=live_registry(settings, source, output),
-                rules=policy_rules(settings, allow_delete_all, allowed),
+            return plan_request(
+                resolved(config_file, environment),
+                source,
+                output,
+                allow_delete_all=allow_delete_all,
+                allowed=allowed,
                 replace=replace,
                 strict=strict,
                 targets=targets,
-                cache=parse_cache(use_cache),
+                use_cache=use_cache,
             )
 
         view = View(color=output.color, compact=compact, artifact_hint=artifact_hint)
