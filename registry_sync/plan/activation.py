@@ -65,21 +65,27 @@ def with_activation(
         return change  # nothing is written while the definition conflicts
     holder = None if entry is None or entry.activation is None else entry.activation.active
     wanted = not _matches(change.id, inactive)
-    if entry is not None and change.live_fingerprint is None and change.action is not Action.CREATE:
-        # Apply checks the name is still served as planned before it writes.
-        change = dataclasses.replace(change, live_fingerprint=entry.fingerprint())
     if change.action is Action.REPLACE:
         # Deleting a definition deactivates its name: a replace activates it again.
         holder = None if holder == BYO else holder
     if not wanted:
-        return _deactivated(change) if holder == BYO else change
+        return _stamped(_deactivated(change), entry) if holder == BYO else change
     if holder == BYO:
-        return change
+        return change  # the bulk of a registry: no write added, nothing to digest
     if holder is None:
-        return _activated(change, BYO, reason="not active")
+        return _stamped(_activated(change, BYO, reason="not active"), entry)
     if _matches(change.id, switch):
-        return _activated(change, BYO, reason=f"served from {holder}", take_from=holder)
+        taken = _activated(change, BYO, reason=f"served from {holder}", take_from=holder)
+        return _stamped(taken, entry)
     return dataclasses.replace(change, held_by=holder)
+
+
+def _stamped(change: Change, entry: LiveEntry | None) -> Change:
+    """``change`` with the digest of ``entry`` when it writes to a live name and has
+    none yet: apply checks the name is still served as planned before it writes."""
+    if entry is None or change.live_fingerprint is not None or change.action is Action.CREATE:
+        return change
+    return dataclasses.replace(change, live_fingerprint=entry.fingerprint())
 
 
 def plan_platform_name(
@@ -89,15 +95,10 @@ def plan_platform_name(
     (``activation.activate``); :func:`activation_problems` has checked that the
     source defines it. A holder is replaced only when ``name`` matches ``switch``."""
     holder = None if entry is None or entry.activation is None else entry.activation.active
-    fingerprint = None if entry is None else entry.fingerprint()
-    base = Change(
-        name,
-        Action.NO_OP,
-        f"served from {source} (activation.activate)",
-        live_fingerprint=fingerprint if holder != source else None,
-    )
+    base = Change(name, Action.NO_OP, f"served from {source} (activation.activate)")
     if holder == source:
         return base
+    base = _stamped(base, entry)
     if holder is None:
         return _activated(base, source, reason="not active")
     if _matches(name, switch):
