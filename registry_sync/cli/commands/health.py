@@ -37,7 +37,8 @@ __all__ = ["health"]
     type=click.Choice(["text", "json", "markdown"]),
     default="text",
     show_default=True,
-    help="text for people; json for tools (see docs/json.md); markdown for an issue or summary.",
+    help="text for people; json for tools (registry-sync docs json); markdown for an issue "
+    "or summary.",
 )
 @env_option
 def health(
