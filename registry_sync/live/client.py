@@ -36,6 +36,7 @@ import httpx
 from registry_sync._version import __version__
 from registry_sync.errors import ApiError, ConfigError, ResponseShapeError, TransportError
 from registry_sync.gcpause import gc_paused
+from registry_sync.live.advice import Advice
 from registry_sync.live.dialects import (
     API_PATH,
     CatalogDialect,
@@ -136,6 +137,7 @@ class RegistryClient:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         connections: int = 20,
         api: Api | None = None,
+        advice: Advice = Advice(),
     ) -> None:
         if not _header_safe(api_key):
             raise ConfigError(
@@ -148,6 +150,7 @@ class RegistryClient:
                 "a header cannot carry"
             )
         self.base_url = _checked_base_url(base_url)
+        self._advice = advice
         self._api_key = api_key
         self._hidden = _hidden_forms(api_key)
         self._width = min(_FRAGMENT, len(api_key))
@@ -367,7 +370,11 @@ class RegistryClient:
                 gave_up = f" (gave up after {attempt} attempts)" if attempt > 1 else ""
                 if cause is not None:
                     raise TransportError(
-                        operation, method, path, self._scrub(_describe(cause)) + gave_up
+                        operation,
+                        method,
+                        path,
+                        self._scrub(_describe(cause)) + gave_up,
+                        self._advice.unreachable(self.base_url),
                     ) from cause
                 raise ApiError(
                     operation,
@@ -375,6 +382,7 @@ class RegistryClient:
                     path,
                     response.status_code,
                     self._scrub(_error_message(response)) + gave_up,
+                    self._advice.refused(response.status_code, method, self.base_url),
                 )
             self._sleep(delay)
             waited += delay
@@ -446,6 +454,7 @@ class RegistryClient:
             path,
             f"no answer within the --timeout of {self._deadline.seconds:g} s for the "
             f"command's network time{tried}; try again, or raise --timeout",
+            self._advice.unreachable(self.base_url),
         )
 
     @contextlib.contextmanager
