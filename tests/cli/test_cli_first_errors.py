@@ -116,3 +116,85 @@ def test_registry_sync_yaml_with_api_v1_is_refused_at_its_line(repo: Path) -> No
     assert result.exit_code == 1
     assert "registry-sync.yaml:2: api_url: " in result.output
     assert "give the base URL only: https://apigw.mka1.com" in result.output
+
+
+# -- model files: the line, and what to do ------------------------------------------
+
+START = """\
+id: acme:chat-v1
+provider: openai-compatible
+modelId: chat-v1
+apiFormat: responses
+"""
+AUTH = "auth:\n  type: api-key\n  envVar: CHAT_API_KEY\n"
+CAPABILITIES = "capabilities:\n  modalities: {input: [text], output: [text]}\n  reasoning: false\n"
+
+
+def validate(repo: Path, text: str) -> Result:
+    (repo / "models" / "chat.yaml").write_text(text, encoding="utf-8")
+    return CliRunner().invoke(cli, ["validate"], env={"MKA1_API_KEY": None})
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "under", "above"),
+    [
+        (START + "auth:\n  type: api-key\n    envVar: X\n" + CAPABILITIES, 7, "envVar", "type", 6),
+        ("id: acme:chat-v1\n  provider: x\n", 2, "provider", "id", 1),
+        (START + AUTH + CAPABILITIES + "rateLimits:\n  - scope: org\n      rpm: 60\n", 13, "rpm",
+         "scope", 12),
+    ],
+    ids=["nested", "top-level", "in-a-list"],
+)  # fmt: skip
+def test_an_over_indented_key_is_indented_too_far_under_the_key_above(
+    repo: Path, text: str, line: int, key: str, under: str, above: int
+) -> None:
+    result = validate(repo, text)
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        f"models/chat.yaml:{line}: YAML syntax error: '{key}' is indented too far under "
+        f"'{under}' (line {above}), which already has a value: line it up with '{under}'\n"
+    )
+
+
+def test_other_syntax_errors_keep_the_parsers_words(repo: Path) -> None:
+    result = validate(repo, "id: acme:x: y\n")
+    assert "models/chat.yaml:1: YAML syntax error: mapping values are not allowed" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            START + "envVar: CHAT_API_KEY\nauth:\n  type: api-key\n" + CAPABILITIES,
+            "models/chat.yaml:5: envVar: unknown field here; it belongs under 'auth': did you "
+            "mean auth.envVar?",
+        ),
+        (
+            START + AUTH + "  contextWindow: 8192\n" + CAPABILITIES,
+            "models/chat.yaml:8: auth.contextWindow: unknown field here; it belongs at the top "
+            "level: did you mean contextWindow?",
+        ),
+        (
+            START + AUTH + CAPABILITIES.replace("reasoning", "input: [text]\n  reasoning"),
+            "models/chat.yaml:10: capabilities.input: unknown field here; it belongs under "
+            "'capabilities.modalities': did you mean capabilities.modalities.input?",
+        ),
+    ],
+    ids=["top-level-to-auth", "nested-to-top-level", "one-level-too-high"],
+)
+def test_a_key_that_belongs_elsewhere_names_its_path(repo: Path, text: str, problem: str) -> None:
+    result = validate(repo, text)
+    assert result.exit_code == 1
+    assert problem in result.output.splitlines()
+
+
+def test_an_undocumented_api_format_is_a_warning_with_a_suggestion(repo: Path) -> None:
+    result = validate(repo, START.replace("responses", "Response") + AUTH + CAPABILITIES)
+    assert result.exit_code == 0
+    assert (
+        "models/chat.yaml:4: apiFormat: warning: 'Response' is not a value the API documents "
+        "(responses, completions, embeddings, images, transcriptions, tts); did you mean "
+        "'responses'? Other values are sent as they are"
+    ) in result.output
+    strict = CliRunner().invoke(cli, ["validate", "--strict"], env={"MKA1_API_KEY": None})
+    assert strict.exit_code == 1
