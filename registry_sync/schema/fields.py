@@ -24,6 +24,7 @@ __all__ = [
     "HTTP_URL_PATTERN",
     "ID_PATTERN",
     "NULLABLE_FIELDS",
+    "OPTIONAL_IN_FILES",
     "PATTERN_MEANINGS",
     "REQUIRED_ON_ADD",
     "definition_fields",
@@ -103,6 +104,10 @@ def required_on_add(api: str = DEFAULT_API) -> tuple[str, ...]:
     """The fields the add endpoint of ``api``'s generation requires, in the SDK's order."""
     return schema_data(api).required_on_add
 
+
+# Required on add, but a file may leave them out: the tool fills created, and a live
+# entry may lack apiProviderType (plan reports a create or replace that needs it).
+OPTIONAL_IN_FILES = frozenset({"apiProviderType", "created"})
 
 # The registry API's (the default generation's) sets, which the warm path reads.
 DEFINITION_FIELDS: tuple[str, ...] = definition_fields(DEFAULT_API)
