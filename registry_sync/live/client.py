@@ -137,7 +137,6 @@ class RegistryClient:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         connections: int = 20,
         api: Api | None = None,
-        advice: Advice = Advice(),
     ) -> None:
         if not _header_safe(api_key):
             raise ConfigError(
@@ -150,7 +149,9 @@ class RegistryClient:
                 "a header cannot carry"
             )
         self.base_url = _checked_base_url(base_url)
-        self._advice = advice
+        # What an error reaching the registry adds: the settings' names for the URL
+        # and the key (the caller that knows them sets it: live.sources.open_client).
+        self.advice = Advice()
         self._api_key = api_key
         self._hidden = _hidden_forms(api_key)
         self._width = min(_FRAGMENT, len(api_key))
@@ -374,7 +375,7 @@ class RegistryClient:
                         method,
                         path,
                         self._scrub(_describe(cause)) + gave_up,
-                        self._advice.unreachable(self.base_url),
+                        self.advice.unreachable(self.base_url),
                     ) from cause
                 raise ApiError(
                     operation,
@@ -382,7 +383,7 @@ class RegistryClient:
                     path,
                     response.status_code,
                     self._scrub(_error_message(response)) + gave_up,
-                    self._advice.refused(response.status_code, method, self.base_url),
+                    self.advice.refused(response.status_code, method, self.base_url),
                 )
             self._sleep(delay)
             waited += delay
@@ -454,7 +455,7 @@ class RegistryClient:
             path,
             f"no answer within the --timeout of {self._deadline.seconds:g} s for the "
             f"command's network time{tried}; try again, or raise --timeout",
-            self._advice.unreachable(self.base_url),
+            self.advice.unreachable(self.base_url),
         )
 
     @contextlib.contextmanager

@@ -154,7 +154,7 @@ def open_client(
             "environment variable (it is never accepted as a flag), or use --registry-file "
             "to plan against a saved registry"
         )
-    return RegistryClient(
+    client = RegistryClient(
         checked_api_url(source.api_url, source.allow_insecure_http),
         api_key,
         on_behalf_of=source.on_behalf_of,
@@ -163,8 +163,9 @@ def open_client(
         max_response_bytes=source.max_response_bytes,
         connections=connections,
         api=source.api,
-        advice=source.advice,
     )
+    client.advice = source.advice
+    return client
 
 
 def read_registry_file(path: Path, api: Api | None = None) -> LiveState:
