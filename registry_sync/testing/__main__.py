@@ -180,23 +180,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         # ValueError covers a seed that is not JSON; RegistrySyncError one of the wrong shape.
         print(f"error: cannot start the registry server: {exc}", file=sys.stderr)
         return 1
+    # Ctrl-C stops it cleanly (exit 0) from the moment it serves, banner included.
     try:
-        held = (
-            f"{server.entry_count} definitions; catalog API"
-            if server.api == "catalog"
-            else f"{server.entry_count} entries"
-        )
-        print(f"registry server listening on {server.url} ({held})")
-        if fault is not None:
-            print(f"faults: {describe_fault(fault)}")
-        print("point registry-sync at it with:")
-        print(f"  export MKA1_API_URL={server.url} MKA1_API_KEY={args.api_key}")
-        print("press Ctrl-C to stop", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
+            _banner(server, fault, args.api_key)
             threading.Event().wait()
     finally:
         server.stop()
     return 0
+
+
+def _banner(server: RegistryServer, fault: Fault | None, api_key: str) -> None:
+    held = (
+        f"{server.entry_count} definitions; catalog API"
+        if server.api == "catalog"
+        else f"{server.entry_count} entries"
+    )
+    print(f"registry server listening on {server.url} ({held})")
+    if fault is not None:
+        print(f"faults: {describe_fault(fault)}")
+    print("point registry-sync at it with:")
+    print(f"  export MKA1_API_URL={server.url} MKA1_API_KEY={api_key}")
+    print("press Ctrl-C to stop", flush=True)
 
 
 def seed_path(seed: str | None) -> str | None:
