@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from registry_sync.render.progress import progress_status
-
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
@@ -95,6 +93,10 @@ class ProgressLine:
             self._bar = None
 
     def _status(self, done: int | None) -> str | None:
+        # Here, not at the top: render.progress brings the applier (and httpx), which
+        # `--help` and `validate`, importing this module, must not load.
+        from registry_sync.render.progress import progress_status
+
         elapsed = time.monotonic() - self._started
         rate = (done or 0) / elapsed if elapsed > 0 else None
         return progress_status(self._failed, rate, self._unit)
