@@ -7,7 +7,7 @@ import re
 from click.testing import CliRunner
 from paths import ROOT
 
-from registry_sync.cli import cli
+from registry_sync.cli import COMPLETE_VARIABLE, PROG_NAME, cli
 
 
 def test_docs_lists_every_page_with_its_title() -> None:
@@ -39,3 +39,15 @@ def test_help_texts_point_at_docs_a_pipx_user_has() -> None:
         assert result.exit_code == 0, result.output
         assert "docs/" not in result.output, command
     assert "registry-sync docs json" in CliRunner().invoke(cli, ["plan", "--help"]).output
+
+
+def test_the_topics_complete_in_the_shell() -> None:
+    words = {"COMP_WORDS": "registry-sync docs js", "COMP_CWORD": "2"}
+    result = CliRunner().invoke(
+        cli,
+        [],
+        env={COMPLETE_VARIABLE: "bash_complete", **words},
+        prog_name=PROG_NAME,
+        complete_var=COMPLETE_VARIABLE,
+    )
+    assert result.stdout == "plain,json\n"

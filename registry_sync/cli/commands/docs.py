@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import click
+from click.shell_completion import CompletionItem
 
 from registry_sync.cli.output import Output, run_command
 
 __all__ = ["docs", "run_docs"]
 
 
+def _topics(_ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """The page names, for shell completion (each with its title)."""
+    from registry_sync.operations.docs import docs_pages
+
+    return [
+        CompletionItem(page.topic, help=page.title)
+        for page in docs_pages()
+        if page.topic.startswith(incomplete)
+    ]
+
+
 @click.command()
-@click.argument("topic", required=False)
+@click.argument("topic", required=False, shell_complete=_topics)
 def docs(topic: str | None) -> None:
     """Print a documentation page (Markdown), or list the pages without TOPIC.
 
