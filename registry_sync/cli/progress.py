@@ -83,8 +83,8 @@ class ProgressLine:
             click.echo(text, file=self._file)
             return
         click.echo(_CLEAR + text, file=self._file)
-        self._bar._last_line = None  # draw it again, though it has not changed
-        self._bar.render_progress()
+        click.echo(self._bar.format_progress_line(), file=self._file, nl=False)
+        self._file.flush()
 
     def close(self) -> None:
         """End the line (the cursor moves below it); again is a no-op."""
