@@ -2,7 +2,9 @@
 
 The wheel test is what CI's `wheel` job does, without network: build the sdist and
 the wheel (with the build backend of the test extra, --no-isolation), install the
-wheel into a new venv outside the checkout, and run the offline commands there. The
+wheel into a new venv outside the checkout, and run the offline commands there; then
+start the local server from it (empty, and with the shipped example) and run the
+README's quick start against it, in a folder with nothing of the checkout. The
 new venv borrows this environment's installed dependencies through a .pth line
 (which does not run this environment's own .pth files, so the editable install of
 the checkout stays invisible to it); the package itself comes from the wheel.
