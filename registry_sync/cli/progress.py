@@ -2,9 +2,10 @@
 
 On stderr, and only when stderr is a terminal and the output is not JSON: a log, a
 pipe or a tool reading ``--format json`` gets none of it. The line is click's progress
-bar (label, bar, done/total) followed by the status :func:`progress_status` words
-(failures, rate). A note printed while the line is up (a rate-limit note, a definition
-to restore) goes above it, and the line is drawn again below.
+bar (label, bar, done/total) followed by the status words (failures, rate) of
+:func:`registry_sync.render.progress.progress_status`. A note printed while the line
+is up (a rate-limit note, a definition to restore) goes above it, and the line is
+drawn again below.
 """
 
 from __future__ import annotations
