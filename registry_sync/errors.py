@@ -73,27 +73,35 @@ class RegistryError(RegistrySyncError):
 
 
 class TransportError(RegistryError):
-    """No usable HTTP response: connection refused or dropped, or a timeout."""
+    """No usable HTTP response: connection refused or dropped, or a timeout. ``hint``
+    says what to check (the host, and the setting that named it)."""
 
-    def __init__(self, operation: str, method: str, path: str, cause: str) -> None:
+    def __init__(self, operation: str, method: str, path: str, cause: str, hint: str = "") -> None:
         self.operation = operation
         self.method = method
         self.path = path
         self.cause = cause
-        super().__init__(f"{operation} failed: {method} {path}: {cause}")
+        self.hint = hint
+        then = f"; {hint}" if hint else ""
+        super().__init__(f"{operation} failed: {method} {path}: {cause}{then}")
 
 
 class ApiError(RegistryError):
-    """The registry answered with an error status."""
+    """The registry answered with an error status. ``hint`` says what to check (for a
+    refused key, the variable that holds it)."""
 
-    def __init__(self, operation: str, method: str, path: str, status: int, message: str) -> None:
+    def __init__(
+        self, operation: str, method: str, path: str, status: int, message: str, hint: str = ""
+    ) -> None:
         self.operation = operation
         self.method = method
         self.path = path
         self.status = status
         self.message = message
+        self.hint = hint
         detail = f": {message}" if message else ""
-        super().__init__(f"{operation} failed: {method} {path} returned {status}{detail}")
+        then = f"; {hint}" if hint else ""
+        super().__init__(f"{operation} failed: {method} {path} returned {status}{detail}{then}")
 
 
 class ResponseShapeError(RegistryError):

@@ -45,6 +45,7 @@ _COMMAND_MODULES = (
     "graph",
     "render",
     "health",
+    "docs",
 )
 
 

@@ -20,7 +20,7 @@ import re
 import textwrap
 import types
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -588,8 +588,16 @@ def _mark_placeholders(text: str) -> str:
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def write_export(export: Export, out_dir: Path, *, force: bool = False) -> list[Path]:
+def write_export(
+    export: Export,
+    out_dir: Path,
+    *,
+    force: bool = False,
+    on_progress: Callable[[int, int, int], None] | None = None,
+) -> list[Path]:
     """Write every file of ``export`` below ``out_dir``; returns the paths written.
+    ``on_progress`` hears the files written, in all, and 0 (none fails: a failure
+    stops the export).
 
     Every target is checked before any is written: without ``force`` an existing
     file stops the export and nothing is written. A symbolic link below ``out_dir``
@@ -646,6 +654,8 @@ def write_export(export: Export, out_dir: Path, *, force: bool = False) -> list[
                 f"export failed: cannot write {target.as_posix()}: {exc.strerror or exc}{done}"
             ) from exc
         written.append(target)
+        if on_progress is not None:
+            on_progress(len(written), len(targets), 0)
     return written
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from registry_sync.errors import ApiError, ConfigError, ResponseShapeError, TransportError
+from registry_sync.errors import ApiError, ConfigError, ResponseShapeError
 from registry_sync.live.catalog import (
     BYO,
     parse_catalog_entry,
@@ -319,12 +319,10 @@ def probe(wire: Wire) -> tuple[Api, list[LiveEntry] | None]:
     except ApiError as exc:
         if exc.status == 404:
             return "registry", None
+        if exc.hint:  # a refused key: pinning the generation would not help
+            raise
         message = f"{exc.message}; {_PIN_ADVICE}" if exc.message else _PIN_ADVICE
         raise ApiError(exc.operation, exc.method, exc.path, exc.status, message) from None
-    except TransportError as exc:
-        raise TransportError(
-            exc.operation, exc.method, exc.path, f"{exc.cause}; {_PIN_ADVICE}"
-        ) from exc
     with wire._scrubbing():
         try:
             entries = parse_catalog_list(document, f"GET {CATALOG_PATH}")

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from registry_sync.errors import ConfigError, ResponseShapeError
 from registry_sync.gcpause import gc_paused
+from registry_sync.live.advice import Advice
 from registry_sync.live.catalog import is_catalog_document, parse_catalog_list
 from registry_sync.live.entries import LiveEntry, parse_list_response
 from registry_sync.live.network import NetworkDeadline, RetryPolicy
@@ -63,6 +64,8 @@ class LiveSource:
         default_factory=lambda: NetworkDeadline(DEFAULT_TIMEOUT), compare=False
     )
     api: Api | None = None
+    # Where the URL and the key came from, for the hint of an error reaching the registry.
+    advice: Advice = Advice()
 
     def describe(self) -> str:
         """How plans name this source: the URL (checked, and never with user
@@ -151,7 +154,7 @@ def open_client(
             "environment variable (it is never accepted as a flag), or use --registry-file "
             "to plan against a saved registry"
         )
-    return RegistryClient(
+    client = RegistryClient(
         checked_api_url(source.api_url, source.allow_insecure_http),
         api_key,
         on_behalf_of=source.on_behalf_of,
@@ -161,6 +164,8 @@ def open_client(
         connections=connections,
         api=source.api,
     )
+    client.advice = source.advice
+    return client
 
 
 def read_registry_file(path: Path, api: Api | None = None) -> LiveState:

@@ -4,7 +4,7 @@ that will not load as written) out."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,7 +74,9 @@ class ExportOutcome:
     config: ConfigEdit | None = None
 
 
-def export_models(request: ExportRequest) -> ExportOutcome:
+def export_models(
+    request: ExportRequest, *, on_progress: Callable[[int, int, int], None] | None = None
+) -> ExportOutcome:
     """Fetch the registry, write its entries, and load what was written back as plan
     would: a file it would reject is reported, never rewritten. From a catalog, only
     byo definitions are written, and the activation choices that keep the first plan
@@ -92,7 +94,7 @@ def export_models(request: ExportRequest) -> ExportOutcome:
     if not exported.files:
         _write_config(edit)
         return ExportOutcome([], 0, exported.read_only_skipped, [], 0, state.api, edit)
-    written = write_export(exported, request.out_dir, force=request.force)
+    written = write_export(exported, request.out_dir, force=request.force, on_progress=on_progress)
     _write_config(edit)
     problems, others = _unloadable(
         request.out_dir, written, exported, {e.id: e.definition for e in live}, state.api

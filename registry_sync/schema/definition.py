@@ -51,6 +51,7 @@ from registry_sync.schema.fields import (
     HTTP_METHOD_PATTERN,
     HTTP_URL_PATTERN,
     ID_PATTERN,
+    OPTIONAL_IN_FILES,
     PATTERN_MEANINGS,
     definition_fields,
     health_check_form,
@@ -126,10 +127,6 @@ RateLimitScope = Literal["global", "org", "user", "apiKey", "externalUser"]
 ProbeMethod = Literal["GET", "HEAD"]
 Weights = Literal["open", "closed"]
 LifecycleStatus = Literal["active", "deprecated", "retired"]
-
-# Required on add, but a file may leave them out: the tool fills created, and a live
-# entry may lack apiProviderType (plan reports a create or replace that needs it).
-_OPTIONAL_IN_FILES = frozenset({"apiProviderType", "created"})
 
 
 def _advice(kind: str, message: str, **context: Any) -> PydanticCustomError:
@@ -537,7 +534,7 @@ def _definition_model(api: str) -> type[BaseModel]:
         DefinitionTemplate,
         data,
         name="Definition",
-        required=set(data.required_on_add) - _OPTIONAL_IN_FILES,
+        required=set(data.required_on_add) - OPTIONAL_IN_FILES,
         house_forms=("url-form",),
         base=_Object,
     )

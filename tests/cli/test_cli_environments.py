@@ -123,7 +123,7 @@ def test_plan_all_as_json_is_one_versioned_document(repo: Repo) -> None:
 
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert document["format_version"] == "environments-1"
+    assert document["format_version"] == "1"
     plans = document["environments"]
     assert [plan["environment"] for plan in plans] == ["production", "staging"]
     assert [plan["registry"] for plan in plans] == [repo.production.url, repo.staging.url]

@@ -288,7 +288,7 @@ def test_config_json_is_a_versioned_document(repo: Path) -> None:
 
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert document["format_version"] == 1
+    assert document["format_version"] == "1"
     assert document["config_file"] == {"value": "ci/strict.yaml", "source": "flag"}
     settings = document["settings"]
     assert list(settings) == [spec.key or spec.name for spec in SETTINGS]

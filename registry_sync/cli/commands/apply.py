@@ -31,6 +31,7 @@ from registry_sync.cli.options import (
     target_option,
 )
 from registry_sync.cli.output import Output, run_command, write_file
+from registry_sync.cli.progress import ProgressLine, wants_progress
 from registry_sync.errors import ApplyRefused, ConfigError
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
 from registry_sync.settings.defaults import DEFAULT_PARALLELISM
@@ -276,7 +277,8 @@ def run_apply(
         if answer.strip() != "yes":
             output.err("Apply cancelled: nothing was written.")
             return EXIT_ERROR
-    outcome = execute_apply(computed, request, on_event=_progress(output), note=output.err)
+    with ProgressLine("Applying", "writes", enabled=wants_progress(output_format)) as line:
+        outcome = execute_apply(computed, request, on_event=_progress(line), note=line.note)
     return _report(output, outcome, output_format, view, out)
 
 
@@ -325,13 +327,22 @@ def _restore_interrupts(previous: Any) -> None:
         signal.signal(signal.SIGINT, previous)
 
 
-def _progress(output: Output) -> Callable[[ApplyEvent], None]:
-    """Progress on stderr, as :func:`registry_sync.render.progress.progress_lines` says."""
-    from registry_sync.render.progress import progress_lines
+def _progress(line: ProgressLine) -> Callable[[ApplyEvent], None]:
+    """Progress on stderr: the count on ``line`` (a terminal's), and the notes
+    :func:`registry_sync.render.progress.progress_lines` gives (above it, if it is up)."""
+    from registry_sync.render.progress import progress_count, progress_lines
+
+    failed = 0
 
     def report(event: ApplyEvent) -> None:
-        for line in progress_lines(event):
-            output.err(line)
+        nonlocal failed
+        for text in progress_lines(event):
+            line.note(text)
+        count = progress_count(event)
+        if count is not None:
+            done, total, this_failed = count
+            failed += this_failed
+            line.update(done, total, failed)
 
     return report
 

@@ -19,6 +19,7 @@ from registry_sync.cli.options import (
     setting_option,
 )
 from registry_sync.cli.output import Output, run_command
+from registry_sync.cli.progress import ProgressLine, wants_progress
 from registry_sync.exitcodes import EXIT_OK
 from registry_sync.settings.defaults import READ_ONLY_DIR
 
@@ -108,7 +109,8 @@ def run_export(request: ExportRequest, output: Output) -> int:
     """Export, and say what was written and what to look at; returns the exit code."""
     from registry_sync.operations.export import export_models
 
-    exported = export_models(request)
+    with ProgressLine("Writing", "files", enabled=wants_progress()) as line:
+        exported = export_models(request, on_progress=line.update)
     if not exported.files:
         if exported.api == "catalog":
             output.out(
