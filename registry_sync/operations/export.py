@@ -72,6 +72,7 @@ class ExportOutcome:
     others: int
     api: str = "registry"
     config: ConfigEdit | None = None
+    left_out: str | None = None  # the warning naming live entries whose id is unsafe
 
 
 def export_models(request: ExportRequest) -> ExportOutcome:
@@ -91,7 +92,9 @@ def export_models(request: ExportRequest) -> ExportOutcome:
         edit = _config_edit(request, live, {file.id for file in exported.files})
     if not exported.files:
         _write_config(edit)
-        return ExportOutcome([], 0, exported.read_only_skipped, [], 0, state.api, edit)
+        return ExportOutcome(
+            [], 0, exported.read_only_skipped, [], 0, state.api, edit, state.warning()
+        )
     written = write_export(exported, request.out_dir, force=request.force)
     _write_config(edit)
     problems, others = _unloadable(
@@ -108,7 +111,14 @@ def export_models(request: ExportRequest) -> ExportOutcome:
     ]
     read_only = sum(file.read_only for file in exported.files)
     return ExportOutcome(
-        files, read_only, exported.read_only_skipped, problems, others, state.api, edit
+        files,
+        read_only,
+        exported.read_only_skipped,
+        problems,
+        others,
+        state.api,
+        edit,
+        state.warning(),
     )
 
 

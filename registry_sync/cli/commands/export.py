@@ -109,6 +109,8 @@ def run_export(request: ExportRequest, output: Output) -> int:
     from registry_sync.operations.export import export_models
 
     exported = export_models(request)
+    if exported.left_out is not None:
+        output.err(exported.left_out)
     if not exported.files:
         if exported.api == "catalog":
             output.out(
