@@ -58,7 +58,7 @@ from registry_sync.schema.fields import (
     required_on_add,
 )
 from registry_sync.schema.generations import DEFAULT_API, check_api, schema_data
-from registry_sync.schema.ids import ID_RULE, id_problem
+from registry_sync.schema.ids import id_problem
 
 __all__ = [
     "KNOWN_API_FORMATS",
@@ -190,9 +190,7 @@ NonEmptyStr = Annotated[str, AfterValidator(_not_empty)]
 def _addressable(value: str) -> str:
     problem = id_problem(value)
     if problem is not None:  # an error, not advice: no request can carry such an id
-        raise PydanticCustomError(
-            "registry_id", "{problem} ({rule})", {"problem": problem, "rule": ID_RULE}
-        )
+        raise PydanticCustomError("registry_id", "{problem}", {"problem": problem})
     return value
 
 

@@ -59,7 +59,7 @@ def id_problem(model_id: str) -> str | None:
     for position, char in enumerate(model_id, start=1):
         if char.isspace() or unicodedata.category(char) in _REFUSED_CATEGORIES:
             return (
-                f"should hold no whitespace, control or invisible format character; "
+                "should hold no whitespace, control or invisible format character, but "
                 f"character {position} is U+{ord(char):04X}"
             )
     # Without these, quote() encodes every other character as UTF-8 and unquote()
