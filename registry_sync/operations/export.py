@@ -184,7 +184,8 @@ def _unloadable(
     added), by the very checks plan runs, and how many more the folder's other files
     have. The files keep what the registry holds: a reroute cycle or a missing target
     the registry already holds is a warning there, as in plan, and not counted."""
-    # The files just written are checked as the mappings they load as, unparsed.
+    # The files just written are checked as the mappings their text was parsed back
+    # as before it was written (plan_export refuses a text that reads back otherwise).
     known: dict[Path, dict[str, Any]] = {
         path.absolute(): file.definition
         for path, file in zip(written, exported.files, strict=True)
