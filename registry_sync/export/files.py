@@ -637,10 +637,14 @@ def _read_back(text: str, definition: dict[str, Any], entry_id: str) -> dict[str
 
 
 def _same(left: Any, right: Any) -> bool:
-    # As JSON: 1, 1.0 and true are three different values.
-    return json.dumps(left, sort_keys=True, default=repr) == json.dumps(
-        right, sort_keys=True, default=repr
-    )
+    """Equal value for value and type for type (1, 1.0 and true are three values)."""
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(_same(v, right[k]) for k, v in left.items())
+    if isinstance(left, list):
+        return len(left) == len(right) and all(map(_same, left, right))
+    return bool(left == right)
 
 
 def _mark_placeholders(text: str) -> str:
