@@ -36,8 +36,14 @@ from registry_sync.desired.loader import (
     line_of,
 )
 from registry_sync.desired.ownership import outside_owns
+from registry_sync.desired.variables import (
+    Substitution,
+    has_variable,
+    replaced_text,
+    substituted_id,
+    with_ids_substituted,
+)
 from registry_sync.errors import ConfigError
-from registry_sync.schema.ids import id_problem, shown_id
 from registry_sync.schema.problems import Problem, Severity
 from registry_sync.schema.secrets import secret_paths
 from registry_sync.schema.server import SERVER_OWNED_FIELDS, without_nulls
@@ -50,7 +56,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Origin", "effective_definitions", "origin_of"]
 
-_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 Origin = tuple[str, int, PathParts]  # file, its document's line, the path in it
 
 
@@ -77,7 +82,7 @@ def effective_definitions(
         if not config.owns and not any("${" in d.id for d in base.definitions):
             return base
         problems = list(base.problems)
-        kept = _with_ids_substituted(base.definitions, None, problems)
+        kept = with_ids_substituted(base.definitions, None, problems)
         problems.extend(outside_owns(kept, config.owns, config.file or "registry-sync.yaml"))
         return dataclasses.replace(
             base, definitions=tuple(kept), problems=tuple(sorted(set(problems)))
@@ -85,7 +90,7 @@ def effective_definitions(
     problems = list(base.problems)
     by_id = {
         definition.id: definition
-        for definition in _with_ids_substituted(base.definitions, config.vars, problems)
+        for definition in with_ids_substituted(base.definitions, config.vars, problems)
     }
     original = dict(by_id)
     files = base.files
@@ -93,7 +98,7 @@ def effective_definitions(
     if config.overlay is not None:
         patches, excludes, files_read = _read_overlay(config.overlay, config.environment, problems)
         patches = _patches_substituted(patches, config.vars, problems)
-        excludes = {_replaced_text(model_id, config.vars): at for model_id, at in excludes.items()}
+        excludes = {replaced_text(model_id, config.vars): at for model_id, at in excludes.items()}
         files += files_read
         for model_id, (file, line, path) in excludes.items():
             if model_id not in by_id:
@@ -124,7 +129,7 @@ def effective_definitions(
                     changed.add(patch.id)
     replaced: dict[str, list[PathParts]] = {}
     for model_id, definition in list(by_id.items()):
-        if _has_variable(definition.body):
+        if has_variable(definition.body):
             by_id[model_id], replaced[model_id] = _substituted(definition, config.vars, problems)
             changed.add(model_id)
     # The base file's warnings about a definition the environment changed are stale
@@ -306,148 +311,18 @@ def _parts(path: str) -> PathParts:
 # --- variables ----------------------------------------------------------------------------
 
 
-def _has_variable(value: Any) -> bool:
-    if isinstance(value, str):
-        return "${" in value
-    if isinstance(value, dict):
-        return any(_has_variable(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_variable(item) for item in value)
-    return False
-
-
 def _substituted(
     definition: DesiredDefinition, variables: Mapping[str, str], problems: list[Problem]
 ) -> tuple[DesiredDefinition, list[PathParts]]:
     """``definition`` with its variables replaced, and the paths of the values that
     held one; an undefined name, or a value holding a control character, is an error
     at its line."""
-    found = _Substitution(variables)
+    found = Substitution(variables)
     body = found.substitute(definition.body, ())
     for path, message in found.problems:
         file, line, where = _where(definition, path)
         problems.append(Problem(file, line_of(file, line, where), format_path(path), message))
     return dataclasses.replace(definition, body=body), found.paths
-
-
-class _Substitution:
-    """One walk replacing ``${NAME}`` from ``variables`` (None: no environment is
-    selected, so nothing may be replaced); what it replaced and what it refused."""
-
-    def __init__(self, variables: Mapping[str, str] | None) -> None:
-        self.variables = variables
-        self.paths: list[PathParts] = []
-        self.problems: list[tuple[PathParts, str]] = []
-
-    def substitute(self, value: Any, path: PathParts) -> Any:
-        if isinstance(value, str):
-            return self.text(value, path) if "${" in value else value
-        if isinstance(value, dict):
-            return {key: self.substitute(item, (*path, key)) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self.substitute(item, (*path, index)) for index, item in enumerate(value)]
-        return value
-
-    def text(self, value: str, path: PathParts) -> str:
-        """``value`` with each defined variable replaced; problems noted at ``path``."""
-        variables = self.variables
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if variables is None:
-                self.problems.append((path, f"${{{name}}} {_NO_ENVIRONMENT}"))
-            elif name not in variables:
-                self.problems.append((path, f"${{{name}}} {_UNDEFINED}"))
-            elif _CONTROL.search(variables[name]):
-                self.problems.append(
-                    (
-                        path,
-                        f"${{{name}}} holds a control character (a line break, a tab, an "
-                        "escape); vars: values are one line of text",
-                    )
-                )
-            else:
-                return variables[name]
-            return match.group(0)
-
-        replaced = _VARIABLE.sub(replace, value)
-        if replaced != value:
-            self.paths.append(path)
-        return replaced
-
-
-_UNDEFINED = (
-    "is not defined: add it to vars: of this environment in registry-sync.yaml (the "
-    "process environment is never read)"
-)
-_NO_ENVIRONMENT = (
-    "in an id is replaced only by an environment's vars:, and no environment is "
-    "selected: select one (--env NAME), or write the id out"
-)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _replaced_text(value: str, variables: Mapping[str, str]) -> str:
-    """``value`` with its defined variables replaced (an exclude list's id); what is
-    wrong with it is reported where the id is declared."""
-    return _Substitution(variables).text(value, ()) if "${" in value else value
-
-
-def _new_id(model_id: str, variables: Mapping[str, str] | None) -> tuple[str, list[str]]:
-    """``model_id`` with its variables replaced, and what is wrong with it: an
-    undefined name, or an id that breaks the id rule once replaced."""
-    found = _Substitution(variables)
-    replaced = found.text(model_id, ("id",))
-    messages = [message for _, message in found.problems]
-    problem = id_problem(replaced)
-    if not messages and problem is not None:
-        messages.append(f"once its variables are replaced, the id {problem}")
-    return replaced, messages
-
-
-def _with_ids_substituted(
-    definitions: Sequence[DesiredDefinition],
-    variables: Mapping[str, str] | None,
-    problems: list[Problem],
-) -> list[DesiredDefinition]:
-    """``definitions`` with the variables in their ids replaced (the body's ``id``
-    too), before anything reads an id; an id that cannot be replaced, or that breaks
-    the id rule once replaced, or that another definition declares too, is an error
-    at its line and the definition is left out."""
-    if not any("${" in definition.id for definition in definitions):
-        return list(definitions)
-    kept: list[DesiredDefinition] = []
-    for definition in definitions:
-        if "${" not in definition.id:
-            kept.append(definition)
-            continue
-        model_id, messages = _new_id(definition.id, variables)
-        line = line_of(definition.file, definition.line, ("id",))
-        problems.extend(Problem(definition.file, line, "id", message) for message in messages)
-        if not messages:
-            body = {**definition.body, "id": model_id}
-            kept.append(dataclasses.replace(definition, id=model_id, body=body))
-    by_id: dict[str, list[tuple[DesiredDefinition, int]]] = {}
-    for definition in kept:
-        line = line_of(definition.file, definition.line, ("id",))
-        by_id.setdefault(definition.id, []).append((definition, line))
-    unique: list[DesiredDefinition] = []
-    for model_id, same in by_id.items():
-        if len(same) == 1:
-            unique.append(same[0][0])
-            continue
-        places = " and at ".join(f"{definition.file}:{line}" for definition, line in same)
-        problems.extend(
-            Problem(
-                definition.file,
-                line,
-                "id",
-                f"duplicate id {shown_id(model_id)} once variables are replaced: "
-                f"declared at {places}",
-            )
-            for definition, line in same
-        )
-    return unique
 
 
 def _patches_substituted(
@@ -460,7 +335,7 @@ def _patches_substituted(
         if "${" not in patch.id:
             kept.append(patch)
             continue
-        model_id, messages = _new_id(patch.id, variables)
+        model_id, messages = substituted_id(patch.id, variables)
         problems.extend(_at(patch, ("id",), message) for message in messages)
         if not messages:
             data = {**patch.data, "id": model_id}
