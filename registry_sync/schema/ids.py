@@ -77,12 +77,13 @@ def unaddressable_warning(ids: Sequence[str]) -> str:
     """The warning naming the live ids left out of the plan because they break the
     rule (each escaped)."""
     shown = ", ".join(shown_id(model_id) for model_id in ids)
-    count = len(ids)
+    one = len(ids) == 1
+    them = "it" if one else "them"
     return (
-        f"warning: {count} live {'entry' if count == 1 else 'entries'} left out, "
-        f"{'its id' if count == 1 else 'their ids'} not safely addressable ({ID_RULE}): "
-        f"{shown}; registry-sync never writes {'it' if count == 1 else 'them'} "
-        "(prune included): fix or remove them with the registry's own tools"
+        f"warning: {len(ids)} live {'entry' if one else 'entries'} left out, "
+        f"{'its id' if one else 'their ids'} not safely addressable ({ID_RULE}): "
+        f"{shown}; registry-sync never writes {them} (prune included): fix or remove "
+        f"{them} with the registry's own tools"
     )
 
 

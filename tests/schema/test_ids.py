@@ -80,3 +80,12 @@ def test_the_warning_names_each_id_escaped_on_one_line() -> None:
     assert "\n" not in warning and "\x1b" not in warning
     assert f"{shown_id('..')}, {shown_id(chr(97) + chr(10) + chr(27) + '[8mb')}" in warning
     assert warning.startswith("warning: 2 live entries left out")
+
+
+def test_the_warning_about_one_entry_speaks_of_it() -> None:
+    assert unaddressable_warning(["."]) == (
+        "warning: 1 live entry left out, its id not safely addressable (an id is not "
+        "empty, not '.' or '..', and holds no whitespace, control or invisible format "
+        "character): '.'; registry-sync never writes it (prune included): fix or remove "
+        "it with the registry's own tools"
+    )
