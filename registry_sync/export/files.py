@@ -408,7 +408,16 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Line breaks besides "\n" (NEL, the line and paragraph separators, CR) and every other
+# character that is not printable: a plain, quoted or block scalar would fold or drop
+# them; a double-quoted one escapes each (\N, \L, \P, \r, \x..), and reads back as is.
+_ESCAPE_ONLY = re.compile(r"[^\n\x20-\x7e\xa0-\u2027\u202a-\U0010ffff]|[\ud800-\udfff\ufeff]")
+
+
 def _represent_str(dumper: yaml.representer.SafeRepresenter, value: str) -> yaml.ScalarNode:
+    if _ESCAPE_ONLY.search(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
     if _MISREAD_ELSEWHERE.match(value):
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
     if "\n" in value:
@@ -569,10 +578,73 @@ def _export_file(entry: LiveEntry, path: PurePosixPath, api: str) -> ExportFile:
                     break_on_hyphens=False,
                 )
             )
+    surrogate = _lone_surrogate(clean, ())
+    if surrogate is not None:
+        raise ExportError(
+            f"export failed: {printable(repr(entry.id))}: {surrogate} holds a lone "
+            "surrogate (half of a UTF-16 pair), which no UTF-8 file can hold; nothing was "
+            "written. Fix the value in the registry, or export the other entries by --id"
+        )
     text = render_definition(clean, header, api)
     if any(PLACEHOLDER_ENV_VAR in secret.fix for secret in left_out):
         text = _mark_placeholders(text)
-    return ExportFile(entry.id, path, text, entry.immutable, tuple(left_out), unknown, clean)
+    loaded = _read_back(text, clean, entry.id)
+    return ExportFile(entry.id, path, text, entry.immutable, tuple(left_out), unknown, loaded)
+
+
+def _lone_surrogate(value: Any, path: tuple[str | int, ...]) -> str | None:
+    """Where ``value`` holds a lone surrogate, in a key or a text: the field, printable;
+    None when it holds none."""
+    if isinstance(value, str):
+        return (printable(format_path(path)) or "a value") if _SURROGATE.search(value) else None
+    items: Iterable[tuple[str | int, Any]] = ()
+    if isinstance(value, dict):
+        for key in value:
+            if isinstance(key, str) and _SURROGATE.search(key):
+                return f"a key of {printable(format_path(path)) or 'the definition'}"
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        found = _lone_surrogate(item, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
+def _read_back(text: str, definition: dict[str, Any], entry_id: str) -> dict[str, Any]:
+    """What ``text`` loads as, parsed by the reader plan uses; an :class:`ExportError`
+    (before any file is written) when that is not ``definition``, value for value and
+    type for type."""
+    from registry_sync.yamlio.source import parse_documents  # only when exporting
+
+    documents, error = parse_documents(text)
+    loaded = documents[0].data if len(documents) == 1 and error is None else None
+    if isinstance(loaded, dict) and _same(loaded, definition):
+        return loaded
+    differ = (
+        sorted(
+            key for key in {*definition, *loaded} if not _same(loaded.get(key), definition.get(key))
+        )
+        if isinstance(loaded, dict)
+        else ["the whole document"]
+    )
+    raise ExportError(
+        f"export failed: the file for {printable(repr(entry_id))} would read back "
+        f"differently ({printable(', '.join(differ))}); nothing was written. This is a bug "
+        "in registry-sync: please report it"
+    )
+
+
+def _same(left: Any, right: Any) -> bool:
+    """Equal value for value and type for type (1, 1.0 and true are three values)."""
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(_same(v, right[k]) for k, v in left.items())
+    if isinstance(left, list):
+        return len(left) == len(right) and all(map(_same, left, right))
+    return bool(left == right)
 
 
 def _mark_placeholders(text: str) -> str:

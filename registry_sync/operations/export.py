@@ -72,6 +72,7 @@ class ExportOutcome:
     others: int
     api: str = "registry"
     config: ConfigEdit | None = None
+    left_out: str | None = None  # the warning naming live entries whose id is unsafe
 
 
 def export_models(
@@ -93,7 +94,9 @@ def export_models(
         edit = _config_edit(request, live, {file.id for file in exported.files})
     if not exported.files:
         _write_config(edit)
-        return ExportOutcome([], 0, exported.read_only_skipped, [], 0, state.api, edit)
+        return ExportOutcome(
+            [], 0, exported.read_only_skipped, [], 0, state.api, edit, state.warning()
+        )
     written = write_export(exported, request.out_dir, force=request.force, on_progress=on_progress)
     _write_config(edit)
     problems, others = _unloadable(
@@ -110,7 +113,14 @@ def export_models(
     ]
     read_only = sum(file.read_only for file in exported.files)
     return ExportOutcome(
-        files, read_only, exported.read_only_skipped, problems, others, state.api, edit
+        files,
+        read_only,
+        exported.read_only_skipped,
+        problems,
+        others,
+        state.api,
+        edit,
+        state.warning(),
     )
 
 
@@ -176,7 +186,8 @@ def _unloadable(
     added), by the very checks plan runs, and how many more the folder's other files
     have. The files keep what the registry holds: a reroute cycle or a missing target
     the registry already holds is a warning there, as in plan, and not counted."""
-    # The files just written are checked as the mappings they load as, unparsed.
+    # The files just written are checked as the mappings their text was parsed back
+    # as before it was written (plan_export refuses a text that reads back otherwise).
     known: dict[Path, dict[str, Any]] = {
         path.absolute(): file.definition
         for path, file in zip(written, exported.files, strict=True)

@@ -61,6 +61,9 @@ def make_plan(request: PlanRequest, warn: Warn | None = None) -> Plan:
     live = state.entries
     if warn is not None:
         print_warnings(warn, desired.warnings)
+        left_out = state.warning()
+        if left_out is not None:
+            warn(left_out)
         ignored = settings.activation_ignored(state.api)
         if ignored:
             warn(f"warning: {ignored}")

@@ -22,7 +22,6 @@ __all__ = [
     "ENV_VAR_PATTERN",
     "HTTP_METHOD_PATTERN",
     "HTTP_URL_PATTERN",
-    "ID_PATTERN",
     "NULLABLE_FIELDS",
     "OPTIONAL_IN_FILES",
     "PATTERN_MEANINGS",
@@ -38,12 +37,10 @@ __all__ = [
 ]
 
 # Patterns whose meaning the loader explains in words instead of showing the regex.
-ID_PATTERN = r"^\S+$"
 ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 HTTP_URL_PATTERN = r"^https?://[^\s/?#]+([/?#]\S*)?$"
 HTTP_METHOD_PATTERN = r"^[A-Z]+$"
 PATTERN_MEANINGS = {
-    ID_PATTERN: "an id without whitespace",
     ENV_VAR_PATTERN: "an environment variable name (letters, digits and '_', not starting "
     "with a digit)",
     HTTP_URL_PATTERN: "an http:// or https:// URL",

@@ -171,7 +171,10 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
     (
         "id with whitespace",
         {"chat.yaml": BASE.replace("id: meetkai:chat", "id: meetkai chat")},
-        ["models/chat.yaml:1: id: warning: should be an id without whitespace, got 'meetkai chat'"],
+        [
+            "models/chat.yaml:1: id: should hold no whitespace, control or invisible format "
+            "character, but character 8 is U+0020"
+        ],
     ),
     (
         "created in milliseconds",

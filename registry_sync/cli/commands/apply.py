@@ -234,6 +234,7 @@ def run_apply(
     With ``dry_run``, show the requests apply would send instead of asking."""
     from registry_sync.operations.apply import (
         check_approvable,
+        dry_run_apply,
         execute_apply,
         nothing_to_apply,
         prepare_apply,
@@ -251,8 +252,11 @@ def run_apply(
         output.out(PLAN_FORMATS["text"](computed, view), nl=False)
     check_approvable(computed)
     if dry_run:
+        # The checks apply runs before its first write, so a dry run refuses (exit 1)
+        # what apply would refuse.
+        pending = not computed.writes or dry_run_apply(computed, request)
         output.out("")
-        output.out(render_requests(computed), nl=False)
+        output.out(render_requests(computed, already_applied=not pending), nl=False)
         return EXIT_OK
     if not computed.writes:
         _save_and_print(

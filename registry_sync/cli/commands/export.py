@@ -111,6 +111,8 @@ def run_export(request: ExportRequest, output: Output) -> int:
 
     with ProgressLine("Writing", "files", enabled=wants_progress()) as line:
         exported = export_models(request, on_progress=line.update)
+    if exported.left_out is not None:
+        output.err(exported.left_out)
     if not exported.files:
         if exported.api == "catalog":
             output.out(
