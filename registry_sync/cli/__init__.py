@@ -42,6 +42,7 @@ _COMMAND_MODULES = (
     "show",
     "apply",
     "export",
+    "pull",
     "graph",
     "render",
     "health",

@@ -47,7 +47,7 @@ from registry_sync.yamlio.files import Unreadable, display_path, read_model_file
 if TYPE_CHECKING:
     from registry_sync.settings.config import ProjectConfig
 
-__all__ = ["Origin", "effective_definitions", "origin_of"]
+__all__ = ["Origin", "effective_definitions", "has_variable", "origin_of"]
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 Origin = tuple[str, int, PathParts]  # file, its document's line, the path in it
@@ -111,7 +111,7 @@ def effective_definitions(
                     by_id[patch.id] = definition
                     changed.add(patch.id)
     for model_id, definition in list(by_id.items()):
-        if _has_variable(definition.body):
+        if has_variable(definition.body):
             by_id[model_id] = _substituted(definition, config.vars, problems)
             changed.add(model_id)
     # The base file's warnings about a definition the environment changed are stale
@@ -291,13 +291,14 @@ def _parts(path: str) -> PathParts:
 # --- variables ----------------------------------------------------------------------------
 
 
-def _has_variable(value: Any) -> bool:
+def has_variable(value: Any) -> bool:
+    """True when ``value`` (or a string anywhere in it) holds ``${``."""
     if isinstance(value, str):
         return "${" in value
     if isinstance(value, dict):
-        return any(_has_variable(item) for item in value.values())
+        return any(has_variable(item) for item in value.values())
     if isinstance(value, list):
-        return any(_has_variable(item) for item in value)
+        return any(has_variable(item) for item in value)
     return False
 
 

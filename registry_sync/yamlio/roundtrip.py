@@ -47,7 +47,15 @@ from registry_sync.yamlio.document import PathParts
 from registry_sync.yamlio.files import display_path
 from registry_sync.yamlio.source import SourceMap, parse_documents, plain_tag
 
-__all__ = ["DELETE", "EditedFile", "open_for_edit", "same_data", "write_edited"]
+__all__ = [
+    "DELETE",
+    "EditedFile",
+    "check_reads_back",
+    "open_for_edit",
+    "same_data",
+    "value_at",
+    "write_edited",
+]
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _BOM = "\ufeff"
@@ -131,6 +139,18 @@ def _indents(text: str) -> tuple[int, int]:
     return mapping or 2, 2 if offset is None else offset
 
 
+def value_at(data: Any, path: PathParts) -> Any:
+    """The value at ``path`` in plain ``data``, or :data:`DELETE` when there is none."""
+    node = data
+    for part in path:
+        inside = isinstance(node, dict) and part in node
+        at = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (inside or at):
+            return DELETE
+        node = node[part]
+    return node
+
+
 @dataclass
 class EditedFile:
     """One model file opened for editing: its original bytes and status, the documents
@@ -159,14 +179,7 @@ class EditedFile:
     def value(self, document: int, path: PathParts) -> Any:
         """The value at ``path`` as the project's reader reads it (with edits so far),
         or DELETE when there is none."""
-        node: Any = self.intended[document]
-        for part in path:
-            inside = isinstance(node, dict) and part in node
-            at = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-            if not (inside or at):
-                return DELETE
-            node = node[part]
-        return node
+        return value_at(self.intended[document], path)
 
     def set(self, document: int, path: PathParts, value: Any) -> None:
         """Set (or, with :data:`DELETE`, remove) the value at ``path``: the key or item
@@ -478,35 +491,56 @@ def _plain_is_enough(text: str) -> bool:
 
 
 def _merge(original: str, before: str, after: str) -> str:
-    """``after`` where ruamel.yaml rewrote ``original`` as ``before``: the lines that
-    changed from ``before`` to ``after`` replace their counterparts in ``original``;
-    when a change falls where the two do not correspond, ``after`` as it is."""
+    """``after`` where ruamel.yaml rewrote ``original`` as ``before``: each part of
+    ``original`` whose rendering did not change from ``before`` to ``after`` keeps its
+    own bytes; the parts an edit touched are ``after``'s.
+
+    The parts are the lines ``original`` and ``before`` share, one by one, and each
+    stretch ruamel.yaml rewrote (``[ text ]`` as ``[text]``), whole; an edit spanning
+    several parts joins them."""
     if before == original:
         return after
     old = original.splitlines(keepends=True)
     was = before.splitlines(keepends=True)
     now = after.splitlines(keepends=True)
-    where: dict[int, int] = {}
-    matcher = difflib.SequenceMatcher(None, old, was, autojunk=False)
-    for tag, start, _, start_was, end_was in matcher.get_opcodes():
+    parts: list[tuple[int, int, int, int]] = []  # (start, end) in ``was``, then in ``old``
+    for tag, start, end, start_was, end_was in difflib.SequenceMatcher(
+        None, old, was, autojunk=False
+    ).get_opcodes():
         if tag == "equal":
-            for offset in range(end_was - start_was):
-                where[start_was + offset] = start + offset
-    out = list(old)
-    edits = difflib.SequenceMatcher(None, was, now, autojunk=False).get_opcodes()
-    for tag, start, end, start_now, end_now in reversed(edits):
-        if tag == "equal":
-            continue
-        if end > start:
-            first, last = where.get(start), where.get(end - 1)
-            if first is None or last is None or last - first != end - 1 - start:
-                return after
-            span = (first, last + 1)
-        elif start - 1 in where:
-            span = (where[start - 1] + 1, where[start - 1] + 1)
-        elif start in where:
-            span = (where[start], where[start])
+            parts.extend(
+                (start_was + k, start_was + k + 1, start + k, start + k + 1)
+                for k in range(end - start)
+            )
         else:
-            return after
-        out[span[0] : span[1]] = now[start_now:end_now]
+            parts.append((start_was, end_was, start, end))
+    edits = difflib.SequenceMatcher(None, was, now, autojunk=False).get_opcodes()
+    joined: list[tuple[int, int, int, int]] = []
+    for part in parts:
+        inside = any(tag != "equal" and i1 < part[0] < i2 for tag, i1, i2, _, _ in edits)
+        if joined and inside:
+            before_it = joined[-1]
+            joined[-1] = (before_it[0], part[1], before_it[2], part[3])
+        else:
+            joined.append(part)
+    out: list[str] = []
+    for start_was, end_was, start, end in joined:
+        first, last = _position(start_was, edits, now), _position(end_was, edits, now)
+        out.extend(old[start:end] if now[first:last] == was[start_was:end_was] else now[first:last])
     return "".join(out)
+
+
+def _position(line: int, edits: Sequence[tuple[str, int, int, int, int]], now: list[str]) -> int:
+    """Where the boundary before line ``line`` of ``before`` falls in ``after``; lines
+    inserted at a boundary belong to the part before it."""
+    if line == 0:
+        return 0
+    for tag, start, end, start_now, end_now in edits:
+        if tag == "equal":
+            if start <= line < end:
+                return start_now + line - start
+        elif line == end:
+            return end_now
+        elif line == start:
+            return start_now
+    return len(now)

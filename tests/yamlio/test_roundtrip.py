@@ -297,3 +297,16 @@ def test_reorder_and_canonical_style_keep_comments(tmp_path: Path) -> None:
             },
         }
     ]
+
+
+def test_a_line_ruamel_would_respace_changes_alone_when_edited(tmp_path: Path) -> None:
+    path = _write(tmp_path, COMMENTED)
+    edited = open_for_edit(path)
+    edited.set(0, ("capabilities", "modalities", "input", 1), "image")
+    write_edited([edited])
+    assert _changed_lines(COMMENTED, path.read_text(encoding="utf-8")) == [
+        (
+            "  modalities: {input: [ text ], output: [text]}",
+            "  modalities: {input: [text, image], output: [text]}",
+        )
+    ]
