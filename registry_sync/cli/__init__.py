@@ -43,6 +43,7 @@ _COMMAND_MODULES = (
     "apply",
     "export",
     "pull",
+    "fmt",
     "graph",
     "render",
     "health",

@@ -54,6 +54,7 @@ __all__ = [
     "ExportFile",
     "SecretLeftOut",
     "assign_paths",
+    "in_definition_order",
     "plan_export",
     "printable",
     "render_definition",
@@ -333,6 +334,12 @@ def _ordered(value: Any, annotation: Any) -> Any:
         item = _item_annotation(annotation, list)
         return [_ordered(child, item) for child in value]
     return value
+
+
+def in_definition_order(definition: Any, api: str = DEFAULT_API) -> Any:
+    """``definition`` with its keys (nested ones too) in the order export writes them:
+    the order of API generation ``api``'s Definition, unknown keys last."""
+    return _ordered(definition, definition_model(api))
 
 
 def _unwrap(annotation: Any) -> Any:

@@ -5,7 +5,8 @@ ruamel.yaml does the editing, and only that: every text is read back by the
 project's own reader (:func:`registry_sync.yamlio.source.parse_documents`) and must
 give exactly the intended data, or nothing is written (:func:`write_edited`). New
 text is quoted where that reader would take it for another type (``'true'``,
-``'0x10'``, ``'~'``), and nowhere else.
+``'0x10'``, ``'~'``), and where export quotes it for other readers (``'off'``,
+``'1e3'``, ``'2024-01-01'``), and nowhere else.
 
 ruamel.yaml rewrites some lines it was not asked to touch (``[ text ]`` becomes
 ``[text]``, ``~`` becomes nothing). So an edit is taken as the difference between
@@ -20,6 +21,7 @@ import difflib
 import io
 import math
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError as RuamelError
@@ -70,13 +73,39 @@ DELETE: Any = _Delete()
 """The value of an edit that removes the key (or list item) at its path."""
 
 
+# What export quotes too, so that the two never undo each other: text PyYAML's own
+# YAML 1.1 rules read as another type ('off', 'yes', dates), and YAML 1.2 numbers and
+# the 1.1 booleans y/n that other readers take for something else.
+_YAML_11 = yaml.resolver.Resolver.yaml_implicit_resolvers
+_MISREAD_ELSEWHERE = re.compile(
+    r"""^(?:
+        [-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
+      | 0o[0-7]+
+      | [yYnN]
+    )$""",
+    re.VERBOSE,
+)
+
+
+def _written_tag(text: str) -> str:
+    """The tag a reader may give ``text`` written plain: the project's reader's tag,
+    and for text it reads as text, another type's when other readers would not."""
+    tag = plain_tag(text)
+    if tag != _STR_TAG:
+        return tag
+    for other, regexp in _YAML_11.get(text[:1], ()):
+        if regexp.match(text):
+            return str(other)
+    return "tag:yaml.org,2002:float" if _MISREAD_ELSEWHERE.match(text) else _STR_TAG
+
+
 class _Resolver(VersionedResolver):
-    """Plain scalars resolve as the project's reader resolves them, so the emitter
-    quotes exactly the text that reader would take for a number, boolean or null."""
+    """Plain scalars resolve as :func:`_written_tag` says, so the emitter quotes
+    exactly the text a reader would take for a number, boolean, date or null."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is ScalarNode and implicit[0]:
-            return Tag(suffix=plain_tag(value))
+            return Tag(suffix=_written_tag(value))
         return super().resolve(kind, value, implicit)
 
 
@@ -165,6 +194,8 @@ class EditedFile:
     crlf: bool = False
     bom: bool = False
     edited: bool = False
+    # Rendered whole, in the canonical layout, rather than merged into the original text.
+    canonical: bool = False
     _before: str = field(default="", repr=False)
 
     @property
@@ -202,16 +233,15 @@ class EditedFile:
                 plain[key] = _plain(value)
         self.edited = True
 
-    def reorder(self, document: int, ordered: Any) -> None:
-        """Put the keys of every mapping of a document in the order of the same mapping
-        in ``ordered`` (data of the same shape): comments travel with their keys."""
-        if _reorder(self.documents[document], ordered):
-            self.edited = True
-
-    def canonical_style(self, document: int) -> None:
-        """Block style throughout, and quotes only where the reader needs them."""
-        if _block_and_plain(self.documents[document]):
-            self.edited = True
+    def make_canonical(self, document: int, ordered: Any) -> None:
+        """Put a document in the canonical form: the keys of every mapping in the order
+        of the same mapping in ``ordered`` (data of the same shape), block style, quotes
+        only where the reader needs them, two-space indents with list items indented
+        under their key. Comments travel with their keys. The whole file is then
+        rendered anew."""
+        _reorder(self.documents[document], ordered)
+        _block_and_plain(self.documents[document])
+        self.edited = self.canonical = True
 
     def _container(self, root: list[Any], document: int, path: PathParts) -> Any:
         node: Any = root[document]
@@ -230,10 +260,12 @@ class EditedFile:
         """The file's new text (its original text when nothing was edited)."""
         if not self.edited:
             return self.text
+        if self.canonical:
+            return self._dump()
         return _merge(self.text, self._before, self._dump())
 
     def _dump(self) -> str:
-        mapping, offset = _indents(self.text)
+        mapping, offset = (2, 2) if self.canonical else _indents(self.text)
         explicit = self.text.lstrip(_BOM).startswith("---")
         out = io.StringIO()
         _dumper(mapping, offset, explicit).dump_all(self.documents, out)
@@ -440,51 +472,43 @@ def _difference(left: Any, right: Any, path: PathParts) -> PathParts | None:
     return None if left == right else path
 
 
-def _reorder(node: Any, ordered: Any) -> bool:
-    moved = False
+def _reorder(node: Any, ordered: Any) -> None:
     if isinstance(node, CommentedMap) and isinstance(ordered, dict):
-        wanted = [key for key in ordered if key in node]
-        wanted += [key for key in node if key not in ordered]
-        if list(node) != wanted:
-            for key in wanted:
-                node.move_to_end(key)
-            moved = True
+        for key in [key for key in ordered if key in node]:
+            node.move_to_end(key)
+        for key in [key for key in node if key not in ordered]:
+            node.move_to_end(key)  # unknown keys last, in their own order
         for key in node:
             if key in ordered:
-                moved = _reorder(node[key], ordered[key]) or moved
+                _reorder(node[key], ordered[key])
     elif isinstance(node, CommentedSeq) and isinstance(ordered, list):
         for item, order in zip(node, ordered, strict=False):
-            moved = _reorder(item, order) or moved
-    return moved
+            _reorder(item, order)
 
 
-def _block_and_plain(node: Any) -> bool:
-    changed = False
-    if isinstance(node, (CommentedMap, CommentedSeq)):
-        if node.fa.flow_style():
-            node.fa.set_block_style()
-            changed = True
-        items: Sequence[tuple[Any, Any]] = (
-            list(node.items()) if isinstance(node, CommentedMap) else list(enumerate(node))
-        )
-        for key, item in items:
-            if (
-                isinstance(item, ScalarString)
-                and not isinstance(item, PlainScalarString)
-                and _plain_is_enough(str(item))
-            ):
-                # A plain str would take the old quotes (ruamel keeps a key's style).
-                node[key] = PlainScalarString(str(item))
-                changed = True
-            else:
-                changed = _block_and_plain(item) or changed
-    return changed
+def _block_and_plain(node: Any) -> None:
+    if not isinstance(node, (CommentedMap, CommentedSeq)):
+        return
+    node.fa.set_block_style()
+    items: Sequence[tuple[Any, Any]] = (
+        list(node.items()) if isinstance(node, CommentedMap) else list(enumerate(node))
+    )
+    for key, item in items:
+        if (
+            isinstance(item, ScalarString)
+            and not isinstance(item, PlainScalarString)
+            and _plain_is_enough(str(item))
+        ):
+            # A plain str would take the old quotes (ruamel keeps a key's style).
+            node[key] = PlainScalarString(str(item))
+        else:
+            _block_and_plain(item)
 
 
 def _plain_is_enough(text: str) -> bool:
-    """True when text reads back as itself written plain: the emitter then writes it
-    plain, unless a character needs quotes (it quotes those itself)."""
-    return plain_tag(text) == _STR_TAG and "\n" not in text
+    """True when text reads back as itself written plain, by any reader: the emitter
+    then writes it plain, unless a character needs quotes (it quotes those itself)."""
+    return _written_tag(text) == _STR_TAG and "\n" not in text
 
 
 # --- the merge -----------------------------------------------------------------------------

@@ -110,11 +110,15 @@ def test_keys_are_added_and_removed_in_place(tmp_path: Path) -> None:
         (".inf", "'.inf'"),
         ("12", "'12'"),
         ("<<", "'<<'"),
-        # The loader reads these as text: no quotes needed.
-        ("2024-01-01", "2024-01-01"),
-        ("yes", "yes"),
-        ("1e3", "1e3"),
+        # The loader reads these as text; other readers do not: quoted as export quotes.
+        ("2024-01-01", "'2024-01-01'"),
+        ("off", "'off'"),
+        ("1e3", "'1e3'"),
+        ("n", "'n'"),
+        # Text every reader reads as text: no quotes.
         ("plain words", "plain words"),
+        ("acme:chat", "acme:chat"),
+        ("https://x.example.com/v1", "https://x.example.com/v1"),
         # Numbers as the loader reads them: a float keeps a dot and a signed exponent.
         (1e-07, "1.0e-07"),
         (1e20, "1.0e+20"),
@@ -273,7 +277,7 @@ def test_reorder_and_canonical_style_keep_comments(tmp_path: Path) -> None:
         "capabilities: {reasoning: true, modalities: {input: [text], output: [text]}}\n",
     )
     edited = open_for_edit(path)
-    edited.reorder(
+    edited.make_canonical(
         0,
         {
             "id": 0,
@@ -281,7 +285,6 @@ def test_reorder_and_canonical_style_keep_comments(tmp_path: Path) -> None:
             "capabilities": {"modalities": {"input": 0, "output": 0}, "reasoning": 0},
         },
     )
-    edited.canonical_style(0)
     write_edited([edited])
     text = path.read_text(encoding="utf-8")
     assert "# upstream" in text and "# the id comes first" in text
