@@ -44,7 +44,7 @@ from registry_sync.schema.server import SERVER_OWNED_FIELDS
 from registry_sync.schema.suggest import Suggester
 from registry_sync.schema.values import deep_copy, format_path
 from registry_sync.settings.defaults import READ_ONLY_DIR
-from registry_sync.yamlio.emit import fits_libyaml, indent_sequences
+from registry_sync.yamlio.emit import MISREAD_ELSEWHERE, fits_libyaml, indent_sequences
 from registry_sync.yamlio.files import Unreadable, display_path, read_model_file, walk_model_files
 
 __all__ = [
@@ -392,17 +392,6 @@ def _fields_for(annotation: Any, value: dict[str, Any]) -> dict[str, Any] | None
 
 # --- YAML -----------------------------------------------------------------------------------
 
-# Strings PyYAML's own (YAML 1.1) resolver reads as plain text but other readers do
-# not: YAML 1.2 numbers ("1e3", "0o17") and the YAML 1.1 booleans "y"/"n".
-_MISREAD_ELSEWHERE = re.compile(
-    r"""^(?:
-        [-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
-      | 0o[0-7]+
-      | [yYnN]
-    )$""",
-    re.VERBOSE,
-)
-
 
 class _Dumper(yaml.SafeDumper):
     """Block style, list items indented under their key, never an anchor or alias."""
@@ -416,7 +405,7 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _represent_str(dumper: yaml.representer.SafeRepresenter, value: str) -> yaml.ScalarNode:
-    if _MISREAD_ELSEWHERE.match(value):
+    if MISREAD_ELSEWHERE.match(value):
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
     if "\n" in value:
         # A literal block when PyYAML can write one; otherwise it falls back to quotes.

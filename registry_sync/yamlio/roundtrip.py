@@ -21,7 +21,6 @@ import difflib
 import io
 import math
 import os
-import re
 import stat
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -45,8 +44,9 @@ from ruamel.yaml.scalarstring import (
 from ruamel.yaml.tag import Tag
 
 from registry_sync.errors import EditRefused
-from registry_sync.schema.values import format_path
+from registry_sync.schema.values import deep_copy, format_path
 from registry_sync.yamlio.document import PathParts
+from registry_sync.yamlio.emit import MISREAD_ELSEWHERE
 from registry_sync.yamlio.files import display_path
 from registry_sync.yamlio.source import SourceMap, parse_documents, plain_tag
 
@@ -77,14 +77,6 @@ DELETE: Any = _Delete()
 # YAML 1.1 rules read as another type ('off', 'yes', dates), and YAML 1.2 numbers and
 # the 1.1 booleans y/n that other readers take for something else.
 _YAML_11 = yaml.resolver.Resolver.yaml_implicit_resolvers
-_MISREAD_ELSEWHERE = re.compile(
-    r"""^(?:
-        [-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
-      | 0o[0-7]+
-      | [yYnN]
-    )$""",
-    re.VERBOSE,
-)
 
 
 def _written_tag(text: str) -> str:
@@ -96,7 +88,7 @@ def _written_tag(text: str) -> str:
     for other, regexp in _YAML_11.get(text[:1], ()):
         if regexp.match(text):
             return str(other)
-    return "tag:yaml.org,2002:float" if _MISREAD_ELSEWHERE.match(text) else _STR_TAG
+    return "tag:yaml.org,2002:float" if MISREAD_ELSEWHERE.match(text) else _STR_TAG
 
 
 class _Resolver(VersionedResolver):
@@ -227,10 +219,10 @@ class EditedFile:
             old = container.get(key) if isinstance(container, dict) else None
             if isinstance(container, list) and key == len(container):
                 container.append(_converted(value, None))
-                plain.append(_plain(value))
+                plain.append(deep_copy(value))
             else:
                 container[key] = _converted(value, old)
-                plain[key] = _plain(value)
+                plain[key] = deep_copy(value)
         self.edited = True
 
     def make_canonical(self, document: int, ordered: Any) -> None:
@@ -240,7 +232,7 @@ class EditedFile:
         under their key. Comments travel with their keys. The whole file is then
         rendered anew."""
         _reorder(self.documents[document], ordered)
-        _block_and_plain(self.documents[document])
+        _block_anddeep_copy(self.documents[document])
         self.edited = self.canonical = True
 
     def _container(self, root: list[Any], document: int, path: PathParts) -> Any:
@@ -315,7 +307,7 @@ def open_for_edit(path: Path) -> EditedFile:
         status,
         text,
         documents,
-        [_plain(document.data) for document in parsed],
+        [deep_copy(document.data) for document in parsed],
         crlf=crlf,
         bom=bom,
     )
@@ -416,15 +408,6 @@ def _replace(file: EditedFile, text: str) -> None:
 # --- values ---------------------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    """A deep copy of plain data (dicts, lists, scalars)."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
-
-
 def _converted(value: Any, old: Any) -> Any:
     """``value`` as ruamel.yaml holds a new value: block collections; a string that
     replaces a quoted one keeps its quotes when they can hold it."""
@@ -486,7 +469,7 @@ def _reorder(node: Any, ordered: Any) -> None:
             _reorder(item, order)
 
 
-def _block_and_plain(node: Any) -> None:
+def _block_anddeep_copy(node: Any) -> None:
     if not isinstance(node, (CommentedMap, CommentedSeq)):
         return
     node.fa.set_block_style()
@@ -502,7 +485,7 @@ def _block_and_plain(node: Any) -> None:
             # A plain str would take the old quotes (ruamel keeps a key's style).
             node[key] = PlainScalarString(str(item))
         else:
-            _block_and_plain(item)
+            _block_anddeep_copy(item)
 
 
 def _plain_is_enough(text: str) -> bool:

@@ -15,7 +15,6 @@ from registry_sync.cli.options import (
     env_option,
     live_registry,
     live_source_options,
-    plan_request,
     resolved,
     setting_option,
 )
@@ -129,25 +128,13 @@ def _merge(
 ) -> int:
     """``export --merge``: ``pull --include-new`` into the --out-dir folder."""
     from registry_sync.cli.commands.pull import run_pull
-    from registry_sync.operations.pull import PullRequest
 
     if refused:
         raise ConfigError(
             "--merge edits files in place: it takes no --force, and no --include-read-only "
             "(read-only entries are never written into files)"
         )
-    request = plan_request(
-        settings,
-        source,
-        output,
-        allow_delete_all=False,
-        allowed=(),
-        replace=(),
-        strict=False,
-        targets=ids,
-        use_cache=True,
-    )
-    return run_pull(output, PullRequest(request, include_new=True))
+    return run_pull(output, settings, source, ids, dry_run=False, include_new=True)
 
 
 def run_export(request: ExportRequest, output: Output) -> int:

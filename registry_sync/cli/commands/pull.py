@@ -22,7 +22,8 @@ from registry_sync.cli.output import Output, run_command
 from registry_sync.exitcodes import EXIT_OK
 
 if TYPE_CHECKING:
-    from registry_sync.operations.pull import PullOutcome, PullRequest
+    from registry_sync.operations.pull import PullOutcome
+    from registry_sync.settings.resolve import Settings
 
 __all__ = ["pull", "report_pull", "run_pull"]
 
@@ -77,30 +78,40 @@ def pull(
     output = Output()
 
     def run() -> int:
-        from registry_sync.operations.pull import PullRequest
-
         settings = resolved(config_file, environment)
-        request = plan_request(
-            settings,
-            source,
-            output,
-            allow_delete_all=False,
-            allowed=(),
-            replace=(),
-            strict=False,
-            targets=(*ids, *targets),
-            use_cache=use_cache,
-        )
-        return run_pull(output, PullRequest(request, dry_run=dry_run, include_new=include_new))
+        targeted = (*ids, *targets)
+        return run_pull(output, settings, source, targeted, dry_run, include_new, use_cache)
 
     run_command(output, run)
 
 
-def run_pull(output: Output, request: PullRequest) -> int:
-    """Pull, print the diff (dry run) or the files written, and what was left alone."""
+def run_pull(
+    output: Output,
+    settings: Settings,
+    source: SourceFlags,
+    targets: tuple[str, ...],
+    dry_run: bool,
+    include_new: bool,
+    use_cache: bool = True,
+) -> int:
+    """Pull the ids ``targets`` match (all when empty), print the diff (dry run) or
+    the files written, and what was left alone."""
+    from registry_sync.operations.pull import PullRequest
     from registry_sync.operations.pull import pull as pull_files
 
-    report_pull(output, pull_files(request, output.err))
+    request = plan_request(
+        settings,
+        source,
+        output,
+        allow_delete_all=False,
+        allowed=(),
+        replace=(),
+        strict=False,
+        targets=targets,
+        use_cache=use_cache,
+    )
+    pulled = pull_files(PullRequest(request, dry_run=dry_run, include_new=include_new), output.err)
+    report_pull(output, pulled)
     return EXIT_OK
 
 
