@@ -11,11 +11,19 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from registry_sync.cli import cli
 from registry_sync.export.files import PLACEHOLDER_ENV_VAR
-from registry_sync.testing import RegistryServer, list_response, minimal_definition, registry_model
+from registry_sync.testing import (
+    RegistryServer,
+    catalog_entry,
+    catalog_list,
+    list_response,
+    minimal_definition,
+    registry_model,
+)
 from registry_sync.yamlio import roundtrip
 
 KEY = "test-key-pull-7d41"
@@ -350,3 +358,41 @@ def test_nothing_is_pulled_from_a_registry_that_cannot_be_read(repo: Repo) -> No
     assert broken.exit_code == 1
     assert "error:" in broken.stderr
     assert repo.files() == before
+
+
+def test_a_value_removed_live_that_models_declares_becomes_null_in_the_overlay(
+    repo: Repo,
+) -> None:
+    repo.patch(CHAT, {"contextWindow": None})
+    assert repo.pull().exit_code == 0
+    overlay = (repo.root / "overlays/staging/chat.yaml").read_text(encoding="utf-8")
+    assert overlay == OVERLAY.replace("contextWindow: 8192", "contextWindow:")
+    assert "contextWindow: 128000" in (repo.root / "models/chat.yaml").read_text(encoding="utf-8")
+    assert repo.plan().exit_code == 0
+
+
+def test_pull_from_a_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    definition = minimal_definition(FAST, modelId="fast-v1", maxRetries=2)
+    with RegistryServer(
+        catalog_list([catalog_entry(definition)]), api_key=KEY, api="catalog"
+    ) as server:
+        models = tmp_path / "models"
+        models.mkdir()
+        text = "# The fast one.\n" + yaml.safe_dump(definition, sort_keys=False)
+        (models / "fast.yaml").write_text(text, encoding="utf-8")
+        response = httpx.patch(
+            f"{server.url}/api/v1/llm/models/catalog",
+            json={"id": FAST, "maxRetries": 7},
+            headers={"Authorization": f"Bearer {KEY}"},
+        )
+        assert response.status_code == 200, response.text
+        repo = Repo(tmp_path, server)
+        pulled = repo.run("pull", "--api-url", server.url, "--no-cache")
+        assert pulled.exit_code == 0, pulled.stderr
+        assert (models / "fast.yaml").read_text(encoding="utf-8") == text.replace(
+            "maxRetries: 2", "maxRetries: 7"
+        )
+        planned = repo.run("plan", "--api-url", server.url, "--detailed-exitcode", "--no-cache")
+        assert planned.exit_code == 0, planned.stdout + planned.stderr
