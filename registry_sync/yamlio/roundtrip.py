@@ -209,6 +209,8 @@ class EditedFile:
         is replaced in place, a new key goes last in its mapping."""
         if not path:
             raise ValueError("an edit needs a path")
+        if not self.edited:
+            self._before = self._dump()  # the rendering the edits are measured against
         container = self._container(self.documents, document, path)
         plain = self._container(self.intended, document, path)
         key = path[-1]
@@ -301,7 +303,7 @@ def open_for_edit(path: Path) -> EditedFile:
             f"{shown}: the round-trip editor reads {len(documents)} documents where "
             f"registry-sync reads {len(parsed)}; edit it by hand"
         )
-    edited = EditedFile(
+    return EditedFile(
         path,
         raw,
         status,
@@ -311,8 +313,6 @@ def open_for_edit(path: Path) -> EditedFile:
         crlf=crlf,
         bom=bom,
     )
-    edited._before = edited._dump()
-    return edited
 
 
 def write_edited(files: Iterable[EditedFile]) -> list[EditedFile]:
