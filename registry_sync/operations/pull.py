@@ -22,6 +22,8 @@ from registry_sync.yamlio.roundtrip import check_reads_back, write_edited
 
 __all__ = ["PullOutcome", "PullRequest", "pull"]
 
+_EXCLUDED = "models/ declares it and this environment's overlay excludes it: left out"
+
 
 @dataclass(frozen=True)
 class PullRequest:
@@ -80,7 +82,11 @@ def pull(request: PullRequest, warn: Warn | None = None) -> PullOutcome:
         base=base,
     )
     files, left_alone = apply_edits(found.edits)
-    new = _new_files(state, found.undeclared) if request.include_new else None
+    # An id models/ declares and the environment's overlay excludes is no new entry.
+    excluded = [model_id for model_id in found.undeclared if model_id in (base or {})]
+    left_alone += [Skipped(model_id, "", _EXCLUDED) for model_id in excluded]
+    undeclared = tuple(model_id for model_id in found.undeclared if model_id not in excluded)
+    new = _new_files(state, undeclared) if request.include_new else None
     diff: list[str] = []
     changed: list[str] = []
     for file in files:
@@ -126,7 +132,7 @@ def pull(request: PullRequest, warn: Warn | None = None) -> PullOutcome:
         pulled=found.pulled,
         skipped=(*found.skipped, *left_alone),
         secrets=secrets,
-        left_out=0 if request.include_new else len(found.undeclared),
+        left_out=0 if request.include_new else len(undeclared),
         dry_run=request.dry_run,
     )
 

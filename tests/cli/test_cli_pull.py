@@ -396,3 +396,14 @@ def test_pull_from_a_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         )
         planned = repo.run("plan", "--api-url", server.url, "--detailed-exitcode", "--no-cache")
         assert planned.exit_code == 0, planned.stdout + planned.stderr
+
+
+def test_an_id_the_environment_excludes_is_no_new_entry(repo: Repo) -> None:
+    (repo.root / "overlays/staging/drop.yaml").write_text("exclude: [acme:fast]\n", "utf-8")
+    before = repo.files()
+    pulled = repo.pull("--include-new")
+    assert pulled.exit_code == 0, pulled.stderr
+    assert (
+        "note: acme:fast: models/ declares it and this environment's overlay excludes it: left out"
+    ) in pulled.stderr
+    assert repo.files() == before
