@@ -364,7 +364,8 @@ def check_reads_back(file: EditedFile, text: str) -> None:
             return
     raise EditRefused(
         f"{file.shown}: not written: the edited text would not read back as intended "
-        f"({where}); nothing was written. Make the change by hand, and report this"
+        f"({where}); nothing was written. Make the change by hand (a YAML anchor shared by "
+        "several places is the usual cause)"
     )
 
 

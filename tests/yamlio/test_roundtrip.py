@@ -313,3 +313,14 @@ def test_a_line_ruamel_would_respace_changes_alone_when_edited(tmp_path: Path) -
             "  modalities: {input: [text, image], output: [text]}",
         )
     ]
+
+
+def test_an_edit_through_a_yaml_alias_is_refused(tmp_path: Path) -> None:
+    # The alias shares its anchor's mapping: the edit would change both places.
+    text = "id: acme:x\ndefaultParams: &params\n  topP: 1\nother: *params\n"
+    path = _write(tmp_path, text)
+    edited = open_for_edit(path)
+    edited.set(0, ("other", "topP"), 0.5)
+    with pytest.raises(EditRefused, match=r"would not read back as intended \(.*defaultParams"):
+        write_edited([edited])
+    assert path.read_text(encoding="utf-8") == text
