@@ -4,10 +4,13 @@ meaning unchanged (the plan before and after is the same document)."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 from paths import ROOT
 
@@ -200,3 +203,18 @@ def test_what_export_writes_is_already_formatted(models: Path) -> None:
     result = run("fmt", "--check", "--models-dir", "exported")
     assert result.exit_code == 0, result.stdout + result.stderr
     assert result.stdout == "2 files formatted.\n"
+
+
+def test_the_pre_commit_hook_formats_the_model_files_committed(models: Path) -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    hook = next(hook for hook in hooks if hook["id"] == "registry-sync-fmt")
+    pattern = re.compile(hook["files"])
+    assert pattern.search("models/chat.yaml") and pattern.search("models/vision/v.yml")
+    assert not pattern.search("registry-sync.yaml")
+    assert hook.get("pass_filenames", True) is True
+    # What pre-commit runs: the entry, then the staged files that match.
+    program, *args = shlex.split(hook["entry"])
+    assert program == "registry-sync"
+    result = run(*args, "models/chat.yaml")
+    assert result.exit_code == 0, result.stderr
+    assert (models / "chat.yaml").read_text(encoding="utf-8") == CANONICAL
