@@ -10,7 +10,7 @@ from pathlib import Path
 
 from registry_sync.desired.checks import Warn
 from registry_sync.desired.load import load_effective
-from registry_sync.errors import ExportError
+from registry_sync.errors import EditRefused, ExportError
 from registry_sync.export.files import Export, plan_export, printable, write_export
 from registry_sync.export.pull import Skipped, apply_edits, pull_edits
 from registry_sync.live.catalog import BYO
@@ -111,9 +111,15 @@ def pull(request: PullRequest, warn: Warn | None = None) -> PullOutcome:
             difflib.unified_diff([], item.text.splitlines(keepends=True), "/dev/null", f"b/{shown}")
         )
     if not request.dry_run:
+        # New files first: export checks every target before it writes one.
         if new is not None and new.files:
             _write_new(new, settings.models_dir)
-        write_edited(files)
+        try:
+            write_edited(files)
+        except EditRefused as exc:
+            if not created:
+                raise
+            raise EditRefused(f"{exc} (the new files were written: {', '.join(created)})") from exc
     edited_fields = {(edit.id, top_key(edit.field)) for edit in found.edits}
     secrets = tuple(
         (printable(model_id), secret.field, secret.fix)

@@ -407,3 +407,24 @@ def test_an_id_the_environment_excludes_is_no_new_entry(repo: Repo) -> None:
         "note: acme:fast: models/ declares it and this environment's overlay excludes it: left out"
     ) in pulled.stderr
     assert repo.files() == before
+
+
+def test_a_file_edited_while_pull_runs_is_not_overwritten(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo.patch(FAST, {"maxRetries": 5})
+    models = repo.root / "models/chat.yaml"
+    real = roundtrip._merge
+
+    def someone_saves_meanwhile(*args: str) -> str:
+        models.write_text(MODELS + "# saved by someone else\n", encoding="utf-8")
+        return real(*args)
+
+    monkeypatch.setattr(roundtrip, "_merge", someone_saves_meanwhile)
+    pulled = repo.pull()
+    assert pulled.exit_code == 1
+    assert (
+        "error: models/chat.yaml changed on disk since registry-sync read it; nothing was "
+        "written: run the command again"
+    ) in pulled.stderr
+    assert models.read_text(encoding="utf-8") == MODELS + "# saved by someone else\n"
