@@ -16,7 +16,9 @@ Hierarchy::
     │   └── ResponseShapeError  the answer (or a saved snapshot) has the wrong shape
     ├── PlanFileError        a saved plan file cannot be used
     ├── ApplyRefused         apply wrote nothing: a safety rail, a conflict, a stale plan
-    └── ExportError          export cannot write its files (they exist, or I/O failed)
+    ├── ExportError          export cannot write its files (they exist, or I/O failed)
+    └── EditRefused          pull, fmt or export --merge wrote nothing: a file would read
+                             back otherwise, changed on disk since read, or cannot be written
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = [
     "ApiError",
     "ApplyRefused",
     "ConfigError",
+    "EditRefused",
     "ExportError",
     "InvalidConfig",
     "InvalidModels",
@@ -132,3 +135,9 @@ class ApplyRefused(RegistrySyncError):
 
 class ExportError(RegistrySyncError):
     """Export cannot write its files: a target exists (without --force) or a write failed."""
+
+
+class EditRefused(RegistrySyncError):
+    """An in-place edit of model files wrote nothing: the new text would not load as
+    the intended definitions, a file changed on disk since it was read, or it cannot
+    be edited or written. The message names the file and what to do."""

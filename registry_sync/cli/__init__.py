@@ -42,6 +42,8 @@ _COMMAND_MODULES = (
     "show",
     "apply",
     "export",
+    "pull",
+    "fmt",
     "graph",
     "render",
     "health",

@@ -44,7 +44,7 @@ from registry_sync.schema.server import SERVER_OWNED_FIELDS
 from registry_sync.schema.suggest import Suggester
 from registry_sync.schema.values import deep_copy, format_path
 from registry_sync.settings.defaults import READ_ONLY_DIR
-from registry_sync.yamlio.emit import fits_libyaml, indent_sequences
+from registry_sync.yamlio.emit import MISREAD_ELSEWHERE, fits_libyaml, indent_sequences
 from registry_sync.yamlio.files import Unreadable, display_path, read_model_file, walk_model_files
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "ExportFile",
     "SecretLeftOut",
     "assign_paths",
+    "in_definition_order",
     "plan_export",
     "printable",
     "render_definition",
@@ -335,6 +336,12 @@ def _ordered(value: Any, annotation: Any) -> Any:
     return value
 
 
+def in_definition_order(definition: Any, api: str = DEFAULT_API) -> Any:
+    """``definition`` with its keys (nested ones too) in the order export writes them:
+    the order of API generation ``api``'s Definition, unknown keys last."""
+    return _ordered(definition, definition_model(api))
+
+
 def _unwrap(annotation: Any) -> Any:
     while get_origin(annotation) is Annotated:
         annotation = get_args(annotation)[0]
@@ -385,17 +392,6 @@ def _fields_for(annotation: Any, value: dict[str, Any]) -> dict[str, Any] | None
 
 # --- YAML -----------------------------------------------------------------------------------
 
-# Strings PyYAML's own (YAML 1.1) resolver reads as plain text but other readers do
-# not: YAML 1.2 numbers ("1e3", "0o17") and the YAML 1.1 booleans "y"/"n".
-_MISREAD_ELSEWHERE = re.compile(
-    r"""^(?:
-        [-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
-      | 0o[0-7]+
-      | [yYnN]
-    )$""",
-    re.VERBOSE,
-)
-
 
 class _Dumper(yaml.SafeDumper):
     """Block style, list items indented under their key, never an anchor or alias."""
@@ -418,7 +414,7 @@ _ESCAPE_ONLY = re.compile(r"[^\n\x20-\x7e\xa0-\u2027\u202a-\U0010ffff]|[\ud800-\
 def _represent_str(dumper: yaml.representer.SafeRepresenter, value: str) -> yaml.ScalarNode:
     if _ESCAPE_ONLY.search(value):
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
-    if _MISREAD_ELSEWHERE.match(value):
+    if MISREAD_ELSEWHERE.match(value):
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
     if "\n" in value:
         # A literal block when PyYAML can write one; otherwise it falls back to quotes.

@@ -45,6 +45,7 @@ __all__ = [
     "DuplicateKey",
     "SourceMap",
     "parse_documents",
+    "plain_tag",
 ]
 
 try:
@@ -267,6 +268,16 @@ _Loader.add_implicit_resolver(
 )
 # The same, typed, for _Loader.resolve: tags by the first character of the text.
 _IMPLICIT: dict[str, list[tuple[str, re.Pattern[str]]]] = _Loader.yaml_implicit_resolvers
+
+
+def plain_tag(text: str) -> str:
+    """The tag this reader gives ``text`` written as a plain (unquoted) scalar:
+    ``tag:yaml.org,2002:str`` when it stays text. What a writer must quote is any
+    text for which this is not the text tag."""
+    for tag, regexp in _IMPLICIT.get(text[:1], ()):
+        if regexp.match(text):
+            return tag
+    return _STR_TAG
 
 
 def parse_documents(
