@@ -30,6 +30,7 @@ from pydantic import BaseModel
 
 from registry_sync.errors import ConfigError, ExportError
 from registry_sync.live.entries import LiveEntry
+from registry_sync.printable import printable
 from registry_sync.schema.definition import definition_model
 from registry_sync.schema.fields import unknown_fields
 from registry_sync.schema.generations import DEFAULT_API
@@ -56,7 +57,6 @@ __all__ = [
     "SecretLeftOut",
     "assign_paths",
     "plan_export",
-    "printable",
     "render_definition",
     "write_export",
 ]
@@ -290,11 +290,6 @@ def _at(document: dict[str, Any], path: Sequence[str | int]) -> Any:
     for key in path:
         target = target[key]
     return target
-
-
-def printable(text: str) -> str:
-    """``text`` safe for a one-line comment or message: no newline, no escape code."""
-    return "".join(char if char.isprintable() else "?" for char in text)
 
 
 # --- key order ----------------------------------------------------------------------------
