@@ -45,7 +45,7 @@ LIVE_SECRETS += (EXTRA_PASSWORD, BASIC, "YWRtaW46aHVudGVyMi1wcm9k")
 FILE_KEYS = {
     "openai": ("envVar", "sk-proj-Zq4vB7nL2xR9tK1mW8pY3sD6fH0jG5cA"),
     "stripe": ("envVar", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
-    "github": ("envVar", "ghp_R4nd0mT0k3nV4lu3F0rT3st1ngPurp0s3s"),
+    "github": ("envVar", "ghp_R4nd0mT0k3nV4lu3F0rT3st1ngPurp0s3sXY"),
     "aws": ("envVar", "AKIAIOSFODNN7EXAMPLE"),
     "anthropic": ("displayName", "sk-ant-api03-Zq4vB7nL2xR9tK1mW8pY3sD6fH0jG5cAe1"),
     "google": ("envVars", "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY"),
