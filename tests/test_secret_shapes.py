@@ -37,8 +37,15 @@ HEADER_PASSWORD = "hunter2-prod-pw"
 BOT_TOKEN = "1234567890:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
 EXTRA_PASSWORD = "correct-horse-battery"
 BASIC = "Basic YWRtaW46aHVudGVyMi1wcm9k"
-LIVE_SECRETS = (BEARER, "sk-live-4eC39HqLyjWDarjtT1zdp7dc", HEADER_PASSWORD, BOT_TOKEN)
-LIVE_SECRETS += (EXTRA_PASSWORD, BASIC, "YWRtaW46aHVudGVyMi1wcm9k")
+LIVE_SECRETS: tuple[str, ...] = (
+    BEARER,
+    "sk-live-4eC39HqLyjWDarjtT1zdp7dc",
+    HEADER_PASSWORD,
+    BOT_TOKEN,
+    EXTRA_PASSWORD,
+    BASIC,
+    "YWRtaW46aHVudGVyMi1wcm9k",
+)
 
 # Seven vendor keys pasted into files, three of them where a variable *name* belongs
 # and reading like one (letters, digits and '_').
