@@ -32,8 +32,8 @@ from registry_sync.schema.reroutes import find_cycles, rules_of
 from registry_sync.schema.secrets import (
     PLACEHOLDER_ENV_VAR,
     PLACEHOLDER_SECRET,
-    elsewhere_judge,
     is_credential_name,
+    may_hold_secrets_elsewhere,
     placeholder_paths,
     secret_paths,
     url_parses,
@@ -604,7 +604,7 @@ def _check_file(
     else:
         from registry_sync.yamlio.source import parse_documents  # a warm run parses nothing
 
-        documents, error = parse_documents(source.text, elsewhere_judge(source.text))
+        documents, error = parse_documents(source.text, may_hold_secrets_elsewhere)
     found = []
     empty = False
     if error is not None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import itertools
 import math
 import re
@@ -35,68 +36,43 @@ from collections import Counter
 
 __all__ = [
     "SHAPES",
+    "SHORTEST_CREDENTIAL",
     "has_credential_shape",
     "is_high_entropy",
     "looks_like_credential",
-    "text_may_hold_credentials",
 ]
 
-# (what, pattern, anchors): every match of the pattern holds one of the anchors, so a
-# text holding none of them cannot match (()) means no anchor: the pattern is
-# searched). Each branch starts with a literal or a small character class, so that
-# the alternation is fast to scan; none uses a flag.
-_CASES = ("xox", "XOX", "Xox", "xOx", "xoX", "XOx", "XoX", "xOX")
-SHAPES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("OpenAI key", r"sk-[A-Za-z0-9_-]*[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}", ("sk-",)),
-    (
-        "OpenAI or Anthropic key",
-        r"sk-(?:proj|svcacct|admin|ant-[a-z]+[0-9]*)-[A-Za-z0-9_-]{20,}",
-        ("sk-",),
-    ),
-    ("OpenAI legacy key", r"sk-[A-Za-z0-9]{32,}", ("sk-",)),
-    ("Stripe key", r"[rs]k_(?:live|test)_[0-9a-zA-Z]{24,}", ("k_live_", "k_test_")),
-    ("GitHub token", r"gh[pousr]_[A-Za-z0-9_]{36}", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
-    ("GitHub fine-grained token", r"github_pat_[A-Za-z0-9_]{22,}", ("github_pat_",)),
-    (
-        "GitLab token",
-        r"gl(?:pat|dt|ft|soat|rt)-[A-Za-z0-9_-]{20,50}(?![A-Za-z0-9_])",
-        ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-"),
-    ),
-    ("Slack token", r"[xX][oO][xX][abposrABPOSR]-(?:[0-9]+-)+[a-zA-Z0-9]+", _CASES),
+# (what, pattern). Each branch starts with a literal or a small character class, so
+# that the alternation is fast to scan; none uses a flag.
+SHAPES: tuple[tuple[str, str], ...] = (
+    ("OpenAI key", r"sk-[A-Za-z0-9_-]*[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}"),
+    ("OpenAI or Anthropic key", r"sk-(?:proj|svcacct|admin|ant-[a-z]+[0-9]*)-[A-Za-z0-9_-]{20,}"),
+    ("OpenAI legacy key", r"sk-[A-Za-z0-9]{32,}"),
+    ("Stripe key", r"[rs]k_(?:live|test)_[0-9a-zA-Z]{24,}"),
+    ("GitHub token", r"gh[pousr]_[A-Za-z0-9_]{36}"),
+    ("GitHub fine-grained token", r"github_pat_[A-Za-z0-9_]{22,}"),
+    ("GitLab token", r"gl(?:pat|dt|ft|soat|rt)-[A-Za-z0-9_-]{20,50}(?![A-Za-z0-9_])"),
+    ("Slack token", r"[xX][oO][xX][abposrABPOSR]-(?:[0-9]+-)+[a-zA-Z0-9]+"),
     (
         "Slack webhook",
         r"https://hooks\.slack\.com/services/T[a-zA-Z0-9_]+/B[a-zA-Z0-9_]+/[a-zA-Z0-9_]+",
-        ("https://hooks.slack.com/",),
     ),
-    (
-        "AWS access key",
-        r"A(?:3T[A-Z0-9]|BIA|CCA|KIA|SIA)[0-9A-Z]{16}",
-        ("A3T", "ABIA", "ACCA", "AKIA", "ASIA"),
-    ),
-    ("Google API key", r"AIza[0-9A-Za-z_-]{35}", ("AIza",)),
-    (
-        "JSON Web Token",
-        r"ey[a-zA-Z0-9]{17,}\.ey[a-zA-Z0-9/\\_-]{17,}\.(?:[a-zA-Z0-9/\\_-]{10,})?",
-        (".ey",),
-    ),
-    ("Telegram bot token", r"[0-9]{8,10}:[0-9A-Za-z_-]{35}", ()),
-    ("SendGrid key", r"SG\.[a-zA-Z0-9_-]{22}\.[a-zA-Z0-9_-]{43}", ("SG.",)),
-    ("private key", r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY", ("PRIVATE KEY",)),
-    (
-        "Bearer or Basic credential",
-        r"[bB](?:earer|EARER|asic|ASIC)[ \t]+[A-Za-z0-9._~+/-]{8,}=*",
-        ("earer", "EARER", "asic", "ASIC"),
-    ),
+    ("AWS access key", r"A(?:3T[A-Z0-9]|BIA|CCA|KIA|SIA)[0-9A-Z]{16}"),
+    ("Google API key", r"AIza[0-9A-Za-z_-]{35}"),
+    ("JSON Web Token", r"ey[a-zA-Z0-9]{17,}\.ey[a-zA-Z0-9/\\_-]{17,}\.(?:[a-zA-Z0-9/\\_-]{10,})?"),
+    # One digit, then the rest: a branch starting with a character class is skipped
+    # at a glance where it cannot match.
+    ("Telegram bot token", r"[0-9][0-9]{7,9}:[0-9A-Za-z_-]{35}"),
+    ("SendGrid key", r"SG\.[a-zA-Z0-9_-]{22}\.[a-zA-Z0-9_-]{43}"),
+    ("private key", r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY"),
+    ("Bearer or Basic credential", r"[bB](?:earer|EARER|asic|ASIC)[ \t]+[A-Za-z0-9._~+/-]{8,}=*"),
 )
-# The shortest text any branch matches: shorter values are judged at a glance.
-_SHORTEST = 14
+# Shorter text holds no key of these formats (a Slack token this short is no real
+# one): it is judged at a glance, and the YAML reader does not even collect it.
+SHORTEST_CREDENTIAL = 14
 _FIRST = "sSrRgGxXhAe0123456789-bB"
 _SHAPE = re.compile(
-    f"(?=[{re.escape(_FIRST)}])(?:" + "|".join(f"(?:{pattern})" for _, pattern, _ in SHAPES) + ")"
-)
-_ANCHORS = tuple(anchor for _, _, anchors in SHAPES for anchor in anchors)
-_UNANCHORED = re.compile(
-    "|".join(f"(?:{pattern})" for _, pattern, anchors in SHAPES if not anchors)
+    f"(?=[{re.escape(_FIRST)}])(?:" + "|".join(f"(?:{pattern})" for _, pattern in SHAPES) + ")"
 )
 _SCHEME_CREDENTIAL = re.compile(r"^(?:bearer|basic|token|digest)\s+\S", re.IGNORECASE)
 # A value starting like a vendor's key, however short the rest: where credentials go,
@@ -117,25 +93,17 @@ def has_credential_shape(value: str) -> bool:
     A ``Bearer`` credential counts when its token is 16 characters or more with a
     digit, a ``Basic`` one when it decodes to ``user:password``: a display name
     saying "Basic embeddings" is no credential."""
-    if len(value) < _SHORTEST:
+    if len(value) < SHORTEST_CREDENTIAL:
         return False
     return any(_plausible(match.group()) for match in _SHAPE.finditer(value))
 
 
-def text_may_hold_credentials(text: str) -> bool:
-    """True unless no value parsed from the YAML ``text`` can have a credential's
-    shape: none is in the text as written, and nothing in it is escaped (a
-    backslash could spell one out in a double-quoted scalar). A few substring tests
-    decide for most texts (a model file rarely holds any anchor of :data:`SHAPES`)."""
-    if "\\" in text or _UNANCHORED.search(text):
-        return True
-    return any(anchor in text for anchor in _ANCHORS) and has_credential_shape(text)
-
-
+@functools.lru_cache(maxsize=4096)
 def looks_like_credential(value: str) -> bool:
     """For the places that carry credentials: a well-known format, a value starting
     with an authorization scheme (``Bearer ...``) or a vendor's key prefix
-    (``sk-``, ``ghp_``...), or random-looking text."""
+    (``sk-``, ``ghp_``...), or random-looking text. Remembered: the names of
+    variables and headers of a registry repeat."""
     stripped = value.strip()
     return (
         bool(_SCHEME_CREDENTIAL.match(stripped) or _KEY_PREFIX.match(stripped))

@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from registry_sync.schema.credentials import (
     has_credential_shape,
     looks_like_credential,
-    text_may_hold_credentials,
 )
 from registry_sync.schema.values import deep_copy
 
@@ -42,7 +41,6 @@ __all__ = [
     "PLACEHOLDER_ENV_VAR",
     "PLACEHOLDER_SECRET",
     "SENSITIVE",
-    "elsewhere_judge",
     "is_credential_header",
     "is_credential_name",
     "is_credential_parameter",
@@ -182,12 +180,13 @@ def _without_credential_parameters(part: str) -> str:
     return part if len(kept) == len(pairs) else urlencode(kept)
 
 
-def may_hold_secrets_elsewhere(names: set[str], links: list[str]) -> bool:
-    """False when a definition whose keys (anywhere) are ``names`` and whose text
-    values holding ``://`` are ``links`` has no secret outside the known places,
-    *given* that none of its values has a credential's shape (the loader asks
-    :func:`elsewhere_judge` about the file's text first): no key that the schema
-    does not define is named like a credential's and no link is secret."""
+def may_hold_secrets_elsewhere(names: set[str], texts: list[str]) -> bool:
+    """False when a definition whose keys (anywhere) are ``names`` has no secret
+    outside the known places, nor a placeholder export wrote, given ``texts``: every
+    text value in it that holds ``://`` or is long enough to hold a key (the YAML
+    reader collects both while building a file's data, so the loader need not walk
+    it again). No key the schema does not define is named like a credential's, no
+    link is secret, no text has a key's shape or holds :data:`PLACEHOLDER_SECRET`."""
     verdicts = _KEY_VERDICTS
     for name in names:
         credential = verdicts.get(name)
@@ -195,16 +194,11 @@ def may_hold_secrets_elsewhere(names: set[str], links: list[str]) -> bool:
             credential = _free_form_credential(name)
         if credential:
             return True
-    return any(_secret_url_value(link) for link in links)
-
-
-def elsewhere_judge(text: str) -> Callable[[set[str], list[str]], bool] | None:
-    """The judge for :func:`registry_sync.yamlio.source.parse_documents` on the YAML
-    ``text``: None (walk every document) when a value may have a credential's shape
-    or hold export's placeholder, else :func:`may_hold_secrets_elsewhere`."""
-    if PLACEHOLDER_SECRET in text or text_may_hold_credentials(text):
-        return None
-    return may_hold_secrets_elsewhere
+    # One search over them all: no format spans a line break.
+    joined = "\n".join(texts)
+    if has_credential_shape(joined) or PLACEHOLDER_SECRET in joined:
+        return True
+    return any(_secret_url_value(text) for text in texts if "://" in text)
 
 
 def secret_paths(
@@ -212,7 +206,8 @@ def secret_paths(
 ) -> Iterator[tuple[str | int, ...]]:
     """Yield the key paths of every secret in a definition: the known places first
     (URLs, auth values, headers, environment variable names), then the rest (unless
-    ``elsewhere`` is False: the caller knows there is none, :func:`elsewhere_judge`).
+    ``elsewhere`` is False: the caller knows there is none,
+    :func:`may_hold_secrets_elsewhere`).
     A path is never below one already yielded."""
     found: list[tuple[str | int, ...]] = []
     base_url = definition.get("baseUrl")
