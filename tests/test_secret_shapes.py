@@ -19,6 +19,7 @@ from leaky_registry import FRIENDLY_AUTH, LIVE_SECRETS, declared, live_definitio
 from registry_sync.cli import cli
 from registry_sync.schema.secrets import PLACEHOLDER_ENV_VAR, PLACEHOLDER_SECRET, SENSITIVE
 from registry_sync.testing import (
+    Fault,
     RegistryServer,
     catalog_entry,
     catalog_list,
@@ -210,3 +211,17 @@ def test_names_and_counts_that_read_like_credentials_pass_strict_and_survive(
         assert strict.exit_code == 0, strict.output
         planned = run("plan", "--models-dir", "models", "--detailed-exitcode", url=catalog.url)
         assert planned.exit_code == 0, planned.output
+
+
+def test_a_server_message_quoting_a_key_is_redacted(tmp_path: Path) -> None:
+    """An error body may quote what the registry holds: the error names the request
+    and status, and shows each key as (sensitive)."""
+    body = json.dumps(
+        {"error": {"message": "conflict with auth.value sk_live_4eC39HqLyjWDarjtT1zdp7dc"}}
+    )
+    with RegistryServer(api_key=KEY) as failing:
+        failing.inject(Fault("status", method="GET", status=409, body=body, times=None))
+        result = run("plan", "--models-dir", str(tmp_path), "--api", "registry", url=failing.url)
+    assert result.exit_code == 1
+    assert "sk_live_4eC39HqLyjWDarjtT1zdp7dc" not in result.output
+    assert f"409: conflict with auth.value {SENSITIVE}" in result.stderr

@@ -47,6 +47,7 @@ from registry_sync.live.dialects import (
 from registry_sync.live.entries import LiveEntry, one_line
 from registry_sync.live.network import NetworkDeadline, RetryPolicy
 from registry_sync.schema.generations import Api, check_api
+from registry_sync.schema.secrets import redact_text
 from registry_sync.settings.defaults import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 
 __all__ = [
@@ -557,7 +558,8 @@ def _error_message(response: httpx.Response) -> str:
     message = _message_in(document)
     if message is None:
         message = response.content.decode("utf-8", "replace")
-    message = " ".join(message.split())
+    # A message may quote what the registry holds: never a key.
+    message = redact_text(" ".join(message.split()))
     if len(message) > _MESSAGE_LIMIT:
         message = message[: _MESSAGE_LIMIT - 1] + "…"
     return message

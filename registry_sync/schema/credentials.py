@@ -33,10 +33,12 @@ import itertools
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
 
 __all__ = [
     "SHAPES",
     "SHORTEST_CREDENTIAL",
+    "credential_spans",
     "has_credential_shape",
     "is_high_entropy",
     "looks_like_credential",
@@ -93,9 +95,16 @@ def has_credential_shape(value: str) -> bool:
     A ``Bearer`` credential counts when its token is 16 characters or more with a
     digit, a ``Basic`` one when it decodes to ``user:password``: a display name
     saying "Basic embeddings" is no credential."""
+    return next(credential_spans(value), None) is not None
+
+
+def credential_spans(value: str) -> Iterator[tuple[int, int]]:
+    """Where in ``value`` the keys of :func:`has_credential_shape` are, in order."""
     if len(value) < SHORTEST_CREDENTIAL:
-        return False
-    return any(_plausible(match.group()) for match in _SHAPE.finditer(value))
+        return
+    for match in _SHAPE.finditer(value):
+        if _plausible(match.group()):
+            yield match.span()
 
 
 @functools.lru_cache(maxsize=4096)

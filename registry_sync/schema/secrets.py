@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from registry_sync.schema.credentials import (
+    credential_spans,
     has_credential_shape,
     looks_like_credential,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "may_hold_secrets_elsewhere",
     "placeholder_paths",
     "redact",
+    "redact_text",
     "secret_paths",
     "url_has_credentials",
     "url_is_secret",
@@ -384,3 +386,18 @@ def redact(definition: dict[str, Any]) -> dict[str, Any]:
             target = target[key]
         target[path[-1]] = SENSITIVE
     return result
+
+
+def redact_text(text: str) -> str:
+    """``text`` (a server's message, say) with every key of a well-known format in it
+    shown as ``(sensitive)``: a message may quote what the registry holds."""
+    spans = list(credential_spans(text))
+    if not spans:
+        return text
+    pieces: list[str] = []
+    end = 0
+    for start, stop in spans:
+        pieces.extend((text[end:start], SENSITIVE))
+        end = stop
+    pieces.append(text[end:])
+    return "".join(pieces)

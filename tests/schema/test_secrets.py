@@ -10,6 +10,7 @@ from registry_sync.schema.secrets import (
     SENSITIVE,
     is_credential_header,
     redact,
+    redact_text,
     secret_paths,
     url_has_credentials,
 )
@@ -121,3 +122,19 @@ def test_the_readers_judgement_never_hides_a_secret(text: str) -> None:
         assert list(placeholder_paths(document.data, elsewhere=document.flagged)) == placeholders
     else:
         assert document.flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("no key here", "no key here"),
+        ("key ghp_R4nd0mT0k3nV4lu3F0rT3st1ngPurp0s3sXY used", "key (sensitive) used"),
+        (
+            "AKIAIOSFODNN7EXAMPLE and Bearer sk-live-4eC39HqLyjWDarjtT1zdp7dc",
+            "(sensitive) and (sensitive)",
+        ),
+        ("Basic embeddings for everyone", "Basic embeddings for everyone"),
+    ],
+)
+def test_redact_text(text: str, shown: str) -> None:
+    assert redact_text(text) == shown
