@@ -375,7 +375,7 @@ class RegistryClient:
                     method,
                     path,
                     response.status_code,
-                    self._scrub(_error_message(response)) + gave_up,
+                    _shortened(redact_text(self._scrub(_error_message(response)))) + gave_up,
                 )
             self._sleep(delay)
             waited += delay
@@ -550,7 +550,7 @@ def _describe(exc: httpx.HTTPError) -> str:
 
 
 def _error_message(response: httpx.Response) -> str:
-    """The message an error body carries, on one line, at most ~300 characters."""
+    """The message an error body carries, on one line (see :func:`_shortened`)."""
     try:
         document = json.loads(response.content)
     except ValueError:
@@ -558,8 +558,13 @@ def _error_message(response: httpx.Response) -> str:
     message = _message_in(document)
     if message is None:
         message = response.content.decode("utf-8", "replace")
-    # A message may quote what the registry holds: never a key.
-    message = redact_text(" ".join(message.split()))
+    return " ".join(message.split())
+
+
+def _shortened(message: str) -> str:
+    """``message`` cut to about 300 characters. Callers first scrub the API key from
+    it and show each key of a well-known format it quotes (a body may quote what the
+    registry holds) as ``(sensitive)``, so that no key is shown cut short."""
     if len(message) > _MESSAGE_LIMIT:
         message = message[: _MESSAGE_LIMIT - 1] + "…"
     return message

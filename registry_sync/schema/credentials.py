@@ -82,6 +82,7 @@ _SCHEME_CREDENTIAL = re.compile(r"^(?:bearer|basic|token|digest)\s+\S", re.IGNOR
 _KEY_PREFIX = re.compile(
     r"^(?:sk|pk|rk|gsk|xai|gh[pousr]|github_pat|glpat|xox[abposr])[-_]\S{8,}|^(?:AKIA|ASIA|AIza)\S{8,}"
 )
+_HEX = re.compile(r"[0-9a-fA-F]+")
 _CHUNKS = re.compile(r"[^-_.:~+/=@\s]+")
 # A random-looking chunk: this long, letters and digits, switching often between
 # lower case, upper case and digits, and this many bits a character.
@@ -108,28 +109,33 @@ def credential_spans(value: str) -> Iterator[tuple[int, int]]:
 
 
 @functools.lru_cache(maxsize=4096)
-def looks_like_credential(value: str) -> bool:
+def looks_like_credential(value: str, *, path_segment: bool = False) -> bool:
     """For the places that carry credentials: a well-known format, a value starting
     with an authorization scheme (``Bearer ...``) or a vendor's key prefix
-    (``sk-``, ``ghp_``...), or random-looking text. Remembered: the names of
-    variables and headers of a registry repeat."""
+    (``sk-``, ``ghp_``...), or random-looking text. In a URL's ``path_segment`` a
+    run of hex digits is an id (an account's, a deployment's), not a key. Remembered:
+    the names of variables and headers of a registry repeat."""
     stripped = value.strip()
     return (
         bool(_SCHEME_CREDENTIAL.match(stripped) or _KEY_PREFIX.match(stripped))
         or has_credential_shape(value)
-        or is_high_entropy(value)
+        or is_high_entropy(value, hex_is_id=path_segment)
     )
 
 
-def is_high_entropy(value: str) -> bool:
+def is_high_entropy(value: str, *, hex_is_id: bool = False) -> bool:
     """True when a piece of ``value`` between separators looks random: at least 16
     letters and digits, both present, switching between lower case, upper case and
     digits at least every fourth character, and at least 3.5 bits of entropy a
-    character (a hex digest or a base64 key passes; a model name, a date or an
-    environment variable name does not)."""
+    character (a hex digest or a base64 key passes, unless ``hex_is_id``; a model
+    name, a date or an environment variable name does not)."""
     if len(value) < _MIN_RANDOM:
         return False
-    return any(_random(chunk) for chunk in _CHUNKS.findall(value) if len(chunk) >= _MIN_RANDOM)
+    return any(
+        _random(chunk) and not (hex_is_id and _HEX.fullmatch(chunk))
+        for chunk in _CHUNKS.findall(value)
+        if len(chunk) >= _MIN_RANDOM
+    )
 
 
 def _random(chunk: str) -> bool:

@@ -15,7 +15,8 @@ and an ``envVars`` entry naming ``HF_TOKEN`` are no secrets). A value is secret 
   a custom header's value (or any value of a header whose name says it carries a
   credential, ``Authorization``, ``X-Api-Key``, ``X-Api-Pass``...), an ``envVar`` or
   ``envVars`` value that is not an environment variable name, and a URL's user
-  information, query and fragment parameters and path segments (``baseUrl``,
+  information, query and fragment parameters and path segments (a run of hex digits
+  in a path is an account's or a deployment's id, not a key) (``baseUrl``,
   ``healthCheck.url``, any string with a scheme); a URL that does not parse cannot
   be checked and so is secret;
 * it is text under a key the schema does not define (a free-form map such as
@@ -160,7 +161,9 @@ def url_without_credentials(url: str) -> str | None:
     netloc = parts.netloc.rpartition("@")[2]
     segments = parts.path.split("/")
     path = "/".join(
-        PLACEHOLDER_SECRET if looks_like_credential(unquote(segment)) else segment
+        PLACEHOLDER_SECRET
+        if looks_like_credential(unquote(segment), path_segment=True)
+        else segment
         for segment in segments
     )
     query, fragment = (
