@@ -189,7 +189,8 @@ def test_names_and_counts_that_read_like_credentials_pass_strict_and_survive(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """HF_TOKEN and GITHUB_TOKEN as variable names, and the catalog's maxBatchTokens and
-    tpm: validate --strict passes, export writes them, and the next plan is empty."""
+    tpm: validate --strict passes, export writes them, the next plan is empty and
+    apply leaves them as they are."""
     body = minimal_definition(
         "acme:embed",
         apiFormat="embeddings",
@@ -211,6 +212,12 @@ def test_names_and_counts_that_read_like_credentials_pass_strict_and_survive(
         assert strict.exit_code == 0, strict.output
         planned = run("plan", "--models-dir", "models", "--detailed-exitcode", url=catalog.url)
         assert planned.exit_code == 0, planned.output
+        applied = run("apply", "--models-dir", "models", "--auto-approve", url=catalog.url)
+        assert applied.exit_code == 0, applied.output
+        assert [r.method for r in catalog.requests() if r.method != "GET"] == []
+        (entry,) = catalog.catalog()["data"]
+        assert entry["definition"]["embeddingLimits"] == {"maxBatchTokens": 8000}
+        assert entry["definition"]["auth"] == FRIENDLY_AUTH
 
 
 def test_a_server_message_quoting_a_key_is_redacted(tmp_path: Path) -> None:
