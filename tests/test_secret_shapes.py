@@ -151,6 +151,11 @@ def test_export_writes_placeholders_and_warns(server: RegistryServer, tmp_path: 
     assert checked.exit_code == 1
     assert "bot.yaml:" in checked.stderr
     assert PLACEHOLDER_SECRET in checked.stderr
+    # Each placeholder is reported once, as what it is.
+    assert re.search(
+        r"extra\.yaml:\d+: defaultParams\.extra_body\.pwd: TODO-REMOVED", checked.stderr
+    )
+    assert "extra_body.pwd: inline secret" not in checked.stderr
 
 
 def test_validate_refuses_vendor_keys_at_their_line(tmp_path: Path) -> None:

@@ -225,7 +225,7 @@ def _without_secrets(definition: dict[str, Any]) -> tuple[dict[str, Any], list[S
         ):
             container[path[-1]] = PLACEHOLDER_ENV_VAR
             what = "key" if path[-1] == "envVar" else "header"
-            left_out.append(SecretLeftOut(format_path(path), _env_placeholder_fix("it", what)))
+            left_out.append(SecretLeftOut(format_path(path), _env_placeholder_fix(None, what)))
         elif len(path) >= 2 and path[-2] == "headers" and _is_auth(path[:-2]):
             auth = _at(clean, path[:-2])
             name = path[-1]
@@ -256,9 +256,11 @@ _TEXT_FIX = (
 )
 
 
-def _env_placeholder_fix(where: str, what: str) -> str:
+def _env_placeholder_fix(where: str | None, what: str) -> str:
+    """What the file holds instead: the placeholder, at ``where`` (None: in place)."""
+    at = f"{where}: " if where is not None else ""
     return (
-        f"{where}: {PLACEHOLDER_ENV_VAR} stands in for it; replace that with the "
+        f"{at}{PLACEHOLDER_ENV_VAR} stands in for it; replace that with the "
         f"environment variable the server reads the {what} from"
     )
 

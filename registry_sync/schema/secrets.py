@@ -270,7 +270,12 @@ def _elsewhere_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ..
                 if (
                     has_credential_shape(value)
                     or ("://" in value and _secret_url_value(value))
-                    or (type(key) is str and not header_map and _named(key, verdicts))
+                    or (
+                        type(key) is str
+                        and not header_map
+                        and value != PLACEHOLDER_SECRET  # reported as what it is
+                        and _named(key, verdicts)
+                    )
                 ):
                     found.append((*path, key))
             elif kind is dict or kind is list:
