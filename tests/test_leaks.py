@@ -139,6 +139,14 @@ def test_one_rule_decides(definition: dict[str, Any], paths: list[tuple[Any, ...
         ("http://[bad", True),
         ("https://h:notaport/", True),
         ("https://u:p@h/", True),
+        ("https://api.telegram.org/bot1234567890:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1/", True),
+        ("https://h/v1/a1B2c3D4e5F6g7H8i9J0k1L2m3/chat", True),
+        ("https://h/v1?code=a1B2c3D4e5F6g7H8i9J0k1L2m3", True),
+        ("https://h/v1?tenant=a1B2c3D4e5F6g7H8i9J0k1L2m3", True),
+        # Ids in a path: an account's hex id, a UUID, a deployment's name.
+        ("https://gateway.ai.cloudflare.com/v1/5f4dcc3b5aa765d61d8327deb882cf99/gw/openai", False),
+        ("https://h/v1/123e4567-e89b-12d3-a456-426614174000/", False),
+        ("https://h/openai/deployments/Meta-Llama-3.1-70B-Instruct-Turbo/chat", False),
     ],
 )
 def test_url_is_secret(url: str, secret: bool) -> None:

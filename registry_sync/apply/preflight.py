@@ -20,6 +20,7 @@ from registry_sync.errors import ApplyRefused
 from registry_sync.live.entries import LiveEntry
 from registry_sync.plan.compare import comparable, field_changes, known_part
 from registry_sync.plan.model import Action, Change, FieldChange, Plan
+from registry_sync.printable import printable
 from registry_sync.schema.ids import ID_RULE, id_problem, shown_id
 from registry_sync.settings.ignore import IgnoreRule
 
@@ -30,8 +31,9 @@ __all__ = ["refusal", "stale_changes", "unaddressable_changes", "unshown_changes
 
 
 def refusal(reasons: Sequence[str], next_step: str) -> ApplyRefused:
-    """One error naming every reason, then what to do next."""
-    listed = "".join(f"  {reason}\n" for reason in reasons)
+    """One error naming every reason, one a line (an id in it cannot break it), then
+    what to do next."""
+    listed = "".join(f"  {printable(reason)}\n" for reason in reasons)
     return ApplyRefused(f"apply refused; nothing was written:\n{listed}{next_step}")
 
 

@@ -13,6 +13,7 @@ import click
 
 from registry_sync.errors import InvalidConfig, InvalidModels, RegistrySyncError
 from registry_sync.exitcodes import EXIT_ERROR
+from registry_sync.printable import printable_lines
 
 if TYPE_CHECKING:
     from registry_sync.live.sources import LiveSource
@@ -27,11 +28,13 @@ class Output:
         self.color = _want_color() if color is None else color
 
     def out(self, text: str = "", *, nl: bool = True) -> None:
-        # color= stops click from stripping the ANSI codes we chose to emit.
-        click.echo(text, nl=nl, color=self.color)
+        # color= stops click from stripping the ANSI codes we chose to emit. Anything
+        # else unprintable is shown escaped, on a terminal or not: renderers escape
+        # the values they print, this catches what any other line carries.
+        click.echo(printable_lines(text, colour=self.color), nl=nl, color=self.color)
 
     def err(self, text: str = "", *, nl: bool = True) -> None:
-        click.echo(text, err=True, nl=nl, color=self.color)
+        click.echo(printable_lines(text, colour=self.color), err=True, nl=nl, color=self.color)
 
     def ask(self, question: str) -> str:
         """Ask on the terminal and return the answer as typed (empty when just Enter)."""
@@ -72,10 +75,11 @@ def guard(output: Output, run: Callable[[], int]) -> int:
     except (InvalidModels, InvalidConfig) as exc:
         for problem in exc.problems:
             output.err(str(problem))
-        output.err(f"error: {exc}")
+        output.err(f"error: {printable_lines(str(exc))}")
         return EXIT_ERROR
     except RegistrySyncError as exc:
-        output.err(f"error: {exc}")
+        # A server's message, an id or a file name: a colour code in it is no colour.
+        output.err(f"error: {printable_lines(str(exc))}")
         return EXIT_ERROR
 
 

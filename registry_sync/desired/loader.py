@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from registry_sync.desired.parsecache import CachedDocument, CachedFile, ParseCache, content_key
 from registry_sync.errors import ConfigError
 from registry_sync.gcpause import gc_paused
+from registry_sync.schema.credentials import has_credential_shape
 from registry_sync.schema.fields import (
     PATTERN_MEANINGS,
     health_check_form,
@@ -35,6 +36,7 @@ from registry_sync.schema.problems import Problem, Severity
 from registry_sync.schema.reroutes import find_cycles, rules_of
 from registry_sync.schema.secrets import (
     PLACEHOLDER_ENV_VAR,
+    PLACEHOLDER_SECRET,
     is_credential_name,
     may_hold_secrets_elsewhere,
     placeholder_paths,
@@ -64,9 +66,11 @@ __all__ = [
     "NULL_MESSAGE",
     "PLACEHOLDER_MESSAGE",
     "SECRET_MESSAGE",
+    "SECRET_PLACEHOLDER_MESSAGE",
     "SERVER_OWNED_MESSAGE",
     "UNPARSED_URL_MESSAGE",
     "URL_FORM_MESSAGE",
+    "VARIABLE_SECRET_MESSAGE",
     "YAML_SUFFIXES",
     "DesiredDefinition",
     "LoadResult",
@@ -84,6 +88,11 @@ SECRET_MESSAGE = (
     "inline secret; secrets come only as environment variable names "
     "(auth.envVar / auth.envVars), never as values in models/"
 )
+VARIABLE_SECRET_MESSAGE = (
+    "the name of an environment variable belongs here, and this is a key or not a name "
+    "(letters, digits and '_', not starting with a digit): it is taken for a secret and "
+    "never printed; write the name of the variable the server reads"
+)
 UNPARSED_URL_MESSAGE = (
     "not a URL that parses, so it cannot be checked for credentials and is never printed; fix it"
 )
@@ -91,6 +100,10 @@ SERVER_OWNED_MESSAGE = "server-owned field; remove it"
 PLACEHOLDER_MESSAGE = (
     f"{PLACEHOLDER_ENV_VAR} is the placeholder export wrote for a secret: set the name "
     "of the environment variable the server reads"
+)
+SECRET_PLACEHOLDER_MESSAGE = (
+    f"{PLACEHOLDER_SECRET} is the placeholder export wrote for a secret: write the value "
+    "without it, and give the upstream its credentials through auth.envVar or auth.envVars"
 )
 
 URL_FORM_MESSAGE = (
@@ -684,8 +697,10 @@ def _check_document(
     secrets: list[PathParts] = list(secret_paths(data, elsewhere=document.flagged))
     for path in secrets:
         found.append(source.problem(document, path, _secret_message(data, path)))
-    for path in placeholder_paths(data):
-        found.append(source.problem(document, path, PLACEHOLDER_MESSAGE))
+    for path in placeholder_paths(data, elsewhere=document.flagged):
+        placeholder = _value_at(data, path) == PLACEHOLDER_ENV_VAR
+        message = PLACEHOLDER_MESSAGE if placeholder else SECRET_PLACEHOLDER_MESSAGE
+        found.append(source.problem(document, path, message))
     # The models cost a fifth of a second to build: only for files the cache lacks.
     model, validation_error = _schema(api)
     try:
@@ -746,10 +761,17 @@ def _capped(found: list[Problem]) -> list[Problem]:
     return [Problem(shown[0].file, 0, "", summary), *shown]
 
 
-def _secret_message(data: dict[str, Any], path: PathParts) -> str:
+def _value_at(data: dict[str, Any], path: PathParts) -> Any:
     value: Any = data
     for part in path:
         value = value[part]
+    return value
+
+
+def _secret_message(data: dict[str, Any], path: PathParts) -> str:
+    value = _value_at(data, path)
+    if path[-1] == "envVar" or path[-2:-1] == ("envVars",):
+        return VARIABLE_SECRET_MESSAGE
     if isinstance(value, str) and not url_parses(value):
         return UNPARSED_URL_MESSAGE
     return SECRET_MESSAGE
@@ -933,7 +955,7 @@ def _is_sensitive(path: PathParts) -> bool:
 
 
 def _with_value(message: str, value: object, path: PathParts) -> str:
-    if _is_sensitive(path):
+    if _is_sensitive(path) or (isinstance(value, str) and has_credential_shape(value)):
         return message
     return f"{message}, got {_describe(value)}"
 

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry_sync.errors import ConfigError, ExportError, InvalidConfig
-from registry_sync.export.files import printable
 from registry_sync.live.catalog import BYO
 from registry_sync.live.entries import LiveEntry
+from registry_sync.printable import printable
 from registry_sync.schema.generations import Api
 from registry_sync.settings.config import ProjectConfig, parse_config
 from registry_sync.settings.defaults import ACTIVATION_SOURCES

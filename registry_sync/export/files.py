@@ -24,21 +24,23 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import yaml
 from pydantic import BaseModel
 
 from registry_sync.errors import ConfigError, ExportError
 from registry_sync.live.entries import LiveEntry
+from registry_sync.printable import printable
 from registry_sync.schema.definition import definition_model
 from registry_sync.schema.fields import unknown_fields
 from registry_sync.schema.generations import DEFAULT_API
 from registry_sync.schema.secrets import (
     PLACEHOLDER_ENV_VAR,
-    is_credential_parameter,
+    PLACEHOLDER_SECRET,
+    is_secret_variable,
     redact,
     secret_paths,
+    url_without_credentials,
 )
 from registry_sync.schema.server import SERVER_OWNED_FIELDS
 from registry_sync.schema.suggest import Suggester
@@ -56,7 +58,6 @@ __all__ = [
     "assign_paths",
     "in_definition_order",
     "plan_export",
-    "printable",
     "render_definition",
     "write_export",
 ]
@@ -203,26 +204,29 @@ def _without_secrets(definition: dict[str, Any]) -> tuple[dict[str, Any], list[S
         container = _at(clean, path[:-1])
         value = container[path[-1]]
         if isinstance(value, str) and _HAS_SCHEME.match(value):  # baseUrl, healthCheck.url, ...
-            cleaned = _without_credentials(value)
+            cleaned = url_without_credentials(value)
             if cleaned is None:
                 _remove(container, path[-1])
                 left_out.append(SecretLeftOut(format_path(path), _UNPARSED_URL_FIX))
             else:
                 container[path[-1]] = cleaned
-                left_out.append(_url_left_out(format_path(path)))
+                left_out.append(_url_left_out(format_path(path), PLACEHOLDER_SECRET in cleaned))
         elif path[-1] == "value" and _is_auth(path[:-1]):
             auth = _at(clean, path[:-1])
             del auth["value"]
             env_path = format_path((*path[:-1], "envVar"))
-            if "envVar" in auth:
+            if "envVar" in auth and not is_secret_variable(auth["envVar"]):
                 fix = f"{env_path} is kept"
             else:
                 auth["envVar"] = PLACEHOLDER_ENV_VAR
-                fix = (
-                    f"{env_path}: {PLACEHOLDER_ENV_VAR} stands in for it; replace that "
-                    "with the environment variable the server reads the key from"
-                )
+                fix = _env_placeholder_fix(env_path, "key")
             left_out.append(SecretLeftOut(format_path(path), fix))
+        elif (path[-1] == "envVar" and _is_auth(path[:-1])) or (
+            len(path) >= 2 and path[-2] == "envVars" and _is_auth(path[:-2])
+        ):
+            container[path[-1]] = PLACEHOLDER_ENV_VAR
+            what = "key" if path[-1] == "envVar" else "header"
+            left_out.append(SecretLeftOut(format_path(path), _env_placeholder_fix(None, what)))
         elif len(path) >= 2 and path[-2] == "headers" and _is_auth(path[:-2]):
             auth = _at(clean, path[:-2])
             name = path[-1]
@@ -231,18 +235,15 @@ def _without_secrets(definition: dict[str, Any]) -> tuple[dict[str, Any], list[S
             env_vars = auth.setdefault("envVars", {})
             if not isinstance(env_vars, dict):  # a malformed envVars: nowhere to point
                 fix = "the header is not written"
-            elif name in env_vars:
+            elif name in env_vars and not is_secret_variable(env_vars[name]):
                 fix = f"{env_path} is kept"
             else:
                 env_vars[name] = PLACEHOLDER_ENV_VAR
-                fix = (
-                    f"{env_path}: {PLACEHOLDER_ENV_VAR} stands in for it; replace that "
-                    "with the environment variable the server reads the header from"
-                )
+                fix = _env_placeholder_fix(env_path, "header")
             left_out.append(SecretLeftOut(format_path(path), fix))
-        else:  # a field whose name says it holds a credential
-            _remove(container, path[-1])
-            left_out.append(SecretLeftOut(format_path(path), _NAMED_FIX))
+        else:  # text with a key's shape, or under a free-form key named like a credential's
+            container[path[-1]] = PLACEHOLDER_SECRET
+            left_out.append(SecretLeftOut(format_path(path), _TEXT_FIX))
     return clean, left_out
 
 
@@ -250,42 +251,29 @@ _HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _UNPARSED_URL_FIX = (
     "the URL does not parse, so it may hide a credential and is not written; set it by hand"
 )
-_NAMED_FIX = (
-    "not written: its name says it holds a credential; give the upstream its "
-    "credentials through auth.envVar or auth.envVars"
+_TEXT_FIX = (
+    f"{PLACEHOLDER_SECRET} stands in for it (validate refuses it until it is replaced); "
+    "give the upstream its credentials through auth.envVar or auth.envVars"
 )
 
 
-def _url_left_out(field: str) -> SecretLeftOut:
-    return SecretLeftOut(
-        field,
-        "the URL is written without its user name, password and credential parameters; "
-        "give the upstream its credentials through auth instead",
+def _env_placeholder_fix(where: str | None, what: str) -> str:
+    """What the file holds instead: the placeholder, at ``where`` (None: in place)."""
+    at = f"{where}: " if where is not None else ""
+    return (
+        f"{at}{PLACEHOLDER_ENV_VAR} stands in for it; replace that with the "
+        f"environment variable the server reads the {what} from"
     )
 
 
-def _without_credentials(url: str) -> str | None:
-    """``url`` without user information or credential parameters; None when it does
-    not parse."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
-    except ValueError:
-        return None
-    host = parts.netloc.rpartition("@")[2]
-    query, fragment = (
-        urlencode(
-            [
-                (k, v)
-                for k, v in parse_qsl(part, keep_blank_values=True)
-                if not is_credential_parameter(k)
-            ]
+def _url_left_out(field: str, placeholder: bool) -> SecretLeftOut:
+    fix = "the URL is written without its user name, password and credential parameters"
+    if placeholder:
+        fix += (
+            f", and {PLACEHOLDER_SECRET} stands in for each path segment that held a key "
+            "(validate refuses it until it is replaced)"
         )
-        if any(is_credential_parameter(k) for k, _ in parse_qsl(part, keep_blank_values=True))
-        else part
-        for part in (parts.query, parts.fragment)
-    )
-    return urlunsplit(parts._replace(netloc=host, query=query, fragment=fragment))
+    return SecretLeftOut(field, fix + "; give the upstream its credentials through auth instead")
 
 
 def _is_auth(path: Sequence[str | int]) -> bool:
@@ -297,7 +285,7 @@ def _remove(container: Any, key: str | int) -> None:
     if isinstance(container, dict):
         del container[key]
     else:  # an item of a list: keep the positions of the others
-        container[key] = PLACEHOLDER_ENV_VAR
+        container[key] = PLACEHOLDER_SECRET
 
 
 def _at(document: dict[str, Any], path: Sequence[str | int]) -> Any:
@@ -305,11 +293,6 @@ def _at(document: dict[str, Any], path: Sequence[str | int]) -> Any:
     for key in path:
         target = target[key]
     return target
-
-
-def printable(text: str) -> str:
-    """``text`` safe for a one-line comment or message: no newline, no escape code."""
-    return "".join(char if char.isprintable() else "?" for char in text)
 
 
 # --- key order ----------------------------------------------------------------------------

@@ -24,10 +24,11 @@ from typing import Any
 from registry_sync.desired.loader import DesiredDefinition
 from registry_sync.desired.variables import has_variable
 from registry_sync.errors import EditRefused
-from registry_sync.export.files import SecretLeftOut, plan_export, printable
+from registry_sync.export.files import SecretLeftOut, plan_export
 from registry_sync.live.entries import LiveEntry
 from registry_sync.plan.compare import comparable
 from registry_sync.plan.model import Action, Plan
+from registry_sync.printable import printable
 from registry_sync.schema.secrets import PLACEHOLDER_ENV_VAR
 from registry_sync.schema.values import format_path, is_number
 from registry_sync.settings.ignore import IgnoreRule

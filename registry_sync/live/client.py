@@ -48,6 +48,7 @@ from registry_sync.live.dialects import (
 from registry_sync.live.entries import LiveEntry, one_line
 from registry_sync.live.network import NetworkDeadline, RetryPolicy
 from registry_sync.schema.generations import Api, check_api
+from registry_sync.schema.secrets import redact_text
 from registry_sync.settings.defaults import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 
 __all__ = [
@@ -382,7 +383,7 @@ class RegistryClient:
                     method,
                     path,
                     response.status_code,
-                    self._scrub(_error_message(response)) + gave_up,
+                    _shortened(redact_text(self._scrub(_error_message(response)))) + gave_up,
                     self.advice.refused(response.status_code, method, self.base_url),
                 )
             self._sleep(delay)
@@ -559,7 +560,7 @@ def _describe(exc: httpx.HTTPError) -> str:
 
 
 def _error_message(response: httpx.Response) -> str:
-    """The message an error body carries, on one line, at most ~300 characters."""
+    """The message an error body carries, on one line (see :func:`_shortened`)."""
     try:
         document = json.loads(response.content)
     except ValueError:
@@ -567,7 +568,13 @@ def _error_message(response: httpx.Response) -> str:
     message = _message_in(document)
     if message is None:
         message = response.content.decode("utf-8", "replace")
-    message = " ".join(message.split())
+    return " ".join(message.split())
+
+
+def _shortened(message: str) -> str:
+    """``message`` cut to about 300 characters. Callers first scrub the API key from
+    it and show each key of a well-known format it quotes (a body may quote what the
+    registry holds) as ``(sensitive)``, so that no key is shown cut short."""
     if len(message) > _MESSAGE_LIMIT:
         message = message[: _MESSAGE_LIMIT - 1] + "…"
     return message

@@ -17,10 +17,11 @@ from registry_sync.export.activation import (
     plan_config_edit,
     write_config_edit,
 )
-from registry_sync.export.files import Export, plan_export, printable, write_export
+from registry_sync.export.files import Export, plan_export, write_export
 from registry_sync.live.catalog import BYO
 from registry_sync.live.entries import LiveEntry
 from registry_sync.live.sources import LiveSource, fetch_live
+from registry_sync.printable import printable
 from registry_sync.schema.problems import Problem
 from registry_sync.settings.config import find_config
 from registry_sync.settings.defaults import CONFIG_FILE

@@ -11,13 +11,14 @@ from pathlib import Path
 from registry_sync.desired.checks import Warn
 from registry_sync.desired.load import load_effective
 from registry_sync.errors import EditRefused, ExportError
-from registry_sync.export.files import Export, plan_export, printable, write_export
+from registry_sync.export.files import Export, plan_export, write_export
 from registry_sync.export.pull import Skipped, apply_edits, pull_edits
 from registry_sync.live.catalog import BYO
 from registry_sync.live.sources import LiveState
 from registry_sync.operations.inputs import desired_and_live
 from registry_sync.operations.plan import PlanRequest, plan_from
 from registry_sync.plan.compare import top_key
+from registry_sync.printable import printable
 from registry_sync.yamlio.roundtrip import check_reads_back, write_edited
 
 __all__ = ["PullOutcome", "PullRequest", "pull"]

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from registry_sync.apply.health import ModelHealth
+from registry_sync.printable import printable
 from registry_sync.render.markdown import code_span, escape_text
 
 __all__ = [
@@ -49,7 +50,13 @@ def health_counts(rows: Sequence[ModelHealth]) -> dict[str, int]:
 
 def render_health_text(rows: Sequence[ModelHealth]) -> str:
     """An aligned table and a closing line, ending with a newline."""
-    table = [_HEADERS, *((row.id, _available(row), _when(row), row.error or "") for row in rows)]
+    table = [
+        _HEADERS,
+        *(
+            (printable(row.id), _available(row), _when(row), printable(row.error or ""))
+            for row in rows
+        ),
+    ]
     widths = [max(len(line[column]) for line in table) for column in range(3)]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(line[:3], widths, strict=True))

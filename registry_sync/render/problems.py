@@ -21,6 +21,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from registry_sync.printable import printable
 from registry_sync.schema.problems import Problem
 
 __all__ = [
@@ -97,8 +98,9 @@ def annotation(level: str, message: str, *, title: str = "", file: str = "", lin
 
 
 def escape_data(text: str) -> str:
-    """A workflow command's message: ``%``, CR and LF escaped."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's message: ``%``, CR and LF escaped, and every other
+    unprintable character (an escape sequence, a bidi override) shown escaped."""
+    return printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:

@@ -40,6 +40,7 @@ from typing import Any
 from registry_sync.apply.applier import ApplyResult, EntryResult, Outcome
 from registry_sync.apply.health import EntryHealth, HealthReport, HealthState
 from registry_sync.plan.model import Action
+from registry_sync.printable import printable, printable_lines
 from registry_sync.render.formats import View
 
 __all__ = [
@@ -125,7 +126,7 @@ def render_result_text(
         if entry.restore is not None:
             lines.append("      Definition to restore (POST it, or run apply again):")
             text = json.dumps(dict(entry.restore), indent=2, ensure_ascii=False)
-            lines.extend("      " + line for line in text.splitlines())
+            lines.extend("      " + line for line in printable_lines(text).splitlines())
     lines.append("")
     lines.append(paint(_BOLD, closing_line(result)))
     if not result.complete:
@@ -139,7 +140,7 @@ def render_result_text(
     if result.unconfirmed is not None:
         lines.append(
             "warning: the registry could not be read again to confirm the writes "
-            f"({result.unconfirmed}); run `registry-sync plan` to check"
+            f"({printable(result.unconfirmed)}); run `registry-sync plan` to check"
         )
     if health is not None:
         lines.extend(_health_lines(health, paint))
@@ -156,8 +157,8 @@ def _health_lines(health: HealthReport, paint: Callable[[str, str], str]) -> lis
     if not unhealthy:
         return lines
     lines.append("")
-    names = ", ".join(entry.id for entry in unhealthy)
-    kept = [entry.id for entry in unhealthy if entry.rollback is None]
+    names = ", ".join(printable(entry.id) for entry in unhealthy)
+    kept = [printable(entry.id) for entry in unhealthy if entry.rollback is None]
     if kept:
         lines.append(
             paint(_BOLD, f"Unhealthy after apply: {', '.join(kept)}.")
@@ -181,28 +182,31 @@ def _health_lines(health: HealthReport, paint: Callable[[str, str], str]) -> lis
 
 
 def _health_line(entry: EntryHealth, paint: Callable[[str, str], str]) -> str:
+    shown_id, error = printable(entry.id), printable(str(entry.error))
     if entry.state is HealthState.HEALTHY:
-        return f"{paint(_GREEN, 'healthy')}    {entry.id}"
+        return f"{paint(_GREEN, 'healthy')}    {shown_id}"
     if entry.state is HealthState.NOT_PROBED:
-        return f"{paint(_YELLOW, 'not probed')} {entry.id}: {entry.error}"
+        return f"{paint(_YELLOW, 'not probed')} {shown_id}: {error}"
     if entry.state is HealthState.UNKNOWN:
-        return f"{paint(_YELLOW, 'unknown')}    {entry.id}: {entry.error}"
-    line = f"{paint(_RED, 'UNHEALTHY')}  {entry.id}: {entry.error}"
+        return f"{paint(_YELLOW, 'unknown')}    {shown_id}: {error}"
+    line = f"{paint(_RED, 'UNHEALTHY')}  {shown_id}: {error}"
     rollback = entry.rollback
     if rollback is None:
         return line
+    detail = printable(rollback.detail)
     if rollback.succeeded:
-        return f"{line}; rolled back ({rollback.how}): {rollback.detail}"
-    return f"{line}; {paint(_RED, 'ROLLBACK FAILED')} ({rollback.how}): {rollback.detail}"
+        return f"{line}; rolled back ({rollback.how}): {detail}"
+    return f"{line}; {paint(_RED, 'ROLLBACK FAILED')} ({rollback.how}): {detail}"
 
 
 def _entry_line(entry: EntryResult, paint: Callable[[str, str], str]) -> str:
     symbol = paint(_COLOURS[entry.outcome], _SYMBOLS[entry.action])
+    shown_id, detail = printable(entry.id), printable(entry.detail)
     if entry.outcome is Outcome.DONE:
-        return f"{symbol} {entry.id}: {entry.detail}"
+        return f"{symbol} {shown_id}: {detail}"
     word = "FAILED" if entry.outcome is Outcome.FAILED else "skipped"
     label = paint(_COLOURS[entry.outcome], word)
-    return f"{symbol} {entry.id}: {label} ({entry.action.value}): {entry.detail}"
+    return f"{symbol} {shown_id}: {label} ({entry.action.value}): {detail}"
 
 
 def result_document(result: ApplyResult, health: HealthReport | None = None) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from registry_sync.plan.model import Action, Change, ChangeKind, FieldChange, Plan, Risk
+from registry_sync.printable import printable, printable_lines
 from registry_sync.schema.secrets import SENSITIVE
 from registry_sync.schema.values import format_path
 
@@ -83,10 +84,11 @@ def render_text(plan: Plan, *, color: bool = False, compact: bool = False) -> st
     paint = _Painter(color)
     lines: list[str] = []
     if plan.environment is not None:
-        lines.append(paint(_BOLD, f"Environment {plan.environment} ({plan.registry})"))
+        lines.append(paint(_BOLD, printable(f"Environment {plan.environment} ({plan.registry})")))
         if plan.environment_api_url is not None:
             lines.append(
-                f"--api-url replaces this environment's api_url {plan.environment_api_url}."
+                "--api-url replaces this environment's api_url "
+                f"{printable(plan.environment_api_url)}."
             )
         lines.append("")
     if plan.partial:
@@ -102,7 +104,7 @@ def render_text(plan: Plan, *, color: bool = False, compact: bool = False) -> st
         noun = _plural(count, "violation", "violations")
         lines.append(paint(_RED, f"Violations: apply will refuse this plan ({count} {noun}):"))
         lines.extend(
-            f"  {paint(_RED, 'x')} {violation.rule}: {violation.message}"
+            f"  {paint(_RED, 'x')} {printable(violation.rule)}: {printable(violation.message)}"
             for violation in plan.violations
         )
         lines.append("")
@@ -124,7 +126,7 @@ def render_text(plan: Plan, *, color: bool = False, compact: bool = False) -> st
             f"Unmanaged: {len(unmanaged)} live {_plural(len(unmanaged), 'entry', 'entries')} "
             f"not declared in {plan.models_dir}/ (left alone; --prune deletes them):"
         )
-        lines.extend(f"  {paint(_DIM, '?')} {change.id}" for change in unmanaged)
+        lines.extend(f"  {paint(_DIM, '?')} {printable(change.id)}" for change in unmanaged)
         lines.append("")
     lines.append(paint(_BOLD, summary_line(plan)))
     if plan.writes:
@@ -141,8 +143,8 @@ def render_text(plan: Plan, *, color: bool = False, compact: bool = False) -> st
 def registry_name(registry: str) -> str:
     """How a plan's registry reads: its URL, or the snapshot file it was made from."""
     if registry.startswith("file:"):
-        return f"the snapshot {registry[len('file:') :]} (offline; cannot be applied)"
-    return registry
+        return f"the snapshot {printable(registry[len('file:') :])} (offline; cannot be applied)"
+    return printable(registry)
 
 
 def header_line(plan: Plan) -> str:
@@ -150,14 +152,17 @@ def header_line(plan: Plan) -> str:
     registry speaks."""
     if plan.registry.startswith("file:"):
         return f"Plan against {registry_name(plan.registry)} ({plan.api} API):"
-    return f"registry-sync will perform the following actions on {plan.registry} ({plan.api} API):"
+    return (
+        "registry-sync will perform the following actions on "
+        f"{registry_name(plan.registry)} ({plan.api} API):"
+    )
 
 
 def target_line(plan: Plan) -> str:
     """Says a ``--target`` plan is partial, and what it left out; "" for a full plan."""
     if not plan.partial:
         return ""
-    patterns = " ".join(f"--target {pattern}" for pattern in plan.targets)
+    patterns = " ".join(f"--target {printable(pattern)}" for pattern in plan.targets)
     left = (
         f"; {plan.untargeted} other mutable live "
         f"{_plural(plan.untargeted, 'entry was', 'entries were')} not compared"
@@ -171,7 +176,7 @@ def unknown_fields_line(plan: Plan) -> str:
     """Names the live fields this version cannot compare, so no reviewer assumes it did."""
     if not plan.unknown_live_fields:
         return ""
-    names = ", ".join(plan.unknown_live_fields)
+    names = printable(", ".join(plan.unknown_live_fields))
     return (
         f"Not compared: live {_plural(len(plan.unknown_live_fields), 'field', 'fields')} "
         f"this version of registry-sync does not know: {names}."
@@ -184,7 +189,7 @@ def summary_line(plan: Plan) -> str:
     if not plan.has_changes:
         unmanaged = f" {counts['unmanaged']} unmanaged." if counts["unmanaged"] else ""
         which = "The targeted entries match" if plan.partial else "The registry matches"
-        return f"No changes. {which} {plan.models_dir}/.{unmanaged}"
+        return f"No changes. {which} {printable(plan.models_dir)}/.{unmanaged}"
     conflicts = _plural(counts["conflict"], "conflict", "conflicts")
     tail = f"{counts['conflict']} read-only {conflicts}, {counts['unmanaged']} unmanaged."
     serving = (
@@ -226,24 +231,27 @@ def unchanged_line(plan: Plan) -> str:
 
 def _block(change: Change, paint: _Painter) -> list[str]:
     symbol, phrase, colour = _HEADS[change.action]
-    where = f"{change.file}:{change.line}" if change.file else "not in models/"
+    where = f"{printable(change.file)}:{change.line}" if change.file else "not in models/"
     mark = (
         f" {paint(_RISK_COLOURS[change.risk], f'[{change.risk.value}]')}"
         if change.risk is not Risk.SAFE
         else ""
     )
     where = paint(_DIM, f"({where})")
-    lines = [f"  {paint(colour, symbol)} {paint(_BOLD, change.id)} {phrase}{mark}  {where}"]
-    lines.append(f"      {paint(_DIM, '# ' + change.reason)}")
+    shown_id = paint(_BOLD, printable(change.id))
+    lines = [f"  {paint(colour, symbol)} {shown_id} {phrase}{mark}  {where}"]
+    lines.append(f"      {paint(_DIM, '# ' + printable(change.reason))}")
     down = down_note(change)
     if down:
-        lines.append(f"      {paint(_RED, '!')} {paint(_RED, down)}")
+        lines.append(f"      {paint(_RED, '!')} {paint(_RED, printable(down))}")
     lines.extend(
-        f"      {paint(_RISK_COLOURS[change.risk], '!')} {reason}" for reason in change.risk_reasons
+        f"      {paint(_RISK_COLOURS[change.risk], '!')} {printable(reason)}"
+        for reason in change.risk_reasons
     )
     serving = serving_note(change)
     if serving:
-        lines.append(f"      {paint(_GREEN if change.activate else _RED, '>')} {serving}")
+        mark = paint(_GREEN if change.activate else _RED, ">")
+        lines.append(f"      {mark} {printable(serving)}")
     if change.action is Action.CREATE and change.body is not None:
         lines.extend(_created_fields(change.body, paint))
     for item in change.changes:
@@ -287,7 +295,7 @@ def _created_fields(body: Mapping[str, Any], paint: _Painter) -> list[str]:
     fields = created_fields(body)
     width = min(max(len(path) for path, _ in fields), _ALIGN_LIMIT)
     mark = paint(_GREEN, "+")
-    return [f"      {mark} {path.ljust(width)} = {value}" for path, value in fields]
+    return [f"      {mark} {printable(path).ljust(width)} = {value}" for path, value in fields]
 
 
 def created_fields(body: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -337,12 +345,13 @@ def _compact_line(change: Change, paint: _Painter) -> str:
     risk = f" [{change.risk.value}]" if change.risk is not Risk.SAFE else ""
     conflict = " CONFLICT" if change.conflict else ""
     conflict += " DOWN NOW" if down_note(change) else ""
-    head = f"{symbol.rjust(3)} {change.id}{risk}{conflict}"
-    detail = touched_fields(change)
+    shown_id = printable(change.id)
+    head = f"{symbol.rjust(3)} {shown_id}{risk}{conflict}"
+    detail = printable(touched_fields(change))
     room = _COMPACT_WIDTH - len(head) - 2
     if len(detail) > room:
         detail = detail[: max(room - 1, 0)] + "…"
-    painted = f"{paint(colour, symbol.rjust(3))} {paint(_BOLD, change.id)}"
+    painted = f"{paint(colour, symbol.rjust(3))} {paint(_BOLD, shown_id)}"
     if risk:
         painted += paint(_RISK_COLOURS[change.risk], risk)
     if conflict:
@@ -356,23 +365,24 @@ def _block_value(value: Any, *, indent: int) -> str:
     if len(flat) <= _FLAT_LIMIT or not isinstance(value, (dict, list)):
         return flat
     nested = json.dumps(value, ensure_ascii=False, indent=2)
-    nested = nested.replace(json.dumps(SENSITIVE), SENSITIVE)
+    nested = printable_lines(nested.replace(json.dumps(SENSITIVE), SENSITIVE))
     return nested.replace("\n", "\n" + " " * indent)
 
 
 def _field_line(item: FieldChange, paint: _Painter) -> str:
     mark = paint(_FIELD_COLOURS[item.kind], _FIELD_MARKS[item.kind])
-    indent = 8 + len(item.path) + 2
+    path = printable(item.path)
+    indent = 8 + len(path) + 2
     before = _block_value(item.before, indent=indent)
     after = _block_value(item.after, indent=indent)
     if item.kind is ChangeKind.ADDED:
-        text = f"{mark} {item.path}: {after}"
+        text = f"{mark} {path}: {after}"
     elif item.kind is ChangeKind.REMOVED:
-        text = f"{mark} {item.path}: {before} -> {REMOVED}"
+        text = f"{mark} {path}: {before} -> {REMOVED}"
     else:
-        text = f"{mark} {item.path}: {before} -> {after}"
+        text = f"{mark} {path}: {before} -> {after}"
     if item.origin is not None:
-        text += "  " + paint(_DIM, f"({item.origin})")
+        text += "  " + paint(_DIM, printable(f"({item.origin})"))
     return text
 
 
@@ -382,11 +392,13 @@ SET_AT_APPLY = "(set at apply)"
 
 
 def format_value(value: Any) -> str:
-    """A value as a reviewer reads it: JSON, except ``(sensitive)`` stays bare."""
+    """A value as a reviewer reads it: JSON, except ``(sensitive)`` stays bare; on one
+    line, with every unprintable character escaped (JSON leaves C1 controls and bidi
+    overrides as they are)."""
     if value == SENSITIVE:
         return SENSITIVE
     text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-    return text.replace(json.dumps(SENSITIVE), SENSITIVE)
+    return printable(text.replace(json.dumps(SENSITIVE), SENSITIVE))
 
 
 def _plural(count: int, one: str, many: str) -> str:

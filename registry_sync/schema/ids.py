@@ -23,6 +23,8 @@ import unicodedata
 from collections.abc import Sequence
 from urllib.parse import quote
 
+from registry_sync.printable import printable
+
 __all__ = [
     "ID_RULE",
     "UnaddressableId",
@@ -68,9 +70,10 @@ def id_problem(model_id: str) -> str | None:
 
 
 def shown_id(model_id: str) -> str:
-    """``model_id`` quoted, with every character that is not printable escaped, so a
-    hostile id shows on one line and cannot drive a terminal."""
-    return repr(model_id)
+    """``model_id`` quoted, with every character that is not printable escaped by the
+    one sanitiser (:func:`registry_sync.printable.printable`), so a hostile id shows on
+    one line and cannot drive a terminal."""
+    return f"'{printable(model_id)}'"
 
 
 def unaddressable_warning(ids: Sequence[str]) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from registry_sync.printable import printable
+
 __all__ = ["Problem", "Severity"]
 
 Severity = Literal["error", "warning"]
@@ -26,8 +28,9 @@ class Problem:
     severity: Severity = "error"
 
     def __str__(self) -> str:
+        """``file:line: path: message`` on one line, unprintable characters escaped."""
         where = f"{self.file}:{self.line}" if self.line else self.file
         message = f"warning: {self.message}" if self.severity == "warning" else self.message
         if self.path:
-            return f"{where}: {self.path}: {message}"
-        return f"{where}: {message}"
+            return printable(f"{where}: {self.path}: {message}")
+        return printable(f"{where}: {message}")

@@ -3,16 +3,25 @@
 A secret is never written to models/, never printed and never put in a plan. One
 rule, :func:`secret_paths`, serves the loader (reject secrets in files), the planner
 and renderers (show ``(sensitive)`` for secrets seen in live definitions), saved
-plans and export (placeholders). A value is secret when it is:
+plans and export (placeholders). Which places carry credentials comes from the API's
+schema, never from the words in a schema field's name (``maxBatchTokens``, ``tpm``
+and an ``envVars`` entry naming ``HF_TOKEN`` are no secrets). A value is secret when:
 
-* an auth ``value``, or a custom header that carries a credential (by name or value);
-* under any key whose name looks like a credential (``key``, ``token``, ``secret``,
-  ``password``, ``authorization``, ``subscription``, ``signature``, ...), anywhere,
-  except the environment variable *names* of ``envVars`` and numbers or flags under
-  such a name (a count like ``maxBatchTokens`` is no credential);
-* a URL (``baseUrl``, ``healthCheck.url``, or any string with a scheme) with a user
-  name or password, or a credential-looking query or fragment parameter -- or one
-  that does not parse, which cannot be checked and so is treated as secret.
+* it holds a key in a well-known format, anywhere in a definition
+  (:func:`registry_sync.schema.credentials.has_credential_shape`);
+* it sits where the schema puts credentials and looks like one
+  (:func:`registry_sync.schema.credentials.looks_like_credential`: also a
+  ``Bearer``/``Basic`` value or long random-looking text): an auth ``value`` (always),
+  a custom header's value (or any value of a header whose name says it carries a
+  credential, ``Authorization``, ``X-Api-Key``, ``X-Api-Pass``...), an ``envVar`` or
+  ``envVars`` value that is not an environment variable name, and a URL's user
+  information, query and fragment parameters and path segments (a run of hex digits
+  in a path is an account's or a deployment's id, not a key) (``baseUrl``,
+  ``healthCheck.url``, any string with a scheme); a URL that does not parse cannot
+  be checked and so is secret;
+* it is text under a key the schema does not define (a free-form map such as
+  ``defaultParams.extra_body``, or a field unknown to this version) whose name is a
+  credential's: ``password``, ``pwd``, ``apiKey``, ``client_secret``, ``token``...
 """
 
 from __future__ import annotations
@@ -21,64 +30,95 @@ import functools
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
+from registry_sync.schema.credentials import (
+    credential_spans,
+    has_credential_shape,
+    looks_like_credential,
+)
 from registry_sync.schema.values import deep_copy
 
 __all__ = [
     "PLACEHOLDER_ENV_VAR",
+    "PLACEHOLDER_SECRET",
     "SENSITIVE",
     "is_credential_header",
     "is_credential_name",
     "is_credential_parameter",
+    "is_secret_variable",
     "may_hold_secrets_elsewhere",
     "placeholder_paths",
     "redact",
+    "redact_text",
     "secret_paths",
     "url_has_credentials",
     "url_is_secret",
     "url_parses",
+    "url_without_credentials",
 ]
 
 SENSITIVE = "(sensitive)"
 # What export writes where a live secret was: a valid name, so the file still reads,
 # but validate rejects it until someone names the real variable.
 PLACEHOLDER_ENV_VAR = "TODO_SET_ENV_VAR_NAME"
+# ... and in any other text (a URL's path segment, a field holding a key): validate
+# rejects a value holding it too, so the placeholder is never sent.
+PLACEHOLDER_SECRET = "TODO-REMOVED-SECRET"
 
-_CREDENTIAL_HEADER = re.compile(
-    r"(authorization|auth|api[-_]?key|token|secret|password|passwd|cookie|credential|signature)",
-    re.IGNORECASE,
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A name says it holds a credential when one of its words is one of these (words
+# split at '-', '_', '.' and case changes: X-Api-Pass, apiKey, CLIENT_SECRET) ...
+_CREDENTIAL_WORDS = frozenset(
+    {
+        "auth",
+        "authorization",
+        "bearer",
+        "cookie",
+        "credential",
+        "credentials",
+        "pass",
+        "passphrase",
+        "session",
+        "signature",
+    }
 )
-_CREDENTIAL_VALUE = re.compile(
-    r"^(bearer|basic|token|digest)\s+\S+|^(sk|pk|rk|gsk|xai|ghp|gho|glpat)[-_]\S{8,}",
-    re.IGNORECASE,
-)
-_TOKEN_LIKE = re.compile(r"^[A-Za-z0-9_\-.+/=]{24,}$")
-# Key names, anywhere in a definition, and URL parameter names.
-_CREDENTIAL_NAME = re.compile(
-    r"key|token|secret|passw|authoriz|subscription|signature|credential|cookie|session",
-    re.IGNORECASE,
-)
-_CREDENTIAL_PARAMETER = re.compile(r"^(sig|code|auth|jwt|pwd|pass)$", re.IGNORECASE)
+# ... or ends with one of these (apikey, accesstoken, clientsecret, X-Api-Key).
+_CREDENTIAL_ENDINGS = ("key", "token", "secret", "password", "passwd", "pwd")
+# URL parameters have a few short names of their own.
+_CREDENTIAL_PARAMETERS = frozenset({"sig", "code", "jwt"})
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-# Mappings whose values are names of environment variables, not secrets.
-_NAME_MAPPINGS = frozenset({"envVars"})
+# Maps whose keys are header names, not fields.
+_HEADER_MAPS = frozenset({"headers", "envVars"})
+
+
+def is_credential_name(name: object) -> bool:
+    """True when a name (a header's, a URL parameter's, a free-form key) says that its
+    value is a credential. Never asked of the schema's own field names."""
+    return isinstance(name, str) and _credential_name(name)
 
 
 def is_credential_header(name: str, value: object) -> bool:
-    """True when a custom header carries a credential, judged by its name or value."""
-    if _CREDENTIAL_HEADER.search(name):
+    """True when a custom header carries a credential: its name says so, or its value
+    looks like one (a header value is a place credentials go, by the schema)."""
+    if _credential_name(name):
         return True
-    if not isinstance(value, str):
+    return isinstance(value, str) and looks_like_credential(value)
+
+
+def is_credential_parameter(name: str) -> bool:
+    """True when a URL query or fragment parameter name looks like a credential's."""
+    return _credential_name(name) or name.lower() in _CREDENTIAL_PARAMETERS
+
+
+def is_secret_variable(value: object) -> bool:
+    """True when an ``envVar``/``envVars`` value, where the schema wants the *name* of
+    an environment variable, is something else: not a name at all, or a key that
+    happens to read as one (``sk_live_...``, ``ghp_...``, ``AKIA...``, random text)."""
+    if not isinstance(value, str) or not value:
         return False
-    if _CREDENTIAL_VALUE.search(value.strip()):
-        return True
-    token = value.strip()
-    return bool(
-        _TOKEN_LIKE.match(token)
-        and any(c.isdigit() for c in token)
-        and any(c.isalpha() for c in token)
-    )
+    return not _VARIABLE_NAME.match(value) or looks_like_credential(value)
 
 
 def url_has_credentials(url: object) -> bool:
@@ -92,16 +132,6 @@ def url_has_credentials(url: object) -> bool:
     return parts.username is not None or parts.password is not None
 
 
-def is_credential_name(name: object) -> bool:
-    """True when a key or parameter name looks like it holds a credential."""
-    return isinstance(name, str) and _credential_key(name)
-
-
-def is_credential_parameter(name: str) -> bool:
-    """True when a URL query or fragment parameter name looks like a credential."""
-    return is_credential_name(name) or bool(_CREDENTIAL_PARAMETER.match(name))
-
-
 def url_parses(url: str) -> bool:
     """True when ``url`` can be split into its parts (and its port is a number)."""
     try:
@@ -113,42 +143,77 @@ def url_parses(url: str) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def url_is_secret(url: str) -> bool:
-    """True when a URL carries a credential (user information, a credential-looking
-    query or fragment parameter), or does not parse and so cannot be checked."""
+    """True when a URL carries a credential (user information, a credential query or
+    fragment parameter, a path segment that looks like a key), or does not parse and
+    so cannot be checked."""
     if not url_parses(url):
         return True
+    return url_without_credentials(url) != url or has_credential_shape(url)
+
+
+def url_without_credentials(url: str) -> str | None:
+    """``url`` without its user information and credential parameters, and with each
+    path segment that looks like a credential replaced by :data:`PLACEHOLDER_SECRET`;
+    None when it does not parse. The same text when it holds no credential."""
+    if not url_parses(url):
+        return None
     parts = urlsplit(url)
-    if parts.username is not None or parts.password is not None:
-        return True
-    return any(
-        is_credential_parameter(name)
-        for part in (parts.query, parts.fragment)
-        for name, _ in parse_qsl(part, keep_blank_values=True)
+    netloc = parts.netloc.rpartition("@")[2]
+    segments = parts.path.split("/")
+    path = "/".join(
+        PLACEHOLDER_SECRET
+        if looks_like_credential(unquote(segment), path_segment=True)
+        else segment
+        for segment in segments
     )
+    query, fragment = (
+        _without_credential_parameters(part) for part in (parts.query, parts.fragment)
+    )
+    cleaned = parts._replace(netloc=netloc, path=path, query=query, fragment=fragment)
+    if cleaned == parts:
+        return url
+    return urlunsplit(cleaned)
 
 
-def may_hold_secrets_elsewhere(names: set[str], links: list[str]) -> bool:
-    """False when a definition whose keys (anywhere) are ``names`` and whose text
-    values holding ``://`` are ``links`` has no secret outside the known places: no
-    key looks like a credential's and no link is secret. The YAML reader collects
-    both while building a file's data, so the loader need not walk it again."""
+def _without_credential_parameters(part: str) -> str:
+    pairs = parse_qsl(part, keep_blank_values=True)
+    kept = [
+        (name, value)
+        for name, value in pairs
+        if not (is_credential_parameter(name) or looks_like_credential(value))
+    ]
+    return part if len(kept) == len(pairs) else urlencode(kept)
+
+
+def may_hold_secrets_elsewhere(names: set[str], texts: list[str]) -> bool:
+    """False when a definition whose keys (anywhere) are ``names`` has no secret
+    outside the known places, nor a placeholder export wrote, given ``texts``: every
+    text value in it that holds ``://`` or is long enough to hold a key (the YAML
+    reader collects both while building a file's data, so the loader need not walk
+    it again). No key the schema does not define is named like a credential's, no
+    link is secret, no text has a key's shape or holds :data:`PLACEHOLDER_SECRET`."""
     verdicts = _KEY_VERDICTS
     for name in names:
         credential = verdicts.get(name)
         if credential is None:
-            credential = _credential_key(name)
+            credential = _free_form_credential(name)
         if credential:
             return True
-    return any(_secret_url_value(link) for link in links)
+    # One search over them all: no format spans a line break.
+    joined = "\n".join(texts)
+    if has_credential_shape(joined) or PLACEHOLDER_SECRET in joined:
+        return True
+    return any(_secret_url_value(text) for text in texts if "://" in text)
 
 
 def secret_paths(
     definition: dict[str, Any], *, elsewhere: bool = True
 ) -> Iterator[tuple[str | int, ...]]:
     """Yield the key paths of every secret in a definition: the known places first
-    (URLs, auth values, headers), then the rest (unless ``elsewhere`` is False: the
-    caller knows there is none, :func:`may_hold_secrets_elsewhere`). A path is never
-    below one already yielded."""
+    (URLs, auth values, headers, environment variable names), then the rest (unless
+    ``elsewhere`` is False: the caller knows there is none,
+    :func:`may_hold_secrets_elsewhere`).
+    A path is never below one already yielded."""
     found: list[tuple[str | int, ...]] = []
     base_url = definition.get("baseUrl")
     if isinstance(base_url, str) and url_is_secret(base_url):
@@ -161,67 +226,107 @@ def secret_paths(
     for auth, prefix in _auth_objects(definition):
         if "value" in auth:
             found.append((*prefix, "value"))
+        if is_secret_variable(auth.get("envVar")):
+            found.append((*prefix, "envVar"))
         headers = auth.get("headers")
         if isinstance(headers, dict):
             for name, value in headers.items():
                 if is_credential_header(str(name), value):
                     found.append((*prefix, "headers", name))
+        env_vars = auth.get("envVars")
+        if isinstance(env_vars, dict):
+            for name, value in env_vars.items():
+                if is_secret_variable(value):
+                    found.append((*prefix, "envVars", name))
     yield from found
     if not elsewhere:
         return
     known = set(found)
-    for path in _named_paths(definition):
+    for path in _elsewhere_paths(definition):
         if not any(path[:length] in known for length in range(1, len(path) + 1)):
             yield path
 
 
-def _named_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
-    """Values under credential-looking keys, and secret URLs, anywhere.
+def _elsewhere_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
+    """Text with a credential's shape and secret URLs anywhere, and text under
+    free-form keys named like a credential's.
 
     Iterative (a live definition may nest deeper than the recursion limit), and cheap
     on the common case: key names are judged once each (:data:`_KEY_VERDICTS`),
-    strings without ``://`` at a glance, and a path is built only for a container
-    to visit or a secret found.
+    short strings at a glance, and a path is built only for a container to visit or
+    a secret found.
     """
-    pending: list[tuple[dict[str, Any] | list[Any], tuple[str | int, ...]]] = [(definition, ())]
+    pending: list[tuple[dict[str, Any] | list[Any], tuple[str | int, ...], bool]] = [
+        (definition, (), False)
+    ]
     found: list[tuple[str | int, ...]] = []
     verdicts = _KEY_VERDICTS
     while pending:
-        node, path = pending.pop()
+        node, path, header_map = pending.pop()
         items = node.items() if type(node) is dict else enumerate(node)
         for key, value in items:
-            if type(key) is str:
-                if key in _NAME_MAPPINGS:
-                    continue
-                credential = verdicts.get(key)
-                if credential is None:
-                    credential = _credential_key(key)
-                # A number or a flag is a count or a setting (``maxBatchTokens``,
-                # ``tpm``), never a credential: those are text.
-                if credential and value is not None and type(value) not in _NOT_CREDENTIALS:
-                    found.append((*path, key))
-                    continue
             kind = type(value)
-            if kind is dict or kind is list:
-                pending.append((value, (*path, key)))
-            elif kind is str and "://" in value and _secret_url_value(value):
-                found.append((*path, key))
+            if kind is str:
+                if (
+                    has_credential_shape(value)
+                    or ("://" in value and _secret_url_value(value))
+                    or (
+                        type(key) is str
+                        and not header_map
+                        and value != PLACEHOLDER_SECRET  # reported as what it is
+                        and _named(key, verdicts)
+                    )
+                ):
+                    found.append((*path, key))
+            elif kind is dict or kind is list:
+                pending.append((value, (*path, key), kind is dict and key in _HEADER_MAPS))
     return iter(found)
 
 
-_NOT_CREDENTIALS = (int, float, bool)
-# Key name -> whether it looks like a credential's: the names of a registry repeat.
+def _named(key: str, verdicts: dict[str, bool]) -> bool:
+    credential = verdicts.get(key)
+    if credential is None:
+        credential = _free_form_credential(key)
+    return credential
+
+
+# Key name -> whether it is a free-form key named like a credential's: the names of a
+# registry repeat.
 _KEY_VERDICTS: dict[str, bool] = {}
 _MAX_KEY_VERDICTS = 65_536
 
 
-def _credential_key(name: str) -> bool:
+def _free_form_credential(name: str) -> bool:
     verdict = _KEY_VERDICTS.get(name)
     if verdict is None:
-        verdict = bool(_CREDENTIAL_NAME.search(name))
+        verdict = name not in _schema_names() and _credential_name(name)
         if len(_KEY_VERDICTS) < _MAX_KEY_VERDICTS:
             _KEY_VERDICTS[name] = verdict
     return verdict
+
+
+@functools.lru_cache(maxsize=4096)
+def _credential_name(name: str) -> bool:
+    for word in _WORDS.findall(name):
+        word = word.lower()
+        if word in _CREDENTIAL_WORDS or word.endswith(_CREDENTIAL_ENDINGS):
+            return True
+    return False
+
+
+@functools.cache
+def _schema_names() -> frozenset[str]:
+    """Every key the schema of any API generation defines, anywhere in a Definition
+    (and the older health check form's ``url`` and ``method``)."""
+    from registry_sync.schema.generations import APIS, schema_data
+
+    names = {"url", "method"}
+    for api in APIS:
+        data = schema_data(api)
+        names.update(data.fields)
+        for shape in data.objects.values():
+            names.update(shape.fields)
+    return frozenset(names)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -229,8 +334,12 @@ def _secret_url_value(value: str) -> bool:
     return bool(_HAS_SCHEME.match(value)) and url_is_secret(value)
 
 
-def placeholder_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, ...]]:
-    """Yield the paths of auth ``envVar``/``envVars`` values still set to the placeholder."""
+def placeholder_paths(
+    definition: dict[str, Any], *, elsewhere: bool = True
+) -> Iterator[tuple[str | int, ...]]:
+    """Yield the paths of the placeholders export wrote for a secret and nobody
+    replaced yet: auth ``envVar``/``envVars`` values set to :data:`PLACEHOLDER_ENV_VAR`,
+    and (unless ``elsewhere`` is False) any text holding :data:`PLACEHOLDER_SECRET`."""
     for auth, prefix in _auth_objects(definition):
         if auth.get("envVar") == PLACEHOLDER_ENV_VAR:
             yield (*prefix, "envVar")
@@ -239,6 +348,17 @@ def placeholder_paths(definition: dict[str, Any]) -> Iterator[tuple[str | int, .
             for header, name in env_vars.items():
                 if name == PLACEHOLDER_ENV_VAR:
                     yield (*prefix, "envVars", header)
+    if not elsewhere:
+        return
+    pending: list[tuple[Any, tuple[str | int, ...]]] = [(definition, ())]
+    while pending:
+        node, path = pending.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in items:
+            if isinstance(value, str) and PLACEHOLDER_SECRET in value:
+                yield (*path, key)
+            elif isinstance(value, (dict, list)):
+                pending.append((value, (*path, key)))
 
 
 def _auth_objects(definition: dict[str, Any]) -> Iterator[tuple[dict[str, Any], tuple[Any, ...]]]:
@@ -274,3 +394,18 @@ def redact(definition: dict[str, Any]) -> dict[str, Any]:
             target = target[key]
         target[path[-1]] = SENSITIVE
     return result
+
+
+def redact_text(text: str) -> str:
+    """``text`` (a server's message, say) with every key of a well-known format in it
+    shown as ``(sensitive)``: a message may quote what the registry holds."""
+    spans = list(credential_spans(text))
+    if not spans:
+        return text
+    pieces: list[str] = []
+    end = 0
+    for start, stop in spans:
+        pieces.extend((text[end:start], SENSITIVE))
+        end = stop
+    pieces.append(text[end:])
+    return "".join(pieces)

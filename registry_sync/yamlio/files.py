@@ -14,6 +14,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from registry_sync.printable import printable
+
 __all__ = [
     "MAX_FILE_BYTES",
     "Unreadable",
@@ -173,6 +175,4 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
 def printable_path(shown: str) -> str:
     """``shown`` safe to print: a file name may hold a newline or a terminal escape
     code, which print escaped."""
-    if shown.isprintable():
-        return shown
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in shown)
+    return printable(shown)

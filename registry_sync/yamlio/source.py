@@ -32,12 +32,14 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from registry_sync.schema.credentials import SHORTEST_CREDENTIAL
 from registry_sync.schema.values import format_path
 
 # Re-exported: what parse_documents returns.
 from registry_sync.yamlio.document import Document, PathParts, YamlError
 
 __all__ = [
+    "JUDGED_LENGTH",
     "MAX_DEPTH",
     "MAX_EXPANDED_CHARS",
     "MAX_EXPANDED_NODES",
@@ -62,6 +64,8 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 # Keys SafeConstructor treats specially: ``<<`` merges, ``=`` is a value key.
 _SPECIAL_KEY_TAGS = frozenset({_MERGE_TAG, "tag:yaml.org,2002:value"})
 _NOT_BUILT = object()
+# Shorter text cannot hold a key of a well-known format: the judge is not asked.
+JUDGED_LENGTH = SHORTEST_CREDENTIAL
 
 
 # Bounds on a document once aliases are expanded, and on any document's nesting.
@@ -88,8 +92,9 @@ class _Loader(_FastLoader):
         # JSON would not give back as it is. Set on the rare paths only.
         self.null_seen = False
         self.not_json = False
-        # The text keys and the text values holding "://" of the document being
-        # built, for the caller's judgement (parse_documents' ``judge``).
+        # The text keys and the text values holding "://" or at least JUDGED_LENGTH
+        # long of the document being built, for the caller's judgement
+        # (parse_documents' ``judge``): a link, or room for a key.
         self.names: set[str] = set()
         self.links: list[str] = []
         self.unjudged = False
@@ -135,7 +140,7 @@ class _Loader(_FastLoader):
         tag = node.tag
         if kind is ScalarNode:
             if tag == _STR_TAG:
-                if "://" in node.value:
+                if len(node.value) >= JUDGED_LENGTH or "://" in node.value:
                     self.links.append(node.value)
                 return node.value
             scalar = _SCALARS.get(tag)
@@ -179,7 +184,7 @@ class _Loader(_FastLoader):
                     name = self._construct(key, depth)
                 if value.__class__ is ScalarNode and value.tag == _STR_TAG:
                     text = value.value
-                    if "://" in text:
+                    if len(text) >= JUDGED_LENGTH or "://" in text:
                         self.links.append(text)
                     mapping[name] = text
                 else:
@@ -195,7 +200,7 @@ class _Loader(_FastLoader):
             for item in node.value:
                 if item.__class__ is ScalarNode and item.tag == _STR_TAG:
                     text = item.value
-                    if "://" in text:
+                    if len(text) >= JUDGED_LENGTH or "://" in text:
                         self.links.append(text)
                     sequence.append(text)
                 else:
@@ -287,7 +292,8 @@ def parse_documents(
 
     Documents before the error are returned. A document whose construction fails
     (an unknown tag, say) ends the parse with its error too. ``judge`` is asked, for
-    each document, about the text keys and the text values holding ``://`` it has,
+    each document, about the text keys and the text values holding ``://`` or at
+    least :data:`JUDGED_LENGTH` characters long it has,
     anywhere; its answer is the document's ``flagged`` (True when not asked, or when
     the reader built part of it without seeing every key and value).
     """

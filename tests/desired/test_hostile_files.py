@@ -110,7 +110,7 @@ def test_a_file_name_with_an_escape_code_is_printed_escaped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     result = load(tmp_path, monkeypatch, {"e\x1b[31m.yaml": BASE + "bogus: 1\n"})
-    assert messages(result) == ["models/e\\x1b[31m.yaml:11: bogus: unknown field"]
+    assert messages(result) == ["models/e\\u001b[31m.yaml:11: bogus: unknown field"]
 
 
 def test_problems_are_capped_per_file_and_lines_are_found_fast(
@@ -245,7 +245,7 @@ def test_validate_on_every_hostile_file_at_once(
     assert named == sorted(
         [f"models/{name}" for name in HOSTILE]
         + [
-            "models/esc\\x1b[2J.yaml",
+            "models/esc\\u001b[2J.yaml",
             "models/zero.yaml",
             "models/pipe.yaml",
             "models/big.yaml",

@@ -10,6 +10,7 @@ import yaml
 from paths import DATA, ROOT
 
 from registry_sync.desired.loader import (
+    VARIABLE_SECRET_MESSAGE,
     DesiredDefinition,
     LoadResult,
     check_reroute_targets,
@@ -210,10 +211,7 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
     (
         "envVar must name an environment variable",
         {"chat.yaml": BASE.replace("envVar: CHAT_API_KEY", "envVar: chat-api-key")},
-        [
-            "models/chat.yaml:10: auth.envVar: warning: should be an environment variable name "
-            "(letters, digits and '_', not starting with a digit)"
-        ],
+        ["models/chat.yaml:10: auth.envVar: " + VARIABLE_SECRET_MESSAGE],
     ),
     (
         "composite needs strategies",

@@ -10,6 +10,7 @@ from registry_sync.schema.secrets import (
     SENSITIVE,
     is_credential_header,
     redact,
+    redact_text,
     secret_paths,
     url_has_credentials,
 )
@@ -97,13 +98,19 @@ def test_redact_returns_the_same_object_when_there_is_no_secret() -> None:
         "id: a\nbase: &b {token: t}\nother: {<<: *b}\n",
         "id: a\n7: https://u:p@h.example.com\n",
         "https://u:p@h.example.com\n",
+        "id: a\ndisplayName: sk-ant-api03-Zq4vB7nL2xR9tK1mW8pY3sD6fH0jG5cAe1\n",
+        'id: a\nmodelId: "\\x73k_live_4eC39HqLyjWDarjtT1zdp7dc"\n',
+        "id: a\nlist: [{deep: [AKIAIOSFODNN7EXAMPLE]}]\n",
+        "id: a\nextra_body: {pwd: short}\n",
+        "id: a\nbaseUrl: https://h.example.com/TODO-REMOVED-SECRET/v1\n",
+        "id: a\nnote: >-\n  Bearer\n  sk-live-4eC39HqLyjWDarjtT1zdp7dc\n",
     ],
 )
 def test_the_readers_judgement_never_hides_a_secret(text: str) -> None:
     """The loader walks a file's data for secrets outside the known places only when
-    the reader, judging every key and link it built, says there may be one: what it
-    finds then is what the full walk finds."""
-    from registry_sync.schema.secrets import may_hold_secrets_elsewhere
+    the reader, judging every key, link and long text it built, says there may be
+    one: what it finds then is what the full walk finds."""
+    from registry_sync.schema.secrets import may_hold_secrets_elsewhere, placeholder_paths
     from registry_sync.yamlio.source import parse_documents
 
     (document,), error = parse_documents(text, may_hold_secrets_elsewhere)
@@ -111,5 +118,23 @@ def test_the_readers_judgement_never_hides_a_secret(text: str) -> None:
     if isinstance(document.data, dict):
         everything = list(secret_paths(document.data))
         assert list(secret_paths(document.data, elsewhere=document.flagged)) == everything
+        placeholders = list(placeholder_paths(document.data))
+        assert list(placeholder_paths(document.data, elsewhere=document.flagged)) == placeholders
     else:
         assert document.flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("no key here", "no key here"),
+        ("key ghp_R4nd0mT0k3nV4lu3F0rT3st1ngPurp0s3sXY used", "key (sensitive) used"),
+        (
+            "AKIAIOSFODNN7EXAMPLE and Bearer sk-live-4eC39HqLyjWDarjtT1zdp7dc",
+            "(sensitive) and (sensitive)",
+        ),
+        ("Basic embeddings for everyone", "Basic embeddings for everyone"),
+    ],
+)
+def test_redact_text(text: str, shown: str) -> None:
+    assert redact_text(text) == shown
