@@ -75,6 +75,10 @@ class PullEdits:
 
 _READ_ONLY = "read-only: the server defines it itself; pull never writes it into files"
 _NOT_LIVE = "not in the registry: left as declared (plan would create it)"
+_SECRET_ONLY = (
+    "the registry differs only by a secret, which never goes into files: "
+    "plan keeps showing it until the registry or the file changes"
+)
 _ACTIVATION = (
     "activation is not pulled: set activation: in registry-sync.yaml by hand "
     "(export prints the block that matches the registry)"
@@ -112,12 +116,16 @@ def pull_edits(
             wanted, have = comparable(entry.id, definition.body, clean, ignore, server_defaults)
             found: list[tuple[PathParts, Any]] = []
             _walk(wanted, have, (), found)
+            before = len(edits)
             for path, value in found:
                 placed = _place(definition, path, value, (base or {}).get(entry.id), skipped)
                 if placed is not None:
                     edits.append(placed)
             secrets.extend((entry.id, secret) for secret in exported.secrets)
-            pulled.append(entry.id)
+            if len(edits) > before:
+                pulled.append(entry.id)
+            elif not found and exported.secrets:
+                skipped.append(Skipped(change.id, "", _SECRET_ONLY))
         elif change.action is Action.READ_ONLY and change.conflict:
             skipped.append(Skipped(change.id, "", _READ_ONLY))
         elif change.action is Action.CREATE:

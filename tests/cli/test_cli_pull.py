@@ -310,6 +310,22 @@ def test_a_live_secret_becomes_the_placeholder_with_a_warning(repo: Repo) -> Non
     assert "warning: acme:fast: auth.value holds a secret; not written" in pulled.stderr
 
 
+def test_a_difference_that_is_only_a_secret_is_said_and_nothing_is_pulled(repo: Repo) -> None:
+    repo.patch(FAST, {"auth": {"type": "api-key", "envVar": "FAST_KEY"}})
+    assert repo.pull().exit_code == 0
+    repo.patch(FAST, {"auth": {"type": "api-key", "envVar": "FAST_KEY", "value": SECRET}})
+    before = repo.files()
+    pulled = repo.pull()
+    assert pulled.exit_code == 0, pulled.stderr
+    assert pulled.stdout == "Nothing to pull: the files hold what the registry holds.\n"
+    assert (
+        "note: acme:fast: the registry differs only by a secret, which never goes into "
+        "files: plan keeps showing it until the registry or the file changes"
+    ) in pulled.stderr
+    assert SECRET not in pulled.stdout + pulled.stderr
+    assert repo.files() == before
+
+
 def test_include_new_writes_undeclared_entries_in_exports_layout(repo: Repo) -> None:
     response = httpx.post(
         f"{repo.server.url}/api/v1/llm/models/registry",
