@@ -3,11 +3,16 @@ and artifacts of one repository.
 
 Comments and issues are found by their author and a hidden marker: only what the
 token's own identity wrote counts as ours, so a comment another user wrote with the
-same marker is never edited. The token appears in no message.
+same marker is never edited. That identity is asked of GraphQL's ``viewer``, which
+answers for a user's token, the workflow's ``GITHUB_TOKEN`` (``github-actions[bot]``)
+and a GitHub App's installation token (``<app>[bot]``) alike; the ``comment-author``
+input names it where GraphQL cannot be reached. The token appears in no message.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
@@ -20,6 +25,7 @@ __all__ = ["ACTIONS_BOT", "GitHubClient", "GitHubError"]
 
 # The identity the default GITHUB_TOKEN (an Actions app installation token) writes as.
 ACTIONS_BOT = "github-actions[bot]"
+_VIEWER = "query { viewer { login } }"
 _PAGE_SIZE = 100
 # Listings longer than this are not searched further: the sticky comment is posted
 # early, so it is on the first pages when it exists at all.
@@ -50,11 +56,15 @@ class GitHubClient:
         token: str,
         repository: str,
         *,
+        graphql_url: str | None = None,
+        author: str | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.repository = repository
-        self._login: str | None = None
+        self._graphql_url = graphql_url or api_url.rstrip("/") + "/graphql"
+        # The comment-author input, when given: then nothing is looked up.
+        self._login: str | None = author or None
         self._http = httpx.Client(
             base_url=api_url.rstrip("/"),
             timeout=timeout,
@@ -83,21 +93,22 @@ class GitHubClient:
         self._http.close()
 
     def login(self) -> str:
-        """The login the token writes as, looked up once: ``GET /user``, which an
-        Actions installation token may not call (403); that token writes as
-        ``github-actions[bot]``."""
+        """The login the token writes as, looked up once with GraphQL's
+        ``{ viewer { login } }``, unless the ``comment-author`` input named it."""
         if self._login is None:
-            try:
-                user = self._call("looking up the token's user", "GET", "/user", "")
-            except GitHubError as exc:
-                if exc.status != 403:
-                    raise
-                self._login = ACTIONS_BOT
-            else:
-                login = user.get("login") if isinstance(user, dict) else None
-                if not isinstance(login, str) or not login:
-                    raise GitHubError("looking up the token's user failed: GET /user has no login")
-                self._login = login
+            operation = "looking up who the token writes as"
+            answer = self._call(operation, "POST", self._graphql_url, "", {"query": _VIEWER})
+            data = answer.get("data") if isinstance(answer, dict) else None
+            viewer = data.get("viewer") if isinstance(data, dict) else None
+            login = viewer.get("login") if isinstance(viewer, dict) else None
+            if not isinstance(login, str) or not login:
+                raise GitHubError(
+                    f"{operation} failed: GraphQL's viewer has no login{_errors(answer)}; "
+                    "name the identity the token writes comments as in the comment-author "
+                    "input (github-actions[bot] for the default token, <app-slug>[bot] for "
+                    "a GitHub App)"
+                )
+            self._login = login
         return self._login
 
     # -- comments ------------------------------------------------------------------
@@ -125,13 +136,19 @@ class GitHubClient:
     def find_comment(self, number: int, ours: Callable[[str], bool]) -> dict[str, Any] | None:
         """The last comment on ``number`` written by the token's identity whose body
         ``ours`` accepts, or None."""
+        found = self.find_comments(number, ours)
+        return found[-1] if found else None
+
+    def find_comments(self, number: int, ours: Callable[[str], bool]) -> list[dict[str, Any]]:
+        """The comments on ``number`` written by the token's identity whose body
+        ``ours`` accepts, oldest first."""
         login = self.login()
-        found = None
         path = f"/repos/{self.repository}/issues/{number}/comments"
-        for comment in self._pages("listing the comments", path, {}):
-            if _author(comment) == login and ours(_body(comment)):
-                found = comment
-        return found
+        return [
+            comment
+            for comment in self._pages("listing the comments", path, {})
+            if _author(comment) == login and ours(_body(comment))
+        ]
 
     # -- issues --------------------------------------------------------------------
 
@@ -181,24 +198,60 @@ class GitHubClient:
                 return pull
         return None
 
+    def pull_request(self, number: int) -> dict[str, Any]:
+        """Pull request ``number`` as GitHub answers (``merge_commit_sha`` is the
+        merge GitHub made of its head and base, ``mergeable`` whether it could)."""
+        path = f"/repos/{self.repository}/pulls/{number}"
+        answer = self._call(f"reading pull request #{number}", "GET", path, "pull-requests: read")
+        return answer if isinstance(answer, dict) else {}
+
+    def workflow_run(self, run_id: str) -> dict[str, Any] | None:
+        """Workflow run ``run_id`` of this repository, None when GitHub knows none."""
+        path = f"/repos/{self.repository}/actions/runs/{run_id}"
+        try:
+            answer = self._call(f"reading workflow run {run_id}", "GET", path, "actions: read")
+        except GitHubError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return answer if isinstance(answer, dict) else None
+
+    def file_text(self, path: str, ref: str) -> str | None:
+        """The text of file ``path`` at commit ``ref``, None when it has none."""
+        url = f"/repos/{self.repository}/contents/{path}"
+        operation = f"reading {path} at {ref[:7]}"
+        try:
+            answer = self._call(operation, "GET", url, "contents: read", params={"ref": ref})
+        except GitHubError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not isinstance(answer, dict) or answer.get("type") != "file":
+            return None
+        try:
+            return base64.b64decode(str(answer.get("content", ""))).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise GitHubError(f"{operation} failed: GET {url} is not base64 UTF-8 text") from exc
+
     def artifact(self, run_id: str, name: str) -> bytes:
         """The zip archive of artifact ``name`` of workflow run ``run_id``."""
         path = f"/repos/{self.repository}/actions/runs/{run_id}/artifacts"
         operation = f"downloading the artifact {name} of run {run_id}"
         answer = self._call(operation, "GET", path, "actions: read", params={"name": name})
         listed = answer.get("artifacts") if isinstance(answer, dict) else None
-        found = [
+        named = [
             item
             for item in listed or []
             if isinstance(item, dict)
             and item.get("name") == name
-            and not item.get("expired")
             and isinstance(item.get("id"), int)
         ]
+        found = [item for item in named if not item.get("expired")]
         if not found:
+            why = "it has expired" if named else "it has none by that name"
             raise GitHubError(
-                f"{operation} failed: run {run_id} has no artifact {name}; artifacts "
-                "expire, so re-run the pull request's plan to make a new one"
+                f"{operation} failed: {why} (GitHub keeps artifacts for the repository's "
+                "retention period, 90 days by default)"
             )
         newest = max(found, key=lambda item: int(item["id"]))
         zip_path = f"/repos/{self.repository}/actions/artifacts/{newest['id']}/zip"
@@ -290,6 +343,14 @@ def _json(response: httpx.Response, operation: str, method: str, path: str) -> A
         return response.json()
     except ValueError as exc:
         raise GitHubError(f"{operation} failed: {method} {path} did not return JSON") from exc
+
+
+def _errors(answer: Any) -> str:
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    if not isinstance(errors, list):
+        return ""
+    messages = [str(e.get("message")) for e in errors if isinstance(e, dict) and e.get("message")]
+    return f" ({'; '.join(messages)})" if messages else ""
 
 
 def _message(response: httpx.Response) -> str:

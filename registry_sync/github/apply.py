@@ -1,15 +1,13 @@
 """``mode: apply``: after a merge, apply the plan the pull request showed, or nothing.
 
 On a push to the main branch it finds the pull request whose merge made the pushed
-commit (``GITHUB_SHA``), reads this project's plan comment on it (ours only: the
-token's identity wrote it), and checks that the comment shows a plan made at the
-pull request's final head commit. Then it plans the merged tree:
+commit (``GITHUB_SHA``) and reads the plan its reviewers saw from the plan run's
+artifact, after checking that run and the comment pointing at it through the API
+(:mod:`registry_sync.github.reviewed`). Then it plans the merged tree:
 
-- the same digest as the comment's: the reviewed plan, applied;
-- another digest: the reviewed plan is read from the pull request run's artifact
-  (its digest must match the comment's), and the new plan is applied only if every
-  write in it is identical to one of the reviewed plan, which is what is left of
-  it after a partial apply (exit 3);
+- the reviewed plan's digest: applied;
+- another digest: applied only if every write in it is identical to one of the
+  reviewed plan, which is what is left of it after a partial apply (exit 3);
 - anything else is refused (exit 1), with the entries that differ, on the pull
   request and in the job summary.
 
@@ -20,25 +18,15 @@ line per entry, goes to the job summary and as a comment on the merged pull requ
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from registry_sync.errors import ConfigError
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
-from registry_sync.github.api import GitHubClient, GitHubError
 from registry_sync.github.inputs import ActionOptions
-from registry_sync.github.review import (
-    ProjectKey,
-    is_marked,
-    marker,
-    plan_digest,
-    read_marker,
-    short_digest,
-    unreviewed,
-)
+from registry_sync.github.review import ProjectKey, marker, short_digest, unreviewed
+from registry_sync.github.reviewed import Refusal, ReviewedPlan, reviewed_plan
 from registry_sync.github.steps import (
     artifact_hint,
     artifact_name,
@@ -57,21 +45,13 @@ from registry_sync.render.markdown import code_span, escape_text
 
 __all__ = ["run"]
 
-PLAN_KIND = "plan"
 APPLY_KIND = "apply"
 _AGAIN = (
-    "Nothing was applied. Re-run the pull request's plan job, or open a new pull "
-    "request, so that a reviewer sees the plan that merging would apply."
+    "Nothing was applied. The way on is a new pull request (an empty commit is "
+    "enough): its plan shows what the main branch holds and the registry lacks, and "
+    "merging it once reviewed applies that."
 )
 _ICONS = {"done": "✅", "failed": "❌", "skipped": "⏭️"}
-
-
-class _Refusal(Exception):
-    """Why the merged tree's plan is not the reviewed one; each reason one line."""
-
-    def __init__(self, reasons: Sequence[str]) -> None:
-        super().__init__("; ".join(reasons))
-        self.reasons = list(reasons)
 
 
 def run(
@@ -86,7 +66,7 @@ def run(
             "comment (permissions: pull-requests: write, actions: read)"
         )
     require_api_key(options, environ, "mode apply")
-    project = project_key(options)
+    project = project_key(options, context.workspace)
     problems = validate(options.models_dir, context.workspace, log, environment_config(options))
     if problems:
         log.summary(
@@ -95,7 +75,7 @@ def run(
         )
         log.output("result", "invalid")
         return EXIT_ERROR
-    with GitHubClient(context.api_url, context.token, context.repository) as github:
+    with context.client() as github:
         pull = github.merged_pull_request(context.sha)
         if pull is None:
             return _refuse(
@@ -110,7 +90,7 @@ def run(
             )
         number = int(pull["number"])
         try:
-            reviewed = _reviewed(github, pull, project)
+            reviewed = reviewed_plan(github, pull, project, options, context)
             run_ = plan(
                 options,
                 environ,
@@ -129,85 +109,31 @@ def run(
                     f"already matches {code_span(project.models_dir + '/')}.\n"
                 )
                 return EXIT_OK
-            if run_.digest != reviewed["digest"]:
-                _check_remainder(github, reviewed, run_.document, str(run_.digest), number)
+            if run_.digest != reviewed.digest:
+                _check_remainder(reviewed, run_.document, str(run_.digest), number)
                 log.line(
                     "The plan is what is left of the reviewed plan (an earlier apply "
                     "stopped part-way): applying the rest."
                 )
-        except _Refusal as refusal:
+        except Refusal as refusal:
             return _refuse(log, context, project, number, refusal.reasons)
     return _apply(options, context, environ, log, project, number)
 
 
-def _reviewed(github: GitHubClient, pull: Mapping[str, Any], project: ProjectKey) -> dict[str, Any]:
-    """The data of this project's plan comment on ``pull``, checked to show a plan
-    made at the pull request's final head commit."""
-    number = pull["number"]
-    comment = github.find_comment(number, lambda body: is_marked(body, PLAN_KIND, project))
-    if comment is None:
-        raise _Refusal([f"pull request #{number} shows no plan for {project.text}"])
-    data = read_marker(str(comment.get("body", "")), PLAN_KIND) or {}
-    if not isinstance(data.get("digest"), str):
-        raise _Refusal(
-            [f"the plan comment on #{number} shows no plan (invalid models, or none was made)"]
-        )
-    head = pull.get("head")
-    head_sha = head.get("sha") if isinstance(head, dict) else None
-    if data.get("head") != head_sha:
-        raise _Refusal(
-            [
-                f"the plan shown on #{number} was made at {str(data.get('head'))[:7]}, but "
-                f"the pull request merged at {str(head_sha)[:7]}: its last commit was never "
-                "planned"
-            ]
-        )
-    return data
-
-
 def _check_remainder(
-    github: GitHubClient,
-    reviewed: Mapping[str, Any],
-    document: Mapping[str, Any],
-    digest: str,
-    number: int,
+    reviewed: ReviewedPlan, document: Mapping[str, Any], digest: str, number: int
 ) -> None:
     """Refuse unless ``document`` is what is left of the reviewed plan."""
-    head = (
-        f"the merged tree's plan (digest {short_digest(digest)}) is not the plan shown on "
-        f"#{number} (digest {short_digest(str(reviewed['digest']))})"
-    )
-    try:
-        reasons = unreviewed(document, _reviewed_plan(github, reviewed))
-    except _Refusal as refusal:
-        raise _Refusal(
-            [f"{head}, and whether it is what is left of it cannot be checked:", *refusal.reasons]
-        ) from refusal
+    reasons = unreviewed(document, reviewed.document)
     if reasons:
-        raise _Refusal([f"{head}, nor what is left of it:", *reasons])
-
-
-def _reviewed_plan(github: GitHubClient, reviewed: Mapping[str, Any]) -> dict[str, Any]:
-    """The reviewed JSON plan from the pull request run's artifact, whose digest must
-    be the one the comment shows."""
-    run_id, name = str(reviewed.get("run")), str(reviewed.get("artifact"))
-    try:
-        archive = github.artifact(run_id, name)
-    except GitHubError as exc:
-        raise _Refusal([str(exc)]) from exc
-    try:
-        with zipfile.ZipFile(io.BytesIO(archive)) as bundle:
-            (member,) = [n for n in bundle.namelist() if n.endswith(".json")]
-            document = json.loads(bundle.read(member).decode("utf-8"))
-    except (zipfile.BadZipFile, ValueError, UnicodeDecodeError) as exc:
-        raise _Refusal(
-            [f"the artifact {name} of run {run_id} does not hold one JSON plan: {exc}"]
-        ) from exc
-    if not isinstance(document, dict) or plan_digest(document) != reviewed.get("digest"):
-        raise _Refusal(
-            [f"the artifact {name} of run {run_id} is not the plan whose digest the comment shows"]
+        raise Refusal(
+            [
+                f"the merged tree's plan (digest {short_digest(digest)}) is not the plan "
+                f"shown on #{number} (digest {short_digest(reviewed.digest)}), nor what is "
+                "left of it:",
+                *reasons,
+            ]
         )
-    return document
 
 
 def _refuse(

@@ -53,7 +53,7 @@ def run(
         log.output("result", "invalid")
         return EXIT_ERROR
     require_api_key(options, environ, "drift detection")
-    project = project_key(options)
+    project = project_key(options, context.workspace)
     hint = artifact_hint(artifact_name(options, project), context)
     run_ = plan(options, environ, log, artifact_hint=hint, detailed=True)
     if run_.document is None:

@@ -48,6 +48,8 @@ class ActionInputs:
     allow_pull_request_target: str = ""
     plan_file: Path = Path("plan.json")
     registry_env: str = ""
+    comment_author: str = ""
+    plan_workflow: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,11 @@ class ActionOptions:
     environment: str | None = None
     api_key_env: str = API_KEY_VARIABLE
     api_url_given: bool = False
+    # The login the token writes comments as, where GraphQL's viewer cannot say.
+    comment_author: str = ""
+    # The workflow file whose runs make reviewed plans (apply checks the run's);
+    # empty: the workflow apply runs in.
+    plan_workflow: str = ""
 
 
 def resolve_options(
@@ -100,6 +107,8 @@ def resolve_options(
         environment=environment,
         api_key_env=config.api_key_env or API_KEY_VARIABLE,
         api_url_given=environment is not None and bool(inputs.api_url),
+        comment_author=inputs.comment_author,
+        plan_workflow=inputs.plan_workflow,
     )
 
 

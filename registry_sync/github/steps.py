@@ -10,6 +10,7 @@ package.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -118,11 +119,17 @@ def require_api_key(options: ActionOptions, environ: Mapping[str, str], what: st
         )
 
 
-def project_key(options: ActionOptions) -> ProjectKey:
-    """The project these options plan: the models folder and the registry, named as
-    the JSON plan names them."""
+def project_key(options: ActionOptions, workspace: Path | None) -> ProjectKey:
+    """The project these options plan: the models folder from the repository's root
+    (the checkout, ``workspace``; the working directory is part of it), the registry
+    as the JSON plan names it, and the environment."""
+    folder = options.models_dir
+    if workspace is not None:
+        # Outside the checkout: the path as given.
+        with contextlib.suppress(ValueError):
+            folder = (Path.cwd() / folder).resolve().relative_to(workspace.resolve())
     return ProjectKey(
-        str(options.models_dir).rstrip("/"), options.api_url.rstrip("/"), options.environment
+        folder.as_posix().rstrip("/"), options.api_url.rstrip("/"), options.environment
     )
 
 
@@ -268,7 +275,7 @@ def write_to_github(
         _warn(log, f"GITHUB_TOKEN is not set, so {what} was skipped")
         return None
     try:
-        with GitHubClient(context.api_url, context.token, context.repository) as client:
+        with context.client() as client:
             return call(client)
     except GitHubError as exc:
         _warn(log, f"{what} failed; the result above stands: {exc}")

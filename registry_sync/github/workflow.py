@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from registry_sync.errors import ConfigError
+from registry_sync.github.api import GitHubClient
 from registry_sync.render.problems import annotation, escape_data
 
 __all__ = [
@@ -66,6 +67,12 @@ class ActionsContext:
     summary_path: Path | None = None
     output_path: Path | None = None
     workspace: Path | None = None
+    graphql_url: str | None = None
+    # The workflow file of this run, ``.github/workflows/x.yml`` (GITHUB_WORKFLOW_REF).
+    workflow: str = ""
+    # The comment-author input: the identity the token writes as, where GraphQL's
+    # viewer cannot say.
+    comment_author: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ActionsContext:
@@ -93,6 +100,19 @@ class ActionsContext:
             summary_path=_path(environ.get("GITHUB_STEP_SUMMARY")),
             output_path=_path(environ.get("GITHUB_OUTPUT")),
             workspace=_path(environ.get("GITHUB_WORKSPACE")),
+            graphql_url=environ.get("GITHUB_GRAPHQL_URL") or None,
+            workflow=_workflow_path(environ.get("GITHUB_WORKFLOW_REF", ""), repository),
+        )
+
+    def client(self) -> GitHubClient:
+        """A client of this repository with the run's token; the caller checks that
+        there is one."""
+        return GitHubClient(
+            self.api_url,
+            self.token or "",
+            self.repository,
+            graphql_url=self.graphql_url,
+            author=self.comment_author,
         )
 
     @property
@@ -105,6 +125,12 @@ class ActionsContext:
     def commit_url(self, sha: str) -> str:
         """The web page of commit ``sha``."""
         return f"{self.server_url}/{self.repository}/commit/{sha}"
+
+
+def _workflow_path(ref: str, repository: str) -> str:
+    """``.github/workflows/x.yml`` from ``owner/repo/.github/workflows/x.yml@refs/...``."""
+    path = ref.rsplit("@", 1)[0]
+    return path.removeprefix(f"{repository}/") if path else ""
 
 
 def _path(value: str | None) -> Path | None:
