@@ -11,12 +11,11 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_github import BOT, GITHUB_TOKEN, REPOSITORY, FakeGitHub, serve
+from fake_github import BOT, GITHUB_TOKEN, REPOSITORY, FakeGitHub
 from github_actions import (
     API_KEY,
     CHAT_ID,
@@ -40,40 +39,13 @@ from registry_sync.github import (
     resolve_mode,
     resolve_options,
 )
-from registry_sync.github.action import _comment
 from registry_sync.github.cli import parse_options
 from registry_sync.github.drift import _open_or_update_issue
 from registry_sync.github.review import is_marked, marker, read_marker
 from registry_sync.github.steps import PlanRun
-from registry_sync.github.workflow import ActionsContext, PullRequest
+from registry_sync.github.workflow import ActionsContext
 from registry_sync.settings.config import ProjectConfig
 from registry_sync.testing import RegistryServer
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with serve(FakeGitHub()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def registry(registry_seed: dict[str, Any]) -> Iterator[RegistryServer]:
-    with RegistryServer(seed=registry_seed, api_key=API_KEY) as server:
-        yield server
-
-
-@pytest.fixture
-def models(tmp_path: Path, registry_seed: dict[str, Any]) -> Path:
-    return make_models(tmp_path / "models", registry_seed)
-
-
-@pytest.fixture
-def actions(
-    tmp_path: Path, github: FakeGitHub, registry: RegistryServer, monkeypatch: pytest.MonkeyPatch
-) -> Actions:
-    # The action reads registry-sync.yaml from the folder it runs in.
-    monkeypatch.chdir(tmp_path)
-    return Actions(tmp_path, github, registry)
 
 
 def plan_comments(github: FakeGitHub, number: int = PR_NUMBER) -> list[dict[str, Any]]:

@@ -6,14 +6,11 @@ registry and a fake GitHub API, both over real HTTP on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from fake_github import BOT, FakeGitHub, serve
+from fake_github import BOT, FakeGitHub
 from github_actions import (
-    API_KEY,
     CHAT_ID,
     EMBED_ID,
     HEAD_SHA,
@@ -23,37 +20,11 @@ from github_actions import (
     Actions,
     Run,
     edit_model,
-    make_models,
 )
 
 from registry_sync.github import plan_digest, unreviewed
 from registry_sync.github.review import read_marker
 from registry_sync.testing import Fault, RegistryServer
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with serve(FakeGitHub()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def registry(registry_seed: dict[str, Any]) -> Iterator[RegistryServer]:
-    with RegistryServer(seed=registry_seed, api_key=API_KEY) as server:
-        yield server
-
-
-@pytest.fixture
-def models(tmp_path: Path, registry_seed: dict[str, Any]) -> Path:
-    return make_models(tmp_path / "models", registry_seed)
-
-
-@pytest.fixture
-def actions(
-    tmp_path: Path, github: FakeGitHub, registry: RegistryServer, monkeypatch: pytest.MonkeyPatch
-) -> Actions:
-    monkeypatch.chdir(tmp_path)
-    return Actions(tmp_path, github, registry)
 
 
 def review(actions: Actions, models: Path, *, upload: bool = True, code: int = 0) -> Run:
