@@ -41,6 +41,7 @@ from registry_sync.github.steps import (
     artifact_name,
     environment_config,
     plan,
+    plan_markdown,
     plan_outputs,
     project_key,
     validate,
@@ -53,8 +54,7 @@ from registry_sync.github.workflow import (
     ActionsContext,
     PullRequest,
 )
-from registry_sync.operations.show import ShowRequest, show_plan
-from registry_sync.render.markdown import COMMENT_LIMIT, code_span, escape_text, render_markdown
+from registry_sync.render.markdown import code_span, escape_text
 from registry_sync.schema.problems import Problem
 from registry_sync.settings.config import project_config
 from registry_sync.settings.defaults import API_KEY_VARIABLE
@@ -236,13 +236,8 @@ def _comment(
     )
     footer = _review_footer(run, project, options, context, pull)
     if run is not None and run.document is not None:
-        return render_markdown(
-            show_plan(ShowRequest(options.plan_file)).plan,
-            limit=COMMENT_LIMIT,
-            artifact_hint=artifact_hint(artifact, context),
-            top=head,
-            footer=footer,
-        )
+        hint = artifact_hint(artifact, context)
+        return plan_markdown(options, top=head, artifact_hint=hint, footer=footer)
     return f"{head}\n{body.rstrip()}\n\n{footer}"
 
 

@@ -6,8 +6,8 @@ error or read-only conflict.
 
 Drift is also an issue, one per project, found again by its author (the token's
 identity) and hidden marker: opened when drift appears (the title names the
-registry, the body holds the plan, cut to size), updated while it persists, closed
-with a comment once it is gone. An issue that cannot be written is a warning.
+registry, the body holds the plan, rendered within GitHub's limit), updated while
+it persists, closed with a comment once it is gone. An issue that cannot be written is a warning.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from registry_sync.github.steps import (
     artifact_name,
     environment_config,
     plan,
+    plan_markdown,
     plan_outputs,
     project_key,
     require_api_key,
@@ -36,8 +37,6 @@ from registry_sync.render.markdown import code_span, escape_text
 __all__ = ["DRIFT_KIND", "run"]
 
 DRIFT_KIND = "drift"
-# Room for the plan in an issue body (GitHub allows 65,536 characters).
-_ISSUE_PLAN_SHOWN = 60000
 
 
 def run(
@@ -69,7 +68,7 @@ def run(
             title="registry-sync: unhealthy models",
         )
     drifted = run_.changed_ids
-    folder = f"{options.models_dir}/"
+    folder = project.folder
     where = folder + (f" on {context.ref_name}" if context.ref_name else "")
     where_markdown = code_span(folder) + (
         f" on {code_span(context.ref_name)}" if context.ref_name else ""
@@ -90,7 +89,11 @@ def run(
     headline = f"### ❌ Drift: {count} registry {noun} from {where_markdown}\n\n{listed}\n\n"
     headline += f"{down}\n" if down else ""
     log.summary(headline + run_.markdown)
-    _open_or_update_issue(context, log, project, headline, run_)
+    seen = f"Last seen by [run {context.run_id}]({context.run_url}).\n\n" if context.run_url else ""
+    top = f"{marker(DRIFT_KIND, {'project': project.text})}\n{headline}{seen}".rstrip()
+    _open_or_update_issue(
+        context, log, project, plan_markdown(options, top=top, artifact_hint=hint)
+    )
     return run_.returncode
 
 
@@ -104,13 +107,8 @@ def _unhealthy_section(run_: PlanRun) -> str:
 
 
 def _open_or_update_issue(
-    context: ActionsContext, log: ActionLog, project: ProjectKey, headline: str, run_: PlanRun
+    context: ActionsContext, log: ActionLog, project: ProjectKey, body: str
 ) -> None:
-    shown = run_.body
-    if len(shown) > _ISSUE_PLAN_SHOWN:
-        shown = shown[:_ISSUE_PLAN_SHOWN].rsplit("\n", 1)[0] + "\n\n*…cut; see the run.*\n"
-    seen = f"Last seen by [run {context.run_id}]({context.run_url}).\n\n" if context.run_url else ""
-    body = f"{marker(DRIFT_KIND, {'project': project.text})}\n{headline}{seen}{shown}"
     title = f"Registry drift: {project.registry} differs from {project.models_dir}/"
 
     def upsert(client: GitHubClient) -> str | None:

@@ -26,7 +26,8 @@ from registry_sync.github.api import GitHubClient, GitHubError
 from registry_sync.github.inputs import ActionOptions
 from registry_sync.github.review import ProjectKey, plan_digest
 from registry_sync.github.workflow import ActionLog, ActionsContext
-from registry_sync.render.markdown import MARKER, code_span
+from registry_sync.operations.show import ShowRequest, show_plan
+from registry_sync.render.markdown import COMMENT_LIMIT, MARKER, code_span, render_markdown
 from registry_sync.render.problems import count_phrase, problem_annotation
 from registry_sync.schema.problems import Problem
 from registry_sync.settings.config import ProjectConfig, project_config
@@ -37,6 +38,7 @@ __all__ = [
     "artifact_name",
     "environment_config",
     "plan",
+    "plan_markdown",
     "plan_outputs",
     "project_key",
     "registry_sync",
@@ -212,6 +214,19 @@ def plan(
     if completed.returncode in (EXIT_OK, EXIT_ERROR, EXIT_CHANGES) and options.plan_file.exists():
         document = json.loads(options.plan_file.read_text(encoding="utf-8"))
     return PlanRun(completed.returncode, completed.stdout, completed.stderr, document)
+
+
+def plan_markdown(options: ActionOptions, *, top: str, artifact_hint: str, footer: str = "") -> str:
+    """The plan just saved (``options.plan_file``) as a comment or issue body within
+    GitHub's limit, ``top`` first and ``footer`` last: the renderer gets the final
+    budget, so it leaves whole blocks out and says so, and nothing cuts it again."""
+    return render_markdown(
+        show_plan(ShowRequest(options.plan_file)).plan,
+        limit=COMMENT_LIMIT,
+        artifact_hint=artifact_hint,
+        top=top,
+        footer=footer,
+    )
 
 
 def settings_arguments(options: ActionOptions) -> list[str]:

@@ -44,6 +44,25 @@ def make_models(folder: Path, seed: dict[str, Any]) -> Path:
     return folder
 
 
+def add_bulk_models(models: Path, count: int) -> None:
+    """``count`` more model files, each a create with a long id: a plan too long for
+    one comment."""
+    (chat,) = [p for p in models.glob("*.yaml") if f"id: {CHAT_ID}\n" in p.read_text("utf-8")]
+    template = yaml.safe_load(chat.read_text(encoding="utf-8"))
+    for index in range(count):
+        name = f"bulk-model-{index:03d}-with-a-long-name-for-size"
+        write_model(
+            models / f"bulk-{index:03d}.yaml",
+            {
+                **template,
+                "id": f"meetkai:{name}",
+                "modelId": name,
+                "displayName": name,
+                "apiProviderType": "openai",
+            },
+        )
+
+
 def write_model(path: Path, definition: dict[str, Any]) -> None:
     path.write_text(yaml.safe_dump(definition, sort_keys=False), encoding="utf-8")
 

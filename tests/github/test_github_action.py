@@ -24,6 +24,7 @@ from github_actions import (
     IMMUTABLE_ID,
     PR_NUMBER,
     Actions,
+    add_bulk_models,
     edit_model,
     make_models,
 )
@@ -40,10 +41,7 @@ from registry_sync.github import (
     resolve_options,
 )
 from registry_sync.github.cli import parse_options
-from registry_sync.github.drift import _open_or_update_issue
 from registry_sync.github.review import is_marked, marker, read_marker
-from registry_sync.github.steps import PlanRun
-from registry_sync.github.workflow import ActionsContext
 from registry_sync.settings.config import ProjectConfig
 from registry_sync.testing import RegistryServer
 
@@ -781,23 +779,21 @@ def test_client_follows_pages_and_maps_errors(github: FakeGitHub) -> None:
     assert "wrong-token" not in str(error.value)
 
 
-def test_a_drift_issue_holds_the_plan_cut_to_size(github: FakeGitHub) -> None:
-    context = ActionsContext(
-        "schedule", REPOSITORY, api_url=github.url, run_id="42", token=GITHUB_TOKEN
-    )
-    body = "### registry-sync plan\n\n" + "| `field` | `before` | `after` |\n" * 3000
-    log = ActionLog(io.StringIO(), context)
-    _open_or_update_issue(
-        context,
-        log,
-        ProjectKey("models", "https://r"),
-        "### Drift\n\n",
-        PlanRun(2, body, "", {"actions": []}),
-    )
+def test_a_drift_issue_holds_the_plan_within_the_limit_with_its_markup_whole(
+    actions: Actions, github: FakeGitHub, registry: RegistryServer, models: Path
+) -> None:
+    add_bulk_models(models, 400)  # 400 entries missing from the registry
+    run = actions.run(models, event_name="schedule")
+    assert run.code == 2, run.log
     (issue,) = github.issues
-    assert len(issue["body"]) <= 65536
-    assert issue["body"].endswith("| `field` | `before` | `after` |\n\n*…cut; see the run.*\n")
-    assert issue["title"] == "Registry drift: https://r differs from models/"
+    body = issue["body"]
+    assert len(body) <= 65536
+    assert is_marked(body, "drift", project(models, registry))
+    assert "### ❌ Drift: 400 registry entries differ from `models/` on `main`" in body
+    assert body.count("<details>") == body.count("</details>") > 0
+    assert "**Not shown:** " in body
+    assert "[this workflow run](https://github.example/acme/models/actions/runs/42)" in body
+    assert issue["title"] == f"Registry drift: {registry.url} differs from models/"
 
 
 def test_an_environment_has_its_own_comment_plan_and_overlay_lines(

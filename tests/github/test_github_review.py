@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from fake_github import BOT, FakeGitHub, Identity
 from github_actions import (
     API_KEY,
@@ -23,6 +22,7 @@ from github_actions import (
     PR_NUMBER,
     Actions,
     Run,
+    add_bulk_models,
     edit_model,
     write_model,
 )
@@ -331,22 +331,7 @@ def test_another_teams_unmanaged_entry_leaves_the_digest_alone(
 def test_a_400_create_comment_keeps_its_markup_and_its_footer_last(
     actions: Actions, github: FakeGitHub, registry: RegistryServer, models: Path
 ) -> None:
-    (chat,) = [
-        p for p in models.glob("*.yaml") if f"id: {CHAT_ID}\n" in p.read_text(encoding="utf-8")
-    ]
-    template = yaml.safe_load(chat.read_text(encoding="utf-8"))
-    for index in range(400):
-        name = f"bulk-model-{index:03d}-with-a-long-name-for-size"
-        write_model(
-            models / f"bulk-{index:03d}.yaml",
-            {
-                **template,
-                "id": f"meetkai:{name}",
-                "modelId": name,
-                "displayName": name,
-                "apiProviderType": "openai",
-            },
-        )
+    add_bulk_models(models, 400)
 
     run = plan_run(actions, models)
 
