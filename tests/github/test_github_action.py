@@ -530,7 +530,7 @@ def test_drift_fails_and_names_the_drifted_entries(actions: Actions, models: Pat
     assert run.outputs["result"] == "changes"
     drifted = [EMBED_ID, CHAT_ID]
     assert json.loads(run.outputs["changed-ids"]) == drifted
-    assert f"Drift: 2 registry entries differ from `{models}/` on `main`" in run.summary
+    assert f"Drift: 2 registry entries differ from `models/` on `main`" in run.summary
     for entry in drifted:
         assert f"- `{entry}`" in run.summary
     (annotation,) = [line for line in run.log.splitlines() if line.startswith("::error")]
