@@ -249,8 +249,8 @@ class FakeGitHub:
         if (match := re.fullmatch(r"/commits/(\w+)/pulls", path)) and method == "GET":
             return 200, self.pulls.get(match.group(1), []), {}
         if (match := re.fullmatch(r"/pulls/(\d+)", path)) and method == "GET":
-            found = self.pull_requests.get(int(match.group(1)))
-            return (200, found, {}) if found else (404, {"message": "Not Found"}, {})
+            pull = self.pull_requests.get(int(match.group(1)))
+            return (200, pull, {}) if pull else (404, {"message": "Not Found"}, {})
         if (match := re.fullmatch(r"/contents/(.+)", path)) and method == "GET":
             text = self.files.get((query.get("ref", [""])[0], match.group(1)))
             if text is None:

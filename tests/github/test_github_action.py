@@ -45,6 +45,9 @@ from registry_sync.github.review import is_marked, marker, read_marker
 from registry_sync.settings.config import ProjectConfig
 from registry_sync.testing import RegistryServer
 
+# The fixtures the GitHub tests share (github, registry, models, actions).
+pytest_plugins = ["github_fixtures"]
+
 
 def plan_comments(github: FakeGitHub, number: int = PR_NUMBER) -> list[dict[str, Any]]:
     """The comments carrying a plan marker, whoever wrote them."""
@@ -530,7 +533,7 @@ def test_drift_fails_and_names_the_drifted_entries(actions: Actions, models: Pat
     assert run.outputs["result"] == "changes"
     drifted = [EMBED_ID, CHAT_ID]
     assert json.loads(run.outputs["changed-ids"]) == drifted
-    assert f"Drift: 2 registry entries differ from `models/` on `main`" in run.summary
+    assert "Drift: 2 registry entries differ from `models/` on `main`" in run.summary
     for entry in drifted:
         assert f"- `{entry}`" in run.summary
     (annotation,) = [line for line in run.log.splitlines() if line.startswith("::error")]

@@ -26,6 +26,9 @@ from registry_sync.github import plan_digest, unreviewed
 from registry_sync.github.review import read_marker
 from registry_sync.testing import Fault, RegistryServer
 
+# The fixtures the GitHub tests share (github, registry, models, actions).
+pytest_plugins = ["github_fixtures"]
+
 
 def review(actions: Actions, models: Path, *, upload: bool = True, code: int = 0) -> Run:
     """The pull request's plan run (run 42), its artifact, then the merge (``code``:

@@ -32,6 +32,9 @@ from registry_sync.testing import RegistryServer
 
 MAINTAINER_TOKEN = "ghp-maintainer-token-8c1e"
 
+# The fixtures the GitHub tests share (github, registry, models, actions).
+pytest_plugins = ["github_fixtures"]
+
 
 def plan_run(actions: Actions, models: Path | None, **given: Any) -> Run:
     """The pull request's plan run 42 (its artifact uploaded as action.yml does)."""

@@ -13,12 +13,21 @@ from typing import Any
 
 import pytest
 from fake_github import FakeGitHub
-from github_actions import CHAT_ID, PR_NUMBER, Actions, Run, edit_model
+from github_actions import (
+    CHAT_ID,
+    PR_NUMBER,
+    Actions,
+    Run,
+    edit_model,
+)
 
 from registry_sync.github.review import read_marker
 from registry_sync.testing import RegistryServer
 
 FORK = "mallory/models"
+
+# The fixtures the GitHub tests share (github, registry, models, actions).
+pytest_plugins = ["github_fixtures"]
 
 
 @pytest.fixture

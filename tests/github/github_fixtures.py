@@ -1,6 +1,7 @@
-"""The fixtures of the GitHub tests: the fake GitHub, the local registry, a models
-folder declaring what the registry holds, and the fake Actions runner in tmp_path
-(the checkout, where the action reads registry-sync.yaml)."""
+"""The fixtures the GitHub tests share, loaded by each test module's
+``pytest_plugins``: the fake GitHub, the local registry, a models folder declaring
+what the registry holds, and the fake runner in tmp_path (the checkout, where the
+action reads registry-sync.yaml)."""
 
 from __future__ import annotations
 
