@@ -114,7 +114,11 @@ def reviewed_plan(
                 "than the plan job edited it, so it is not trusted"
             ]
         )
-    document = _artifact_plan(github, run_id, artifact_name(options, project))
+    # The name the plan job gave it (its artifact-name input may differ from apply's).
+    name = data.get("artifact")
+    document = _artifact_plan(
+        github, run_id, name if isinstance(name, str) else artifact_name(options, project)
+    )
     found = plan_digest(document)
     if found != digest:
         raise Refusal(
