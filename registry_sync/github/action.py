@@ -9,11 +9,14 @@ Modes:
   posted is a warning. Without ``MKA1_API_KEY`` (pull requests from forks get no
   secrets) it validates only and says why the plan was skipped.
 - ``plan``: ``pr`` on a pull request; on any other event the same plan, summary and
-  outputs without a comment (the apply workflow's first job uses it).
+  outputs without a comment (the apply workflow's first job uses it, and a merge
+  queue's ``merge_group`` check: the group is validated and planned, a failing plan
+  fails the queue, and drift is never reported from it).
 - ``drift`` (schedule): see :mod:`registry_sync.github.drift`.
 - ``apply`` (push to the main branch): see :mod:`registry_sync.github.apply`.
 
-``auto`` picks ``pr`` for pull-request events and ``drift`` otherwise.
+``auto`` picks ``pr`` for pull-request events, ``plan`` for ``merge_group`` and
+``drift`` otherwise; ``pr`` on ``merge_group`` plans the group as ``plan`` does.
 ``pull_request_target`` runs are refused unless the workflow opts in; then the
 checkout must be the pull request's merge and the key goes only where the base
 branch's settings say (:mod:`registry_sync.github.target`).
@@ -49,6 +52,7 @@ from registry_sync.github.steps import (
 )
 from registry_sync.github.target import check_target
 from registry_sync.github.workflow import (
+    MERGE_GROUP,
     PULL_REQUEST_EVENTS,
     ActionLog,
     ActionsContext,
@@ -118,6 +122,8 @@ def run_action(inputs: ActionInputs, environ: Mapping[str, str], log: ActionLog)
 
 def resolve_mode(mode: str, event_name: str) -> str:
     """The mode to run: ``auto`` follows the event that started the run."""
+    if event_name == MERGE_GROUP and mode in ("auto", "pr"):
+        return "plan"
     if mode != "auto":
         return mode
     return "pr" if event_name in PULL_REQUEST_EVENTS else "drift"

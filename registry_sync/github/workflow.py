@@ -23,6 +23,7 @@ from registry_sync.render.problems import annotation, escape_data
 __all__ = [
     "DEFAULT_SERVER_URL",
     "GITHUB_API_URL",
+    "MERGE_GROUP",
     "PULL_REQUEST_EVENTS",
     "ActionLog",
     "ActionsContext",
@@ -32,6 +33,8 @@ __all__ = [
 GITHUB_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
 PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_target"})
+# A merge queue's check of a group of pull requests merged onto the base branch.
+MERGE_GROUP = "merge_group"
 
 
 @dataclass(frozen=True)

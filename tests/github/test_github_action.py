@@ -253,6 +253,29 @@ def test_plan_mode_on_a_push_plans_without_a_comment(
     assert (run.code, run.outputs["has-changes"]) == (0, "false")
 
 
+@pytest.mark.parametrize("mode", ["", "pr"])
+def test_a_merge_group_is_planned_and_never_reported_as_drift(
+    actions: Actions, github: FakeGitHub, models: Path, mode: str
+) -> None:
+    edit_model(models, CHAT_ID, contextWindow=65536)
+    edit_model(models, EMBED_ID, displayName="Embeddings")  # two pull requests' changes
+    run = actions.run(models, event_name="merge_group", mode=mode)
+    assert run.code == 0, run.log
+    assert run.outputs["result"] == "changes"
+    assert json.loads(run.outputs["changed-ids"]) == [EMBED_ID, CHAT_ID]
+    assert "2 to update" in run.summary
+    assert github.issues == []
+    assert github.comments == {}
+    assert "drift" not in run.log.lower()
+
+    # A group whose plan apply would refuse fails the queue.
+    edit_model(models, IMMUTABLE_ID, contextWindow=1)
+    run = actions.run(models, event_name="merge_group", mode=mode)
+    assert run.code == 1
+    assert run.outputs["result"] == "conflict"
+    assert github.issues == []
+
+
 def test_read_only_conflict_fails_the_check(
     actions: Actions, github: FakeGitHub, models: Path
 ) -> None:
@@ -732,6 +755,9 @@ def test_entry_point_outside_actions_says_where_it_runs(tmp_path: Path) -> None:
         ("pr", "push", "pr"),
         ("drift", "pull_request", "drift"),
         ("apply", "push", "apply"),
+        ("auto", "merge_group", "plan"),
+        ("pr", "merge_group", "plan"),
+        ("drift", "merge_group", "drift"),
     ],
 )
 def test_resolve_mode(mode: str, event: str, resolved: str) -> None:
