@@ -198,6 +198,41 @@ class GitHubClient:
                 return pull
         return None
 
+    def last_success(self, workflow: str, branch: str) -> str | None:
+        """The commit of the newest successful push run of ``workflow`` (a file
+        under ``.github/workflows/``) on ``branch``, None when there is none."""
+        name = workflow.rsplit("/", 1)[-1]
+        path = f"/repos/{self.repository}/actions/workflows/{name}/runs"
+        params: dict[str, str | int] = {
+            "branch": branch,
+            "event": "push",
+            "status": "success",
+            "per_page": 1,
+        }
+        answer = self._call(
+            f"finding the last successful run of {name}",
+            "GET",
+            path,
+            "actions: read",
+            params=params,
+        )
+        runs = answer.get("workflow_runs") if isinstance(answer, dict) else None
+        first = runs[0] if isinstance(runs, list) and runs else None
+        sha = first.get("head_sha") if isinstance(first, dict) else None
+        return sha if isinstance(sha, str) and sha else None
+
+    def commits_between(self, base: str, head: str) -> list[str]:
+        """The commits after ``base`` up to ``head``, oldest first (GitHub's compare
+        lists at most 250)."""
+        path = f"/repos/{self.repository}/compare/{base}...{head}"
+        answer = self._call(f"listing the commits since {base[:7]}", "GET", path, "contents: read")
+        commits = answer.get("commits") if isinstance(answer, dict) else None
+        return [
+            str(commit["sha"])
+            for commit in commits or []
+            if isinstance(commit, dict) and isinstance(commit.get("sha"), str)
+        ]
+
     def pull_request(self, number: int) -> dict[str, Any]:
         """Pull request ``number`` as GitHub answers (``merge_commit_sha`` is the
         merge GitHub made of its head and base, ``mergeable`` whether it could)."""

@@ -19,11 +19,17 @@ line per entry, goes to the job summary and as a comment on the merged pull requ
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from registry_sync.errors import ConfigError
-from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
+from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_UNHEALTHY
+from registry_sync.github.api import GitHubClient
+from registry_sync.github.catchup import APPLY_KIND, Pending, pending_pulls
+from registry_sync.github.git import tree_at
 from registry_sync.github.inputs import ActionOptions
 from registry_sync.github.review import ProjectKey, marker, short_digest, unreviewed
 from registry_sync.github.reviewed import Refusal, ReviewedPlan, reviewed_plan
@@ -45,7 +51,13 @@ from registry_sync.render.markdown import code_span, escape_text
 
 __all__ = ["run"]
 
-APPLY_KIND = "apply"
+_FETCH = (
+    "an apply run plans each merged pull request's own tree: check out with "
+    "actions/checkout and fetch-depth: 0, so that the commits since the last "
+    "successful apply are there"
+)
+# Exit codes from the least to the most severe.
+_SEVERITY = (EXIT_OK, EXIT_UNHEALTHY, EXIT_PARTIAL, EXIT_ERROR)
 _AGAIN = (
     "Nothing was applied. The way on is a new pull request (an empty commit is "
     "enough): its plan shows what the main branch holds and the registry lacks, and "
@@ -54,10 +66,32 @@ _AGAIN = (
 _ICONS = {"done": "✅", "failed": "❌", "skipped": "⏭️"}
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What every step of one apply run shares."""
+
+    options: ActionOptions
+    context: ActionsContext
+    environ: Mapping[str, str]
+    log: ActionLog
+    project: ProjectKey
+
+
+@dataclass(frozen=True)
+class _Merge:
+    """One merged pull request being applied: its number, its merge commit and the
+    folder its tree is planned in (None: the checkout, for ``GITHUB_SHA``)."""
+
+    number: int | None
+    commit: str
+    cwd: Path | None = None
+
+
 def run(
     options: ActionOptions, context: ActionsContext, environ: Mapping[str, str], log: ActionLog
 ) -> int:
-    """Apply what was reviewed on the merged pull request; returns the exit code."""
+    """Apply what was reviewed on every pull request merged since the last successful
+    apply, in merge order; returns the exit code (the worst of them)."""
     if not context.sha:
         raise ConfigError("GITHUB_SHA is not set: mode apply runs on a push to the main branch")
     if context.token is None:
@@ -66,7 +100,7 @@ def run(
             "comment (permissions: pull-requests: write, actions: read)"
         )
     require_api_key(options, environ, "mode apply")
-    project = project_key(options, context.workspace)
+    job = _Job(options, context, environ, log, project_key(options, context.workspace))
     problems = validate(options.models_dir, context.workspace, log, environment_config(options))
     if problems:
         log.summary(
@@ -76,52 +110,109 @@ def run(
         log.output("result", "invalid")
         return EXIT_ERROR
     with context.client() as github:
-        pull = github.merged_pull_request(context.sha)
-        if pull is None:
-            return _refuse(
-                log,
-                context,
-                project,
-                None,
-                [
-                    f"commit {context.sha[:7]} was not made by merging a pull request, so no "
-                    "plan of it was reviewed"
-                ],
+        tip = github.merged_pull_request(context.sha)
+        if tip is None:
+            reason = (
+                f"commit {context.sha[:7]} was not made by merging a pull request, so no "
+                "plan of it was reviewed"
             )
-        number = int(pull["number"])
+            return _refuse(job, _Merge(None, context.sha), [reason])
+        pending = pending_pulls(github, context, job.project, tip)
+        if pending.note:
+            log.annotate("warning", pending.note, title="registry-sync apply")
+        return _apply_all(job, github, pending)
+
+
+def _apply_all(job: _Job, github: GitHubClient, pending: Pending) -> int:
+    """Each pending pull request in merge order, each told its result; stops after
+    an apply that left the registry partly changed (the rest wait for a re-run)."""
+    codes, results = [], []
+    for number, result in pending.told:
+        job.log.line(f"#{number} was applied already or refused (told: {result}): passed over.")
+        if number == pending.tip:
+            codes.append(EXIT_ERROR if result == "refused" else EXIT_OK)
+            results.append(result)
+    for pull in pending.pulls:
+        commit = str(pull["merge_commit_sha"])
         try:
-            reviewed = reviewed_plan(github, pull, project, options, context)
-            run_ = plan(
-                options,
-                environ,
-                log,
-                artifact_hint=artifact_hint(artifact_name(options, project), context),
+            with _tree(job.context, commit) as cwd:
+                code, result = _one(job, github, pull, _Merge(int(pull["number"]), commit, cwd))
+        except ConfigError as exc:
+            reasons = [f"the tree of {commit[:7]} cannot be planned: {exc}", _FETCH]
+            code, result = _refuse(job, _Merge(int(pull["number"]), commit), reasons), "refused"
+        codes.append(code)
+        results.append(result)
+        if result in ("incomplete", "interrupted"):
+            break
+    job.log.output("result", _overall(results))
+    return max(codes, key=_severity) if codes else EXIT_OK
+
+
+def _severity(code: int) -> int:
+    return _SEVERITY.index(code) if code in _SEVERITY else len(_SEVERITY)
+
+
+def _one(
+    job: _Job, github: GitHubClient, pull: Mapping[str, Any], merge: _Merge
+) -> tuple[int, str]:
+    """Check one merged pull request's tree against its own reviewed plan and apply it."""
+    options, context, log, project = job.options, job.context, job.log, job.project
+    try:
+        reviewed = reviewed_plan(github, pull, project, options, context)
+        run_ = plan(
+            options,
+            job.environ,
+            log,
+            artifact_hint=artifact_hint(artifact_name(options, project), context),
+            cwd=merge.cwd,
+        )
+        if run_.document is None:
+            log.summary(f"### ❌ The plan failed\n\n```text\n{run_.errors.strip()}\n```\n")
+            return EXIT_ERROR, "error"
+        plan_outputs(options, run_, log)
+        if not run_.changed_ids:
+            log.line(f"Nothing to apply for #{merge.number}: the registry already matches it.")
+            markdown = (
+                f"### ✅ registry-sync: nothing to apply: {_project(project)}\n\nCommit "
+                f"{code_span(merge.commit[:7])}: the registry already matches "
+                f"{code_span(project.folder)}.\n"
             )
-            if run_.document is None:
-                log.summary(f"### ❌ The plan failed\n\n```text\n{run_.errors.strip()}\n```\n")
-                log.output("result", "error")
-                return EXIT_ERROR
-            plan_outputs(options, run_, log)
-            if not run_.changed_ids:
-                log.line("Nothing to apply: the registry already matches the merged tree.")
-                log.summary(
-                    f"### ✅ Nothing to apply\n\nThe registry {code_span(project.registry)} "
-                    f"already matches {code_span(project.models_dir + '/')}.\n"
-                )
-                return EXIT_OK
-            if run_.digest != reviewed.digest:
-                _check_remainder(reviewed, run_.document, str(run_.digest), number)
-                log.line(
-                    "The plan is what is left of the reviewed plan (an earlier apply "
-                    "stopped part-way): applying the rest."
-                )
-        except Refusal as refusal:
-            return _refuse(log, context, project, number, refusal.reasons)
-    return _apply(options, context, environ, log, project, number)
+            log.summary(markdown)
+            _reply(job, merge, markdown, "no-changes")
+            return EXIT_OK, "no-changes"
+        if run_.digest != reviewed.digest:
+            _check_remainder(reviewed, run_.document, str(run_.digest), merge.number)
+            log.line(
+                "The plan is what is left of the reviewed plan (an earlier apply "
+                "stopped part-way): applying the rest."
+            )
+    except Refusal as refusal:
+        return _refuse(job, merge, refusal.reasons), "refused"
+    return _apply(job, merge)
+
+
+@contextmanager
+def _tree(context: ActionsContext, commit: str) -> Iterator[Path | None]:
+    """Where to plan ``commit``: the checkout for ``GITHUB_SHA``, else the same
+    folder in a worktree of that commit."""
+    if commit == context.sha:
+        yield None
+        return
+    root = (context.workspace or Path.cwd()).resolve()
+    here = Path.cwd().resolve().relative_to(root)
+    with tree_at(root, commit) as folder:
+        yield folder / here
+
+
+def _overall(results: Sequence[str]) -> str:
+    for worst in ("refused", "error", "interrupted", "incomplete"):
+        if worst in results:
+            return worst
+    return results[-1] if results else "no-changes"
 
 
 def _check_remainder(
-    reviewed: ReviewedPlan, document: Mapping[str, Any], digest: str, number: int
+    reviewed: ReviewedPlan, document: Mapping[str, Any], digest: str, number: int | None
 ) -> None:
     """Refuse unless ``document`` is what is left of the reviewed plan."""
     reasons = unreviewed(document, reviewed.document)
@@ -136,47 +227,34 @@ def _check_remainder(
         )
 
 
-def _refuse(
-    log: ActionLog,
-    context: ActionsContext,
-    project: ProjectKey,
-    number: int | None,
-    reasons: Sequence[str],
-) -> int:
+def _refuse(job: _Job, merge: _Merge, reasons: Sequence[str]) -> int:
     listed = "\n".join(f"- {escape_text(reason)}" for reason in reasons)
     markdown = (
-        f"### ❌ registry-sync apply refused: {_project(project)}\n\n"
-        f"Commit {code_span(context.sha[:7])}:\n\n{listed}\n\n{_AGAIN}\n"
+        f"### ❌ registry-sync apply refused: {_project(job.project)}\n\n"
+        f"Commit {code_span(merge.commit[:7])}:\n\n{listed}\n\n{_AGAIN}\n"
     )
-    log.annotate(
+    job.log.annotate(
         "error", "apply refused: " + " ".join(reasons) + " " + _AGAIN, title="registry-sync apply"
     )
-    log.summary(markdown)
-    log.output("result", "refused")
-    if number is not None:
-        _reply(context, log, project, number, markdown)
+    job.log.summary(markdown)
+    job.log.output("result", "refused")
+    if merge.number is not None:
+        _reply(job, merge, markdown, "refused")
     return EXIT_ERROR
 
 
-def _apply(
-    options: ActionOptions,
-    context: ActionsContext,
-    environ: Mapping[str, str],
-    log: ActionLog,
-    project: ProjectKey,
-    number: int,
-) -> int:
+def _apply(job: _Job, merge: _Merge) -> tuple[int, str]:
     arguments = [
         "apply",
-        str(options.plan_file),
-        *settings_arguments(options),
+        str(job.options.plan_file.absolute()),
+        *settings_arguments(job.options),
         "--auto-approve",
         "--format",
         "json",
     ]
-    with log.group("registry-sync apply"):
-        completed = registry_sync(arguments, environ)
-        log.untrusted(completed.stderr)
+    with job.log.group("registry-sync apply"):
+        completed = registry_sync(arguments, job.environ, merge.cwd)
+        job.log.untrusted(completed.stderr)
     try:
         result = json.loads(completed.stdout)
     except json.JSONDecodeError:
@@ -184,18 +262,17 @@ def _apply(
     if not isinstance(result, dict):
         # A refusal (rails, stale plan) prints no document, only the error.
         error = completed.stderr.strip() or f"apply exited {completed.returncode}"
-        return _refuse(log, context, project, number, [error])
-    markdown = _result_markdown(result, project, context)
-    log.untrusted(markdown)
-    log.summary(markdown)
-    log.output("result", str(result.get("outcome")))
-    _reply(context, log, project, number, markdown)
-    return completed.returncode
+        return _refuse(job, merge, [error]), "refused"
+    outcome = str(result.get("outcome"))
+    markdown = _result_markdown(result, job, merge)
+    job.log.untrusted(markdown)
+    job.log.summary(markdown)
+    _reply(job, merge, markdown, outcome)
+    return completed.returncode, outcome
 
 
-def _result_markdown(
-    result: Mapping[str, Any], project: ProjectKey, context: ActionsContext
-) -> str:
+def _result_markdown(result: Mapping[str, Any], job: _Job, merge: _Merge) -> str:
+    project, context = job.project, job.context
     outcome = result.get("outcome")
     title = {
         "complete": "✅ registry-sync applied",
@@ -219,7 +296,7 @@ def _result_markdown(
             "plans again and applies what is left, which must be part of the reviewed plan.\n"
         ) + tail
     return (
-        f"### {title}: {_project(project)}\n\nCommit {code_span(context.sha[:7])}"
+        f"### {title}: {_project(project)}\n\nCommit {code_span(merge.commit[:7])}"
         f"{f' ([run {context.run_id}]({context.run_url}))' if context.run_url else ''}.\n\n"
         f"{table}\n{tail}"
     )
@@ -240,13 +317,17 @@ def _unhealthy_lines(result: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _reply(
-    context: ActionsContext, log: ActionLog, project: ProjectKey, number: int, markdown: str
-) -> None:
-    body = f"{marker(APPLY_KIND, {'project': project.text, 'commit': context.sha})}\n{markdown}"
+def _reply(job: _Job, merge: _Merge, markdown: str, result: str) -> None:
+    """The result on the pull request; its marker's ``result`` says whether a later
+    run takes it up again (:mod:`registry_sync.github.catchup`)."""
+    number = merge.number
+    if number is None:
+        return
+    data = {"project": job.project.text, "commit": merge.commit, "result": result}
+    body = f"{marker(APPLY_KIND, data)}\n{markdown}"
     write_to_github(
-        context,
-        log,
+        job.context,
+        job.log,
         f"commenting on pull request #{number}",
         lambda client: client.comment(number, body),
     )

@@ -186,9 +186,11 @@ def plan(
     *,
     artifact_hint: str,
     detailed: bool = False,
+    cwd: Path | None = None,
 ) -> PlanRun:
     """Run ``registry-sync plan --format markdown --out <plan file>`` with every
-    setting passed explicitly, as resolved."""
+    setting passed explicitly, as resolved; in ``cwd`` when given (the same folder
+    of another commit's tree: the paths are relative)."""
     # A plan file left from an earlier step must never pass for this run's plan.
     options.plan_file.unlink(missing_ok=True)
     arguments = [
@@ -200,14 +202,14 @@ def plan(
         "--format",
         "markdown",
         "--out",
-        str(options.plan_file),
+        str(options.plan_file.absolute()),
         "--artifact-hint",
         artifact_hint,
     ]
     if detailed:
         arguments.append("--detailed-exitcode")
     with log.group("registry-sync plan"):
-        completed = registry_sync(arguments, environ)
+        completed = registry_sync(arguments, environ, cwd)
         log.untrusted(completed.stdout)
         log.untrusted(completed.stderr)
     document = None
@@ -245,11 +247,13 @@ def settings_arguments(options: ActionOptions) -> list[str]:
 
 
 def registry_sync(
-    arguments: Sequence[str], environ: Mapping[str, str]
+    arguments: Sequence[str], environ: Mapping[str, str], cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``registry_sync`` in isolated mode (``-I``)."""
+    """Run the installed ``registry_sync`` in isolated mode (``-I``), in ``cwd``
+    when given."""
     return subprocess.run(
         [sys.executable, "-I", "-m", "registry_sync", *arguments],
+        cwd=cwd,
         env={**environ, "NO_COLOR": "1"},
         capture_output=True,
         text=True,

@@ -16,12 +16,12 @@ pull request brings, a fork's included. So before anything is sent to a registry
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
 from registry_sync.errors import ConfigError
 from registry_sync.github.api import GitHubClient
+from registry_sync.github.git import checked_out
 from registry_sync.github.inputs import ActionInputs, ActionOptions, resolve_options
 from registry_sync.github.workflow import ActionsContext, PullRequest
 from registry_sync.settings.config import ProjectConfig, parse_config
@@ -72,7 +72,13 @@ def check_target(
 
 
 def _check_merge(github: GitHubClient, context: ActionsContext, pull: PullRequest) -> None:
-    checked_out = _head(Path.cwd())
+    try:
+        head = checked_out(Path.cwd())
+    except ConfigError as exc:
+        raise ConfigError(
+            f"cannot tell which commit is checked out ({exc}); a pull_request_target run "
+            "needs the checkout's .git"
+        ) from exc
     found = github.pull_request(pull.number)
     merge = found.get("merge_commit_sha")
     if found.get("mergeable") is False or not isinstance(merge, str) or not merge:
@@ -81,40 +87,21 @@ def _check_merge(github: GitHubClient, context: ActionsContext, pull: PullReques
             "conflicts, or GitHub has not made the merge yet), so there is nothing to plan: "
             "resolve the conflict, or re-run the job"
         )
-    if checked_out == merge:
+    if head == merge:
         return
-    if checked_out == context.sha:
+    if head == context.sha:
         what = (
-            f"the base branch's last commit ({checked_out[:7]}), whose plan shows nothing "
+            f"the base branch's last commit ({head[:7]}), whose plan shows nothing "
             "the pull request changes"
         )
-    elif checked_out == pull.head_sha:
-        what = f"the pull request's head ({checked_out[:7]}) without the base branch"
+    elif head == pull.head_sha:
+        what = f"the pull request's head ({head[:7]}) without the base branch"
     else:
-        what = f"commit {checked_out[:7]}"
+        what = f"commit {head[:7]}"
     raise ConfigError(
         f"a pull_request_target run plans the pull request's merge ({merge[:7]}), but the "
         f"checkout is {what}: {_CHECKOUT}"
     )
-
-
-def _head(folder: Path) -> str:
-    """The commit checked out in ``folder``."""
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError as exc:
-        raise ConfigError(f"cannot tell which commit is checked out: git: {exc}") from exc
-    if done.returncode != 0:
-        raise ConfigError(
-            "cannot tell which commit is checked out (git rev-parse HEAD failed: "
-            f"{done.stderr.strip()}); a pull_request_target run needs the checkout's .git"
-        )
-    return done.stdout.strip()
 
 
 def _base_config(github: GitHubClient, context: ActionsContext) -> ProjectConfig:

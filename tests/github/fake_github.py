@@ -65,6 +65,8 @@ class FakeGitHub:
     # (commit, path) -> text, for GET /contents/{path}?ref=
     files: dict[tuple[str, str], str] = field(default_factory=dict)
     clock: int = 0
+    # The main branch's commits, oldest first, for the compare API.
+    history: list[str] = field(default_factory=list)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     issues: list[dict[str, Any]] = field(default_factory=list)
     pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -257,6 +259,19 @@ class FakeGitHub:
                 return 404, {"message": "Not Found"}, {}
             content = base64.b64encode(text.encode()).decode()
             return 200, {"type": "file", "encoding": "base64", "content": content}, {}
+        if (match := re.fullmatch(r"/compare/(\w+)\.\.\.(\w+)", path)) and method == "GET":
+            base, head = self.history.index(match.group(1)), self.history.index(match.group(2))
+            return 200, {"commits": [{"sha": sha} for sha in self.history[base + 1 : head + 1]]}, {}
+        if (match := re.fullmatch(r"/actions/workflows/([\w.-]+)/runs", path)) and method == "GET":
+            found = [
+                run
+                for run in self.runs.values()
+                if run["path"].endswith("/" + match.group(1))
+                and run["event"] == query.get("event", [run["event"]])[0]
+                and run["conclusion"] == query.get("status", [run["conclusion"]])[0]
+            ]
+            found.sort(key=lambda run: run["updated_at"], reverse=True)
+            return 200, {"total_count": len(found), "workflow_runs": found[:1]}, {}
         if (match := re.fullmatch(r"/actions/runs/(\w+)", path)) and method == "GET":
             run = self.runs.get(match.group(1))
             return (200, run, {}) if run else (404, {"message": "Not Found"}, {})

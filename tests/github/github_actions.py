@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,18 @@ def make_models(folder: Path, seed: dict[str, Any]) -> Path:
         }
         write_model(folder / f"{index}.yaml", definition)
     return folder
+
+
+def git(folder: Path, *arguments: str) -> str:
+    """Run git in ``folder``; its output, stripped."""
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *arguments],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
 
 
 def add_bulk_models(models: Path, count: int) -> None:
@@ -111,12 +124,13 @@ class Actions:
         head_sha: str = HEAD_SHA,
         sha: str = MERGE_SHA,
         workflow: str = PLAN_WORKFLOW,
+        number: int = PR_NUMBER,
     ) -> dict[str, str]:
         event: dict[str, Any] = {}
         if event_name.startswith("pull_request"):
             event = {
                 "pull_request": {
-                    "number": PR_NUMBER,
+                    "number": number,
                     "base": {"repo": {"full_name": REPOSITORY}},
                     "head": {"repo": {"full_name": head}, "sha": head_sha},
                 }

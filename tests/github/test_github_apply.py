@@ -271,7 +271,7 @@ def test_a_merge_that_changes_nothing_applies_nothing(
     review(actions, models)
     run = apply(actions, models)
     assert run.code == 0, run.log
-    assert "Nothing to apply" in run.summary
+    assert "nothing to apply" in run.summary
     assert run.outputs["has-changes"] == "false"
     assert writes(registry) == []
 

@@ -6,7 +6,6 @@ to. The key goes only where the base branch says, and only the merge is planned.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from github_actions import (
     Actions,
     Run,
     edit_model,
+    git,
 )
 
 from registry_sync.github.review import read_marker
@@ -35,17 +35,6 @@ def elsewhere(registry_seed: dict[str, Any]) -> Iterator[RegistryServer]:
     """The registry a pull request names in its own registry-sync.yaml."""
     with RegistryServer(seed=registry_seed, api_key="not-the-key") as server:
         yield server
-
-
-def git(folder: Path, *arguments: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *arguments],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 class Repository:
