@@ -36,6 +36,7 @@ from registry_sync.errors import ConfigError, InvalidConfig, RegistrySyncError
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
 from registry_sync.github import apply, drift
 from registry_sync.github.api import GitHubClient
+from registry_sync.github.gates import keep_labels
 from registry_sync.github.inputs import ActionInputs, ActionOptions, resolve_options
 from registry_sync.github.review import ProjectKey, marker, read_marker, short_digest
 from registry_sync.github.steps import (
@@ -195,6 +196,8 @@ def _plan_mode(
         return EXIT_ERROR
     plan_outputs(options, run, log)
     publish(run.body, run)
+    if pull is not None and not (pull.from_fork and context.event_name == "pull_request"):
+        keep_labels(context, log, pull, run.document)
     if run.violations:
         log.annotate(
             "error",

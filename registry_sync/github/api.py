@@ -233,6 +233,27 @@ class GitHubClient:
             if isinstance(commit, dict) and isinstance(commit.get("sha"), str)
         ]
 
+    def reviews(self, number: int) -> list[dict[str, Any]]:
+        """The reviews of pull request ``number``, oldest first."""
+        path = f"/repos/{self.repository}/pulls/{number}/reviews"
+        return list(self._pages(f"listing the reviews of #{number}", path, {}))
+
+    def add_labels(self, number: int, names: list[str]) -> None:
+        """Put the labels ``names`` on issue or pull request ``number``."""
+        path = f"/repos/{self.repository}/issues/{number}/labels"
+        self._call(
+            "labelling the pull request", "POST", path, "pull-requests: write", {"labels": names}
+        )
+
+    def remove_label(self, number: int, name: str) -> None:
+        """Take label ``name`` off ``number``; one it does not carry is no error."""
+        path = f"/repos/{self.repository}/issues/{number}/labels/{name}"
+        try:
+            self._request("unlabelling the pull request", "DELETE", path, "pull-requests: write")
+        except GitHubError as exc:
+            if exc.status != 404:
+                raise
+
     def pull_request(self, number: int) -> dict[str, Any]:
         """Pull request ``number`` as GitHub answers (``merge_commit_sha`` is the
         merge GitHub made of its head and base, ``mergeable`` whether it could)."""

@@ -29,6 +29,7 @@ from registry_sync.errors import ConfigError
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_UNHEALTHY
 from registry_sync.github.api import GitHubClient
 from registry_sync.github.catchup import APPLY_KIND, Pending, pending_pulls
+from registry_sync.github.gates import missing_approval
 from registry_sync.github.git import tree_at
 from registry_sync.github.inputs import ActionOptions
 from registry_sync.github.review import ProjectKey, marker, short_digest, unreviewed
@@ -159,6 +160,8 @@ def _one(
     options, context, log, project = job.options, job.context, job.log, job.project
     try:
         reviewed = reviewed_plan(github, pull, project, options, context)
+        if options.require_approval and (missing := missing_approval(github, pull)):
+            raise Refusal(missing)
         run_ = plan(
             options,
             job.environ,

@@ -38,6 +38,7 @@ def parse_options(argv: Sequence[str]) -> ActionInputs:
         "registry-env",
         "comment-author",
         "plan-workflow",
+        "require-approval",
     ):
         parser.add_argument(f"--{name}", default="")
     parser.add_argument("--plan-file", type=Path, default=Path("plan.json"))
@@ -54,6 +55,7 @@ def parse_options(argv: Sequence[str]) -> ActionInputs:
         registry_env=arguments.registry_env,
         comment_author=arguments.comment_author,
         plan_workflow=arguments.plan_workflow,
+        require_approval=arguments.require_approval,
     )
 
 

@@ -50,6 +50,7 @@ class ActionInputs:
     registry_env: str = ""
     comment_author: str = ""
     plan_workflow: str = ""
+    require_approval: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class ActionOptions:
     # The workflow file whose runs make reviewed plans (apply checks the run's);
     # empty: the workflow apply runs in.
     plan_workflow: str = ""
+    # Apply only pull requests someone other than the author approved.
+    require_approval: bool = False
 
 
 def resolve_options(
@@ -109,6 +112,7 @@ def resolve_options(
         api_url_given=environment is not None and bool(inputs.api_url),
         comment_author=inputs.comment_author,
         plan_workflow=inputs.plan_workflow,
+        require_approval=bool(_flag("require-approval", inputs.require_approval)),
     )
 
 

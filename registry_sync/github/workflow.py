@@ -46,6 +46,8 @@ class PullRequest:
     base_repository: str
     head_repository: str | None
     head_sha: str = ""
+    # The labels it carried when the event was sent.
+    labels: frozenset[str] = frozenset()
 
     @property
     def from_fork(self) -> bool:
@@ -162,6 +164,16 @@ def _pull_request(event: dict[str, object]) -> PullRequest:
         base_repository=_full_name(pull, "base") or "",
         head_repository=_full_name(pull, "head"),
         head_sha=_head_sha(pull),
+        labels=_labels(pull),
+    )
+
+
+def _labels(pull: dict[str, object]) -> frozenset[str]:
+    labels = pull.get("labels")
+    return frozenset(
+        str(label["name"])
+        for label in (labels if isinstance(labels, list) else [])
+        if isinstance(label, dict) and isinstance(label.get("name"), str)
     )
 
 

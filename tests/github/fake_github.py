@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 GITHUB_TOKEN = "ghs-fake-token-5f0c1d2e"
 REPOSITORY = "acme/models"
@@ -67,6 +67,10 @@ class FakeGitHub:
     clock: int = 0
     # The main branch's commits, oldest first, for the compare API.
     history: list[str] = field(default_factory=list)
+    labels: dict[int, list[str]] = field(default_factory=dict)
+    reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    # The author of every pull request.
+    author: str = "octo-dev"
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     issues: list[dict[str, Any]] = field(default_factory=list)
     pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -154,6 +158,7 @@ class FakeGitHub:
         """Record that merging pull request ``number`` (at ``head_sha``) made ``sha``."""
         pull = {
             "number": number,
+            "user": {"login": self.author},
             "merged_at": self.now(),
             "merge_commit_sha": sha,
             "head": {"sha": head_sha},
@@ -182,6 +187,12 @@ class FakeGitHub:
         self.archives[artifact_id] = buffer.getvalue()
         self.artifacts.setdefault(run_id, []).append(
             {"id": artifact_id, "name": name, "expired": False}
+        )
+
+    def review(self, number: int, login: str, state: str, commit: str) -> None:
+        """``login`` reviews pull request ``number`` at ``commit``."""
+        self.reviews.setdefault(number, []).append(
+            {"user": {"login": login}, "state": state, "commit_id": commit}
         )
 
     def expire(self, run_id: str) -> None:
@@ -250,6 +261,19 @@ class FakeGitHub:
             return 200, issue, {}
         if (match := re.fullmatch(r"/commits/(\w+)/pulls", path)) and method == "GET":
             return 200, self.pulls.get(match.group(1), []), {}
+        if (match := re.fullmatch(r"/pulls/(\d+)/reviews", path)) and method == "GET":
+            return self._page(self.reviews.get(int(match.group(1)), []), query, full)
+        if (match := re.fullmatch(r"/issues/(\d+)/labels", path)) and method == "POST":
+            labels = self.labels.setdefault(int(match.group(1)), [])
+            labels.extend(name for name in body["labels"] if name not in labels)
+            return 200, [{"name": name} for name in labels], {}
+        if (match := re.fullmatch(r"/issues/(\d+)/labels/(.+)", path)) and method == "DELETE":
+            labels = self.labels.get(int(match.group(1)), [])
+            name = unquote(match.group(2))
+            if name not in labels:
+                return 404, {"message": "Label does not exist"}, {}
+            labels.remove(name)
+            return 200, [{"name": n} for n in labels], {}
         if (match := re.fullmatch(r"/pulls/(\d+)", path)) and method == "GET":
             pull = self.pull_requests.get(int(match.group(1)))
             return (200, pull, {}) if pull else (404, {"message": "Not Found"}, {})
@@ -316,7 +340,7 @@ def serve(fake: FakeGitHub) -> Iterator[FakeGitHub]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PATCH = _serve
+        do_GET = do_POST = do_PATCH = do_DELETE = _serve
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -133,6 +133,7 @@ class Actions:
                     "number": number,
                     "base": {"repo": {"full_name": REPOSITORY}},
                     "head": {"repo": {"full_name": head}, "sha": head_sha},
+                    "labels": [{"name": name} for name in self.github.labels.get(number, [])],
                 }
             }
         event_path = self.tmp_path / "event.json"
