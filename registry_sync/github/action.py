@@ -15,8 +15,10 @@ Modes:
 - ``drift`` (schedule): see :mod:`registry_sync.github.drift`.
 - ``apply`` (push to the main branch): see :mod:`registry_sync.github.apply`.
 
-``auto`` picks ``pr`` for pull-request events, ``plan`` for ``merge_group`` and
-``drift`` otherwise; ``pr`` on ``merge_group`` plans the group as ``plan`` does.
+``auto`` picks ``pr`` for pull-request events, ``plan`` for ``merge_group``, the
+answer to ``/registry-sync plan`` for ``issue_comment``
+(:mod:`registry_sync.github.replan`) and ``drift`` otherwise; ``pr`` on
+``merge_group`` plans the group as ``plan`` does.
 ``pull_request_target`` runs are refused unless the workflow opts in; then the
 checkout must be the pull request's merge and the key goes only where the base
 branch's settings say (:mod:`registry_sync.github.target`).
@@ -38,6 +40,7 @@ from registry_sync.github import apply, drift
 from registry_sync.github.api import GitHubClient
 from registry_sync.github.gates import keep_labels
 from registry_sync.github.inputs import ActionInputs, ActionOptions, resolve_options
+from registry_sync.github.replan import plan_again
 from registry_sync.github.review import ProjectKey, marker, read_marker, short_digest
 from registry_sync.github.steps import (
     PlanRun,
@@ -53,6 +56,7 @@ from registry_sync.github.steps import (
 )
 from registry_sync.github.target import check_target
 from registry_sync.github.workflow import (
+    COMMENT,
     MERGE_GROUP,
     PULL_REQUEST_EVENTS,
     ActionLog,
@@ -102,6 +106,8 @@ def run_action(inputs: ActionInputs, environ: Mapping[str, str], log: ActionLog)
             return drift.run(options, context, environ, log)
         if mode == "apply":
             return apply.run(options, context, environ, log)
+        if mode == "replan":
+            return plan_again(options, context, environ, log)
         return _plan_mode(inputs, options, context, environ, log, require_pull=mode == "pr")
     except InvalidConfig as exc:
         for problem in exc.problems:
@@ -125,6 +131,8 @@ def resolve_mode(mode: str, event_name: str) -> str:
     """The mode to run: ``auto`` follows the event that started the run."""
     if event_name == MERGE_GROUP and mode in ("auto", "pr"):
         return "plan"
+    if event_name == COMMENT and mode in ("auto", "pr", "plan"):
+        return "replan"
     if mode != "auto":
         return mode
     return "pr" if event_name in PULL_REQUEST_EVENTS else "drift"

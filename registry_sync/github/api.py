@@ -233,6 +233,19 @@ class GitHubClient:
             if isinstance(commit, dict) and isinstance(commit.get("sha"), str)
         ]
 
+    def permission(self, login: str) -> str:
+        """``login``'s permission on this repository: ``admin``, ``maintain``,
+        ``write``, ``triage``, ``read`` or ``none``."""
+        path = f"/repos/{self.repository}/collaborators/{login}/permission"
+        try:
+            answer = self._call(f"reading {login}'s permission", "GET", path, "")
+        except GitHubError as exc:
+            if exc.status == 404:
+                return "none"
+            raise
+        found = answer.get("permission") if isinstance(answer, dict) else None
+        return found if isinstance(found, str) else "none"
+
     def reviews(self, number: int) -> list[dict[str, Any]]:
         """The reviews of pull request ``number``, oldest first."""
         path = f"/repos/{self.repository}/pulls/{number}/reviews"

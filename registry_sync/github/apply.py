@@ -19,9 +19,10 @@ line per entry, goes to the job summary and as a comment on the merged pull requ
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from registry_sync.github.catchup import APPLY_KIND, Pending, pending_pulls
 from registry_sync.github.gates import missing_approval
 from registry_sync.github.git import tree_at
 from registry_sync.github.inputs import ActionOptions
+from registry_sync.github.replan import replanned
 from registry_sync.github.review import ProjectKey, marker, short_digest, unreviewed
 from registry_sync.github.reviewed import Refusal, ReviewedPlan, reviewed_plan
 from registry_sync.github.steps import (
@@ -47,7 +49,7 @@ from registry_sync.github.steps import (
     validate,
     write_to_github,
 )
-from registry_sync.github.workflow import ActionLog, ActionsContext
+from registry_sync.github.workflow import ActionLog, ActionsContext, CommentCommand
 from registry_sync.render.markdown import code_span, escape_text
 
 __all__ = ["run"]
@@ -111,6 +113,8 @@ def run(
         log.output("result", "invalid")
         return EXIT_ERROR
     with context.client() as github:
+        if context.command is not None:
+            return _apply_replan(job, github, context.command)
         tip = github.merged_pull_request(context.sha)
         if tip is None:
             reason = (
@@ -137,7 +141,8 @@ def _apply_all(job: _Job, github: GitHubClient, pending: Pending) -> int:
         commit = str(pull["merge_commit_sha"])
         try:
             with _tree(job.context, commit) as cwd:
-                code, result = _one(job, github, pull, _Merge(int(pull["number"]), commit, cwd))
+                merge = _Merge(int(pull["number"]), commit, cwd)
+                code, result = _one(job, merge, partial(_reviewed, job, github, pull))
         except ConfigError as exc:
             reasons = [f"the tree of {commit[:7]} cannot be planned: {exc}", _FETCH]
             code, result = _refuse(job, _Merge(int(pull["number"]), commit), reasons), "refused"
@@ -153,15 +158,12 @@ def _severity(code: int) -> int:
     return _SEVERITY.index(code) if code in _SEVERITY else len(_SEVERITY)
 
 
-def _one(
-    job: _Job, github: GitHubClient, pull: Mapping[str, Any], merge: _Merge
-) -> tuple[int, str]:
-    """Check one merged pull request's tree against its own reviewed plan and apply it."""
+def _one(job: _Job, merge: _Merge, reviewed_for: Callable[[], ReviewedPlan]) -> tuple[int, str]:
+    """Check one merged pull request's tree against its reviewed plan (found by
+    ``reviewed_for``) and apply it."""
     options, context, log, project = job.options, job.context, job.log, job.project
     try:
-        reviewed = reviewed_plan(github, pull, project, options, context)
-        if options.require_approval and (missing := missing_approval(github, pull)):
-            raise Refusal(missing)
+        reviewed = reviewed_for()
         run_ = plan(
             options,
             job.environ,
@@ -192,6 +194,25 @@ def _one(
     except Refusal as refusal:
         return _refuse(job, merge, refusal.reasons), "refused"
     return _apply(job, merge)
+
+
+def _reviewed(job: _Job, github: GitHubClient, pull: Mapping[str, Any]) -> ReviewedPlan:
+    """The plan reviewed on merged pull request ``pull``; with require-approval, it
+    must also have been approved."""
+    reviewed = reviewed_plan(github, pull, job.project, job.options, job.context)
+    if job.options.require_approval and (missing := missing_approval(github, pull)):
+        raise Refusal(missing)
+    return reviewed
+
+
+def _apply_replan(job: _Job, github: GitHubClient, command: CommentCommand) -> int:
+    """The apply job of a /registry-sync plan run: the re-plan it posted, or nothing."""
+    merge = _Merge(command.number, job.context.sha)
+    code, result = _one(
+        job, merge, partial(replanned, github, command.number, job.project, job.context)
+    )
+    job.log.output("result", result)
+    return code
 
 
 @contextmanager

@@ -33,7 +33,14 @@ from registry_sync.github.review import ProjectKey, is_marked, plan_digest, read
 from registry_sync.github.steps import artifact_name
 from registry_sync.github.workflow import PULL_REQUEST_EVENTS, ActionsContext
 
-__all__ = ["PLAN_KIND", "Refusal", "ReviewedPlan", "plan_workflow", "reviewed_plan"]
+__all__ = [
+    "PLAN_KIND",
+    "Refusal",
+    "ReviewedPlan",
+    "artifact_plan",
+    "plan_workflow",
+    "reviewed_plan",
+]
 
 PLAN_KIND = "plan"
 _WORKFLOWS = ".github/workflows/"
@@ -116,7 +123,7 @@ def reviewed_plan(
         )
     # The name the plan job gave it (its artifact-name input may differ from apply's).
     name = data.get("artifact")
-    document = _artifact_plan(
+    document = artifact_plan(
         github, run_id, name if isinstance(name, str) else artifact_name(options, project)
     )
     found = plan_digest(document)
@@ -157,7 +164,7 @@ def _made_by(run: Mapping[str, Any], workflow: str, repository: str) -> bool:
     )
 
 
-def _artifact_plan(github: GitHubClient, run_id: str, name: str) -> dict[str, Any]:
+def artifact_plan(github: GitHubClient, run_id: str, name: str) -> dict[str, Any]:
     """The JSON plan in artifact ``name`` of run ``run_id``."""
     try:
         archive = github.artifact(run_id, name)

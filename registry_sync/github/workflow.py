@@ -21,12 +21,14 @@ from registry_sync.github.api import GitHubClient
 from registry_sync.render.problems import annotation, escape_data
 
 __all__ = [
+    "COMMENT",
     "DEFAULT_SERVER_URL",
     "GITHUB_API_URL",
     "MERGE_GROUP",
     "PULL_REQUEST_EVENTS",
     "ActionLog",
     "ActionsContext",
+    "CommentCommand",
     "PullRequest",
 ]
 
@@ -35,6 +37,8 @@ DEFAULT_SERVER_URL = "https://github.com"
 PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_target"})
 # A merge queue's check of a group of pull requests merged onto the base branch.
 MERGE_GROUP = "merge_group"
+# A comment on an issue or pull request: the /registry-sync plan command.
+COMMENT = "issue_comment"
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,17 @@ class PullRequest:
         """True when the head branch lives in another repository: such runs get no
         secrets and a read-only token."""
         return self.head_repository != self.base_repository
+
+
+@dataclass(frozen=True)
+class CommentCommand:
+    """A comment on an issue or pull request (``issue_comment``): who wrote what."""
+
+    number: int
+    comment_id: int
+    body: str
+    login: str
+    is_pull_request: bool
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,8 @@ class ActionsContext:
     # The comment-author input: the identity the token writes as, where GraphQL's
     # viewer cannot say.
     comment_author: str | None = None
+    # The comment of an issue_comment event.
+    command: CommentCommand | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ActionsContext:
@@ -90,8 +107,11 @@ class ActionsContext:
                 "inside a GitHub Actions job (use `registry-sync plan` elsewhere)"
             )
         pull_request = None
+        command = None
         if event_name in PULL_REQUEST_EVENTS:
             pull_request = _pull_request(_event(environ.get("GITHUB_EVENT_PATH", "")))
+        elif event_name == COMMENT:
+            command = _command(_event(environ.get("GITHUB_EVENT_PATH", "")))
         return cls(
             event_name=event_name,
             repository=repository,
@@ -107,6 +127,7 @@ class ActionsContext:
             workspace=_path(environ.get("GITHUB_WORKSPACE")),
             graphql_url=environ.get("GITHUB_GRAPHQL_URL") or None,
             workflow=_workflow_path(environ.get("GITHUB_WORKFLOW_REF", ""), repository),
+            command=command,
         )
 
     def client(self) -> GitHubClient:
@@ -165,6 +186,21 @@ def _pull_request(event: dict[str, object]) -> PullRequest:
         head_repository=_full_name(pull, "head"),
         head_sha=_head_sha(pull),
         labels=_labels(pull),
+    )
+
+
+def _command(event: dict[str, object]) -> CommentCommand:
+    issue, comment = event.get("issue"), event.get("comment")
+    if not isinstance(issue, dict) or not isinstance(comment, dict):
+        raise ConfigError("the issue_comment event payload has no issue or comment")
+    user = comment.get("user")
+    login = user.get("login") if isinstance(user, dict) else None
+    return CommentCommand(
+        number=int(issue.get("number") or 0),
+        comment_id=int(comment.get("id") or 0),
+        body=str(comment.get("body") or ""),
+        login=login if isinstance(login, str) else "",
+        is_pull_request=isinstance(issue.get("pull_request"), dict),
     )
 
 

@@ -71,6 +71,8 @@ class FakeGitHub:
     reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     # The author of every pull request.
     author: str = "octo-dev"
+    # Logins with a permission on the repository; others have none.
+    permissions: dict[str, str] = field(default_factory=dict)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     issues: list[dict[str, Any]] = field(default_factory=list)
     pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -261,6 +263,11 @@ class FakeGitHub:
             return 200, issue, {}
         if (match := re.fullmatch(r"/commits/(\w+)/pulls", path)) and method == "GET":
             return 200, self.pulls.get(match.group(1), []), {}
+        if (match := re.fullmatch(r"/collaborators/([\w-]+)/permission", path)) and method == "GET":
+            permission = self.permissions.get(match.group(1))
+            if permission is None:
+                return 404, {"message": "Not Found"}, {}
+            return 200, {"permission": permission}, {}
         if (match := re.fullmatch(r"/pulls/(\d+)/reviews", path)) and method == "GET":
             return self._page(self.reviews.get(int(match.group(1)), []), query, full)
         if (match := re.fullmatch(r"/issues/(\d+)/labels", path)) and method == "POST":

@@ -125,8 +125,15 @@ class Actions:
         sha: str = MERGE_SHA,
         workflow: str = PLAN_WORKFLOW,
         number: int = PR_NUMBER,
+        comment: str = "",
+        commenter: str = "maintainer",
     ) -> dict[str, str]:
         event: dict[str, Any] = {}
+        if event_name == "issue_comment":
+            event = {
+                "issue": {"number": number, "pull_request": {"url": "..."}},
+                "comment": {"id": 5150, "body": comment, "user": {"login": commenter}},
+            }
         if event_name.startswith("pull_request"):
             event = {
                 "pull_request": {

@@ -758,6 +758,8 @@ def test_entry_point_outside_actions_says_where_it_runs(tmp_path: Path) -> None:
         ("auto", "merge_group", "plan"),
         ("pr", "merge_group", "plan"),
         ("drift", "merge_group", "drift"),
+        ("auto", "issue_comment", "replan"),
+        ("apply", "issue_comment", "apply"),
     ],
 )
 def test_resolve_mode(mode: str, event: str, resolved: str) -> None:

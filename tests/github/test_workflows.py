@@ -42,6 +42,12 @@ PERMISSIONS = {
     },
     ("registry-drift.yml", "drift"): {"contents": "read", "issues": "write"},
     ("registry-plan-environments.yml", "plan"): {"contents": "read", "pull-requests": "write"},
+    ("registry-replan.yml", "plan"): {"contents": "read", "pull-requests": "write"},
+    ("registry-replan.yml", "apply"): {
+        "contents": "read",
+        "pull-requests": "write",
+        "actions": "read",
+    },
     **{
         ("registry-apply-environments.yml", f"{step}-{environment}"): permissions
         for environment in ("staging", "production")
