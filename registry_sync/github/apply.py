@@ -62,9 +62,10 @@ _FETCH = (
 # Exit codes from the least to the most severe.
 _SEVERITY = (EXIT_OK, EXIT_UNHEALTHY, EXIT_PARTIAL, EXIT_ERROR)
 _AGAIN = (
-    "Nothing was applied. The way on is a new pull request (an empty commit is "
-    "enough): its plan shows what the main branch holds and the registry lacks, and "
-    "merging it once reviewed applies that."
+    "Nothing was applied. The way on: someone with write access comments "
+    "`/registry-sync plan` on this pull request for a fresh plan to approve, or a new "
+    "pull request (an empty commit is enough) shows what the main branch holds and "
+    "the registry lacks, and merging it once reviewed applies that."
 )
 _ICONS = {"done": "✅", "failed": "❌", "skipped": "⏭️"}
 

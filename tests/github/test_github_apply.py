@@ -132,7 +132,7 @@ def test_a_merged_tree_that_plans_something_else_is_refused(
         ) in text
         assert f"{EMBED_ID}: update was not in the reviewed plan" in text
         assert f"{CHAT_ID}: update differs from the reviewed update" in text
-        assert "Nothing was applied. The way on is a new pull request" in text
+        assert "Nothing was applied. The way on: someone with write access comments" in text
     assert "::error title=registry-sync apply::apply refused" in run.log
 
 

@@ -135,7 +135,7 @@ def test_a_plan_finished_after_the_merge_is_refused_with_nothing_written(
         "plan finished after the merge was never reviewed",
         run.summary,
     )
-    assert "The way on is a new pull request" in run.summary
+    assert "comments `/registry-sync plan` on this pull request for a fresh plan" in run.summary
 
 
 def test_an_expired_artifact_is_a_refusal_that_names_the_way_on(
@@ -152,8 +152,8 @@ def test_an_expired_artifact_is_a_refusal_that_names_the_way_on(
         run.summary
     )
     assert (
-        "Nothing was applied. The way on is a new pull request (an empty commit is enough)"
-        in run.summary
+        "`/registry-sync plan` on this pull request for a fresh plan to approve, or a new "
+        "pull request (an empty commit is enough)" in run.summary
     )
 
 
