@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    emitter = Path(__file__).resolve().parent.parent / "registry_sync" / "yamlemit.py"
+    emitter = Path(__file__).resolve().parent.parent / "registry_sync" / "yamlio" / "emit.py"
     with tempfile.TemporaryDirectory() as temp:
         root = Path(temp)
         entries = []

@@ -16,7 +16,9 @@ Hierarchy::
     │   └── ResponseShapeError  the answer (or a saved snapshot) has the wrong shape
     ├── PlanFileError        a saved plan file cannot be used
     ├── ApplyRefused         apply wrote nothing: a safety rail, a conflict, a stale plan
-    └── ExportError          export cannot write its files (they exist, or I/O failed)
+    ├── ExportError          export cannot write its files (they exist, or I/O failed)
+    └── EditRefused          pull, fmt or export --merge wrote nothing: a file would read
+                             back otherwise, changed on disk since read, or cannot be written
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = [
     "ApiError",
     "ApplyRefused",
     "ConfigError",
+    "EditRefused",
     "ExportError",
     "InvalidConfig",
     "InvalidModels",
@@ -73,27 +76,35 @@ class RegistryError(RegistrySyncError):
 
 
 class TransportError(RegistryError):
-    """No usable HTTP response: connection refused or dropped, or a timeout."""
+    """No usable HTTP response: connection refused or dropped, or a timeout. ``hint``
+    says what to check (the host, and the setting that named it)."""
 
-    def __init__(self, operation: str, method: str, path: str, cause: str) -> None:
+    def __init__(self, operation: str, method: str, path: str, cause: str, hint: str = "") -> None:
         self.operation = operation
         self.method = method
         self.path = path
         self.cause = cause
-        super().__init__(f"{operation} failed: {method} {path}: {cause}")
+        self.hint = hint
+        then = f"; {hint}" if hint else ""
+        super().__init__(f"{operation} failed: {method} {path}: {cause}{then}")
 
 
 class ApiError(RegistryError):
-    """The registry answered with an error status."""
+    """The registry answered with an error status. ``hint`` says what to check (for a
+    refused key, the variable that holds it)."""
 
-    def __init__(self, operation: str, method: str, path: str, status: int, message: str) -> None:
+    def __init__(
+        self, operation: str, method: str, path: str, status: int, message: str, hint: str = ""
+    ) -> None:
         self.operation = operation
         self.method = method
         self.path = path
         self.status = status
         self.message = message
+        self.hint = hint
         detail = f": {message}" if message else ""
-        super().__init__(f"{operation} failed: {method} {path} returned {status}{detail}")
+        then = f"; {hint}" if hint else ""
+        super().__init__(f"{operation} failed: {method} {path} returned {status}{detail}{then}")
 
 
 class ResponseShapeError(RegistryError):
@@ -124,3 +135,9 @@ class ApplyRefused(RegistrySyncError):
 
 class ExportError(RegistrySyncError):
     """Export cannot write its files: a target exists (without --force) or a write failed."""
+
+
+class EditRefused(RegistrySyncError):
+    """An in-place edit of model files wrote nothing: the new text would not load as
+    the intended definitions, a file changed on disk since it was read, or it cannot
+    be edited or written. The message names the file and what to do."""

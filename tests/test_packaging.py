@@ -2,7 +2,9 @@
 
 The wheel test is what CI's `wheel` job does, without network: build the sdist and
 the wheel (with the build backend of the test extra, --no-isolation), install the
-wheel into a new venv outside the checkout, and run the offline commands there. The
+wheel into a new venv outside the checkout, and run the offline commands there; then
+start the local server from it (empty, and with the shipped example) and run the
+README's quick start against it, in a folder with nothing of the checkout. The
 new venv borrows this environment's installed dependencies through a .pth line
 (which does not run this environment's own .pth files, so the editable install of
 the checkout stays invisible to it); the package itself comes from the wheel.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import site
 import subprocess
 import sys
@@ -94,7 +97,11 @@ def test_the_wheel_carries_the_licence_and_the_metadata(built: tuple[Path, Path]
     assert not any(name.startswith(("tests/", "benchmarks/")) for name in names)
     assert "License-Expression: Apache-2.0" in text
     assert "Requires-Python: >=3.10" in text
-    assert "Project-URL: Changelog, " in text
+    # The documentation pages (`registry-sync docs`) and the example registry
+    # (`--seed example`) travel in the wheel: a pipx user has no checkout.
+    for page in (ROOT / "docs").glob("*.md"):
+        assert f"registry_sync/docs/{page.name}" in names, page.name
+    assert "registry_sync/testing/data/example-registry.json" in names
     assert "Classifier: Programming Language :: Python :: 3.13" in text
 
 
@@ -162,6 +169,92 @@ def test_the_installed_wheel_runs_outside_the_checkout(
     )
     result = run([installed / "python", "-c", code], tmp_path)
     assert result.stdout == "openrouter\n", result.stderr
+
+
+def test_the_installed_wheel_prints_its_documentation(installed: Path, tmp_path: Path) -> None:
+    listed = run([installed / "registry-sync", "docs"], tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "  json " in listed.stdout
+    page = run([installed / "registry-sync", "docs", "json"], tmp_path)
+    assert page.stdout == (ROOT / "docs" / "json.md").read_text(encoding="utf-8")
+
+
+def start_server(command: list[str | Path], cwd: Path) -> tuple[subprocess.Popen[str], str]:
+    """Start the local registry server as a user does; returns it, serving, and its
+    banner's first line (which names its URL)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MKA1_", "PYTHON"))}
+    server = subprocess.Popen(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert server.stdout is not None
+    lines = [server.stdout.readline()]
+    while lines[-1] and lines[-1] != "press Ctrl-C to stop\n":
+        lines.append(server.stdout.readline())
+    return server, lines[0]
+
+
+def stop_server(server: subprocess.Popen[str]) -> None:
+    server.send_signal(signal.SIGINT)
+    assert server.wait(timeout=30) == 0
+
+
+def quick_start_commands() -> str:
+    """The README's quick start against the local server, less its `export` line (the
+    test sets the variables it names)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### 2. Plan and apply against the local registry server", 1)[1]
+    block: str = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)[1]
+    assert block.startswith("export MKA1_API_URL=")
+    return block.split("\n", 1)[1]
+
+
+def test_the_installed_local_server_starts_empty_without_a_seed(
+    installed: Path, tmp_path: Path
+) -> None:
+    server, banner = start_server([installed / "python", "-m", "registry_sync.testing"], tmp_path)
+    stop_server(server)
+    assert banner.startswith("registry server listening on http://127.0.0.1:")
+    assert banner.endswith(" (0 entries)\n")
+
+
+def test_the_readme_quick_start_works_from_the_installed_wheel(
+    installed: Path, tmp_path: Path
+) -> None:
+    server, banner = start_server(
+        [installed / "registry-sync-local-server", "--seed", "example", "--api-key", "demo-key"],
+        tmp_path,
+    )
+    try:
+        assert banner.endswith(" (7 entries)\n"), banner
+        url = re.findall(r"http://127\.0\.0\.1:\d+", banner)[0]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MKA1_", "PYTHON"))}
+        env |= {
+            "MKA1_API_URL": url,
+            "MKA1_API_KEY": "demo-key",
+            "PATH": f"{installed}{os.pathsep}{env.get('PATH', '')}",
+        }
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", quick_start_commands()],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        stop_server(server)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Exported 4 models to models/." in result.stdout
+    assert "Plan: 1 to create, 1 to update," in result.stdout
+    assert result.stdout.endswith(
+        "No changes. The registry matches models/.\n"
+        "Not listed: 5 in sync, 3 immutable server entries not declared.\n"
+    )
 
 
 # -- the action's constraints file --------------------------------------------------

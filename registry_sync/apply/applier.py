@@ -37,7 +37,12 @@ from enum import Enum
 from functools import partial
 from typing import Any, TypeAlias
 
-from registry_sync.apply.preflight import refusal, stale_changes, unshown_changes
+from registry_sync.apply.preflight import (
+    refusal,
+    stale_changes,
+    unaddressable_changes,
+    unshown_changes,
+)
 from registry_sync.errors import ApiError, ApplyRefused, RegistrySyncError
 from registry_sync.live.client import RegistryClient
 from registry_sync.live.entries import LiveEntry
@@ -56,6 +61,7 @@ __all__ = [
     "Outcome",
     "Throttled",
     "apply_plan",
+    "check_before_writing",
 ]
 
 # A write still rate limited after the client's own retries goes back in the queue
@@ -197,26 +203,11 @@ def apply_plan(
     if parallelism < 1:
         raise ValueError("parallelism must be at least 1")
     pacer = Pacer(parallelism, max_rps=max_rps)
-    conflicts = conflict_reasons(plan)
-    if conflicts:
-        raise refusal(conflicts, "Then plan again.")
-    live = {entry.id: entry for entry in client.list_models()}
     rules = _Rules(tuple(ignore), dict(server_defaults or {}))
-    stale = stale_changes(plan, list(live.values()))
-    if stale:
-        landed = {c.id for c in plan.writes if _landed(c, live.get(c.id), rules)}
-        if len(landed) == len(plan.writes):
-            # Applied before (a saved plan applied twice): the registry holds it all.
-            return ApplyResult(plan.registry, already_applied=True)
-        raise _stale_refusal(plan, stale, landed)
-    unshown = unshown_changes(plan, list(live.values()), ignore, server_defaults)
-    if unshown:
-        raise refusal(
-            unshown,
-            "The plan does not show what apply would write: it was edited or damaged "
-            "since it was made. Run `registry-sync plan` again, review it, and apply the "
-            "new plan.",
-        )
+    live = _checked_before_writing(plan, client, rules)
+    if live is None:
+        # Applied before (a saved plan applied twice): the registry holds it all.
+        return ApplyResult(plan.registry, already_applied=True)
     writes = plan.writes
     if not writes:
         return ApplyResult(plan.registry)
@@ -230,6 +221,54 @@ def apply_plan(
         unconfirmed = "interrupted (Ctrl-C) before the registry was read again"
         interrupted = True
     return ApplyResult(plan.registry, results, unconfirmed, interrupted, before)
+
+
+def check_before_writing(
+    plan: Plan,
+    client: RegistryClient,
+    *,
+    ignore: Sequence[IgnoreRule] = (),
+    server_defaults: Mapping[str, Any] | None = None,
+) -> bool:
+    """Every check :func:`apply_plan` runs before its first write, and nothing else
+    (``apply --dry-run`` runs them so it refuses what apply refuses). Raises
+    :class:`ApplyRefused` as apply would; returns False when the registry already
+    holds every write of ``plan`` (apply would send nothing and report it so)."""
+    rules = _Rules(tuple(ignore), dict(server_defaults or {}))
+    return _checked_before_writing(plan, client, rules) is not None
+
+
+def _checked_before_writing(
+    plan: Plan, client: RegistryClient, rules: _Rules
+) -> dict[str, LiveEntry] | None:
+    """The live entries by id when ``plan`` may be applied; None when every write has
+    landed already. Raises :class:`ApplyRefused` naming every reason not to write."""
+    unaddressable = unaddressable_changes(plan)
+    if unaddressable:
+        raise refusal(
+            unaddressable,
+            "The plan names ids no request can carry safely: it was edited since it was "
+            "made. Run `registry-sync plan` again, review it, and apply the new plan.",
+        )
+    conflicts = conflict_reasons(plan)
+    if conflicts:
+        raise refusal(conflicts, "Then plan again.")
+    live = {entry.id: entry for entry in client.list_models()}
+    stale = stale_changes(plan, list(live.values()))
+    if stale:
+        landed = {c.id for c in plan.writes if _landed(c, live.get(c.id), rules)}
+        if len(landed) == len(plan.writes):
+            return None
+        raise _stale_refusal(plan, stale, landed)
+    unshown = unshown_changes(plan, list(live.values()), rules.ignore, rules.server_defaults)
+    if unshown:
+        raise refusal(
+            unshown,
+            "The plan does not show what apply would write: it was edited or damaged "
+            "since it was made. Run `registry-sync plan` again, review it, and apply the "
+            "new plan.",
+        )
+    return live
 
 
 def _landed(change: Change, entry: LiveEntry | None, rules: _Rules) -> bool:

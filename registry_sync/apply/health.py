@@ -20,7 +20,7 @@ What it promises:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
@@ -105,9 +105,15 @@ class HealthReport:
 
 
 def probe(
-    client: RegistryClient, ids: Sequence[str], *, parallelism: int = 4
+    client: RegistryClient,
+    ids: Sequence[str],
+    *,
+    parallelism: int = 4,
+    on_progress: Callable[[int, int, int], None] | None = None,
 ) -> dict[str, HealthResult | RegistrySyncError]:
-    """Probe each of ``ids`` in parallel; a probe that fails gives its error."""
+    """Probe each of ``ids`` in parallel; a probe that fails gives its error.
+    ``on_progress`` hears, in the calling thread, the probes done, in all, and how many
+    of them failed or found the entry unavailable."""
 
     def one(model_id: str) -> HealthResult | RegistrySyncError:
         try:
@@ -121,7 +127,14 @@ def probe(
         client.paced(Pacer(parallelism)),
         ThreadPoolExecutor(parallelism, thread_name_prefix="registry-health") as pool,
     ):
-        return dict(zip(ids, pool.map(one, ids), strict=True))
+        answers: dict[str, HealthResult | RegistrySyncError] = {}
+        failed = 0
+        for model_id, answer in zip(ids, pool.map(one, ids), strict=True):
+            answers[model_id] = answer
+            failed += isinstance(answer, RegistrySyncError) or answer.is_available is False
+            if on_progress is not None:
+                on_progress(len(answers), len(ids), failed)
+        return answers
 
 
 @dataclass(frozen=True)
@@ -145,10 +158,21 @@ UNKNOWN_STATUS = "the registry cannot tell yet (status unknown): neither healthy
 
 
 def check_models(
-    client: RegistryClient, ids: Sequence[str], present: Set[str], *, parallelism: int = 4
+    client: RegistryClient,
+    ids: Sequence[str],
+    present: Set[str],
+    *,
+    parallelism: int = 4,
+    on_progress: Callable[[int, int, int], None] | None = None,
 ) -> tuple[ModelHealth, ...]:
-    """Probe each of ``ids`` that is in the registry (``present``), in the order given."""
-    answers = probe(client, [i for i in ids if i in present], parallelism=parallelism)
+    """Probe each of ``ids`` that is in the registry (``present``), in the order given
+    (``on_progress`` as :func:`probe` says)."""
+    answers = probe(
+        client,
+        [i for i in ids if i in present],
+        parallelism=parallelism,
+        on_progress=on_progress,
+    )
     rows: list[ModelHealth] = []
     for model_id in ids:
         answer = answers.get(model_id)

@@ -5,6 +5,8 @@ the reasons to refuse out; an empty list means go ahead.
   it was computed from (by fingerprint), and whether an entry to create now exists.
 * :func:`unshown_changes` -- whether each write would do exactly what the plan shows:
   a saved plan is a file anyone could have edited since it was reviewed.
+* :func:`unaddressable_changes` -- whether every write names an id a request can
+  carry safely (:mod:`registry_sync.schema.ids`).
 
 The safety rails are part of the plan's judgement: :mod:`registry_sync.plan.policy`.
 """
@@ -18,18 +20,31 @@ from registry_sync.errors import ApplyRefused
 from registry_sync.live.entries import LiveEntry
 from registry_sync.plan.compare import comparable, field_changes, known_part
 from registry_sync.plan.model import Action, Change, FieldChange, Plan
+from registry_sync.schema.ids import ID_RULE, id_problem, shown_id
 from registry_sync.settings.ignore import IgnoreRule
 
 # Writes of who serves a name only: allowed for a read-only definition.
 _SERVING_ONLY = frozenset({Action.CREATE, Action.ACTIVATE, Action.DEACTIVATE})
 
-__all__ = ["refusal", "stale_changes", "unshown_changes"]
+__all__ = ["refusal", "stale_changes", "unaddressable_changes", "unshown_changes"]
 
 
 def refusal(reasons: Sequence[str], next_step: str) -> ApplyRefused:
     """One error naming every reason, then what to do next."""
     listed = "".join(f"  {reason}\n" for reason in reasons)
     return ApplyRefused(f"apply refused; nothing was written:\n{listed}{next_step}")
+
+
+def unaddressable_changes(plan: Plan) -> list[str]:
+    """The writes of ``plan`` whose id breaks the id rule, each as ``<id, escaped>:
+    <why>``; empty when every one can be addressed. A plan made now has none (declared
+    ids are checked at their line, live ones left out): a saved plan may."""
+    found: list[str] = []
+    for change in plan.writes:
+        problem = id_problem(change.id)
+        if problem is not None:
+            found.append(f"{shown_id(change.id)}: the id {problem} ({ID_RULE})")
+    return found
 
 
 def stale_changes(plan: Plan, live: Sequence[LiveEntry]) -> list[str]:

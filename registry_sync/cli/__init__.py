@@ -42,9 +42,12 @@ _COMMAND_MODULES = (
     "show",
     "apply",
     "export",
+    "pull",
+    "fmt",
     "graph",
     "render",
     "health",
+    "docs",
 )
 
 

@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING, Any
 from registry_sync.desired.parsecache import CachedDocument, CachedFile, ParseCache, content_key
 from registry_sync.errors import ConfigError
 from registry_sync.gcpause import gc_paused
-from registry_sync.schema.fields import PATTERN_MEANINGS, health_check_form, is_advice
+from registry_sync.schema.fields import (
+    PATTERN_MEANINGS,
+    health_check_form,
+    is_advice,
+    misplaced_field_home,
+)
 from registry_sync.schema.problems import Problem, Severity
 from registry_sync.schema.reroutes import find_cycles, rules_of
 from registry_sync.schema.secrets import (
@@ -875,6 +880,10 @@ def _unknown_field(loc: tuple[str | int, ...], api: str = "registry") -> str:
             "unknown field; this looks like a registry entry as the API returns it: "
             "declare the fields of its definition at the top level"
         )
+    home = misplaced_field_home(key, loc[:-1], api) if isinstance(key, str) else None
+    if home is not None:
+        where = "at the top level" if "." not in home else f"under '{home.rpartition('.')[0]}'"
+        return f"unknown field here; it belongs {where}: did you mean {home}?"
     close = suggester(allowed).suggest(key) if isinstance(key, str) else None
     if close:
         return f"unknown field; did you mean '{close}'?"

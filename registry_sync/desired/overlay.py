@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,13 @@ from registry_sync.desired.loader import (
     line_of,
 )
 from registry_sync.desired.ownership import outside_owns
+from registry_sync.desired.variables import (
+    Substitution,
+    has_variable,
+    replaced_text,
+    substituted_id,
+    with_ids_substituted,
+)
 from registry_sync.errors import ConfigError
 from registry_sync.schema.problems import Problem, Severity
 from registry_sync.schema.secrets import secret_paths
@@ -49,7 +56,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Origin", "effective_definitions", "origin_of"]
 
-_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 Origin = tuple[str, int, PathParts]  # file, its document's line, the path in it
 
 
@@ -73,17 +79,26 @@ def effective_definitions(
     makes is validated for API generation ``api``. Without an environment only the
     ``owns`` check runs."""
     if config.environment is None:
-        if not config.owns:
+        if not config.owns and not any("${" in d.id for d in base.definitions):
             return base
-        owned = outside_owns(base.definitions, config.owns, config.file or "registry-sync.yaml")
-        return dataclasses.replace(base, problems=tuple(sorted([*base.problems, *owned])))
+        problems = list(base.problems)
+        kept = with_ids_substituted(base.definitions, None, problems)
+        problems.extend(outside_owns(kept, config.owns, config.file or "registry-sync.yaml"))
+        return dataclasses.replace(
+            base, definitions=tuple(kept), problems=tuple(sorted(set(problems)))
+        )
     problems = list(base.problems)
-    by_id = {definition.id: definition for definition in base.definitions}
+    by_id = {
+        definition.id: definition
+        for definition in with_ids_substituted(base.definitions, config.vars, problems)
+    }
     original = dict(by_id)
     files = base.files
     changed: set[str] = set()
     if config.overlay is not None:
         patches, excludes, files_read = _read_overlay(config.overlay, config.environment, problems)
+        patches = _patches_substituted(patches, config.vars, problems)
+        excludes = {replaced_text(model_id, config.vars): at for model_id, at in excludes.items()}
         files += files_read
         for model_id, (file, line, path) in excludes.items():
             if model_id not in by_id:
@@ -108,11 +123,14 @@ def effective_definitions(
                 found, definition = check_text_document(patch.file, patch.text, patch.document, api)
                 problems.extend(found)
                 if definition is not None:
-                    by_id[patch.id] = definition
+                    # Its id as substituted (the document holds it as written).
+                    body = {**definition.body, "id": patch.id}
+                    by_id[patch.id] = dataclasses.replace(definition, id=patch.id, body=body)
                     changed.add(patch.id)
+    replaced: dict[str, list[PathParts]] = {}
     for model_id, definition in list(by_id.items()):
-        if _has_variable(definition.body):
-            by_id[model_id] = _substituted(definition, config.vars, problems)
+        if has_variable(definition.body):
+            by_id[model_id], replaced[model_id] = _substituted(definition, config.vars, problems)
             changed.add(model_id)
     # The base file's warnings about a definition the environment changed are stale
     # (a `${gw}/v1` is no URL until substituted): the merged result is checked afresh.
@@ -125,7 +143,9 @@ def effective_definitions(
     problems = [problem for problem in problems if problem not in stale]
     for model_id in sorted(changed):
         definition = by_id.get(model_id)
-        if definition is not None and not _still_valid(definition, problems, api):
+        if definition is not None and not _still_valid(
+            definition, problems, api, replaced.get(model_id, [])
+        ):
             del by_id[model_id]
     definitions = sorted(by_id.values(), key=lambda definition: definition.id)
     problems.extend(outside_owns(definitions, config.owns, config.file or "registry-sync.yaml"))
@@ -291,76 +311,58 @@ def _parts(path: str) -> PathParts:
 # --- variables ----------------------------------------------------------------------------
 
 
-def _has_variable(value: Any) -> bool:
-    if isinstance(value, str):
-        return "${" in value
-    if isinstance(value, dict):
-        return any(_has_variable(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_variable(item) for item in value)
-    return False
-
-
 def _substituted(
     definition: DesiredDefinition, variables: Mapping[str, str], problems: list[Problem]
-) -> DesiredDefinition:
-    undefined: list[tuple[PathParts, str]] = []
-    body = _substitute(definition.body, (), variables, undefined)
-    for path, name in undefined:
+) -> tuple[DesiredDefinition, list[PathParts]]:
+    """``definition`` with its variables replaced, and the paths of the values that
+    held one; an undefined name, or a value holding a control character, is an error
+    at its line."""
+    found = Substitution(variables)
+    body = found.substitute(definition.body, ())
+    for path, message in found.problems:
         file, line, where = _where(definition, path)
-        problems.append(
-            Problem(
-                file,
-                line_of(file, line, where),
-                format_path(path),
-                f"${{{name}}} is not defined: add it to vars: of this environment in "
-                "registry-sync.yaml (the process environment is never read)",
-            )
-        )
-    return dataclasses.replace(definition, body=body)
+        problems.append(Problem(file, line_of(file, line, where), format_path(path), message))
+    return dataclasses.replace(definition, body=body), found.paths
 
 
-def _substitute(
-    value: Any,
-    path: PathParts,
-    variables: Mapping[str, str],
-    undefined: list[tuple[PathParts, str]],
-) -> Any:
-    if isinstance(value, str):
-        if "${" not in value:
-            return value
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in variables:
-                return variables[name]
-            undefined.append((path, name))
-            return match.group(0)
-
-        return _VARIABLE.sub(replace, value)
-    if isinstance(value, dict):
-        return {
-            key: _substitute(item, (*path, key), variables, undefined)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [
-            _substitute(item, (*path, index), variables, undefined)
-            for index, item in enumerate(value)
-        ]
-    return value
+def _patches_substituted(
+    patches: list[_Patch], variables: Mapping[str, str], problems: list[Problem]
+) -> list[_Patch]:
+    """The overlay's documents with the variables in their ids replaced; one whose
+    id cannot be is an error at its line and is left out."""
+    kept: list[_Patch] = []
+    for patch in patches:
+        if "${" not in patch.id:
+            kept.append(patch)
+            continue
+        model_id, messages = substituted_id(patch.id, variables)
+        problems.extend(_at(patch, ("id",), message) for message in messages)
+        if not messages:
+            data = {**patch.data, "id": model_id}
+            kept.append(dataclasses.replace(patch, id=model_id, data=data))
+    return kept
 
 
 # --- checking what the merge made ---------------------------------------------------------
 
 
-def _still_valid(definition: DesiredDefinition, problems: list[Problem], api: str) -> bool:
+def _still_valid(
+    definition: DesiredDefinition,
+    problems: list[Problem],
+    api: str,
+    replaced: Sequence[PathParts] = (),
+) -> bool:
+    """Check what the merge made; a warning about a value a variable was replaced in
+    (``replaced``) is an error: the value is not what the file shows."""
     valid = True
     body = without_nulls(definition.body)
     found: list[tuple[PathParts, str, Severity]] = [
         (path, SECRET_MESSAGE, "error") for path in secret_paths(body)
     ]
     for path, message, severity in [*found, *definition_errors(body, api)]:
+        if severity == "warning" and any(path[: len(at)] == at for at in replaced):
+            severity = "error"
+            message = f"{message} (once its variables are replaced)"
         file, line, where = _where(definition, path)
         problems.append(
             Problem(file, line_of(file, line, where), format_path(path), message, severity)

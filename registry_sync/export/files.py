@@ -20,7 +20,7 @@ import re
 import textwrap
 import types
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -44,7 +44,7 @@ from registry_sync.schema.server import SERVER_OWNED_FIELDS
 from registry_sync.schema.suggest import Suggester
 from registry_sync.schema.values import deep_copy, format_path
 from registry_sync.settings.defaults import READ_ONLY_DIR
-from registry_sync.yamlio.emit import fits_libyaml, indent_sequences
+from registry_sync.yamlio.emit import MISREAD_ELSEWHERE, fits_libyaml, indent_sequences
 from registry_sync.yamlio.files import Unreadable, display_path, read_model_file, walk_model_files
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "ExportFile",
     "SecretLeftOut",
     "assign_paths",
+    "in_definition_order",
     "plan_export",
     "printable",
     "render_definition",
@@ -335,6 +336,12 @@ def _ordered(value: Any, annotation: Any) -> Any:
     return value
 
 
+def in_definition_order(definition: Any, api: str = DEFAULT_API) -> Any:
+    """``definition`` with its keys (nested ones too) in the order export writes them:
+    the order of API generation ``api``'s Definition, unknown keys last."""
+    return _ordered(definition, definition_model(api))
+
+
 def _unwrap(annotation: Any) -> Any:
     while get_origin(annotation) is Annotated:
         annotation = get_args(annotation)[0]
@@ -385,17 +392,6 @@ def _fields_for(annotation: Any, value: dict[str, Any]) -> dict[str, Any] | None
 
 # --- YAML -----------------------------------------------------------------------------------
 
-# Strings PyYAML's own (YAML 1.1) resolver reads as plain text but other readers do
-# not: YAML 1.2 numbers ("1e3", "0o17") and the YAML 1.1 booleans "y"/"n".
-_MISREAD_ELSEWHERE = re.compile(
-    r"""^(?:
-        [-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
-      | 0o[0-7]+
-      | [yYnN]
-    )$""",
-    re.VERBOSE,
-)
-
 
 class _Dumper(yaml.SafeDumper):
     """Block style, list items indented under their key, never an anchor or alias."""
@@ -408,8 +404,17 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Line breaks besides "\n" (NEL, the line and paragraph separators, CR) and every other
+# character that is not printable: a plain, quoted or block scalar would fold or drop
+# them; a double-quoted one escapes each (\N, \L, \P, \r, \x..), and reads back as is.
+_ESCAPE_ONLY = re.compile(r"[^\n\x20-\x7e\xa0-\u2027\u202a-\U0010ffff]|[\ud800-\udfff\ufeff]")
+
+
 def _represent_str(dumper: yaml.representer.SafeRepresenter, value: str) -> yaml.ScalarNode:
-    if _MISREAD_ELSEWHERE.match(value):
+    if _ESCAPE_ONLY.search(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    if MISREAD_ELSEWHERE.match(value):
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
     if "\n" in value:
         # A literal block when PyYAML can write one; otherwise it falls back to quotes.
@@ -569,10 +574,73 @@ def _export_file(entry: LiveEntry, path: PurePosixPath, api: str) -> ExportFile:
                     break_on_hyphens=False,
                 )
             )
+    surrogate = _lone_surrogate(clean, ())
+    if surrogate is not None:
+        raise ExportError(
+            f"export failed: {printable(repr(entry.id))}: {surrogate} holds a lone "
+            "surrogate (half of a UTF-16 pair), which no UTF-8 file can hold; nothing was "
+            "written. Fix the value in the registry, or export the other entries by --id"
+        )
     text = render_definition(clean, header, api)
     if any(PLACEHOLDER_ENV_VAR in secret.fix for secret in left_out):
         text = _mark_placeholders(text)
-    return ExportFile(entry.id, path, text, entry.immutable, tuple(left_out), unknown, clean)
+    loaded = _read_back(text, clean, entry.id)
+    return ExportFile(entry.id, path, text, entry.immutable, tuple(left_out), unknown, loaded)
+
+
+def _lone_surrogate(value: Any, path: tuple[str | int, ...]) -> str | None:
+    """Where ``value`` holds a lone surrogate, in a key or a text: the field, printable;
+    None when it holds none."""
+    if isinstance(value, str):
+        return (printable(format_path(path)) or "a value") if _SURROGATE.search(value) else None
+    items: Iterable[tuple[str | int, Any]] = ()
+    if isinstance(value, dict):
+        for key in value:
+            if isinstance(key, str) and _SURROGATE.search(key):
+                return f"a key of {printable(format_path(path)) or 'the definition'}"
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        found = _lone_surrogate(item, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
+def _read_back(text: str, definition: dict[str, Any], entry_id: str) -> dict[str, Any]:
+    """What ``text`` loads as, parsed by the reader plan uses; an :class:`ExportError`
+    (before any file is written) when that is not ``definition``, value for value and
+    type for type."""
+    from registry_sync.yamlio.source import parse_documents  # only when exporting
+
+    documents, error = parse_documents(text)
+    loaded = documents[0].data if len(documents) == 1 and error is None else None
+    if isinstance(loaded, dict) and _same(loaded, definition):
+        return loaded
+    differ = (
+        sorted(
+            key for key in {*definition, *loaded} if not _same(loaded.get(key), definition.get(key))
+        )
+        if isinstance(loaded, dict)
+        else ["the whole document"]
+    )
+    raise ExportError(
+        f"export failed: the file for {printable(repr(entry_id))} would read back "
+        f"differently ({printable(', '.join(differ))}); nothing was written. This is a bug "
+        "in registry-sync: please report it"
+    )
+
+
+def _same(left: Any, right: Any) -> bool:
+    """Equal value for value and type for type (1, 1.0 and true are three values)."""
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(_same(v, right[k]) for k, v in left.items())
+    if isinstance(left, list):
+        return len(left) == len(right) and all(map(_same, left, right))
+    return bool(left == right)
 
 
 def _mark_placeholders(text: str) -> str:
@@ -588,8 +656,16 @@ def _mark_placeholders(text: str) -> str:
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def write_export(export: Export, out_dir: Path, *, force: bool = False) -> list[Path]:
+def write_export(
+    export: Export,
+    out_dir: Path,
+    *,
+    force: bool = False,
+    on_progress: Callable[[int, int, int], None] | None = None,
+) -> list[Path]:
     """Write every file of ``export`` below ``out_dir``; returns the paths written.
+    ``on_progress`` hears the files written, in all, and 0 (none fails: a failure
+    stops the export).
 
     Every target is checked before any is written: without ``force`` an existing
     file stops the export and nothing is written. A symbolic link below ``out_dir``
@@ -646,6 +722,8 @@ def write_export(export: Export, out_dir: Path, *, force: bool = False) -> list[
                 f"export failed: cannot write {target.as_posix()}: {exc.strerror or exc}{done}"
             ) from exc
         written.append(target)
+        if on_progress is not None:
+            on_progress(len(written), len(targets), 0)
     return written
 
 

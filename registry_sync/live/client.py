@@ -36,6 +36,7 @@ import httpx
 from registry_sync._version import __version__
 from registry_sync.errors import ApiError, ConfigError, ResponseShapeError, TransportError
 from registry_sync.gcpause import gc_paused
+from registry_sync.live.advice import Advice
 from registry_sync.live.dialects import (
     API_PATH,
     CatalogDialect,
@@ -148,6 +149,9 @@ class RegistryClient:
                 "a header cannot carry"
             )
         self.base_url = _checked_base_url(base_url)
+        # What an error reaching the registry adds: the settings' names for the URL
+        # and the key (the caller that knows them sets it: live.sources.open_client).
+        self.advice = Advice()
         self._api_key = api_key
         self._hidden = _hidden_forms(api_key)
         self._width = min(_FRAGMENT, len(api_key))
@@ -367,7 +371,11 @@ class RegistryClient:
                 gave_up = f" (gave up after {attempt} attempts)" if attempt > 1 else ""
                 if cause is not None:
                     raise TransportError(
-                        operation, method, path, self._scrub(_describe(cause)) + gave_up
+                        operation,
+                        method,
+                        path,
+                        self._scrub(_describe(cause)) + gave_up,
+                        self.advice.unreachable(self.base_url),
                     ) from cause
                 raise ApiError(
                     operation,
@@ -375,6 +383,7 @@ class RegistryClient:
                     path,
                     response.status_code,
                     self._scrub(_error_message(response)) + gave_up,
+                    self.advice.refused(response.status_code, method, self.base_url),
                 )
             self._sleep(delay)
             waited += delay
@@ -446,6 +455,7 @@ class RegistryClient:
             path,
             f"no answer within the --timeout of {self._deadline.seconds:g} s for the "
             f"command's network time{tried}; try again, or raise --timeout",
+            self.advice.unreachable(self.base_url),
         )
 
     @contextlib.contextmanager

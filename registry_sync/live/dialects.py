@@ -12,12 +12,11 @@ generation the registry speaks; :func:`probe` finds that generation when nothing
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import quote
 
-from registry_sync.errors import ApiError, ConfigError, ResponseShapeError, TransportError
+from registry_sync.errors import ApiError, ConfigError, ResponseShapeError
 from registry_sync.live.catalog import (
     BYO,
     parse_catalog_entry,
@@ -26,6 +25,7 @@ from registry_sync.live.catalog import (
 )
 from registry_sync.live.entries import LiveEntry, parse_entry, parse_list_response
 from registry_sync.schema.generations import Api
+from registry_sync.schema.ids import UnaddressableId, id_query, id_segment
 
 __all__ = [
     "API_PATH",
@@ -105,8 +105,7 @@ class Dialect(Protocol):
 
 
 def _query(path: str, model_id: str) -> str:
-    # Ids hold ':' and may be '.', '..' or hold '/', '?', '#', '&': encode everything.
-    return f"{path}?id={quote(model_id, safe='')}"
+    return path + _addressed(id_query, model_id)
 
 
 def _name(definition: Mapping[str, Any]) -> str:
@@ -319,12 +318,10 @@ def probe(wire: Wire) -> tuple[Api, list[LiveEntry] | None]:
     except ApiError as exc:
         if exc.status == 404:
             return "registry", None
+        if exc.hint:  # a refused key: pinning the generation would not help
+            raise
         message = f"{exc.message}; {_PIN_ADVICE}" if exc.message else _PIN_ADVICE
         raise ApiError(exc.operation, exc.method, exc.path, exc.status, message) from None
-    except TransportError as exc:
-        raise TransportError(
-            exc.operation, exc.method, exc.path, f"{exc.cause}; {_PIN_ADVICE}"
-        ) from exc
     with wire._scrubbing():
         try:
             entries = parse_catalog_list(document, f"GET {CATALOG_PATH}")
@@ -334,8 +331,16 @@ def probe(wire: Wire) -> tuple[Api, list[LiveEntry] | None]:
 
 
 def _model_path(model_id: str) -> str:
-    # Ids hold a colon (meetkai:x) and may hold "/": encode everything.
-    return f"{API_PATH}/{quote(model_id, safe='')}"
+    return f"{API_PATH}/{_addressed(id_segment, model_id)}"
+
+
+def _addressed(encode: Callable[[str], str], model_id: str) -> str:
+    """``model_id`` encoded for a URL; an id no request can carry safely (``.``,
+    ``..``, a control character) is refused before any request is built."""
+    try:
+        return encode(model_id)
+    except UnaddressableId as exc:
+        raise ConfigError(f"{exc}; nothing was sent") from None
 
 
 def _entry_for(document: Any, model_id: str, origin: str) -> LiveEntry:

@@ -14,10 +14,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from registry_sync.errors import ConfigError, ResponseShapeError
 from registry_sync.gcpause import gc_paused
+from registry_sync.live.advice import Advice
 from registry_sync.live.catalog import is_catalog_document, parse_catalog_list
 from registry_sync.live.entries import LiveEntry, parse_list_response
 from registry_sync.live.network import NetworkDeadline, RetryPolicy
 from registry_sync.schema.generations import Api
+from registry_sync.schema.ids import id_problem, unaddressable_warning
 from registry_sync.settings.defaults import (
     API_KEY_VARIABLE,
     DEFAULT_API_URL,
@@ -63,6 +65,8 @@ class LiveSource:
         default_factory=lambda: NetworkDeadline(DEFAULT_TIMEOUT), compare=False
     )
     api: Api | None = None
+    # Where the URL and the key came from, for the hint of an error reaching the registry.
+    advice: Advice = Advice()
 
     def describe(self) -> str:
         """How plans name this source: the URL (checked, and never with user
@@ -122,20 +126,42 @@ def _loopback(host: str) -> bool:
 
 @dataclass(frozen=True)
 class LiveState:
-    """What a fetch found: the API generation the registry speaks and its entries."""
+    """What a fetch found: the API generation the registry speaks and its entries.
+
+    ``left_out`` holds the ids of the entries the registry also holds whose id breaks
+    the id rule (:mod:`registry_sync.schema.ids`): they are not in ``entries``, so no
+    plan, apply, prune or export ever addresses them; the caller warns about them
+    (:meth:`warning`)."""
 
     api: Api
     entries: list[LiveEntry]
+    left_out: tuple[str, ...] = ()
+
+    def warning(self) -> str | None:
+        """The warning naming the entries left out (escaped); None when none was."""
+        return unaddressable_warning(self.left_out) if self.left_out else None
 
 
 def fetch_live(source: LiveSource, api_key: str | None) -> LiveState:
     """Every live entry, from the file or the API, with the generation found (or
-    pinned). Fails closed: never an empty list standing in for a fetch that went wrong."""
+    pinned). Fails closed: never an empty list standing in for a fetch that went wrong.
+    Entries whose id no request can carry safely are left out (:attr:`LiveState.left_out`)."""
     if source.registry_file is not None:
-        return read_registry_file(source.registry_file, source.api)
+        return _addressable(read_registry_file(source.registry_file, source.api))
     with open_client(source, api_key) as client:
         entries = client.list_models()
-        return LiveState(client.api, entries)
+        return _addressable(LiveState(client.api, entries))
+
+
+def _addressable(state: LiveState) -> LiveState:
+    """``state`` without the entries whose id breaks the id rule, their ids in
+    :attr:`LiveState.left_out`."""
+    bad = [entry.id for entry in state.entries if id_problem(entry.id) is not None]
+    if not bad:
+        return state
+    refused = set(bad)
+    kept = [entry for entry in state.entries if entry.id not in refused]
+    return LiveState(state.api, kept, (*state.left_out, *bad))
 
 
 def open_client(
@@ -151,7 +177,7 @@ def open_client(
             "environment variable (it is never accepted as a flag), or use --registry-file "
             "to plan against a saved registry"
         )
-    return RegistryClient(
+    client = RegistryClient(
         checked_api_url(source.api_url, source.allow_insecure_http),
         api_key,
         on_behalf_of=source.on_behalf_of,
@@ -161,6 +187,8 @@ def open_client(
         connections=connections,
         api=source.api,
     )
+    client.advice = source.advice
+    return client
 
 
 def read_registry_file(path: Path, api: Api | None = None) -> LiveState:

@@ -9,7 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from registry_sync.apply.applier import ApplyEvent, ApplyResult, apply_plan
+from registry_sync.apply.applier import (
+    ApplyEvent,
+    ApplyResult,
+    apply_plan,
+    check_before_writing,
+)
 from registry_sync.apply.health import HealthReport, verify_apply
 from registry_sync.apply.preflight import refusal
 from registry_sync.desired.checks import Warn
@@ -29,6 +34,7 @@ __all__ = [
     "ApplyRequest",
     "apply_exit_code",
     "check_approvable",
+    "dry_run_apply",
     "execute_apply",
     "nothing_to_apply",
     "prepare_apply",
@@ -70,6 +76,9 @@ def prepare_apply(request: ApplyRequest, warn: Warn | None = None) -> Plan:
         environment=planning.settings.environment,
     )
     state = fetch_live(source, source.api_key())
+    left_out = state.warning()
+    if warn is not None and left_out is not None:
+        warn(left_out)
     check_generation(saved, state.api, request.plan_file)
     live = state.entries
     if saved.partial:
@@ -93,6 +102,23 @@ def nothing_to_apply(computed: Plan, request: ApplyRequest) -> ApplyOutcome:
     return ApplyOutcome(
         ApplyResult(computed.registry), HealthReport() if request.verify_health else None
     )
+
+
+def dry_run_apply(computed: Plan, request: ApplyRequest) -> bool:
+    """Every check apply runs before its first write (:func:`check_before_writing`:
+    a stale plan, an edited patch or body, ids no request can carry, read-only
+    conflicts), with one read of the registry and no write. Raises
+    :class:`~registry_sync.errors.ApplyRefused` where apply would refuse; returns
+    False when the registry already holds every write (apply would send nothing)."""
+    settings = request.plan.settings
+    source = dataclasses.replace(request.plan.source, api=check_api(computed.api))
+    with open_client(source, source.api_key(), connections=1) as client:
+        return check_before_writing(
+            computed,
+            client,
+            ignore=settings.ignore,
+            server_defaults=settings.server_defaults,
+        )
 
 
 def execute_apply(

@@ -4,7 +4,7 @@ that will not load as written) out."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,9 +72,12 @@ class ExportOutcome:
     others: int
     api: str = "registry"
     config: ConfigEdit | None = None
+    left_out: str | None = None  # the warning naming live entries whose id is unsafe
 
 
-def export_models(request: ExportRequest) -> ExportOutcome:
+def export_models(
+    request: ExportRequest, *, on_progress: Callable[[int, int, int], None] | None = None
+) -> ExportOutcome:
     """Fetch the registry, write its entries, and load what was written back as plan
     would: a file it would reject is reported, never rewritten. From a catalog, only
     byo definitions are written, and the activation choices that keep the first plan
@@ -91,8 +94,10 @@ def export_models(request: ExportRequest) -> ExportOutcome:
         edit = _config_edit(request, live, {file.id for file in exported.files})
     if not exported.files:
         _write_config(edit)
-        return ExportOutcome([], 0, exported.read_only_skipped, [], 0, state.api, edit)
-    written = write_export(exported, request.out_dir, force=request.force)
+        return ExportOutcome(
+            [], 0, exported.read_only_skipped, [], 0, state.api, edit, state.warning()
+        )
+    written = write_export(exported, request.out_dir, force=request.force, on_progress=on_progress)
     _write_config(edit)
     problems, others = _unloadable(
         request.out_dir, written, exported, {e.id: e.definition for e in live}, state.api
@@ -108,7 +113,14 @@ def export_models(request: ExportRequest) -> ExportOutcome:
     ]
     read_only = sum(file.read_only for file in exported.files)
     return ExportOutcome(
-        files, read_only, exported.read_only_skipped, problems, others, state.api, edit
+        files,
+        read_only,
+        exported.read_only_skipped,
+        problems,
+        others,
+        state.api,
+        edit,
+        state.warning(),
     )
 
 
@@ -174,7 +186,8 @@ def _unloadable(
     added), by the very checks plan runs, and how many more the folder's other files
     have. The files keep what the registry holds: a reroute cycle or a missing target
     the registry already holds is a warning there, as in plan, and not counted."""
-    # The files just written are checked as the mappings they load as, unparsed.
+    # The files just written are checked as the mappings their text was parsed back
+    # as before it was written (plan_export refuses a text that reads back otherwise).
     known: dict[Path, dict[str, Any]] = {
         path.absolute(): file.definition
         for path, file in zip(written, exported.files, strict=True)

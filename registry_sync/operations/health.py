@@ -4,6 +4,7 @@ health row per entry probed now, and the exit code those rows give, out."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +31,12 @@ class HealthRequest:
     scope: ProjectConfig | None = None
 
 
-def probe_health(request: HealthRequest) -> tuple[ModelHealth, ...]:
+def probe_health(
+    request: HealthRequest, *, on_progress: Callable[[int, int, int], None] | None = None
+) -> tuple[ModelHealth, ...]:
     """One row per declared id probed: available, unavailable, or unknown (a probe
-    that failed, or an id the registry does not have)."""
+    that failed, or an id the registry does not have). ``on_progress`` hears the probes
+    done, in all, and how many failed or found the entry unavailable."""
     desired, state = desired_and_live(request.models_dir, request.source, config=request.scope)
     ids = sorted(d.id for d in desired.definitions)
     if request.targets:
@@ -46,7 +50,9 @@ def probe_health(request: HealthRequest) -> tuple[ModelHealth, ...]:
     source = dataclasses.replace(request.source, api=state.api)
     present = {entry.id for entry in state.entries}
     with open_client(source, source.api_key(), connections=DEFAULT_PARALLELISM) as client:
-        return check_models(client, ids, present, parallelism=DEFAULT_PARALLELISM)
+        return check_models(
+            client, ids, present, parallelism=DEFAULT_PARALLELISM, on_progress=on_progress
+        )
 
 
 def health_exit_code(rows: tuple[ModelHealth, ...]) -> int:

@@ -9,13 +9,14 @@ from registry_sync.desired.load import load_desired, load_for_generation
 from registry_sync.desired.loader import LoadResult
 from registry_sync.desired.parsecache import ParseCache, default_cache
 from registry_sync.errors import ConfigError
+from registry_sync.live.advice import Advice
 from registry_sync.live.network import NetworkDeadline
 from registry_sync.live.sources import LiveSource, LiveState, fetch_live
 from registry_sync.plan.model import Risk
 from registry_sync.plan.policy import Rules, SafetyRails
 from registry_sync.settings.config import ProjectConfig, project_config
-from registry_sync.settings.defaults import CONFIG_FILE
-from registry_sync.settings.resolve import MB, Settings
+from registry_sync.settings.defaults import API_URL_VARIABLE, CONFIG_FILE
+from registry_sync.settings.resolve import MB, Origin, Settings
 
 __all__ = [
     "desired_and_live",
@@ -23,6 +24,7 @@ __all__ = [
     "live_source",
     "parse_cache",
     "policy_rules",
+    "url_setting",
 ]
 
 
@@ -41,7 +43,27 @@ def live_source(
         api_key_env=settings.api_key_env,
         deadline=NetworkDeadline(settings.timeout),
         api=settings.api,
+        advice=Advice(
+            url_setting=url_setting(settings.origins.get("api_url", Origin("default"))),
+            key_variable=settings.api_key_env,
+            environment=settings.environment,
+        ),
     )
+
+
+def url_setting(origin: Origin) -> str:
+    """Where the API URL came from, as the setting people change: ``MKA1_API_URL``,
+    ``--api-url``, ``api_url in registry-sync.yaml``, an environment's ``api_url``."""
+    if origin.kind == "flag":
+        return origin.where
+    if origin.kind == "environment variable":
+        return origin.where
+    if origin.kind == "environment":
+        name, _, file = origin.where.partition(" in ")
+        return f"the api_url of environment {name} in {file or CONFIG_FILE}"
+    if origin.kind == "file":
+        return f"api_url in {origin.where}"
+    return f"the default (set {API_URL_VARIABLE} or --api-url for another registry)"
 
 
 def policy_rules(settings: Settings, allow_delete_all: bool, allowed: tuple[str, ...]) -> Rules:

@@ -7,11 +7,11 @@ import dataclasses
 from dataclasses import dataclass
 
 from registry_sync.desired.checks import Warn, check_problems, print_warnings
-from registry_sync.desired.loader import check_reroute_graph, check_reroute_targets
+from registry_sync.desired.loader import LoadResult, check_reroute_graph, check_reroute_targets
 from registry_sync.desired.parsecache import ParseCache
 from registry_sync.errors import ConfigError
 from registry_sync.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
-from registry_sync.live.sources import LiveSource
+from registry_sync.live.sources import LiveSource, LiveState
 from registry_sync.operations.inputs import desired_and_live
 from registry_sync.plan.activation import activation_problems
 from registry_sync.plan.model import Plan
@@ -28,6 +28,7 @@ __all__ = [
     "make_plan",
     "plan_errors",
     "plan_exit_code",
+    "plan_from",
     "plans_exit_code",
 ]
 
@@ -53,14 +54,30 @@ def make_plan(request: PlanRequest, warn: Warn | None = None) -> Plan:
     every write, and judge the plan by the rules (risk, violations). With targets only
     matching ids are planned: the files and references are still all checked.
     Warnings go to ``warn``."""
+    settings = request.settings
+    desired, state = desired_and_live(
+        settings.models_dir,
+        request.source,
+        config=settings.scope(),
+        strict=request.strict,
+        cache=request.cache,
+    )
+    return plan_from(request, desired, state, warn)
+
+
+def plan_from(
+    request: PlanRequest, desired: LoadResult, state: LiveState, warn: Warn | None = None
+) -> Plan:
+    """:func:`make_plan` for the files and the live registry ``request`` names, read
+    already (``desired`` as the environment of its settings sees them)."""
     settings, source, strict = request.settings, request.source, request.strict
     scope = settings.scope()
-    desired, state = desired_and_live(
-        settings.models_dir, source, config=scope, strict=strict, cache=request.cache
-    )
     live = state.entries
     if warn is not None:
         print_warnings(warn, desired.warnings)
+        left_out = state.warning()
+        if left_out is not None:
+            warn(left_out)
         ignored = settings.activation_ignored(state.api)
         if ignored:
             warn(f"warning: {ignored}")

@@ -114,6 +114,12 @@ def _read(path: Path, *, judged: bool) -> Plan:
             f"format_version); {_AGAIN}"
         )
     version = document["format_version"]
+    if isinstance(document.get("environments"), list):
+        raise PlanFileError(
+            f"plan file {path} holds the plans of several environments (plan --env with "
+            "more than one): apply reads one environment's plan; save each with "
+            "plan --env NAME --out FILE"
+        )
     if version != FORMAT_VERSION:
         raise PlanFileError(
             f"plan file {path} has format_version {json.dumps(version)}, which this "

@@ -1,9 +1,9 @@
 """Plans of several environments (``plan --env all``) in one text, JSON or Markdown.
 
-The JSON is one document, format ``environments-1``::
+The JSON is one document, format version ``"1"``::
 
     {
-      "format_version": "environments-1",
+      "format_version": "1",
       "tool": {"name": "registry-sync", "version": "..."},
       "environments": [<a format version 2 plan document, with its "environment">, ...]
     }
@@ -30,7 +30,7 @@ __all__ = [
     "render_environments_text",
 ]
 
-ENVIRONMENTS_FORMAT_VERSION = "environments-1"
+ENVIRONMENTS_FORMAT_VERSION = "1"
 # Room for the headline and each section's <details> wrapping.
 _FRAME = 200
 
@@ -43,7 +43,7 @@ def render_environments_text(
 
 
 def render_environments_json(plans: Sequence[Plan]) -> str:
-    """The ``environments-1`` document, indented, ending with a newline."""
+    """The environments document, indented, ending with a newline."""
     document = {
         "format_version": ENVIRONMENTS_FORMAT_VERSION,
         "tool": {"name": "registry-sync", "version": __version__},

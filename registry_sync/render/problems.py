@@ -5,7 +5,7 @@ the GitHub action's validate step both render through here.
 
 JSON (``validate --format json``)::
 
-    {"valid": true|false, "definitions": 3, "files": 2,
+    {"format_version": "1", "valid": true|false, "definitions": 3, "files": 2,
      "problems": [{"file": "models/a.yaml", "line": 3 | null, "column": null,
                    "path": "capabilities.modalities" | "", "message": "...",
                    "severity": "error|warning"}]}
@@ -24,6 +24,7 @@ from typing import Any
 from registry_sync.schema.problems import Problem
 
 __all__ = [
+    "VALIDATE_FORMAT_VERSION",
     "annotation",
     "count_phrase",
     "escape_data",
@@ -32,6 +33,11 @@ __all__ = [
     "render_problems_github",
     "render_problems_json",
 ]
+
+
+# The validate document's version: a string holding a whole number, as every JSON
+# document of registry-sync carries one (docs/json.md).
+VALIDATE_FORMAT_VERSION = "1"
 
 
 def count_phrase(definitions: int, files: int) -> str:
@@ -45,6 +51,7 @@ def render_problems_json(
 ) -> str:
     """The problems as one JSON document, ending with a newline."""
     document: dict[str, Any] = {
+        "format_version": VALIDATE_FORMAT_VERSION,
         "valid": valid,
         "definitions": definitions,
         "files": files,

@@ -1,6 +1,9 @@
 """What ``apply --dry-run`` would send: one request per write, in the plan's order.
 
-Each request is its method, its path below the API's base URL, and the JSON body
+Each request is its method, its path below the API's base URL (built by the client's
+own :func:`~registry_sync.schema.ids.id_segment` and
+:func:`~registry_sync.schema.ids.id_query`, so byte for byte what it sends), and the
+JSON body
 (a create's full definition, an update's patch). A replace is a DELETE, then a
 POST. A create whose file omits ``created`` shows ``(set at apply)`` where apply
 stamps the time of the write. Bodies come from models/, which never holds a secret;
@@ -13,10 +16,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from registry_sync.plan.model import Action, Change, Plan
 from registry_sync.render.text import SET_AT_APPLY
+from registry_sync.schema.ids import id_query, id_segment
 from registry_sync.schema.secrets import SENSITIVE, redact
 
 __all__ = ["API_PATH", "CATALOG_PATH", "PlannedRequest", "planned_requests", "render_requests"]
@@ -50,7 +53,7 @@ def planned_requests(plan: Plan) -> list[PlannedRequest]:
 def _catalog_requests(change: Change) -> list[PlannedRequest]:
     """The catalog generation's requests: the definition written first, then the
     name deactivated from its holder, then activated (as apply sends them)."""
-    by_id = f"?id={quote(change.id, safe='')}"
+    by_id = id_query(change.id)
     post = PlannedRequest("POST", CATALOG_PATH, _with_stamp(change.body or {}))
     found: list[PlannedRequest] = []
     if change.action is Action.CREATE:
@@ -72,7 +75,7 @@ def _catalog_requests(change: Change) -> list[PlannedRequest]:
 
 
 def _requests(change: Change) -> list[PlannedRequest]:
-    path = f"{API_PATH}/{quote(change.id, safe='')}"
+    path = f"{API_PATH}/{id_segment(change.id)}"
     post = PlannedRequest("POST", API_PATH, _with_stamp(change.body or {}))
     if change.action is Action.CREATE:
         return [post]
@@ -87,8 +90,14 @@ def _with_stamp(body: Mapping[str, Any]) -> dict[str, Any]:
     return dict(body) if "created" in body else {**body, "created": SET_AT_APPLY}
 
 
-def render_requests(plan: Plan) -> str:
-    """The dry run's report, ending with a newline."""
+def render_requests(plan: Plan, *, already_applied: bool = False) -> str:
+    """The dry run's report, ending with a newline; with ``already_applied`` (the
+    registry holds every write of a saved plan) apply would send nothing."""
+    if already_applied:
+        return (
+            "Dry run: already applied: the registry already holds every write of this "
+            "plan, so apply would send nothing.\n"
+        )
     requests = planned_requests(plan)
     if not requests:
         return "Dry run: apply would send nothing.\n"

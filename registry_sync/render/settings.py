@@ -14,7 +14,7 @@ from registry_sync.settings.resolve import SETTINGS, Settings
 
 __all__ = ["FORMAT_VERSION", "SETTINGS_FORMATS", "render_settings", "settings_document"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = "1"
 
 
 def render_settings(settings: Settings) -> str:

@@ -50,7 +50,7 @@ from registry_sync.schema.fields import (
     ENV_VAR_PATTERN,
     HTTP_METHOD_PATTERN,
     HTTP_URL_PATTERN,
-    ID_PATTERN,
+    OPTIONAL_IN_FILES,
     PATTERN_MEANINGS,
     definition_fields,
     health_check_form,
@@ -59,6 +59,7 @@ from registry_sync.schema.fields import (
     required_on_add,
 )
 from registry_sync.schema.generations import DEFAULT_API, check_api, schema_data
+from registry_sync.schema.ids import id_problem
 
 __all__ = [
     "KNOWN_API_FORMATS",
@@ -127,10 +128,6 @@ ProbeMethod = Literal["GET", "HEAD"]
 Weights = Literal["open", "closed"]
 LifecycleStatus = Literal["active", "deprecated", "retired"]
 
-# Required on add, but a file may leave them out: the tool fills created, and a live
-# entry may lack apiProviderType (plan reports a create or replace that needs it).
-_OPTIONAL_IN_FILES = frozenset({"apiProviderType", "created"})
-
 
 def _advice(kind: str, message: str, **context: Any) -> PydanticCustomError:
     return PydanticCustomError(ADVICE_PREFIX + kind, message, context)
@@ -185,7 +182,16 @@ def _not_empty(value: Any) -> Any:
 PositiveInt = Annotated[int, _at_least(1)]
 NonNegativeInt = Annotated[int, _at_least(0)]
 NonEmptyStr = Annotated[str, AfterValidator(_not_empty)]
-RegistryId = Annotated[str, AfterValidator(_not_empty), _matching(ID_PATTERN)]
+
+
+def _addressable(value: str) -> str:
+    problem = id_problem(value)
+    if problem is not None:  # an error, not advice: no request can carry such an id
+        raise PydanticCustomError("registry_id", "{problem}", {"problem": problem})
+    return value
+
+
+RegistryId = Annotated[str, AfterValidator(_addressable)]
 EnvVarName = Annotated[str, _matching(ENV_VAR_PATTERN, sensitive=True)]
 HttpUrl = Annotated[str, _matching(HTTP_URL_PATTERN, sensitive=True)]
 
@@ -537,7 +543,7 @@ def _definition_model(api: str) -> type[BaseModel]:
         DefinitionTemplate,
         data,
         name="Definition",
-        required=set(data.required_on_add) - _OPTIONAL_IN_FILES,
+        required=set(data.required_on_add) - OPTIONAL_IN_FILES,
         house_forms=("url-form",),
         base=_Object,
     )

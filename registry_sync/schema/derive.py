@@ -14,9 +14,10 @@ knows is still accepted, checked by its JSON type only.
 from __future__ import annotations
 
 import datetime
+import difflib
 import re
 import types
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field, Tag, create_model
@@ -24,6 +25,7 @@ from pydantic.fields import FieldInfo
 from pydantic.functional_validators import AfterValidator
 from pydantic_core import PydanticCustomError, PydanticUndefined
 
+from registry_sync.schema.fields import ADVICE_PREFIX
 from registry_sync.schema.generations import SchemaData
 
 __all__ = ["CalendarDate", "derive_model"]
@@ -47,6 +49,25 @@ def _calendar_date(value: str) -> str:
 CalendarDate = Annotated[
     str, AfterValidator(_calendar_date), Field(json_schema_extra={"format": "date"})
 ]
+
+
+def _documented(known: tuple[str, ...]) -> Callable[[Any], Any]:
+    """Advice for a value of an open enum (``apiFormat``) that the API does not
+    document: any string passes, but a near miss of a known value is likely a typo."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and value not in known:
+            close = difflib.get_close_matches(value.lower(), known, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else "."
+            raise PydanticCustomError(
+                ADVICE_PREFIX + "undocumented",
+                "'{value}' is not a value the API documents ({known}){hint} Other values "
+                "are sent as they are",
+                {"value": value, "known": ", ".join(known), "hint": hint},
+            )
+        return value
+
+    return check
 
 
 def derive_model(
@@ -136,6 +157,9 @@ class _Deriver:
         annotation = self.annotation(info.annotation, path)
         if info.metadata:
             annotation = _annotated(annotation, info.metadata)
+        known = self.data.open_enums.get(path)
+        if known is not None:
+            annotation = _annotated(annotation, (AfterValidator(_documented(known)),))
         kept = {
             key: getattr(info, key) for key in _FIELD_KEYWORDS if getattr(info, key) is not None
         }

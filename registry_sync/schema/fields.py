@@ -10,7 +10,8 @@ each API generation; a test checks them against the models.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from registry_sync.schema.generations import DEFAULT_API, schema_data
@@ -21,25 +22,25 @@ __all__ = [
     "ENV_VAR_PATTERN",
     "HTTP_METHOD_PATTERN",
     "HTTP_URL_PATTERN",
-    "ID_PATTERN",
     "NULLABLE_FIELDS",
+    "OPTIONAL_IN_FILES",
     "PATTERN_MEANINGS",
     "REQUIRED_ON_ADD",
     "definition_fields",
+    "field_homes",
     "health_check_form",
     "is_advice",
+    "misplaced_field_home",
     "nullable_fields",
     "required_on_add",
     "unknown_fields",
 ]
 
 # Patterns whose meaning the loader explains in words instead of showing the regex.
-ID_PATTERN = r"^\S+$"
 ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 HTTP_URL_PATTERN = r"^https?://[^\s/?#]+([/?#]\S*)?$"
 HTTP_METHOD_PATTERN = r"^[A-Z]+$"
 PATTERN_MEANINGS = {
-    ID_PATTERN: "an id without whitespace",
     ENV_VAR_PATTERN: "an environment variable name (letters, digits and '_', not starting "
     "with a digit)",
     HTTP_URL_PATTERN: "an http:// or https:// URL",
@@ -101,6 +102,10 @@ def required_on_add(api: str = DEFAULT_API) -> tuple[str, ...]:
     return schema_data(api).required_on_add
 
 
+# Required on add, but a file may leave them out: the tool fills created, and a live
+# entry may lack apiProviderType (plan reports a create or replace that needs it).
+OPTIONAL_IN_FILES = frozenset({"apiProviderType", "created"})
+
 # The registry API's (the default generation's) sets, which the warm path reads.
 DEFINITION_FIELDS: tuple[str, ...] = definition_fields(DEFAULT_API)
 NULLABLE_FIELDS = nullable_fields(DEFAULT_API)  # the 13 fields
@@ -127,6 +132,51 @@ def unknown_fields(definition: Mapping[str, Any], api: str = DEFAULT_API) -> lis
 @functools.cache
 def _known_fields(api: str) -> frozenset[str]:
     return frozenset(definition_fields(api))
+
+
+@functools.cache
+def field_homes(api: str = DEFAULT_API) -> Mapping[str, tuple[str, ...]]:
+    """Every field name of ``api``'s Definition, at any depth, and the paths where it
+    belongs (``envVar`` -> ``auth.envVar``, ``auth.strategies[].envVar``, ...), the
+    shallowest first. From the schema data, so a field the SDK adds is found too."""
+    data = schema_data(api)
+    homes: dict[str, set[str]] = {name: {name} for name in data.fields}
+    for path, shape in data.objects.items():
+        parent = _display(path)
+        for name in shape.fields:
+            homes.setdefault(name, set()).add(f"{parent}.{name}")
+    return {
+        name: tuple(sorted(paths, key=lambda path: (path.count("."), len(path), path)))
+        for name, paths in homes.items()
+    }
+
+
+def misplaced_field_home(
+    key: str, parent: Sequence[str | int], api: str = DEFAULT_API
+) -> str | None:
+    """Where ``key``, unknown in the object at ``parent`` (a pydantic location, union
+    tags and list indexes included), belongs instead: its shallowest home elsewhere in
+    the Definition; None when it belongs nowhere else, or here too (in another form of
+    a union, such as ``envVar`` in an ``auth`` of type ``none``)."""
+    here = ".".join(
+        str(part) for part in parent if isinstance(part, str) and part not in _union_tags(api)
+    )
+    homes = field_homes(api).get(key, ())
+    if any(home.replace("[]", "").rpartition(".")[0] == here for home in homes):
+        return None
+    return homes[0] if homes else None
+
+
+@functools.cache
+def _union_tags(api: str) -> frozenset[str]:
+    return frozenset(
+        tag for path in schema_data(api).objects for tag in re.findall(r"<([^>]+)>", path)
+    )
+
+
+def _display(path: str) -> str:
+    # auth<composite>.strategies[]<api-key> -> auth.strategies[]
+    return re.sub(r"<[^>]+>", "", path)
 
 
 def health_check_form(value: Any) -> str | None:

@@ -10,6 +10,9 @@ from registry_sync.settings.defaults import API_KEY_VARIABLE, DEFAULT_API_URL
 
 __all__ = ["api_url_problem"]
 
+# What every request path of both API generations starts with.
+_API_PREFIX = "/api/v1"
+
 
 def api_url_problem(url: str) -> str | None:
     """Why ``url`` cannot be the API's base URL, as the end of a sentence about it
@@ -30,4 +33,13 @@ def api_url_problem(url: str) -> str | None:
         return f"has a query or fragment; give only the base URL, such as {DEFAULT_API_URL}"
     if parts.scheme not in ("http", "https") or not host:
         return "must start with http:// or https:// and name a host"
+    path = parts.path.rstrip("/")
+    if path.endswith(_API_PREFIX) or f"{_API_PREFIX}/" in path:
+        # Every request path starts with /api/v1: a base URL holding it doubles it
+        # (/api/v1/api/v1/...), which the server answers with a 404 for every call.
+        base = f"{parts.scheme}://{parts.netloc}{path.split(_API_PREFIX, 1)[0]}"
+        return (
+            f"already has {_API_PREFIX} in its path, which registry-sync adds to every "
+            f"request; give the base URL only: {base}"
+        )
     return None

@@ -8,6 +8,7 @@ import json
 import sys
 import threading
 from collections.abc import Sequence
+from importlib import resources
 from typing import Any
 
 from registry_sync.errors import RegistrySyncError
@@ -19,21 +20,29 @@ from registry_sync.testing.server import (
     StoreRules,
 )
 
-__all__ = ["describe_fault", "fault_from_args", "main"]
+__all__ = ["EXAMPLE_SEED", "describe_fault", "fault_from_args", "main", "seed_path"]
+
+# The example registry (a registry API list response), shipped in the package so that
+# `--seed example` works wherever registry-sync is installed; examples/registry.json
+# in a checkout is the same file.
+EXAMPLE_SEED = resources.files("registry_sync.testing") / "data" / "example-registry.json"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve until interrupted; returns the exit code (1 when the server cannot start)."""
     parser = argparse.ArgumentParser(
         prog="python -m registry_sync.testing",
-        description="Run a local MKA1 model registry seeded from a list response document.",
+        description="Run a local MKA1 model registry on 127.0.0.1: empty, seeded with the "
+        "example registry (--seed example) or with a list response document.",
     )
     parser.add_argument(
         "--seed",
-        required=True,
-        metavar="FILE",
-        help='JSON list response: {"object": "list", "data": [RegistryModel, ...]}, or with '
-        '--api catalog {"object": "list", "currency": ..., "data": [CatalogEntry, ...]}',
+        default=None,
+        metavar="FILE|example",
+        help='the registry to start with: "example" (the example registry shipped with '
+        'registry-sync, registry API), or a JSON list response: {"object": "list", '
+        '"data": [RegistryModel, ...]}, or with --api catalog {"object": "list", '
+        '"currency": ..., "data": [CatalogEntry, ...]} (default: an empty registry)',
     )
     parser.add_argument(
         "--api",
@@ -127,6 +136,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="with --fail-status 429: the Retry-After header's value (default: 1)",
     )
     args = parser.parse_args(argv)
+    if args.seed == "example" and args.api != "registry":
+        print(
+            "error: --seed example is a registry of the registry API: leave out --api "
+            "catalog, or seed the catalog with a CatalogListResponse file",
+            file=sys.stderr,
+        )
+        return 1
     try:
         fault = fault_from_args(args)
     except ValueError as exc:
@@ -145,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         server = RegistryServer(
-            args.seed,
+            seed_path(args.seed),
             api_key=args.api_key,
             port=args.port,
             latency=args.latency_ms / 1000,
@@ -164,23 +180,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         # ValueError covers a seed that is not JSON; RegistrySyncError one of the wrong shape.
         print(f"error: cannot start the registry server: {exc}", file=sys.stderr)
         return 1
+    # Ctrl-C stops it cleanly (exit 0) from the moment it serves, banner included.
     try:
-        held = (
-            f"{server.entry_count} definitions; catalog API"
-            if server.api == "catalog"
-            else f"{server.entry_count} entries"
-        )
-        print(f"registry server listening on {server.url} ({held})")
-        if fault is not None:
-            print(f"faults: {describe_fault(fault)}")
-        print("point registry-sync at it with:")
-        print(f"  export MKA1_API_URL={server.url} MKA1_API_KEY={args.api_key}")
-        print("press Ctrl-C to stop", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
+            _banner(server, fault, args.api_key)
             threading.Event().wait()
     finally:
         server.stop()
     return 0
+
+
+def _banner(server: RegistryServer, fault: Fault | None, api_key: str) -> None:
+    held = (
+        f"{server.entry_count} definitions; catalog API"
+        if server.api == "catalog"
+        else f"{server.entry_count} entries"
+    )
+    print(f"registry server listening on {server.url} ({held})")
+    if fault is not None:
+        print(f"faults: {describe_fault(fault)}")
+    print("point registry-sync at it with:")
+    print(f"  export MKA1_API_URL={server.url} MKA1_API_KEY={api_key}")
+    print("press Ctrl-C to stop", flush=True)
+
+
+def seed_path(seed: str | None) -> str | None:
+    """The file ``--seed`` names: ``example`` is the shipped example registry, None an
+    empty registry."""
+    if seed == "example":
+        return str(EXAMPLE_SEED)
+    return seed
 
 
 def _unhealthy(item: str) -> tuple[str, str]:

@@ -16,9 +16,20 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["fits_libyaml", "indent_sequences"]
+__all__ = ["MISREAD_ELSEWHERE", "fits_libyaml", "indent_sequences"]
 
 _PRINTABLE = re.compile(r"[ -~]+")
+# Strings PyYAML's own (YAML 1.1) resolver reads as plain text but other readers do
+# not: YAML 1.2 numbers ("1e3", "0o17") and the YAML 1.1 booleans "y"/"n". Export and
+# the in-place editor (yamlio/roundtrip.py) quote them.
+MISREAD_ELSEWHERE = re.compile(
+    r"""^(?:
+        [-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
+      | 0o[0-7]+
+      | [yYnN]
+    )$""",
+    re.VERBOSE,
+)
 # A line that opens a literal or folded block scalar: its content follows, deeper.
 _BLOCK_HEADER = re.compile(r"(?:^|: |- )[|>][1-9]?[-+]?[1-9]?$")
 

@@ -45,6 +45,7 @@ __all__ = [
     "DuplicateKey",
     "SourceMap",
     "parse_documents",
+    "plain_tag",
 ]
 
 try:
@@ -269,6 +270,16 @@ _Loader.add_implicit_resolver(
 _IMPLICIT: dict[str, list[tuple[str, re.Pattern[str]]]] = _Loader.yaml_implicit_resolvers
 
 
+def plain_tag(text: str) -> str:
+    """The tag this reader gives ``text`` written as a plain (unquoted) scalar:
+    ``tag:yaml.org,2002:str`` when it stays text. What a writer must quote is any
+    text for which this is not the text tag."""
+    for tag, regexp in _IMPLICIT.get(text[:1], ()):
+        if regexp.match(text):
+            return tag
+    return _STR_TAG
+
+
 def parse_documents(
     text: str, judge: Callable[[set[str], list[str]], bool] | None = None
 ) -> tuple[list[Document], YamlError | None]:
@@ -344,6 +355,10 @@ def _describe_yaml_error(exc: yaml.YAMLError, text: str) -> YamlError:
             if isinstance(exc, yaml.constructor.ConstructorError)
             else "YAML syntax error"
         )
+        if problem.startswith(_MAPPING_VALUES_NOT_ALLOWED):
+            over = _over_indented(text, line)
+            if over is not None:
+                return YamlError(line, f"{kind}: {over}")
         return YamlError(line, f"{kind}: {problem}{context}")
     if isinstance(exc, yaml.reader.ReaderError):
         line = text.count("\n", 0, exc.position) + 1
@@ -352,6 +367,40 @@ def _describe_yaml_error(exc: yaml.YAMLError, text: str) -> YamlError:
             line, f"YAML syntax error: character U+{character:04X} is not allowed in YAML text"
         )
     return YamlError(0, f"YAML error: {type(exc).__name__}")
+
+
+# What libyaml (and PyYAML's scanner: "... here") says of a key indented deeper than
+# the key above it, which already holds a value on its line.
+_MAPPING_VALUES_NOT_ALLOWED = "mapping values are not allowed"
+# A key and what follows it on its line: `  envVar: X`, `- name: x`.
+_KEY_LINE = re.compile(
+    r"^(?P<indent>[ -]*)(?P<key>[^\s#'\"{\[&*!|>%@`-][^:#]*?):(?:\s+(?P<value>\S.*))?$"
+)
+
+
+def _over_indented(text: str, line: int) -> str | None:
+    """For the key on ``line`` (1-based) that is indented deeper than the key above
+    it, "'KEY' is indented too far under 'ABOVE'..."; None when the line is not that."""
+    lines = text.splitlines()
+    if not 1 <= line <= len(lines):
+        return None
+    found = _KEY_LINE.match(lines[line - 1])
+    if found is None:
+        return None
+    indent = len(found["indent"])
+    for number in range(line - 1, 0, -1):
+        above = lines[number - 1]
+        if not above.strip() or above.lstrip().startswith("#"):
+            continue
+        parent = _KEY_LINE.match(above)
+        if parent is None or len(parent["indent"]) >= indent or parent["value"] is None:
+            return None
+        key, under = found["key"].strip(), parent["key"].strip()
+        return (
+            f"'{key}' is indented too far under '{under}' (line {number}), which already "
+            f"has a value: line it up with '{under}'"
+        )
+    return None
 
 
 @dataclass

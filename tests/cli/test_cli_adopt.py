@@ -273,7 +273,13 @@ def test_validate_github_prints_escaped_annotations(tmp_path: Path) -> None:
 def test_validate_formats_agree_on_valid_models() -> None:
     models = str(ROOT / "models")
     document = json.loads(run("validate", "--models-dir", models, "--format", "json").stdout)
-    assert document == {"valid": True, "definitions": 5, "files": 4, "problems": []}
+    assert document == {
+        "format_version": "1",
+        "valid": True,
+        "definitions": 5,
+        "files": 4,
+        "problems": [],
+    }
     github = run("validate", "--models-dir", models, "--format", "github")
     assert github.exit_code == 0
     assert github.stdout == ""

@@ -123,7 +123,7 @@ def test_plan_all_as_json_is_one_versioned_document(repo: Repo) -> None:
 
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert document["format_version"] == "environments-1"
+    assert document["format_version"] == "1"
     plans = document["environments"]
     assert [plan["environment"] for plan in plans] == ["production", "staging"]
     assert [plan["registry"] for plan in plans] == [repo.production.url, repo.staging.url]
@@ -300,3 +300,50 @@ def test_health_probes_the_environment_its_key_and_its_registry(repo: Repo) -> N
     assert [r.path for r in repo.staging.requests("POST")] and [
         r.path for r in repo.production.requests("POST")
     ]
+
+
+# -- ${NAME} in an id (issue 23, item 2) ---------------------------------------------------
+
+
+def test_a_variable_in_an_id_plans_applies_and_replans_to_no_changes(repo: Repo) -> None:
+    body = minimal_definition("acme:chat-${tier}", displayName="chat for ${tier}")
+    write(repo.root / "models" / "tiered.yaml", yaml.safe_dump(body, sort_keys=False))
+
+    planned = repo.run("plan", "--env", "production", "--prune", "--out", "plan.json")
+
+    assert planned.exit_code == 0, planned.output
+    assert "+ acme:chat-prod will be created" in planned.stdout
+    assert "${tier}" not in planned.stdout
+    applied = repo.run("apply", "--env", "production", "plan.json")
+    assert applied.exit_code == 0, applied.output
+    assert "Apply complete: 1 created" in applied.stdout
+    # acme:chat-prod created; acme:chat gets production's displayName.
+    assert sorted(repo.writes(repo.production)) == [
+        "PATCH /api/v1/llm/models/registry/acme:chat",
+        "POST /api/v1/llm/models/registry",
+    ]
+    live = repo.production.entries()["acme:chat-prod"]["definition"]
+    assert live["displayName"] == "chat for prod"
+    again = repo.run("plan", "--env", "production", "--prune", "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+    assert "No changes." in again.stdout
+    staging = repo.run("plan", "--env", "staging", "--prune")
+    assert "+ acme:chat-staging will be created" in staging.stdout
+
+
+def test_a_variable_holding_a_line_break_in_an_id_is_an_error_before_any_request(
+    repo: Repo,
+) -> None:
+    config = repo.root / "registry-sync.yaml"
+    config.write_text(config.read_text("utf-8").replace("{tier: prod}", '{tier: "a\\nb"}'))
+    body = minimal_definition("acme:chat-${tier}")
+    write(repo.root / "models" / "tiered.yaml", yaml.safe_dump(body, sort_keys=False))
+
+    result = repo.run("plan", "--env", "production")
+
+    assert result.exit_code == 1
+    assert (
+        "models/tiered.yaml:1: id: ${tier} holds a control character (a line break, a tab, "
+        "an escape); vars: values are one line of text" in result.output
+    )
+    assert repo.production.requests() == []

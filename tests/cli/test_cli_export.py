@@ -488,3 +488,40 @@ def test_export_takes_its_folder_and_registry_from_the_project_config(tmp_path: 
         flagged = run(["export", "--config", str(config), "--out-dir", str(tmp_path / "other")])
         assert flagged.exit_code == 0, flagged.stderr
         assert (tmp_path / "other" / "team" / "chat.yaml").is_file()
+
+
+# -- strings YAML would change (issue 23, item 7) ----------------------------------------------
+
+ODD_TEXT = {
+    "displayName": "Text Embed\x85v1",  # NEL: a line break to YAML, folded into a space
+    "modelId": "line\u2028para\u2029end\rcr\ttab",
+    "provider": "\ufeffbom \x7f del \x1b esc",
+}
+
+
+def test_an_export_of_a_value_holding_u0085_plans_empty(tmp_path: Path) -> None:
+    out = tmp_path / "models"
+    with RegistryServer(seed=document(base("odd:text", **ODD_TEXT)), api_key=KEY) as server:
+        exported = export(server, out)
+        assert exported.exit_code == 0, exported.output
+        text = (out / "odd/text.yaml").read_text(encoding="utf-8")
+        planned = plan(server, out)
+    assert 'displayName: "Text Embed\\Nv1"\n' in text
+    assert 'modelId: "line\\Lpara\\Pend\\rcr\\ttab"\n' in text
+    assert planned.exit_code == 0, planned.output
+    assert "No changes." in planned.stdout
+    assert load_models(out).definitions[0].body["displayName"] == "Text Embed\x85v1"
+
+
+def test_a_lone_surrogate_is_refused_naming_the_entry_and_field(tmp_path: Path) -> None:
+    out = tmp_path / "models"
+    entries = document(base("odd:half", displayName="half \ud83d pair"), base("odd:fine"))
+    with RegistryServer(seed=entries, api_key=KEY) as server:
+        result = export(server, out)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: export failed: 'odd:half': displayName holds a lone surrogate (half of a "
+        "UTF-16 pair), which no UTF-8 file can hold; nothing was written. Fix the value in "
+        "the registry, or export the other entries by --id\n"
+    )
+    assert not out.exists()

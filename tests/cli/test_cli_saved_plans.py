@@ -356,3 +356,53 @@ def test_help_texts_say_how_saved_plans_are_approved_and_shown() -> None:
     assert "--interactive" in apply.stdout
     assert "saved plan is applied without asking" in " ".join(apply.stdout.split())
     assert "show " in top.stdout
+
+
+# -- apply PLAN_FILE --dry-run: the checks apply runs, and its exit code ------------------------
+
+
+def test_dry_run_of_a_stale_plan_exits_1_as_apply_does(workspace: Workspace) -> None:
+    assert workspace.plan("--out", "plan.json").exit_code == 0
+    with RegistryClient(workspace.server.url, KEY, api="registry") as other:
+        other.update_model(CHAT, {"contextWindow": 4096})
+    workspace.server.clear_requests()
+
+    dry = workspace.apply("plan.json", "--dry-run")
+    real = workspace.apply("plan.json")
+
+    assert (dry.exit_code, real.exit_code) == (1, 1)
+    assert f"  {CHAT}: changed since the plan was made\n" in dry.stderr
+    assert dry.stderr == real.stderr
+    assert "Nothing was written (--dry-run)." not in dry.stdout
+    assert workspace.writes() == []
+
+
+def test_dry_run_of_a_plan_whose_patch_gained_a_field_exits_1(workspace: Workspace) -> None:
+    assert workspace.plan("--out", "plan.json").exit_code == 0
+    saved = json.loads(Path("plan.json").read_text("utf-8"))
+    (change,) = [c for c in saved["actions"] if c["id"] == CHAT]
+    change["patch"]["maxRetries"] = 9  # edited after review: the plan does not show it
+    Path("plan.json").write_text(json.dumps(saved), "utf-8")
+
+    dry = workspace.apply("plan.json", "--dry-run")
+    real = workspace.apply("plan.json")
+
+    assert (dry.exit_code, real.exit_code) == (1, 1), dry.output
+    assert dry.stderr == real.stderr
+    assert "error: apply refused; nothing was written:" in dry.stderr
+    assert workspace.writes() == []
+
+
+def test_dry_run_of_an_applied_plan_says_so_and_exits_0(workspace: Workspace) -> None:
+    assert workspace.plan("--out", "plan.json").exit_code == 0
+    assert workspace.apply("plan.json").exit_code == 0
+    workspace.server.clear_requests()
+
+    result = workspace.apply("plan.json", "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith(
+        "Dry run: already applied: the registry already holds every write of this plan, "
+        "so apply would send nothing.\n"
+    )
+    assert workspace.writes() == []

@@ -171,7 +171,10 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
     (
         "id with whitespace",
         {"chat.yaml": BASE.replace("id: meetkai:chat", "id: meetkai chat")},
-        ["models/chat.yaml:1: id: warning: should be an id without whitespace, got 'meetkai chat'"],
+        [
+            "models/chat.yaml:1: id: should hold no whitespace, control or invisible format "
+            "character, but character 8 is U+0020"
+        ],
     ),
     (
         "created in milliseconds",
@@ -443,13 +446,17 @@ def test_secret_in_a_broken_auth_is_not_echoed(
 def test_valid_folder_multi_document_recursive_yml(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(DATA)
     result = load_models(Path("valid"))
-    # The {url, method} health check of chat-b is a warning: it stays valid.
+    # The {url, method} health check of chat-b is a warning, and so is its apiFormat
+    # the API does not document: it stays valid.
     assert result.errors == ()
     assert [str(problem) for problem in result.warnings] == [
+        "valid/chat.yaml:21: apiFormat: warning: 'my-own-format' is not a value the API "
+        "documents (responses, completions, embeddings, images, transcriptions, tts). Other "
+        "values are sent as they are",
         "valid/chat.yaml:39: healthCheck: warning: the older {url, method} form: the registry "
         "may hold it, but the API accepts only 'mode: off', 'mode: preflight' or 'mode: "
         "periodic' in a write, so this entry cannot be created or have its healthCheck "
-        "changed; move it to a mode form"
+        "changed; move it to a mode form",
     ]
     assert [(d.id, d.file, d.line) for d in result.definitions] == [
         ("test:chat-a", "valid/chat.yaml", 2),

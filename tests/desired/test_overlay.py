@@ -204,7 +204,7 @@ def test_a_variable_that_makes_a_url_leaves_no_stale_warning(repo: Path) -> None
     assert chat.body["baseUrl"] == "https://gw.example.com/v1"
 
 
-def test_a_variable_that_makes_a_bad_url_is_warned_about_afresh(repo: Path) -> None:
+def test_a_variable_that_makes_a_bad_url_is_an_error_not_a_warning(repo: Path) -> None:
     write(repo / "models/chat.yaml", BASE.replace("https://api.example.com/v1", "${gateway}"))
     write(
         repo / "registry-sync.yaml",
@@ -215,6 +215,118 @@ def test_a_variable_that_makes_a_bad_url_is_warned_about_afresh(repo: Path) -> N
         "    vars: {region: eu, gateway: 'not a url'}\n",
     )
     result = effective()
-    assert [str(p) for p in result.warnings] == [
-        "models/chat.yaml:5: baseUrl: warning: should be an http:// or https:// URL"
+    assert [str(p) for p in result.problems] == [
+        "models/chat.yaml:5: baseUrl: should be an http:// or https:// URL (once its "
+        "variables are replaced)"
     ]
+    assert "acme:chat" not in {d.id for d in result.definitions}
+
+
+# -- ${NAME} in an id (issue 23, item 2) ---------------------------------------------------
+
+
+def _with_vars(repo: Path, variables: str) -> None:
+    write(
+        repo / "registry-sync.yaml",
+        "environments:\n"
+        "  staging:\n"
+        "    api_url: https://staging.example.com\n"
+        "    api_key_env: MKA1_STAGING_API_KEY\n"
+        "    overlay: overlays/staging\n"
+        f"    vars: {variables}\n",
+    )
+    (repo / "overlays/staging").mkdir(parents=True, exist_ok=True)
+
+
+def test_a_variable_in_an_id_is_replaced_before_anything_reads_the_id(repo: Path) -> None:
+    _with_vars(repo, "{region: eu, tier: prod}")
+    write(repo / "models/chat.yaml", BASE.replace("id: acme:chat", "id: acme:chat-${tier}"))
+    write(repo / "overlays/staging/chat.yaml", "id: acme:chat-${tier}\ncontextWindow: 4096\n")
+    write(repo / "overlays/staging/x.yaml", "exclude: ['acme:${region}-none']\n")
+
+    result = effective()
+
+    assert [str(p) for p in result.problems] == [
+        "overlays/staging/x.yaml:1: exclude[0]: exclude: 'acme:eu-none' is not declared in "
+        "models/; remove it from the list"
+    ]
+    chat = {d.id: d for d in result.definitions}["acme:chat-prod"]
+    assert (chat.body["id"], chat.body["contextWindow"]) == ("acme:chat-prod", 4096)
+    assert chat.origins is not None and "contextWindow" in chat.origins
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        (
+            "{region: eu}",
+            "${tier} is not defined: add it to vars: of this environment in "
+            "registry-sync.yaml (the process environment is never read)",
+        ),
+        (
+            '{region: eu, tier: "a\\nb"}',
+            "${tier} holds a control character (a line break, a tab, an escape); vars: "
+            "values are one line of text",
+        ),
+        (
+            "{region: eu, tier: 'a b'}",
+            "once its variables are replaced, the id should hold no whitespace, control or "
+            "invisible format character, but character 12 is U+0020",
+        ),
+        ("{region: eu, tier: ''}", None),
+    ],
+)
+def test_an_id_that_cannot_be_replaced_is_an_error_at_its_line(
+    repo: Path, variables: str, message: str | None
+) -> None:
+    _with_vars(repo, variables)
+    write(repo / "models/chat.yaml", BASE.replace("id: acme:chat", "id: acme:chat-${tier}"))
+
+    result = effective()
+
+    if message is None:  # '' makes 'acme:chat-', a valid id
+        assert "acme:chat-" in {d.id for d in result.definitions}
+        return
+    assert [str(p) for p in result.errors] == [f"models/chat.yaml:1: id: {message}"]
+    assert [d.id for d in result.definitions] == ["acme:embed"]
+
+
+def test_a_variable_holding_a_line_break_in_any_value_is_an_error(repo: Path) -> None:
+    _with_vars(repo, '{region: "eu\\nPlan: 0 to create"}')
+
+    result = effective()
+
+    assert [str(p) for p in result.errors] == [
+        f"models/{name}.yaml:11: displayName: ${{region}} holds a control character (a line "
+        "break, a tab, an escape); vars: values are one line of text"
+        for name in ("chat", "embed")
+    ]
+
+
+def test_two_ids_the_same_once_replaced_are_both_errors(repo: Path) -> None:
+    _with_vars(repo, "{region: eu, tier: embed}")
+    write(repo / "models/chat.yaml", BASE.replace("id: acme:chat", "id: acme:${tier}"))
+
+    result = effective()
+
+    places = "declared at models/chat.yaml:1 and at models/embed.yaml:1"
+    assert [str(p) for p in result.errors] == [
+        f"models/{name}.yaml:1: id: duplicate id 'acme:embed' once variables are replaced: {places}"
+        for name in ("chat", "embed")
+    ]
+    assert result.definitions == ()
+
+
+def test_without_an_environment_a_variable_in_an_id_is_an_error(repo: Path) -> None:
+    write(repo / "models/chat.yaml", BASE.replace("id: acme:chat", "id: acme:chat-${tier}"))
+    write(repo / "registry-sync.yaml", "owns: ['acme:*']\n")
+
+    result = effective_definitions(
+        load_models(Path("models")), load_config(Path("registry-sync.yaml"))
+    )
+
+    assert [str(p) for p in result.errors] == [
+        "models/chat.yaml:1: id: ${tier} in an id is replaced only by an environment's vars:, "
+        "and no environment is selected: select one (--env NAME), or write the id out"
+    ]
+    assert [d.id for d in result.definitions] == ["acme:embed"]

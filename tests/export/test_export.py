@@ -640,3 +640,24 @@ def test_force_never_overwrites_a_links_target(tmp_path: Path) -> None:
         write_export(two_files(), tmp_path, force=True)
     assert target.read_text() == "keep me\n"
     assert not (tmp_path / "m/sub").exists()
+
+
+def test_a_text_that_would_read_back_otherwise_is_refused_before_writing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    written = render_definition
+
+    def lossy(definition: dict[str, Any], *args: Any, **kwargs: Any) -> str:
+        # An emitter that folds a line break, as PyYAML's once folded U+0085.
+        return written(definition, *args, **kwargs).replace("\\N", " ")
+
+    monkeypatch.setattr("registry_sync.export.files.render_definition", lossy)
+    odd = chat(displayName="a\x85b")
+
+    with pytest.raises(ExportError) as raised:
+        plan_export([entry(odd)])
+
+    assert str(raised.value) == (
+        "export failed: the file for 'meetkai:chat' would read back differently (displayName); "
+        "nothing was written. This is a bug in registry-sync: please report it"
+    )

@@ -28,6 +28,8 @@ CATALOG_COMMAND = (
 )
 # A release tag (v1.2.3) or a full commit SHA: never a branch or a moving major tag.
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@(v\d+\.\d+\.\d+|[0-9a-f]{40})$")
+# The examples' own pin of this action: the reader's repository and commit, placeholders.
+OWN_PIN = "YOUR-ORG/registry-sync@COMMIT-SHA"
 SHA_PINNED = re.compile(r"(- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+")
 # What each job of each workflow may do; anything more is a test failure.
 PERMISSIONS = {
@@ -90,8 +92,9 @@ def test_there_is_something_to_check() -> None:
 def test_actionlint_passes() -> None:
     # jactionlint: the actionlint fork that ships wheels and also reads action.yml.
     # Its default profile adds policy rules; only SHA pinning is waived, since ci.yml
-    # and the examples' OWNER/registry-sync placeholder pin release tags (the nested
-    # actions are SHA-pinned, checked below). shellcheck checks run: scripts.
+    # pins release tags and the examples pin YOUR-ORG/registry-sync@COMMIT-SHA, a
+    # placeholder (the nested actions are SHA-pinned, checked below). shellcheck checks
+    # run: scripts.
     bin_dir = str(Path(sys.executable).parent)
     search_path = bin_dir + os.pathsep + os.environ.get("PATH", "")
     binary = shutil.which("jactionlint", path=search_path)
@@ -115,16 +118,18 @@ def test_actions_are_pinned_by_version(path: Path) -> None:
     uses = [step["uses"] for step in steps_of(load(path)) if "uses" in step]
     assert uses, path
     for reference in uses:
-        assert PINNED.match(reference), f"{path.name}: {reference} is not pinned to a release"
+        assert PINNED.match(reference) or reference == OWN_PIN, (
+            f"{path.name}: {reference} is not pinned to a release"
+        )
 
 
 @pytest.mark.parametrize("path", [*EXAMPLES, ACTION], ids=lambda p: p.name)
 def test_nested_actions_are_pinned_by_commit_with_the_release_in_a_comment(path: Path) -> None:
-    # OWNER/registry-sync is the reader's own pin of this action, a placeholder.
+    # YOUR-ORG/registry-sync is the reader's own pin of this action, a placeholder.
     lines = [
         line.strip()
         for line in path.read_text(encoding="utf-8").splitlines()
-        if re.match(r"\s*(- )?uses: ", line) and "OWNER/" not in line
+        if re.match(r"\s*(- )?uses: ", line) and OWN_PIN not in line
     ]
     assert lines, path
     for line in lines:
@@ -288,7 +293,7 @@ def test_every_action_input_is_an_argument_of_the_entry_point() -> None:
 
 def test_pre_commit_hook() -> None:
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
-    (hook,) = hooks
+    hook = next(hook for hook in hooks if hook["id"] == "registry-sync-validate")
     assert hook["id"] == "registry-sync-validate"
     assert hook["entry"] == "registry-sync validate"
     assert hook["language"] == "python"

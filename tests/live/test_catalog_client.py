@@ -229,7 +229,7 @@ def test_writes_to_a_platform_only_name_are_refused(
     assert server.active()["gpt:4o"] == "serving"
 
 
-@pytest.mark.parametrize("odd", ["a/b", "..", ".", "x?y=1#z", "a&id=b", "sp ace:%41"])
+@pytest.mark.parametrize("odd", ["a/b", "...", ".x", "x?y=1#z", "a&id=b", "plus+:%41"])
 def test_odd_ids_are_percent_encoded_in_the_query(
     client: RegistryClient, server: RegistryServer, odd: str
 ) -> None:
@@ -242,6 +242,21 @@ def test_odd_ids_are_percent_encoded_in_the_query(
     assert len(queries) == 3
     assert all(query.count("=") == 1 and "&" not in query for query in queries)
     assert odd not in {e.id for e in client.list_models()}
+
+
+@pytest.mark.parametrize("hostile", [".", "..", "", "a\tb", "a\u2028b"])
+def test_an_id_no_query_can_carry_is_refused_before_sending(
+    client: RegistryClient, server: RegistryServer, hostile: str
+) -> None:
+    server.clear_requests()
+    for call in (
+        lambda: client.remove_model(hostile),
+        lambda: client.check_health(hostile),
+        lambda: client.deactivate(hostile),
+    ):
+        with pytest.raises(ConfigError, match=r"registry id .* nothing was sent$"):
+            call()
+    assert server.requests() == []
 
 
 def test_registry_generation_has_no_activation(registry_server: RegistryServer) -> None:

@@ -188,7 +188,7 @@ def test_an_unhealthy_answer_and_listed_health_carry_the_scrubbed_error(
 def test_ids_are_percent_encoded_in_every_path(
     client: RegistryClient, registry_server: RegistryServer
 ) -> None:
-    odd = "org/team:model v1"
+    odd = "org/team:model+v1%"
     client.add_model(new_definition(odd))
     client.get_model(odd)
     client.update_model(odd, {"rpm": 1})
@@ -196,8 +196,23 @@ def test_ids_are_percent_encoded_in_every_path(
     client.remove_model(odd)
 
     raw_paths = [r.raw_path for r in registry_server.requests()]
-    target = f"{BASE}/org%2Fteam%3Amodel%20v1"
+    target = f"{BASE}/org%2Fteam%3Amodel%2Bv1%25"
     assert raw_paths == [BASE, target, target, f"{target}/health", target]
+
+
+@pytest.mark.parametrize("hostile", [".", "..", "", "a\nb", "a b", "a\u202eb", "a\x85b"])
+def test_an_id_no_request_can_carry_is_refused_before_sending(
+    client: RegistryClient, registry_server: RegistryServer, hostile: str
+) -> None:
+    for call in (
+        lambda: client.get_model(hostile),
+        lambda: client.update_model(hostile, {"rpm": 1}),
+        lambda: client.remove_model(hostile),
+        lambda: client.check_health(hostile),
+    ):
+        with pytest.raises(ConfigError, match=r"registry id .* nothing was sent$"):
+            call()
+    assert registry_server.requests() == []
 
 
 def test_every_request_carries_the_documented_headers(

@@ -221,7 +221,9 @@ def test_a_trickling_server_cannot_outlast_the_deadline(
         raw.close()
     assert str(raised.value) == (
         "list registry models failed: GET /api/v1/llm/models/registry: no answer within the "
-        "--timeout of 1 s for the command's network time; try again, or raise --timeout"
+        "--timeout of 1 s for the command's network time; try again, or raise --timeout; "
+        f"is {raw.url.split('//', 1)[1]} the registry's host, and reachable from here? The "
+        "API URL comes from MKA1_API_URL"
     )
 
 

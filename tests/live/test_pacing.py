@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from registry_sync.apply.applier import EntryFinished, EntryResult, Outcome, Throttled, apply_plan
 from registry_sync.cli import cli
 from registry_sync.cli.commands.apply import _progress
-from registry_sync.cli.output import Output
+from registry_sync.cli.progress import ProgressLine
 from registry_sync.desired.loader import DesiredDefinition
 from registry_sync.live.client import RegistryClient, RetryPolicy
 from registry_sync.live.pacing import Pacer, RateMeter
@@ -286,19 +286,18 @@ def test_the_pool_keeps_a_connection_per_worker(connections: int, opened: int) -
         assert server.connection_count == opened
 
 
-def test_progress_shows_the_rate_and_the_pace_once_there_is_one() -> None:
+def test_progress_notes_the_pace_once_there_is_one() -> None:
     runner = CliRunner()
     entry = EntryResult("pace:a", Action.CREATE, Outcome.DONE, "created")
     with runner.isolation() as (_, _, err):
-        report = _progress(Output(color=False))
+        # Not on a terminal: the notes only, no count.
+        report = _progress(ProgressLine("Applying", "writes", enabled=False))
         report(EntryFinished(entry, 1, 1))
         report(EntryFinished(entry, 1, 1, rate=84.6))
         report(Throttled(4, 12.34))
         report(Throttled(1))
         text = err.getvalue().decode()
     assert text == (
-        "Applying: 1/1\n"
-        "Applying: 1/1 (85 writes/s)\n"
         "note: the registry keeps rate limiting; going on with 4 at a time, at most "
         "12.3 requests/s\n"
         "note: the registry keeps rate limiting; going on with 1 at a time\n"

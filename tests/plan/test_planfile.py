@@ -194,6 +194,11 @@ def test_a_corrupt_plan_is_refused_with_where(
         (b"[]", "is not a registry-sync plan (a JSON object with a format_version)"),
         (b'{"object": "list", "data": []}', "is not a registry-sync plan"),
         (b"\xff\xfe{}", "is not UTF-8 text"),
+        (
+            b'{"format_version": "1", "environments": []}',
+            "holds the plans of several environments (plan --env with more than one): "
+            "apply reads one environment's plan; save each with plan --env NAME --out FILE",
+        ),
     ],
     ids=[
         "truncated",
@@ -203,6 +208,7 @@ def test_a_corrupt_plan_is_refused_with_where(
         "array",
         "list-response",
         "binary",
+        "environments",
     ],
 )
 def test_a_file_that_is_no_plan_is_refused(tmp_path: Path, content: bytes, message: str) -> None:

@@ -9,9 +9,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from paths import EXAMPLE_REGISTRY
 
 from registry_sync.testing import RegistryServer
-from registry_sync.testing.__main__ import describe_fault, fault_from_args
+from registry_sync.testing.__main__ import (
+    EXAMPLE_SEED,
+    describe_fault,
+    fault_from_args,
+    seed_path,
+)
 from registry_sync.testing.__main__ import main as serve
 from registry_sync.testing.server import API_PREFIX, Fault
 
@@ -133,3 +139,16 @@ def test_the_command_line_serves_the_fault(tmp_path: Path) -> None:
         child.wait(timeout=10)
     assert [answer.status_code for answer in answers] == [200, 429]
     assert answers[1].headers["Retry-After"] == "7"
+
+
+def test_the_example_seed_is_the_example_registry_of_the_checkout() -> None:
+    # One file: the package's copy is a link to examples/registry.json.
+    assert EXAMPLE_SEED.read_bytes() == EXAMPLE_REGISTRY.read_bytes()
+    assert seed_path("example") == str(EXAMPLE_SEED)
+    assert seed_path(None) is None
+    assert seed_path("mine.json") == "mine.json"
+
+
+def test_the_example_seed_belongs_to_the_registry_api(capsys: pytest.CaptureFixture[str]) -> None:
+    assert serve(["--seed", "example", "--api", "catalog"]) == 1
+    assert "error: --seed example is a registry of the registry API" in capsys.readouterr().err

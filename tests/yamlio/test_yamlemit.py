@@ -56,3 +56,25 @@ def test_what_the_emitters_may_write_differently_takes_the_python_emitter() -> N
     assert text == yaml.dump(
         {"id": "a:b", "description": "line one\nline two", "x": [1]}, Dumper=_Dumper, **OPTIONS
     )
+
+
+# Every character but lone surrogates, the line breaks YAML folds (\r, NEL, U+2028/9)
+# and other unprintable ones weighted in.
+ANY_TEXT = st.text(
+    st.characters(codec="utf-8")
+    | st.sampled_from(["\n", "\r", "\x85", "\u2028", "\u2029", "\t", "\x1b", "\ufeff", " "]),
+    max_size=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.dictionaries(ANY_TEXT.filter(bool), ANY_TEXT | st.lists(ANY_TEXT, max_size=3), max_size=4)
+)
+def test_every_string_export_writes_reads_back_identical(value: dict[str, Any]) -> None:
+    from registry_sync.yamlio.source import parse_documents
+
+    document = {"id": "a:b", **{key: item for key, item in value.items() if key != "id"}}
+    documents, error = parse_documents(render_definition(document))
+    assert error is None
+    assert [d.data for d in documents] == [document]

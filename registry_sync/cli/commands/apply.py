@@ -31,6 +31,7 @@ from registry_sync.cli.options import (
     target_option,
 )
 from registry_sync.cli.output import Output, run_command, write_file
+from registry_sync.cli.progress import ProgressLine, wants_progress
 from registry_sync.errors import ApplyRefused, ConfigError
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
 from registry_sync.settings.defaults import DEFAULT_PARALLELISM
@@ -233,6 +234,7 @@ def run_apply(
     With ``dry_run``, show the requests apply would send instead of asking."""
     from registry_sync.operations.apply import (
         check_approvable,
+        dry_run_apply,
         execute_apply,
         nothing_to_apply,
         prepare_apply,
@@ -250,8 +252,11 @@ def run_apply(
         output.out(PLAN_FORMATS["text"](computed, view), nl=False)
     check_approvable(computed)
     if dry_run:
+        # The checks apply runs before its first write, so a dry run refuses (exit 1)
+        # what apply would refuse.
+        pending = not computed.writes or dry_run_apply(computed, request)
         output.out("")
-        output.out(render_requests(computed), nl=False)
+        output.out(render_requests(computed, already_applied=not pending), nl=False)
         return EXIT_OK
     if not computed.writes:
         _save_and_print(
@@ -276,7 +281,8 @@ def run_apply(
         if answer.strip() != "yes":
             output.err("Apply cancelled: nothing was written.")
             return EXIT_ERROR
-    outcome = execute_apply(computed, request, on_event=_progress(output), note=output.err)
+    with ProgressLine("Applying", "writes", enabled=wants_progress(output_format)) as line:
+        outcome = execute_apply(computed, request, on_event=_progress(line), note=line.note)
     return _report(output, outcome, output_format, view, out)
 
 
@@ -325,13 +331,22 @@ def _restore_interrupts(previous: Any) -> None:
         signal.signal(signal.SIGINT, previous)
 
 
-def _progress(output: Output) -> Callable[[ApplyEvent], None]:
-    """Progress on stderr, as :func:`registry_sync.render.progress.progress_lines` says."""
-    from registry_sync.render.progress import progress_lines
+def _progress(line: ProgressLine) -> Callable[[ApplyEvent], None]:
+    """Progress on stderr: the count on ``line`` (a terminal's), and the notes
+    :func:`registry_sync.render.progress.progress_lines` gives (above it, if it is up)."""
+    from registry_sync.render.progress import progress_count, progress_lines
+
+    failed = 0
 
     def report(event: ApplyEvent) -> None:
-        for line in progress_lines(event):
-            output.err(line)
+        nonlocal failed
+        for text in progress_lines(event):
+            line.note(text)
+        count = progress_count(event)
+        if count is not None:
+            done, total, this_failed = count
+            failed += this_failed
+            line.update(done, total, failed)
 
     return report
 

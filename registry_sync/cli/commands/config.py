@@ -21,7 +21,7 @@ __all__ = ["config"]
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="text for people; json for tools (see docs/json.md).",
+    help="text for people; json for tools (registry-sync docs json).",
 )
 @env_option
 def config(config_file: Path | None, output_format: str, environment: str | None) -> None:

@@ -19,11 +19,14 @@ from registry_sync.cli.options import (
     setting_option,
 )
 from registry_sync.cli.output import Output, run_command
+from registry_sync.cli.progress import ProgressLine, wants_progress
+from registry_sync.errors import ConfigError
 from registry_sync.exitcodes import EXIT_OK
 from registry_sync.settings.defaults import READ_ONLY_DIR
 
 if TYPE_CHECKING:
     from registry_sync.operations.export import ExportOutcome, ExportRequest
+    from registry_sync.settings.resolve import Settings
 
 __all__ = ["export", "run_export"]
 
@@ -56,6 +59,12 @@ __all__ = ["export", "run_export"]
     help="Overwrite existing files. Without it an existing file stops the export before "
     "anything is written.",
 )
+@click.option(
+    "--merge",
+    is_flag=True,
+    help="Merge into a folder started by hand: edit the files that declare an entry in "
+    "place and write the others as new files (pull --include-new).",
+)
 @env_option
 def export(
     source: SourceFlags,
@@ -64,6 +73,7 @@ def export(
     ids: tuple[str, ...],
     include_read_only: bool,
     force: bool,
+    merge: bool,
     environment: str | None,
 ) -> None:
     """Write the live registry out as model files, one YAML file per entry.
@@ -79,6 +89,10 @@ def export(
     cluster: activation.activate); it is created in the current folder if none is
     found.
 
+    With --merge, into a folder started by hand: the files that declare an entry are
+    edited in place, comments kept, and the other entries are written as new files
+    (the same as pull --include-new; registry-sync.yaml is not touched).
+
     Exit 0 on success, 1 on error.
     """
     output = Output()
@@ -87,6 +101,8 @@ def export(
         from registry_sync.operations.export import ExportRequest
 
         settings = resolved(config_file, environment)
+        if merge:
+            return _merge(settings, source, output, ids, force or include_read_only)
         live = live_registry(settings, source, output)
         if environment is not None:
             output.err(f"Environment {environment} ({live.describe()})")
@@ -104,11 +120,32 @@ def export(
     run_command(output, run)
 
 
+def _merge(
+    settings: Settings,
+    source: SourceFlags,
+    output: Output,
+    ids: tuple[str, ...],
+    refused: bool,
+) -> int:
+    """``export --merge``: ``pull --include-new`` into the --out-dir folder."""
+    from registry_sync.cli.commands.pull import run_pull
+
+    if refused:
+        raise ConfigError(
+            "--merge edits files in place: it takes no --force, and no --include-read-only "
+            "(read-only entries are never written into files)"
+        )
+    return run_pull(output, settings, source, ids, dry_run=False, include_new=True)
+
+
 def run_export(request: ExportRequest, output: Output) -> int:
     """Export, and say what was written and what to look at; returns the exit code."""
     from registry_sync.operations.export import export_models
 
-    exported = export_models(request)
+    with ProgressLine("Writing", "files", enabled=wants_progress()) as line:
+        exported = export_models(request, on_progress=line.update)
+    if exported.left_out is not None:
+        output.err(exported.left_out)
     if not exported.files:
         if exported.api == "catalog":
             output.out(

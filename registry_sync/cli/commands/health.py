@@ -16,6 +16,7 @@ from registry_sync.cli.options import (
     resolved,
 )
 from registry_sync.cli.output import Output, run_command
+from registry_sync.cli.progress import ProgressLine, wants_progress
 
 __all__ = ["health"]
 
@@ -37,7 +38,8 @@ __all__ = ["health"]
     type=click.Choice(["text", "json", "markdown"]),
     default="text",
     show_default=True,
-    help="text for people; json for tools (see docs/json.md); markdown for an issue or summary.",
+    help="text for people; json for tools (registry-sync docs json); markdown for an issue "
+    "or summary.",
 )
 @env_option
 def health(
@@ -70,7 +72,8 @@ def health(
         from registry_sync.render.health import HEALTH_FORMATS
 
         request = HealthRequest(settings.models_dir, live, targets, settings.scope())
-        rows = probe_health(request)
+        with ProgressLine("Probing", "probes", enabled=wants_progress(output_format)) as line:
+            rows = probe_health(request, on_progress=line.update)
         output.out(HEALTH_FORMATS[output_format](rows, live.describe()), nl=False)
         return health_exit_code(rows)
 

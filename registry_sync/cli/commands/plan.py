@@ -46,7 +46,7 @@ __all__ = ["plan", "print_plans", "run_plan"]
     type=click.Choice(["text", "json", "markdown"]),
     default="text",
     show_default=True,
-    help="text for people; json is the versioned plan document (see docs/json.md); markdown "
+    help="text for people; json is the versioned plan document (registry-sync docs json); markdown "
     "is a pull-request comment.",
 )
 @click.option(

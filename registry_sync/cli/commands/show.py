@@ -21,7 +21,7 @@ __all__ = ["show"]
     type=click.Choice(["text", "json", "markdown"]),
     default="text",
     show_default=True,
-    help="text for people; json is the plan document (see docs/json.md); markdown is a "
+    help="text for people; json is the plan document (registry-sync docs json); markdown is a "
     "pull-request comment.",
 )
 @compact_option
