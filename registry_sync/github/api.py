@@ -233,6 +233,79 @@ class GitHubClient:
             if isinstance(commit, dict) and isinstance(commit.get("sha"), str)
         ]
 
+    def commit_files(self, base: str, branch: str, files: dict[str, str], message: str) -> None:
+        """Point ``branch`` at one new commit on top of ``base`` that writes ``files``
+        (path from the repository's root -> text), through the Git Data API."""
+        repo = f"/repos/{self.repository}"
+        need = "contents: write"
+        parent = self._call("reading the base commit", "GET", f"{repo}/git/commits/{base}", need)
+        tree = self._call(
+            "writing the tree",
+            "POST",
+            f"{repo}/git/trees",
+            need,
+            {
+                "base_tree": parent["tree"]["sha"],
+                "tree": [
+                    {"path": path, "mode": "100644", "type": "blob", "content": text}
+                    for path, text in sorted(files.items())
+                ],
+            },
+        )
+        commit = self._call(
+            "writing the commit",
+            "POST",
+            f"{repo}/git/commits",
+            need,
+            {"message": message, "tree": tree["sha"], "parents": [base]},
+        )
+        ref = f"{repo}/git/refs/heads/{branch}"
+        try:
+            self._call(
+                "moving the branch", "PATCH", ref, need, {"sha": commit["sha"], "force": True}
+            )
+        except GitHubError as exc:
+            if exc.status not in (404, 422):
+                raise
+            body = {"ref": f"refs/heads/{branch}", "sha": commit["sha"]}
+            self._call("creating the branch", "POST", f"{repo}/git/refs", need, body)
+
+    def open_pull(self, branch: str) -> dict[str, Any] | None:
+        """The open pull request of ``branch`` of this repository, None without one."""
+        owner = self.repository.split("/", 1)[0]
+        path = f"/repos/{self.repository}/pulls"
+        params: dict[str, str | int] = {"head": f"{owner}:{branch}", "state": "open"}
+        for pull in self._pages("listing the pull requests", path, params):
+            return pull
+        return None
+
+    def upsert_pull(self, branch: str, base: str, title: str, body: str) -> dict[str, Any]:
+        """Open a pull request of ``branch`` into ``base``, or update the open one."""
+        found = self.open_pull(branch)
+        path = f"/repos/{self.repository}/pulls"
+        if found is None:
+            fields = {"title": title, "head": branch, "base": base, "body": body}
+            answer = self._call(
+                "opening the pull request", "POST", path, "pull-requests: write", fields
+            )
+        else:
+            fields = {"title": title, "body": body}
+            answer = self._call(
+                "updating the pull request",
+                "PATCH",
+                f"{path}/{found['number']}",
+                "pull-requests: write",
+                fields,
+            )
+        return answer if isinstance(answer, dict) else {}
+
+    def close_pull(self, number: int) -> None:
+        """Close pull request ``number`` without merging it."""
+        path = f"/repos/{self.repository}/pulls/{number}"
+        self._call(
+            "closing the pull request", "PATCH", path, "pull-requests: write", {"state": "closed"}
+        )
+
     def permission(self, login: str) -> str:
         """``login``'s permission on this repository: ``admin``, ``maintain``,
         ``write``, ``triage``, ``read`` or ``none``."""

@@ -39,6 +39,7 @@ def parse_options(argv: Sequence[str]) -> ActionInputs:
         "comment-author",
         "plan-workflow",
         "require-approval",
+        "drift-pull-request",
     ):
         parser.add_argument(f"--{name}", default="")
     parser.add_argument("--plan-file", type=Path, default=Path("plan.json"))
@@ -56,6 +57,7 @@ def parse_options(argv: Sequence[str]) -> ActionInputs:
         comment_author=arguments.comment_author,
         plan_workflow=arguments.plan_workflow,
         require_approval=arguments.require_approval,
+        drift_pull_request=arguments.drift_pull_request,
     )
 
 

@@ -8,6 +8,8 @@ Drift is also an issue, one per project, found again by its author (the token's
 identity) and hidden marker: opened when drift appears (the title names the
 registry, the body holds the plan, rendered within GitHub's limit), updated while
 it persists, closed with a comment once it is gone. An issue that cannot be written is a warning.
+With ``drift-pull-request``, a pull request accepting the drift sits beside it
+(:mod:`registry_sync.github.accept`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
+from registry_sync.github.accept import accept_drift, close_accepting
 from registry_sync.github.api import GitHubClient
 from registry_sync.github.inputs import ActionOptions
 from registry_sync.github.review import ProjectKey, is_marked, marker
@@ -77,6 +80,8 @@ def run(
         log.line(f"No drift: the registry matches {where}.")
         log.summary(f"### ✅ No drift\n\nThe registry matches {where_markdown}.\n{down}")
         _close_issue(context, log, project)
+        if options.drift_pull_request:
+            close_accepting(context, log, project)
         return EXIT_OK
     count = len(drifted)
     noun = "entry differs" if count == 1 else "entries differ"
@@ -91,9 +96,18 @@ def run(
     log.summary(headline + run_.markdown)
     seen = f"Last seen by [run {context.run_id}]({context.run_url}).\n\n" if context.run_url else ""
     top = f"{marker(DRIFT_KIND, {'project': project.text})}\n{headline}{seen}".rstrip()
-    _open_or_update_issue(
+    issue = _open_or_update_issue(
         context, log, project, plan_markdown(options, top=top, artifact_hint=hint)
     )
+    if options.drift_pull_request and issue is not None:
+        accepting = accept_drift(options, context, environ, log, project, issue)
+        if accepting is not None:
+            link = (
+                f"**Accept it:** #{accepting.get('number')} writes what the registry holds "
+                "into the files (`registry-sync pull`); merging it closes this issue."
+            )
+            body = plan_markdown(options, top=top, artifact_hint=hint, footer=link)
+            _open_or_update_issue(context, log, project, body)
     return run_.returncode
 
 
@@ -108,20 +122,26 @@ def _unhealthy_section(run_: PlanRun) -> str:
 
 def _open_or_update_issue(
     context: ActionsContext, log: ActionLog, project: ProjectKey, body: str
-) -> None:
+) -> int | None:
+    """Open the project's drift issue or update it; returns its number, None when it
+    could not be written."""
     title = f"Registry drift: {project.registry} differs from {project.models_dir}/"
+    numbers: list[int] = []
 
     def upsert(client: GitHubClient) -> str | None:
         issue = client.find_issue(lambda text: is_marked(text, DRIFT_KIND, project))
         if issue is None:
             opened = client.open_issue(title, body)
+            numbers.append(int(opened.get("number") or 0))
             log.line(f"Drift issue opened: {opened.get('html_url', '')}")
             return None
+        numbers.append(int(issue["number"]))
         client.edit_issue(int(issue["number"]), {"title": title, "body": body})
         log.line(f"Drift issue updated: {issue.get('html_url', '')}")
         return None
 
     write_to_github(context, log, "updating the drift issue", upsert)
+    return numbers[-1] if numbers else None
 
 
 def _close_issue(context: ActionsContext, log: ActionLog, project: ProjectKey) -> None:

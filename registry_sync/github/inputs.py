@@ -51,6 +51,7 @@ class ActionInputs:
     comment_author: str = ""
     plan_workflow: str = ""
     require_approval: str = ""
+    drift_pull_request: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class ActionOptions:
     plan_workflow: str = ""
     # Apply only pull requests someone other than the author approved.
     require_approval: bool = False
+    # In drift mode, also a pull request accepting the drift (registry-sync pull).
+    drift_pull_request: bool = False
 
 
 def resolve_options(
@@ -113,6 +116,7 @@ def resolve_options(
         comment_author=inputs.comment_author,
         plan_workflow=inputs.plan_workflow,
         require_approval=bool(_flag("require-approval", inputs.require_approval)),
+        drift_pull_request=bool(_flag("drift-pull-request", inputs.drift_pull_request)),
     )
 
 

@@ -73,6 +73,10 @@ class FakeGitHub:
     author: str = "octo-dev"
     # Logins with a permission on the repository; others have none.
     permissions: dict[str, str] = field(default_factory=dict)
+    # The Git Data API: commits (sha -> {"tree", "parents", "files"}) and branches.
+    commits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    trees: dict[str, dict[str, str]] = field(default_factory=dict)
+    branches: dict[str, str] = field(default_factory=dict)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     issues: list[dict[str, Any]] = field(default_factory=list)
     pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -191,6 +195,19 @@ class FakeGitHub:
             {"id": artifact_id, "name": name, "expired": False}
         )
 
+    def branch_files(self, branch: str) -> dict[str, str]:
+        """The files the commit of ``branch`` writes on top of its parent."""
+        files: dict[str, str] = self.commits[self.branches[branch]]["files"]
+        return files
+
+    def merge_pull(self, number: int) -> None:
+        """Merge a pull request opened through the API; as GitHub does, an issue its
+        body closes with "Closes #N" is closed."""
+        pull = self.pull_requests[number]
+        pull.update(state="closed", merged_at=self.now())
+        for closed in re.findall(r"Closes #(\d+)", pull["body"]):
+            self.issues[int(closed) - 1]["state"] = "closed"
+
     def review(self, number: int, login: str, state: str, commit: str) -> None:
         """``login`` reviews pull request ``number`` at ``commit``."""
         self.reviews.setdefault(number, []).append(
@@ -268,6 +285,35 @@ class FakeGitHub:
             if permission is None:
                 return 404, {"message": "Not Found"}, {}
             return 200, {"permission": permission}, {}
+        if (answer := self._git_data(method, path, body)) is not None:
+            return answer
+        if path == "/pulls" and method == "GET":
+            head = query.get("head", [""])[0].split(":", 1)[-1]
+            state = query.get("state", ["open"])[0]
+            found = [
+                p
+                for p in self.pull_requests.values()
+                if p.get("head", {}).get("ref") == head and p.get("state") == state
+            ]
+            return self._page(found, query, full)
+        if path == "/pulls" and method == "POST":
+            number = 100 + len(self.pull_requests)
+            self.pull_requests[number] = {
+                "number": number,
+                "title": body["title"],
+                "body": body["body"],
+                "state": "open",
+                "merged_at": None,
+                "user": {"login": login},
+                "head": {"ref": body["head"], "sha": self.branches[body["head"]]},
+                "base": {"ref": body["base"]},
+                "html_url": f"https://github.example/{REPOSITORY}/pull/{number}",
+            }
+            return 201, self.pull_requests[number], {}
+        if (match := re.fullmatch(r"/pulls/(\d+)", path)) and method == "PATCH":
+            pull = self.pull_requests[int(match.group(1))]
+            pull.update({key: body[key] for key in ("title", "body", "state") if key in body})
+            return 200, pull, {}
         if (match := re.fullmatch(r"/pulls/(\d+)/reviews", path)) and method == "GET":
             return self._page(self.reviews.get(int(match.group(1)), []), query, full)
         if (match := re.fullmatch(r"/issues/(\d+)/labels", path)) and method == "POST":
@@ -282,8 +328,8 @@ class FakeGitHub:
             labels.remove(name)
             return 200, [{"name": n} for n in labels], {}
         if (match := re.fullmatch(r"/pulls/(\d+)", path)) and method == "GET":
-            pull = self.pull_requests.get(int(match.group(1)))
-            return (200, pull, {}) if pull else (404, {"message": "Not Found"}, {})
+            known = self.pull_requests.get(int(match.group(1)))
+            return (200, known, {}) if known else (404, {"message": "Not Found"}, {})
         if (match := re.fullmatch(r"/contents/(.+)", path)) and method == "GET":
             text = self.files.get((query.get("ref", [""])[0], match.group(1)))
             if text is None:
@@ -291,8 +337,9 @@ class FakeGitHub:
             content = base64.b64encode(text.encode()).decode()
             return 200, {"type": "file", "encoding": "base64", "content": content}, {}
         if (match := re.fullmatch(r"/compare/(\w+)\.\.\.(\w+)", path)) and method == "GET":
-            base, head = self.history.index(match.group(1)), self.history.index(match.group(2))
-            return 200, {"commits": [{"sha": sha} for sha in self.history[base + 1 : head + 1]]}, {}
+            first, last = self.history.index(match.group(1)), self.history.index(match.group(2))
+            listed = [{"sha": sha} for sha in self.history[first + 1 : last + 1]]
+            return 200, {"commits": listed}, {}
         if (match := re.fullmatch(r"/actions/workflows/([\w.-]+)/runs", path)) and method == "GET":
             found = [
                 run
@@ -313,6 +360,31 @@ class FakeGitHub:
         if (match := re.fullmatch(r"/actions/artifacts/(\d+)/zip", path)) and method == "GET":
             return 302, {}, {"Location": f"{self.url}/storage/{match.group(1)}.zip"}
         return 404, {"message": "Not Found"}, {}
+
+    def _git_data(self, method: str, path: str, body: Any) -> _Answer | None:
+        """Commits, trees and branch refs (enough of GitHub's Git Data API)."""
+        if (match := re.fullmatch(r"/git/commits/(\w+)", path)) and method == "GET":
+            return 200, {"sha": match.group(1), "tree": {"sha": f"tree-{match.group(1)}"}}, {}
+        if path == "/git/trees" and method == "POST":
+            sha = f"tree{self._id()}"
+            self.trees[sha] = {entry["path"]: entry["content"] for entry in body["tree"]}
+            return 201, {"sha": sha}, {}
+        if path == "/git/commits" and method == "POST":
+            sha = f"{self._id():040d}"
+            self.commits[sha] = {"parents": body["parents"], "files": self.trees[body["tree"]]}
+            return 201, {"sha": sha}, {}
+        if path == "/git/refs" and method == "POST":
+            self.branches[body["ref"].removeprefix("refs/heads/")] = body["sha"]
+            return 201, {"ref": body["ref"]}, {}
+        if (match := re.fullmatch(r"/git/refs/heads/(.+)", path)) and method == "PATCH":
+            if match.group(1) not in self.branches:
+                return 422, {"message": "Reference does not exist"}, {}
+            self.branches[match.group(1)] = body["sha"]
+            for pull in self.pull_requests.values():
+                if pull.get("head", {}).get("ref") == match.group(1):
+                    pull["head"]["sha"] = body["sha"]
+            return 200, {"ref": match.group(1)}, {}
+        return None
 
     def _page(self, items: list[dict[str, Any]], query: dict[str, list[str]], path: str) -> _Answer:
         # GitHub caps per_page; this fake caps it lower, so tests cross pages.
