@@ -6,9 +6,11 @@ plan. What apply trusts is that run, as GitHub reports it, and its artifact:
 1. Comments by the token's identity carrying this project's marker, newest first;
    one whose run is not a run of the plan workflow in this repository is a
    look-alike (another workflow writing as the same bot) and is passed over.
-2. The run's head commit is the pull request's last head commit, the run had
-   completed before the pull request was merged (``updated_at`` of the run, at the
-   latest ``merged_at``): a plan finished after the merge was never reviewed.
+2. The run's head commit is the pull request's last head commit (for a
+   ``pull_request_target`` run, whose head is the base branch's, the head the
+   comment names), and the run had completed before the pull request was merged
+   (``updated_at`` of the run, at the latest ``merged_at``): a plan finished after
+   the merge was never reviewed.
 3. The comment was last changed no later than its run: the plan job writes it
    during the run, so a later ``updated_at`` is an edit by someone else (GitHub's
    REST comment names no editor; the time is what it does give).
@@ -96,10 +98,13 @@ def reviewed_plan(
     run_id = str(run.get("id"))
     head = pull.get("head")
     head_sha = head.get("sha") if isinstance(head, dict) else None
-    if run.get("head_sha") != head_sha or data.get("head") != head_sha:
+    # A pull_request run's head is the pull request's; a pull_request_target run's
+    # is the base branch's, so there the marker of the (unedited) comment says it.
+    made_at = run.get("head_sha") if run.get("event") == "pull_request" else data.get("head")
+    if made_at != head_sha or data.get("head") != head_sha:
         raise Refusal(
             [
-                f"the plan shown on #{number} was made at {str(run.get('head_sha'))[:7]}, but "
+                f"the plan shown on #{number} was made at {str(made_at)[:7]}, but "
                 f"the pull request merged at {str(head_sha)[:7]}: its last commit was never "
                 "planned"
             ]

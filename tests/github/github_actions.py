@@ -196,7 +196,10 @@ class Actions:
         self.output.unlink(missing_ok=True)
         pull = event_name.startswith("pull_request")
         workflow = self.workflow or (PLAN_WORKFLOW if pull else APPLY_WORKFLOW)
-        head = environ.get("head_sha", HEAD_SHA) if pull else environ.get("sha", MERGE_SHA)
+        # GitHub's run of a pull_request event is of the pull request's head; of
+        # pull_request_target, of the base branch (GITHUB_SHA), as of a push.
+        on_head = event_name == "pull_request"
+        head = environ.get("head_sha", HEAD_SHA) if on_head else environ.get("sha", MERGE_SHA)
         self.github.start_run(self.run_id, event_name, head, workflow)
         stream = io.StringIO()
         code = run_action(

@@ -115,6 +115,27 @@ def test_the_merge_of_a_fork_is_planned_with_the_base_branchs_settings(
     assert "`contextWindow` | `32768` | `65536`" in comment(github)
 
 
+def test_the_merge_of_a_plan_made_on_pull_request_target_applies(
+    actions: Actions, github: FakeGitHub, registry: RegistryServer, repository: Repository
+) -> None:
+    repository.pull_request(change_model)
+    repository.checkout(repository.merge)
+    assert target_run(actions, repository).code == 0
+    # The run's head is the base branch's: the comment names the pull request's.
+    assert github.runs["42"]["head_sha"] == repository.base
+    github.merge(repository.merge, PR_NUMBER, repository.head)
+    actions.run_id = "50"
+    run = actions.run(
+        None,
+        event_name="push",
+        mode="apply",
+        inputs={"plan_workflow": "registry-plan.yml"},
+        sha=repository.merge,
+    )
+    assert run.code == 0, run.log
+    assert registry.entries()[CHAT_ID]["definition"]["contextWindow"] == 65536
+
+
 def test_a_fork_head_checkout_never_sends_the_key_to_the_pull_requests_api_url(
     actions: Actions,
     github: FakeGitHub,
