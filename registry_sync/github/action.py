@@ -9,16 +9,27 @@ Modes:
   posted is a warning. Without ``MKA1_API_KEY`` (pull requests from forks get no
   secrets) it validates only and says why the plan was skipped.
 - ``plan``: ``pr`` on a pull request; on any other event the same plan, summary and
-  outputs without a comment (the apply workflow's first job uses it).
+  outputs without a comment (the apply workflow's first job uses it, and a merge
+  queue's ``merge_group`` check: the group is validated and planned, a failing plan
+  fails the queue, and drift is never reported from it).
 - ``drift`` (schedule): see :mod:`registry_sync.github.drift`.
 - ``apply`` (push to the main branch): see :mod:`registry_sync.github.apply`.
 
-``auto`` picks ``pr`` for pull-request events and ``drift`` otherwise.
-``pull_request_target`` runs are refused unless the workflow opts in.
+``auto`` picks ``pr`` for pull-request events, ``plan`` for ``merge_group``, the
+answer to ``/registry-sync plan`` for ``issue_comment``
+(:mod:`registry_sync.github.replan`) and ``drift`` otherwise; ``pr`` on
+``merge_group`` plans the group as ``plan`` does.
+``pull_request_target`` runs are refused unless the workflow opts in; then the
+checkout must be the pull request's merge and the key goes only where the base
+branch's settings say (:mod:`registry_sync.github.target`).
+
+The comment is rendered here from the saved JSON plan, with the final budget: the
+marker and the footer count towards GitHub's limit, so nothing cuts it again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,20 +38,26 @@ from registry_sync.errors import ConfigError, InvalidConfig, RegistrySyncError
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
 from registry_sync.github import apply, drift
 from registry_sync.github.api import GitHubClient
+from registry_sync.github.gates import keep_labels
 from registry_sync.github.inputs import ActionInputs, ActionOptions, resolve_options
-from registry_sync.github.review import ProjectKey, is_marked, marker, short_digest
+from registry_sync.github.replan import plan_again
+from registry_sync.github.review import ProjectKey, marker, read_marker, short_digest
 from registry_sync.github.steps import (
     PlanRun,
     artifact_hint,
     artifact_name,
     environment_config,
     plan,
+    plan_markdown,
     plan_outputs,
     project_key,
     validate,
     write_to_github,
 )
+from registry_sync.github.target import check_target
 from registry_sync.github.workflow import (
+    COMMENT,
+    MERGE_GROUP,
     PULL_REQUEST_EVENTS,
     ActionLog,
     ActionsContext,
@@ -57,8 +74,6 @@ __all__ = ["PLAN_KIND", "resolve_mode", "run_action"]
 _PROBLEMS_SHOWN = 50
 # Characters of a failed plan's error output quoted in a comment or summary.
 _ERROR_SHOWN = 4000
-# GitHub's limit on a comment's body.
-_COMMENT_LIMIT = 65536
 PLAN_KIND = "plan"
 
 
@@ -73,6 +88,8 @@ def run_action(inputs: ActionInputs, environ: Mapping[str, str], log: ActionLog)
         context = ActionsContext.from_environ(environ)
         log.context = context
         options = resolve_options(inputs, project_config(), environ)
+        context = dataclasses.replace(context, comment_author=options.comment_author or None)
+        log.context = context
         if options.api_key_env != API_KEY_VARIABLE and environ.get(options.api_key_env):
             log.mask(environ[options.api_key_env])
         if context.event_name == "pull_request_target" and not options.allow_pull_request_target:
@@ -84,12 +101,14 @@ def run_action(inputs: ActionInputs, environ: Mapping[str, str], log: ActionLog)
                 "the input allow-pull-request-target: true if you have weighed this"
             )
         mode = resolve_mode(options.mode, context.event_name)
-        log.output("artifact-name", artifact_name(options, project_key(options)))
+        log.output("artifact-name", artifact_name(options, project_key(options, context.workspace)))
         if mode == "drift":
             return drift.run(options, context, environ, log)
         if mode == "apply":
             return apply.run(options, context, environ, log)
-        return _plan_mode(options, context, environ, log, require_pull=mode == "pr")
+        if mode == "replan":
+            return plan_again(options, context, environ, log)
+        return _plan_mode(inputs, options, context, environ, log, require_pull=mode == "pr")
     except InvalidConfig as exc:
         for problem in exc.problems:
             log.annotate(
@@ -110,12 +129,17 @@ def run_action(inputs: ActionInputs, environ: Mapping[str, str], log: ActionLog)
 
 def resolve_mode(mode: str, event_name: str) -> str:
     """The mode to run: ``auto`` follows the event that started the run."""
+    if event_name == MERGE_GROUP and mode in ("auto", "pr"):
+        return "plan"
+    if event_name == COMMENT and mode in ("auto", "pr", "plan"):
+        return "replan"
     if mode != "auto":
         return mode
     return "pr" if event_name in PULL_REQUEST_EVENTS else "drift"
 
 
 def _plan_mode(
+    inputs: ActionInputs,
     options: ActionOptions,
     context: ActionsContext,
     environ: Mapping[str, str],
@@ -129,7 +153,7 @@ def _plan_mode(
             f"mode pr needs a pull_request event, but this run was started by "
             f"{context.event_name!r}: use mode plan, drift or auto"
         )
-    project = project_key(options)
+    project = project_key(options, context.workspace)
     artifact = artifact_name(options, project)
 
     def publish(body: str, run: PlanRun | None = None) -> None:
@@ -138,18 +162,27 @@ def _plan_mode(
             return
         markdown = _comment(body, run, project, artifact, options, context, pull)
         log.summary(markdown)
-        if pull.from_fork:
+        if pull.from_fork and context.event_name == "pull_request":
             return  # a fork's token is read-only: there is nothing to try
 
         def post(client: GitHubClient) -> str:
             return client.upsert(
-                pull.number, markdown, lambda text: is_marked(text, PLAN_KIND, project)
+                pull.number, markdown, lambda text: _sticky(text, project, context.workflow)
             )
 
         url = write_to_github(context, log, "posting the plan comment", post)
         if url:
             log.line(f"Plan comment: {url}")
             log.output("comment-url", url)
+
+    if context.event_name == "pull_request_target" and pull is not None:
+        try:
+            check_target(inputs, options, context, pull, environ)
+        except ConfigError as exc:
+            log.annotate("error", str(exc), title="registry-sync")
+            publish(_headline(f"**❌ Not planned:** {escape_text(str(exc))}."))
+            log.output("result", "error")
+            return EXIT_ERROR
 
     problems = validate(options.models_dir, context.workspace, log, environment_config(options))
     if problems:
@@ -171,6 +204,8 @@ def _plan_mode(
         return EXIT_ERROR
     plan_outputs(options, run, log)
     publish(run.body, run)
+    if pull is not None and not (pull.from_fork and context.event_name == "pull_request"):
+        keep_labels(context, log, pull, run.document)
     if run.violations:
         log.annotate(
             "error",
@@ -179,6 +214,17 @@ def _plan_mode(
         )
         return EXIT_ERROR
     return EXIT_OK
+
+
+def _sticky(body: str, project: ProjectKey, workflow: str) -> bool:
+    """True for this project's plan comment written by this workflow: a look-alike
+    another workflow posts under the same identity is left alone."""
+    data = read_marker(body, PLAN_KIND)
+    return (
+        data is not None
+        and data.get("project") == project.text
+        and data.get("workflow", "") == workflow
+    )
 
 
 def _comment(
@@ -190,8 +236,9 @@ def _comment(
     context: ActionsContext,
     pull: PullRequest,
 ) -> str:
-    """The sticky comment: the hidden marker with what apply checks, the plan, and
-    what a reviewer needs to know about it."""
+    """The sticky comment: the hidden marker pointing at what apply checks, the plan,
+    and what a reviewer needs to know about it. A plan is rendered from the saved
+    JSON plan with the final budget, the marker and the footer included."""
     digest = None if run is None else run.digest
     head = marker(
         PLAN_KIND,
@@ -201,16 +248,13 @@ def _comment(
             "head": pull.head_sha,
             "run": context.run_id,
             "artifact": artifact,
+            "workflow": context.workflow,
         },
     )
     footer = _review_footer(run, project, options, context, pull)
-    room = _COMMENT_LIMIT - len(head) - len(footer) - 200
-    if len(body) > room:
-        cut = body[:room].rsplit("\n", 1)[0]
-        body = (
-            f"{cut}\n\n*…cut to fit a comment; the full plan is in "
-            f"{artifact_hint(artifact, context)}.*\n"
-        )
+    if run is not None and run.document is not None:
+        hint = artifact_hint(artifact, context)
+        return plan_markdown(options, top=head, artifact_hint=hint, footer=footer)
     return f"{head}\n{body.rstrip()}\n\n{footer}"
 
 

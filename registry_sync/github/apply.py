@@ -1,15 +1,13 @@
 """``mode: apply``: after a merge, apply the plan the pull request showed, or nothing.
 
 On a push to the main branch it finds the pull request whose merge made the pushed
-commit (``GITHUB_SHA``), reads this project's plan comment on it (ours only: the
-token's identity wrote it), and checks that the comment shows a plan made at the
-pull request's final head commit. Then it plans the merged tree:
+commit (``GITHUB_SHA``) and reads the plan its reviewers saw from the plan run's
+artifact, after checking that run and the comment pointing at it through the API
+(:mod:`registry_sync.github.reviewed`). Then it plans the merged tree:
 
-- the same digest as the comment's: the reviewed plan, applied;
-- another digest: the reviewed plan is read from the pull request run's artifact
-  (its digest must match the comment's), and the new plan is applied only if every
-  write in it is identical to one of the reviewed plan, which is what is left of
-  it after a partial apply (exit 3);
+- the reviewed plan's digest: applied;
+- another digest: applied only if every write in it is identical to one of the
+  reviewed plan, which is what is left of it after a partial apply (exit 3);
 - anything else is refused (exit 1), with the entries that differ, on the pull
   request and in the job summary.
 
@@ -20,25 +18,24 @@ line per entry, goes to the job summary and as a comment on the merged pull requ
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from registry_sync.errors import ConfigError
-from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
-from registry_sync.github.api import GitHubClient, GitHubError
+from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_UNHEALTHY
+from registry_sync.github.api import GitHubClient
+from registry_sync.github.catchup import APPLY_KIND, Pending, pending_pulls
+from registry_sync.github.gates import missing_approval
+from registry_sync.github.git import tree_at
 from registry_sync.github.inputs import ActionOptions
-from registry_sync.github.review import (
-    ProjectKey,
-    is_marked,
-    marker,
-    plan_digest,
-    read_marker,
-    short_digest,
-    unreviewed,
-)
+from registry_sync.github.replan import replanned
+from registry_sync.github.review import ProjectKey, marker, short_digest, unreviewed
+from registry_sync.github.reviewed import Refusal, ReviewedPlan, reviewed_plan
 from registry_sync.github.steps import (
     artifact_hint,
     artifact_name,
@@ -52,32 +49,53 @@ from registry_sync.github.steps import (
     validate,
     write_to_github,
 )
-from registry_sync.github.workflow import ActionLog, ActionsContext
+from registry_sync.github.workflow import ActionLog, ActionsContext, CommentCommand
 from registry_sync.render.markdown import code_span, escape_text
 
 __all__ = ["run"]
 
-PLAN_KIND = "plan"
-APPLY_KIND = "apply"
+_FETCH = (
+    "an apply run plans each merged pull request's own tree: check out with "
+    "actions/checkout and fetch-depth: 0, so that the commits since the last "
+    "successful apply are there"
+)
+# Exit codes from the least to the most severe.
+_SEVERITY = (EXIT_OK, EXIT_UNHEALTHY, EXIT_PARTIAL, EXIT_ERROR)
 _AGAIN = (
-    "Nothing was applied. Re-run the pull request's plan job, or open a new pull "
-    "request, so that a reviewer sees the plan that merging would apply."
+    "Nothing was applied. The way on: someone with write access comments "
+    "`/registry-sync plan` on this pull request for a fresh plan to approve, or a new "
+    "pull request (an empty commit is enough) shows what the main branch holds and "
+    "the registry lacks, and merging it once reviewed applies that."
 )
 _ICONS = {"done": "✅", "failed": "❌", "skipped": "⏭️"}
 
 
-class _Refusal(Exception):
-    """Why the merged tree's plan is not the reviewed one; each reason one line."""
+@dataclass(frozen=True)
+class _Job:
+    """What every step of one apply run shares."""
 
-    def __init__(self, reasons: Sequence[str]) -> None:
-        super().__init__("; ".join(reasons))
-        self.reasons = list(reasons)
+    options: ActionOptions
+    context: ActionsContext
+    environ: Mapping[str, str]
+    log: ActionLog
+    project: ProjectKey
+
+
+@dataclass(frozen=True)
+class _Merge:
+    """One merged pull request being applied: its number, its merge commit and the
+    folder its tree is planned in (None: the checkout, for ``GITHUB_SHA``)."""
+
+    number: int | None
+    commit: str
+    cwd: Path | None = None
 
 
 def run(
     options: ActionOptions, context: ActionsContext, environ: Mapping[str, str], log: ActionLog
 ) -> int:
-    """Apply what was reviewed on the merged pull request; returns the exit code."""
+    """Apply what was reviewed on every pull request merged since the last successful
+    apply, in merge order; returns the exit code (the worst of them)."""
     if not context.sha:
         raise ConfigError("GITHUB_SHA is not set: mode apply runs on a push to the main branch")
     if context.token is None:
@@ -86,7 +104,7 @@ def run(
             "comment (permissions: pull-requests: write, actions: read)"
         )
     require_api_key(options, environ, "mode apply")
-    project = project_key(options)
+    job = _Job(options, context, environ, log, project_key(options, context.workspace))
     problems = validate(options.models_dir, context.workspace, log, environment_config(options))
     if problems:
         log.summary(
@@ -95,162 +113,173 @@ def run(
         )
         log.output("result", "invalid")
         return EXIT_ERROR
-    with GitHubClient(context.api_url, context.token, context.repository) as github:
-        pull = github.merged_pull_request(context.sha)
-        if pull is None:
-            return _refuse(
-                log,
-                context,
-                project,
-                None,
-                [
-                    f"commit {context.sha[:7]} was not made by merging a pull request, so no "
-                    "plan of it was reviewed"
-                ],
+    with context.client() as github:
+        if context.command is not None:
+            return _apply_replan(job, github, context.command)
+        tip = github.merged_pull_request(context.sha)
+        if tip is None:
+            reason = (
+                f"commit {context.sha[:7]} was not made by merging a pull request, so no "
+                "plan of it was reviewed"
             )
-        number = int(pull["number"])
+            return _refuse(job, _Merge(None, context.sha), [reason])
+        pending = pending_pulls(github, context, job.project, tip)
+        if pending.note:
+            log.annotate("warning", pending.note, title="registry-sync apply")
+        return _apply_all(job, github, pending)
+
+
+def _apply_all(job: _Job, github: GitHubClient, pending: Pending) -> int:
+    """Each pending pull request in merge order, each told its result; stops after
+    an apply that left the registry partly changed (the rest wait for a re-run)."""
+    codes, results = [], []
+    for number, result in pending.told:
+        job.log.line(f"#{number} was applied already or refused (told: {result}): passed over.")
+        if number == pending.tip:
+            codes.append(EXIT_ERROR if result == "refused" else EXIT_OK)
+            results.append(result)
+    for pull in pending.pulls:
+        commit = str(pull["merge_commit_sha"])
         try:
-            reviewed = _reviewed(github, pull, project)
-            run_ = plan(
-                options,
-                environ,
-                log,
-                artifact_hint=artifact_hint(artifact_name(options, project), context),
+            with _tree(job.context, commit) as cwd:
+                merge = _Merge(int(pull["number"]), commit, cwd)
+                code, result = _one(job, merge, partial(_reviewed, job, github, pull))
+        except ConfigError as exc:
+            reasons = [f"the tree of {commit[:7]} cannot be planned: {exc}", _FETCH]
+            code, result = _refuse(job, _Merge(int(pull["number"]), commit), reasons), "refused"
+        codes.append(code)
+        results.append(result)
+        if result in ("incomplete", "interrupted"):
+            break
+    job.log.output("result", _overall(results))
+    return max(codes, key=_severity) if codes else EXIT_OK
+
+
+def _severity(code: int) -> int:
+    return _SEVERITY.index(code) if code in _SEVERITY else len(_SEVERITY)
+
+
+def _one(job: _Job, merge: _Merge, reviewed_for: Callable[[], ReviewedPlan]) -> tuple[int, str]:
+    """Check one merged pull request's tree against its reviewed plan (found by
+    ``reviewed_for``) and apply it."""
+    options, context, log, project = job.options, job.context, job.log, job.project
+    try:
+        reviewed = reviewed_for()
+        run_ = plan(
+            options,
+            job.environ,
+            log,
+            artifact_hint=artifact_hint(artifact_name(options, project), context),
+            cwd=merge.cwd,
+        )
+        if run_.document is None:
+            log.summary(f"### ❌ The plan failed\n\n```text\n{run_.errors.strip()}\n```\n")
+            return EXIT_ERROR, "error"
+        plan_outputs(options, run_, log)
+        if not run_.changed_ids:
+            log.line(f"Nothing to apply for #{merge.number}: the registry already matches it.")
+            markdown = (
+                f"### ✅ registry-sync: nothing to apply: {_project(project)}\n\nCommit "
+                f"{code_span(merge.commit[:7])}: the registry already matches "
+                f"{code_span(project.folder)}.\n"
             )
-            if run_.document is None:
-                log.summary(f"### ❌ The plan failed\n\n```text\n{run_.errors.strip()}\n```\n")
-                log.output("result", "error")
-                return EXIT_ERROR
-            plan_outputs(options, run_, log)
-            if not run_.changed_ids:
-                log.line("Nothing to apply: the registry already matches the merged tree.")
-                log.summary(
-                    f"### ✅ Nothing to apply\n\nThe registry {code_span(project.registry)} "
-                    f"already matches {code_span(project.models_dir + '/')}.\n"
-                )
-                return EXIT_OK
-            if run_.digest != reviewed["digest"]:
-                _check_remainder(github, reviewed, run_.document, str(run_.digest), number)
-                log.line(
-                    "The plan is what is left of the reviewed plan (an earlier apply "
-                    "stopped part-way): applying the rest."
-                )
-        except _Refusal as refusal:
-            return _refuse(log, context, project, number, refusal.reasons)
-    return _apply(options, context, environ, log, project, number)
+            log.summary(markdown)
+            _reply(job, merge, markdown, "no-changes")
+            return EXIT_OK, "no-changes"
+        if run_.digest != reviewed.digest:
+            _check_remainder(reviewed, run_.document, str(run_.digest), merge.number)
+            log.line(
+                "The plan is what is left of the reviewed plan (an earlier apply "
+                "stopped part-way): applying the rest."
+            )
+    except Refusal as refusal:
+        return _refuse(job, merge, refusal.reasons), "refused"
+    return _apply(job, merge)
 
 
-def _reviewed(github: GitHubClient, pull: Mapping[str, Any], project: ProjectKey) -> dict[str, Any]:
-    """The data of this project's plan comment on ``pull``, checked to show a plan
-    made at the pull request's final head commit."""
-    number = pull["number"]
-    comment = github.find_comment(number, lambda body: is_marked(body, PLAN_KIND, project))
-    if comment is None:
-        raise _Refusal([f"pull request #{number} shows no plan for {project.text}"])
-    data = read_marker(str(comment.get("body", "")), PLAN_KIND) or {}
-    if not isinstance(data.get("digest"), str):
-        raise _Refusal(
-            [f"the plan comment on #{number} shows no plan (invalid models, or none was made)"]
-        )
-    head = pull.get("head")
-    head_sha = head.get("sha") if isinstance(head, dict) else None
-    if data.get("head") != head_sha:
-        raise _Refusal(
-            [
-                f"the plan shown on #{number} was made at {str(data.get('head'))[:7]}, but "
-                f"the pull request merged at {str(head_sha)[:7]}: its last commit was never "
-                "planned"
-            ]
-        )
-    return data
+def _reviewed(job: _Job, github: GitHubClient, pull: Mapping[str, Any]) -> ReviewedPlan:
+    """The plan reviewed on merged pull request ``pull``; with require-approval, it
+    must also have been approved."""
+    reviewed = reviewed_plan(github, pull, job.project, job.options, job.context)
+    if job.options.require_approval and (missing := missing_approval(github, pull)):
+        raise Refusal(missing)
+    return reviewed
+
+
+def _apply_replan(job: _Job, github: GitHubClient, command: CommentCommand) -> int:
+    """The apply job of a /registry-sync plan run: the re-plan it posted, or nothing."""
+    merge = _Merge(command.number, job.context.sha)
+    code, result = _one(
+        job, merge, partial(replanned, github, command.number, job.project, job.context)
+    )
+    job.log.output("result", result)
+    return code
+
+
+@contextmanager
+def _tree(context: ActionsContext, commit: str) -> Iterator[Path | None]:
+    """Where to plan ``commit``: the checkout for ``GITHUB_SHA``, else the same
+    folder in a worktree of that commit."""
+    if commit == context.sha:
+        yield None
+        return
+    root = (context.workspace or Path.cwd()).resolve()
+    here = Path.cwd().resolve().relative_to(root)
+    with tree_at(root, commit) as folder:
+        yield folder / here
+
+
+def _overall(results: Sequence[str]) -> str:
+    for worst in ("refused", "error", "interrupted", "incomplete"):
+        if worst in results:
+            return worst
+    return results[-1] if results else "no-changes"
 
 
 def _check_remainder(
-    github: GitHubClient,
-    reviewed: Mapping[str, Any],
-    document: Mapping[str, Any],
-    digest: str,
-    number: int,
+    reviewed: ReviewedPlan, document: Mapping[str, Any], digest: str, number: int | None
 ) -> None:
     """Refuse unless ``document`` is what is left of the reviewed plan."""
-    head = (
-        f"the merged tree's plan (digest {short_digest(digest)}) is not the plan shown on "
-        f"#{number} (digest {short_digest(str(reviewed['digest']))})"
-    )
-    try:
-        reasons = unreviewed(document, _reviewed_plan(github, reviewed))
-    except _Refusal as refusal:
-        raise _Refusal(
-            [f"{head}, and whether it is what is left of it cannot be checked:", *refusal.reasons]
-        ) from refusal
+    reasons = unreviewed(document, reviewed.document)
     if reasons:
-        raise _Refusal([f"{head}, nor what is left of it:", *reasons])
-
-
-def _reviewed_plan(github: GitHubClient, reviewed: Mapping[str, Any]) -> dict[str, Any]:
-    """The reviewed JSON plan from the pull request run's artifact, whose digest must
-    be the one the comment shows."""
-    run_id, name = str(reviewed.get("run")), str(reviewed.get("artifact"))
-    try:
-        archive = github.artifact(run_id, name)
-    except GitHubError as exc:
-        raise _Refusal([str(exc)]) from exc
-    try:
-        with zipfile.ZipFile(io.BytesIO(archive)) as bundle:
-            (member,) = [n for n in bundle.namelist() if n.endswith(".json")]
-            document = json.loads(bundle.read(member).decode("utf-8"))
-    except (zipfile.BadZipFile, ValueError, UnicodeDecodeError) as exc:
-        raise _Refusal(
-            [f"the artifact {name} of run {run_id} does not hold one JSON plan: {exc}"]
-        ) from exc
-    if not isinstance(document, dict) or plan_digest(document) != reviewed.get("digest"):
-        raise _Refusal(
-            [f"the artifact {name} of run {run_id} is not the plan whose digest the comment shows"]
+        raise Refusal(
+            [
+                f"the merged tree's plan (digest {short_digest(digest)}) is not the plan "
+                f"shown on #{number} (digest {short_digest(reviewed.digest)}), nor what is "
+                "left of it:",
+                *reasons,
+            ]
         )
-    return document
 
 
-def _refuse(
-    log: ActionLog,
-    context: ActionsContext,
-    project: ProjectKey,
-    number: int | None,
-    reasons: Sequence[str],
-) -> int:
+def _refuse(job: _Job, merge: _Merge, reasons: Sequence[str]) -> int:
     listed = "\n".join(f"- {escape_text(reason)}" for reason in reasons)
     markdown = (
-        f"### ❌ registry-sync apply refused: {_project(project)}\n\n"
-        f"Commit {code_span(context.sha[:7])}:\n\n{listed}\n\n{_AGAIN}\n"
+        f"### ❌ registry-sync apply refused: {_project(job.project)}\n\n"
+        f"Commit {code_span(merge.commit[:7])}:\n\n{listed}\n\n{_AGAIN}\n"
     )
-    log.annotate(
+    job.log.annotate(
         "error", "apply refused: " + " ".join(reasons) + " " + _AGAIN, title="registry-sync apply"
     )
-    log.summary(markdown)
-    log.output("result", "refused")
-    if number is not None:
-        _reply(context, log, project, number, markdown)
+    job.log.summary(markdown)
+    job.log.output("result", "refused")
+    if merge.number is not None:
+        _reply(job, merge, markdown, "refused")
     return EXIT_ERROR
 
 
-def _apply(
-    options: ActionOptions,
-    context: ActionsContext,
-    environ: Mapping[str, str],
-    log: ActionLog,
-    project: ProjectKey,
-    number: int,
-) -> int:
+def _apply(job: _Job, merge: _Merge) -> tuple[int, str]:
     arguments = [
         "apply",
-        str(options.plan_file),
-        *settings_arguments(options),
+        str(job.options.plan_file.absolute()),
+        *settings_arguments(job.options),
         "--auto-approve",
         "--format",
         "json",
     ]
-    with log.group("registry-sync apply"):
-        completed = registry_sync(arguments, environ)
-        log.untrusted(completed.stderr)
+    with job.log.group("registry-sync apply"):
+        completed = registry_sync(arguments, job.environ, merge.cwd)
+        job.log.untrusted(completed.stderr)
     try:
         result = json.loads(completed.stdout)
     except json.JSONDecodeError:
@@ -258,18 +287,17 @@ def _apply(
     if not isinstance(result, dict):
         # A refusal (rails, stale plan) prints no document, only the error.
         error = completed.stderr.strip() or f"apply exited {completed.returncode}"
-        return _refuse(log, context, project, number, [error])
-    markdown = _result_markdown(result, project, context)
-    log.untrusted(markdown)
-    log.summary(markdown)
-    log.output("result", str(result.get("outcome")))
-    _reply(context, log, project, number, markdown)
-    return completed.returncode
+        return _refuse(job, merge, [error]), "refused"
+    outcome = str(result.get("outcome"))
+    markdown = _result_markdown(result, job, merge)
+    job.log.untrusted(markdown)
+    job.log.summary(markdown)
+    _reply(job, merge, markdown, outcome)
+    return completed.returncode, outcome
 
 
-def _result_markdown(
-    result: Mapping[str, Any], project: ProjectKey, context: ActionsContext
-) -> str:
+def _result_markdown(result: Mapping[str, Any], job: _Job, merge: _Merge) -> str:
+    project, context = job.project, job.context
     outcome = result.get("outcome")
     title = {
         "complete": "✅ registry-sync applied",
@@ -293,7 +321,7 @@ def _result_markdown(
             "plans again and applies what is left, which must be part of the reviewed plan.\n"
         ) + tail
     return (
-        f"### {title}: {_project(project)}\n\nCommit {code_span(context.sha[:7])}"
+        f"### {title}: {_project(project)}\n\nCommit {code_span(merge.commit[:7])}"
         f"{f' ([run {context.run_id}]({context.run_url}))' if context.run_url else ''}.\n\n"
         f"{table}\n{tail}"
     )
@@ -314,13 +342,17 @@ def _unhealthy_lines(result: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _reply(
-    context: ActionsContext, log: ActionLog, project: ProjectKey, number: int, markdown: str
-) -> None:
-    body = f"{marker(APPLY_KIND, {'project': project.text, 'commit': context.sha})}\n{markdown}"
+def _reply(job: _Job, merge: _Merge, markdown: str, result: str) -> None:
+    """The result on the pull request; its marker's ``result`` says whether a later
+    run takes it up again (:mod:`registry_sync.github.catchup`)."""
+    number = merge.number
+    if number is None:
+        return
+    data = {"project": job.project.text, "commit": merge.commit, "result": result}
+    body = f"{marker(APPLY_KIND, data)}\n{markdown}"
     write_to_github(
-        context,
-        log,
+        job.context,
+        job.log,
         f"commenting on pull request #{number}",
         lambda client: client.comment(number, body),
     )

@@ -36,6 +36,10 @@ def parse_options(argv: Sequence[str]) -> ActionInputs:
         "apply-environment",
         "allow-pull-request-target",
         "registry-env",
+        "comment-author",
+        "plan-workflow",
+        "require-approval",
+        "drift-pull-request",
     ):
         parser.add_argument(f"--{name}", default="")
     parser.add_argument("--plan-file", type=Path, default=Path("plan.json"))
@@ -50,6 +54,10 @@ def parse_options(argv: Sequence[str]) -> ActionInputs:
         allow_pull_request_target=arguments.allow_pull_request_target,
         plan_file=arguments.plan_file,
         registry_env=arguments.registry_env,
+        comment_author=arguments.comment_author,
+        plan_workflow=arguments.plan_workflow,
+        require_approval=arguments.require_approval,
+        drift_pull_request=arguments.drift_pull_request,
     )
 
 

@@ -6,8 +6,10 @@ error or read-only conflict.
 
 Drift is also an issue, one per project, found again by its author (the token's
 identity) and hidden marker: opened when drift appears (the title names the
-registry, the body holds the plan, cut to size), updated while it persists, closed
-with a comment once it is gone. An issue that cannot be written is a warning.
+registry, the body holds the plan, rendered within GitHub's limit), updated while
+it persists, closed with a comment once it is gone. An issue that cannot be written is a warning.
+With ``drift-pull-request``, a pull request accepting the drift sits beside it
+(:mod:`registry_sync.github.accept`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from registry_sync.exitcodes import EXIT_ERROR, EXIT_OK
+from registry_sync.github.accept import accept_drift, close_accepting
 from registry_sync.github.api import GitHubClient
 from registry_sync.github.inputs import ActionOptions
 from registry_sync.github.review import ProjectKey, is_marked, marker
@@ -24,6 +27,7 @@ from registry_sync.github.steps import (
     artifact_name,
     environment_config,
     plan,
+    plan_markdown,
     plan_outputs,
     project_key,
     require_api_key,
@@ -36,8 +40,6 @@ from registry_sync.render.markdown import code_span, escape_text
 __all__ = ["DRIFT_KIND", "run"]
 
 DRIFT_KIND = "drift"
-# Room for the plan in an issue body (GitHub allows 65,536 characters).
-_ISSUE_PLAN_SHOWN = 60000
 
 
 def run(
@@ -53,7 +55,7 @@ def run(
         log.output("result", "invalid")
         return EXIT_ERROR
     require_api_key(options, environ, "drift detection")
-    project = project_key(options)
+    project = project_key(options, context.workspace)
     hint = artifact_hint(artifact_name(options, project), context)
     run_ = plan(options, environ, log, artifact_hint=hint, detailed=True)
     if run_.document is None:
@@ -69,7 +71,7 @@ def run(
             title="registry-sync: unhealthy models",
         )
     drifted = run_.changed_ids
-    folder = f"{options.models_dir}/"
+    folder = project.folder
     where = folder + (f" on {context.ref_name}" if context.ref_name else "")
     where_markdown = code_span(folder) + (
         f" on {code_span(context.ref_name)}" if context.ref_name else ""
@@ -78,6 +80,8 @@ def run(
         log.line(f"No drift: the registry matches {where}.")
         log.summary(f"### ✅ No drift\n\nThe registry matches {where_markdown}.\n{down}")
         _close_issue(context, log, project)
+        if options.drift_pull_request:
+            close_accepting(context, log, project)
         return EXIT_OK
     count = len(drifted)
     noun = "entry differs" if count == 1 else "entries differ"
@@ -90,7 +94,20 @@ def run(
     headline = f"### ❌ Drift: {count} registry {noun} from {where_markdown}\n\n{listed}\n\n"
     headline += f"{down}\n" if down else ""
     log.summary(headline + run_.markdown)
-    _open_or_update_issue(context, log, project, headline, run_)
+    seen = f"Last seen by [run {context.run_id}]({context.run_url}).\n\n" if context.run_url else ""
+    top = f"{marker(DRIFT_KIND, {'project': project.text})}\n{headline}{seen}".rstrip()
+    issue = _open_or_update_issue(
+        context, log, project, plan_markdown(options, top=top, artifact_hint=hint)
+    )
+    if options.drift_pull_request and issue is not None:
+        accepting = accept_drift(options, context, environ, log, project, issue)
+        if accepting is not None:
+            link = (
+                f"**Accept it:** #{accepting.get('number')} writes what the registry holds "
+                "into the files (`registry-sync pull`); merging it closes this issue."
+            )
+            body = plan_markdown(options, top=top, artifact_hint=hint, footer=link)
+            _open_or_update_issue(context, log, project, body)
     return run_.returncode
 
 
@@ -104,26 +121,27 @@ def _unhealthy_section(run_: PlanRun) -> str:
 
 
 def _open_or_update_issue(
-    context: ActionsContext, log: ActionLog, project: ProjectKey, headline: str, run_: PlanRun
-) -> None:
-    shown = run_.body
-    if len(shown) > _ISSUE_PLAN_SHOWN:
-        shown = shown[:_ISSUE_PLAN_SHOWN].rsplit("\n", 1)[0] + "\n\n*…cut; see the run.*\n"
-    seen = f"Last seen by [run {context.run_id}]({context.run_url}).\n\n" if context.run_url else ""
-    body = f"{marker(DRIFT_KIND, {'project': project.text})}\n{headline}{seen}{shown}"
+    context: ActionsContext, log: ActionLog, project: ProjectKey, body: str
+) -> int | None:
+    """Open the project's drift issue or update it; returns its number, None when it
+    could not be written."""
     title = f"Registry drift: {project.registry} differs from {project.models_dir}/"
+    numbers: list[int] = []
 
     def upsert(client: GitHubClient) -> str | None:
         issue = client.find_issue(lambda text: is_marked(text, DRIFT_KIND, project))
         if issue is None:
             opened = client.open_issue(title, body)
+            numbers.append(int(opened.get("number") or 0))
             log.line(f"Drift issue opened: {opened.get('html_url', '')}")
             return None
+        numbers.append(int(issue["number"]))
         client.edit_issue(int(issue["number"]), {"title": title, "body": body})
         log.line(f"Drift issue updated: {issue.get('html_url', '')}")
         return None
 
     write_to_github(context, log, "updating the drift issue", upsert)
+    return numbers[-1] if numbers else None
 
 
 def _close_issue(context: ActionsContext, log: ActionLog, project: ProjectKey) -> None:

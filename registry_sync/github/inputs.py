@@ -48,6 +48,10 @@ class ActionInputs:
     allow_pull_request_target: str = ""
     plan_file: Path = Path("plan.json")
     registry_env: str = ""
+    comment_author: str = ""
+    plan_workflow: str = ""
+    require_approval: str = ""
+    drift_pull_request: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,15 @@ class ActionOptions:
     environment: str | None = None
     api_key_env: str = API_KEY_VARIABLE
     api_url_given: bool = False
+    # The login the token writes comments as, where GraphQL's viewer cannot say.
+    comment_author: str = ""
+    # The workflow file whose runs make reviewed plans (apply checks the run's);
+    # empty: the workflow apply runs in.
+    plan_workflow: str = ""
+    # Apply only pull requests someone other than the author approved.
+    require_approval: bool = False
+    # In drift mode, also a pull request accepting the drift (registry-sync pull).
+    drift_pull_request: bool = False
 
 
 def resolve_options(
@@ -100,6 +113,10 @@ def resolve_options(
         environment=environment,
         api_key_env=config.api_key_env or API_KEY_VARIABLE,
         api_url_given=environment is not None and bool(inputs.api_url),
+        comment_author=inputs.comment_author,
+        plan_workflow=inputs.plan_workflow,
+        require_approval=bool(_flag("require-approval", inputs.require_approval)),
+        drift_pull_request=bool(_flag("drift-pull-request", inputs.drift_pull_request)),
     )
 
 

@@ -1,20 +1,20 @@
 """What ties a merge to the plan a reviewer saw: project keys, hidden markers, plan
 digests, and the comparison of a new plan with the reviewed one. Pure: no I/O.
 
-The mechanism (docs/github.md, "Apply what was reviewed"): the pull request's plan comment
-carries, in its hidden first line, the project key, the SHA-256 digest of the JSON
-plan, the head commit it was planned at, the run and the artifact holding that plan.
-After the merge, ``mode: apply`` re-plans; it applies when the new digest equals the
-reviewed one, or when every write left is identical to one of the reviewed plan
-(read from the run's artifact, whose digest must match the comment's): the rest of a
-partly applied plan.
+The mechanism (docs/github.md, "Apply what was reviewed"): the pull request's plan
+comment is a pointer. Its hidden first line holds the project key, the digest of the
+JSON plan, the head commit it was planned at and the run whose artifact holds that
+plan. After the merge, ``mode: apply`` checks the run through the API, reads the
+reviewed plan from its artifact and re-plans; it applies when the new digest equals
+the reviewed one, or when every write left is identical to one of the reviewed plan:
+the rest of a partly applied plan.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,12 +28,28 @@ __all__ = [
     "unreviewed",
 ]
 
-# Keys of the JSON plan that legitimately differ between two plans of the same
-# inputs: the version of the tool that wrote it.
-_NOT_DIGESTED = frozenset({"tool"})
+# The top-level keys of the JSON plan the digest covers: the settings a plan was
+# made with (a key added to the format takes part only once it is listed here).
+_DIGESTED = frozenset(
+    {
+        "format_version",
+        "registry",
+        "api",
+        "models_dir",
+        "prune",
+        "environment",
+        "environment_api_url",
+        "partial",
+        "targets",
+    }
+)
+# What an action carries about where it was declared, not what it writes.
+_WHERE = frozenset({"file", "line", "live_health"})
 # The settings a plan was made with: a remainder must share them with the reviewed plan.
 _SETTINGS = ("registry", "models_dir", "prune")
 _WRITES = frozenset({"create", "update", "replace", "delete"})
+# Every action that changes the registry: the writes and the catalog's activations.
+_ACTS = _WRITES | {"activate", "deactivate"}
 _PREFIX = "<!-- registry-sync-"
 _SUFFIX = " -->"
 
@@ -41,8 +57,10 @@ _SUFFIX = " -->"
 @dataclass(frozen=True)
 class ProjectKey:
     """What one comment, artifact and issue belong to: a models folder planned
-    against a registry. ``environment`` is the seam for named environments (none
-    exist yet); when set, it is part of the key."""
+    against a registry, in an environment of ``registry-sync.yaml`` or none.
+    ``models_dir`` is the folder's path from the repository's root (the working
+    directory included), so ``teams/a/models`` and ``teams/b/models`` are two
+    projects even when each names its folder ``models``."""
 
     models_dir: str
     registry: str
@@ -66,14 +84,21 @@ class ProjectKey:
 
 
 def plan_digest(document: Mapping[str, Any]) -> str:
-    """``sha256:<hex>`` of the JSON plan in canonical form (sorted keys, compact
-    separators, UTF-8), every key but the tool's version and the actions'
-    ``live_health`` included: health is what the registry observed, not what the
-    plan does, and it may change between review and merge."""
-    kept = {key: value for key, value in document.items() if key not in _NOT_DIGESTED}
-    actions = kept.get("actions")
-    if isinstance(actions, list):
-        kept["actions"] = [_without_health(action) for action in actions]
+    """``sha256:<hex>`` of what the JSON plan writes, in canonical form (sorted keys,
+    compact separators, UTF-8): the settings it was made with and every action that
+    writes or conflicts, each without where it was declared.
+
+    Left out, so that a plan of the same writes has the same digest however the files
+    moved and whatever else the registry holds: the tool's version; each action's
+    ``file``, ``line`` and the ``origin`` of its field changes (an earlier merge that
+    adds a line above an entry, or renames its file, changes no write); its
+    ``live_health`` (what the registry observed, which may change between review and
+    merge); the actions that write nothing (``no-op``, ``unmanaged``, a ``read-only``
+    entry in step) and what is counted or judged from the registry as a whole
+    (``summary``, ``untargeted``, ``unknown_live_fields``, ``violations``,
+    ``reroutes``): apply judges a plan again before it writes."""
+    kept = {key: value for key, value in document.items() if key in _DIGESTED}
+    kept["actions"] = [_written(action) for action in _actions(document)]
     return "sha256:" + hashlib.sha256(_canonical(kept).encode("utf-8")).hexdigest()
 
 
@@ -147,19 +172,35 @@ def unreviewed(new: Mapping[str, Any], reviewed: Mapping[str, Any]) -> list[str]
     return reasons
 
 
-def _writes(document: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+def _writes(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [_written(action) for action in _actions(document) if action.get("action") in _ACTS]
+
+
+def _actions(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The actions that write or conflict (what a plan does to the registry)."""
     actions = document.get("actions")
     if not isinstance(actions, list):
         return []
     return [
-        _without_health(a) for a in actions if isinstance(a, dict) and a.get("action") in _WRITES
+        action
+        for action in actions
+        if isinstance(action, dict) and (action.get("action") in _ACTS or action.get("conflict"))
     ]
 
 
-def _without_health(action: Any) -> Any:
-    if not isinstance(action, dict) or "live_health" not in action:
-        return action
-    return {key: value for key, value in action.items() if key != "live_health"}
+def _written(action: Mapping[str, Any]) -> dict[str, Any]:
+    """``action`` without where it was declared (its file, line, overlay origins)
+    and without the registry's health."""
+    kept = {key: value for key, value in action.items() if key not in _WHERE}
+    changes = kept.get("changes")
+    if isinstance(changes, list):
+        kept["changes"] = [
+            {key: value for key, value in item.items() if key != "origin"}
+            if isinstance(item, dict)
+            else item
+            for item in changes
+        ]
+    return kept
 
 
 def _canonical(value: Any) -> str:

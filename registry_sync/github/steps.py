@@ -10,6 +10,7 @@ package.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -25,7 +26,8 @@ from registry_sync.github.api import GitHubClient, GitHubError
 from registry_sync.github.inputs import ActionOptions
 from registry_sync.github.review import ProjectKey, plan_digest
 from registry_sync.github.workflow import ActionLog, ActionsContext
-from registry_sync.render.markdown import MARKER, code_span
+from registry_sync.operations.show import ShowRequest, show_plan
+from registry_sync.render.markdown import COMMENT_LIMIT, MARKER, code_span, render_markdown
 from registry_sync.render.problems import count_phrase, problem_annotation
 from registry_sync.schema.problems import Problem
 from registry_sync.settings.config import ProjectConfig, project_config
@@ -36,6 +38,7 @@ __all__ = [
     "artifact_name",
     "environment_config",
     "plan",
+    "plan_markdown",
     "plan_outputs",
     "project_key",
     "registry_sync",
@@ -118,11 +121,17 @@ def require_api_key(options: ActionOptions, environ: Mapping[str, str], what: st
         )
 
 
-def project_key(options: ActionOptions) -> ProjectKey:
-    """The project these options plan: the models folder and the registry, named as
-    the JSON plan names them."""
+def project_key(options: ActionOptions, workspace: Path | None) -> ProjectKey:
+    """The project these options plan: the models folder from the repository's root
+    (the checkout, ``workspace``; the working directory is part of it), the registry
+    as the JSON plan names it, and the environment."""
+    folder = options.models_dir
+    if workspace is not None:
+        # Outside the checkout: the path as given.
+        with contextlib.suppress(ValueError):
+            folder = (Path.cwd() / folder).resolve().relative_to(workspace.resolve())
     return ProjectKey(
-        str(options.models_dir).rstrip("/"), options.api_url.rstrip("/"), options.environment
+        folder.as_posix().rstrip("/"), options.api_url.rstrip("/"), options.environment
     )
 
 
@@ -177,9 +186,11 @@ def plan(
     *,
     artifact_hint: str,
     detailed: bool = False,
+    cwd: Path | None = None,
 ) -> PlanRun:
     """Run ``registry-sync plan --format markdown --out <plan file>`` with every
-    setting passed explicitly, as resolved."""
+    setting passed explicitly, as resolved; in ``cwd`` when given (the same folder
+    of another commit's tree: the paths are relative)."""
     # A plan file left from an earlier step must never pass for this run's plan.
     options.plan_file.unlink(missing_ok=True)
     arguments = [
@@ -191,20 +202,33 @@ def plan(
         "--format",
         "markdown",
         "--out",
-        str(options.plan_file),
+        str(options.plan_file.absolute()),
         "--artifact-hint",
         artifact_hint,
     ]
     if detailed:
         arguments.append("--detailed-exitcode")
     with log.group("registry-sync plan"):
-        completed = registry_sync(arguments, environ)
+        completed = registry_sync(arguments, environ, cwd)
         log.untrusted(completed.stdout)
         log.untrusted(completed.stderr)
     document = None
     if completed.returncode in (EXIT_OK, EXIT_ERROR, EXIT_CHANGES) and options.plan_file.exists():
         document = json.loads(options.plan_file.read_text(encoding="utf-8"))
     return PlanRun(completed.returncode, completed.stdout, completed.stderr, document)
+
+
+def plan_markdown(options: ActionOptions, *, top: str, artifact_hint: str, footer: str = "") -> str:
+    """The plan just saved (``options.plan_file``) as a comment or issue body within
+    GitHub's limit, ``top`` first and ``footer`` last: the renderer gets the final
+    budget, so it leaves whole blocks out and says so, and nothing cuts it again."""
+    return render_markdown(
+        show_plan(ShowRequest(options.plan_file)).plan,
+        limit=COMMENT_LIMIT,
+        artifact_hint=artifact_hint,
+        top=top,
+        footer=footer,
+    )
 
 
 def settings_arguments(options: ActionOptions) -> list[str]:
@@ -223,11 +247,13 @@ def settings_arguments(options: ActionOptions) -> list[str]:
 
 
 def registry_sync(
-    arguments: Sequence[str], environ: Mapping[str, str]
+    arguments: Sequence[str], environ: Mapping[str, str], cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``registry_sync`` in isolated mode (``-I``)."""
+    """Run the installed ``registry_sync`` in isolated mode (``-I``), in ``cwd``
+    when given."""
     return subprocess.run(
         [sys.executable, "-I", "-m", "registry_sync", *arguments],
+        cwd=cwd,
         env={**environ, "NO_COLOR": "1"},
         capture_output=True,
         text=True,
@@ -268,7 +294,7 @@ def write_to_github(
         _warn(log, f"GITHUB_TOKEN is not set, so {what} was skipped")
         return None
     try:
-        with GitHubClient(context.api_url, context.token, context.repository) as client:
+        with context.client() as client:
             return call(client)
     except GitHubError as exc:
         _warn(log, f"{what} failed; the result above stands: {exc}")

@@ -17,20 +17,28 @@ from pathlib import Path
 from typing import TextIO
 
 from registry_sync.errors import ConfigError
+from registry_sync.github.api import GitHubClient
 from registry_sync.render.problems import annotation, escape_data
 
 __all__ = [
+    "COMMENT",
     "DEFAULT_SERVER_URL",
     "GITHUB_API_URL",
+    "MERGE_GROUP",
     "PULL_REQUEST_EVENTS",
     "ActionLog",
     "ActionsContext",
+    "CommentCommand",
     "PullRequest",
 ]
 
 GITHUB_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
 PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_target"})
+# A merge queue's check of a group of pull requests merged onto the base branch.
+MERGE_GROUP = "merge_group"
+# A comment on an issue or pull request: the /registry-sync plan command.
+COMMENT = "issue_comment"
 
 
 @dataclass(frozen=True)
@@ -42,12 +50,25 @@ class PullRequest:
     base_repository: str
     head_repository: str | None
     head_sha: str = ""
+    # The labels it carried when the event was sent.
+    labels: frozenset[str] = frozenset()
 
     @property
     def from_fork(self) -> bool:
         """True when the head branch lives in another repository: such runs get no
         secrets and a read-only token."""
         return self.head_repository != self.base_repository
+
+
+@dataclass(frozen=True)
+class CommentCommand:
+    """A comment on an issue or pull request (``issue_comment``): who wrote what."""
+
+    number: int
+    comment_id: int
+    body: str
+    login: str
+    is_pull_request: bool
 
 
 @dataclass(frozen=True)
@@ -66,6 +87,14 @@ class ActionsContext:
     summary_path: Path | None = None
     output_path: Path | None = None
     workspace: Path | None = None
+    graphql_url: str | None = None
+    # The workflow file of this run, ``.github/workflows/x.yml`` (GITHUB_WORKFLOW_REF).
+    workflow: str = ""
+    # The comment-author input: the identity the token writes as, where GraphQL's
+    # viewer cannot say.
+    comment_author: str | None = None
+    # The comment of an issue_comment event.
+    command: CommentCommand | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ActionsContext:
@@ -78,8 +107,11 @@ class ActionsContext:
                 "inside a GitHub Actions job (use `registry-sync plan` elsewhere)"
             )
         pull_request = None
+        command = None
         if event_name in PULL_REQUEST_EVENTS:
             pull_request = _pull_request(_event(environ.get("GITHUB_EVENT_PATH", "")))
+        elif event_name == COMMENT:
+            command = _command(_event(environ.get("GITHUB_EVENT_PATH", "")))
         return cls(
             event_name=event_name,
             repository=repository,
@@ -93,6 +125,20 @@ class ActionsContext:
             summary_path=_path(environ.get("GITHUB_STEP_SUMMARY")),
             output_path=_path(environ.get("GITHUB_OUTPUT")),
             workspace=_path(environ.get("GITHUB_WORKSPACE")),
+            graphql_url=environ.get("GITHUB_GRAPHQL_URL") or None,
+            workflow=_workflow_path(environ.get("GITHUB_WORKFLOW_REF", ""), repository),
+            command=command,
+        )
+
+    def client(self) -> GitHubClient:
+        """A client of this repository with the run's token; the caller checks that
+        there is one."""
+        return GitHubClient(
+            self.api_url,
+            self.token or "",
+            self.repository,
+            graphql_url=self.graphql_url,
+            author=self.comment_author,
         )
 
     @property
@@ -105,6 +151,12 @@ class ActionsContext:
     def commit_url(self, sha: str) -> str:
         """The web page of commit ``sha``."""
         return f"{self.server_url}/{self.repository}/commit/{sha}"
+
+
+def _workflow_path(ref: str, repository: str) -> str:
+    """``.github/workflows/x.yml`` from ``owner/repo/.github/workflows/x.yml@refs/...``."""
+    path = ref.rsplit("@", 1)[0]
+    return path.removeprefix(f"{repository}/") if path else ""
 
 
 def _path(value: str | None) -> Path | None:
@@ -133,6 +185,31 @@ def _pull_request(event: dict[str, object]) -> PullRequest:
         base_repository=_full_name(pull, "base") or "",
         head_repository=_full_name(pull, "head"),
         head_sha=_head_sha(pull),
+        labels=_labels(pull),
+    )
+
+
+def _command(event: dict[str, object]) -> CommentCommand:
+    issue, comment = event.get("issue"), event.get("comment")
+    if not isinstance(issue, dict) or not isinstance(comment, dict):
+        raise ConfigError("the issue_comment event payload has no issue or comment")
+    user = comment.get("user")
+    login = user.get("login") if isinstance(user, dict) else None
+    return CommentCommand(
+        number=int(issue.get("number") or 0),
+        comment_id=int(comment.get("id") or 0),
+        body=str(comment.get("body") or ""),
+        login=login if isinstance(login, str) else "",
+        is_pull_request=isinstance(issue.get("pull_request"), dict),
+    )
+
+
+def _labels(pull: dict[str, object]) -> frozenset[str]:
+    labels = pull.get("labels")
+    return frozenset(
+        str(label["name"])
+        for label in (labels if isinstance(labels, list) else [])
+        if isinstance(label, dict) and isinstance(label.get("name"), str)
     )
 
 

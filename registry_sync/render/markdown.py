@@ -98,14 +98,24 @@ class _Piece:
 
 
 def render_markdown(
-    plan: Plan, *, limit: int = COMMENT_LIMIT, artifact_hint: str | None = None
+    plan: Plan,
+    *,
+    limit: int = COMMENT_LIMIT,
+    artifact_hint: str | None = None,
+    top: str = MARKER,
+    footer: str = "",
 ) -> str:
     """The plan as a Markdown comment of at most ``limit`` characters, ending with a newline.
 
-    The marker line and the headline are always kept, so a ``limit`` smaller than
-    those (a few hundred characters) is exceeded. ``artifact_hint`` is Markdown naming
-    where the full plan is (for example the workflow run's artifact); it is shown
-    only when entries were left out.
+    ``top`` is the first line (the hidden marker) and ``footer`` Markdown that ends
+    the comment, after the last block: both count towards ``limit``, so a caller
+    that adds them passes the final budget and never cuts the text again. Past
+    ``limit`` whole blocks are left out (every ``<details>`` opened is closed), a
+    note says how many and where the full plan is, and the footer still comes last.
+    The top, the headline and the footer are always kept, so a ``limit`` smaller
+    than those (a few hundred characters) is exceeded. ``artifact_hint`` is Markdown
+    naming where the full plan is (for example the workflow run's artifact); it is
+    shown only when entries were left out.
     """
     shown = sorted(
         (
@@ -115,7 +125,8 @@ def render_markdown(
         ),
         key=_review_order,
     )
-    head = _headline(plan)
+    head = _headline(plan, top)
+    tail = f"\n\n{footer.rstrip()}\n" if footer else "\n"
     pieces = list(_callouts(shown))
     diagram = plan_diagram(plan)
     if diagram is not None:
@@ -126,12 +137,13 @@ def render_markdown(
     if unmanaged:
         pieces.append(_Piece(partial(_unmanaged_block, plan, unmanaged), unmanaged=True))
 
-    size = len(head) + 1
+    size = len(head) + len(tail)
     for piece in pieces:
         size += len(piece.text)
         if size > limit:
-            return _truncated(head, pieces, shown, limit, artifact_hint)
-    return head + "".join(piece.text for piece in pieces) + "\n"
+            body = _truncated(head, pieces, shown, limit - len(tail), artifact_hint)
+            return body + tail
+    return head + "".join(piece.text for piece in pieces) + tail
 
 
 def _review_order(change: Change) -> tuple[int, int]:
@@ -143,7 +155,7 @@ def _truncated(
     head: str, pieces: list[_Piece], shown: list[Change], limit: int, artifact_hint: str | None
 ) -> str:
     # The note's length with every entry left out bounds its length in any case.
-    budget = limit - len(head) - len(_left_out_note(shown, True, artifact_hint)) - 1
+    budget = limit - len(head) - len(_left_out_note(shown, True, artifact_hint))
     kept: list[_Piece] = []
     used = 0
     for piece in pieces:
@@ -157,7 +169,7 @@ def _truncated(
     left_out = [piece.change for piece in dropped if piece.change is not None]
     unmanaged_left_out = any(piece.unmanaged for piece in dropped)
     note = _left_out_note(left_out, unmanaged_left_out, artifact_hint)
-    return head + "".join(piece.text for piece in kept) + note + "\n"
+    return head + "".join(piece.text for piece in kept) + note
 
 
 def _left_out_note(left_out: list[Change], unmanaged: bool, artifact_hint: str | None) -> str:
@@ -183,8 +195,8 @@ def _left_out_note(left_out: list[Change], unmanaged: bool, artifact_hint: str |
     )
 
 
-def _headline(plan: Plan) -> str:
-    lines = [MARKER, "### registry-sync plan", ""]
+def _headline(plan: Plan, top: str) -> str:
+    lines = [top, "### registry-sync plan", ""]
     if plan.partial:
         lines.extend(["> [!WARNING]", f"> **{escape_text(target_line(plan))}**", ""])
     lines.extend([f"**{escape_text(summary_line(plan))}**", ""])

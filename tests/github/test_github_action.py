@@ -11,12 +11,11 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_github import BOT, GITHUB_TOKEN, REPOSITORY, FakeGitHub, serve
+from fake_github import BOT, GITHUB_TOKEN, REPOSITORY, FakeGitHub
 from github_actions import (
     API_KEY,
     CHAT_ID,
@@ -25,6 +24,7 @@ from github_actions import (
     IMMUTABLE_ID,
     PR_NUMBER,
     Actions,
+    add_bulk_models,
     edit_model,
     make_models,
 )
@@ -40,40 +40,13 @@ from registry_sync.github import (
     resolve_mode,
     resolve_options,
 )
-from registry_sync.github.action import _comment
 from registry_sync.github.cli import parse_options
-from registry_sync.github.drift import _open_or_update_issue
 from registry_sync.github.review import is_marked, marker, read_marker
-from registry_sync.github.steps import PlanRun
-from registry_sync.github.workflow import ActionsContext, PullRequest
 from registry_sync.settings.config import ProjectConfig
 from registry_sync.testing import RegistryServer
 
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with serve(FakeGitHub()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def registry(registry_seed: dict[str, Any]) -> Iterator[RegistryServer]:
-    with RegistryServer(seed=registry_seed, api_key=API_KEY) as server:
-        yield server
-
-
-@pytest.fixture
-def models(tmp_path: Path, registry_seed: dict[str, Any]) -> Path:
-    return make_models(tmp_path / "models", registry_seed)
-
-
-@pytest.fixture
-def actions(
-    tmp_path: Path, github: FakeGitHub, registry: RegistryServer, monkeypatch: pytest.MonkeyPatch
-) -> Actions:
-    # The action reads registry-sync.yaml from the folder it runs in.
-    monkeypatch.chdir(tmp_path)
-    return Actions(tmp_path, github, registry)
+# The fixtures the GitHub tests share (github, registry, models, actions).
+pytest_plugins = ["github_fixtures"]
 
 
 def plan_comments(github: FakeGitHub, number: int = PR_NUMBER) -> list[dict[str, Any]]:
@@ -82,7 +55,8 @@ def plan_comments(github: FakeGitHub, number: int = PR_NUMBER) -> list[dict[str,
 
 
 def project(models: Path, registry: RegistryServer) -> ProjectKey:
-    return ProjectKey(str(models), registry.url)
+    """The key of a models folder at the checkout's root (tmp_path)."""
+    return ProjectKey(models.name, registry.url)
 
 
 # -- pull requests ---------------------------------------------------------------
@@ -100,7 +74,10 @@ def test_comment_is_created_once_then_updated(
 
     first = actions.run(models)
     assert first.code == 0, first.log
-    assert [method for method, _ in github.requests].count("POST") == 1
+    assert [target for method, target in github.requests if method == "POST"] == [
+        "/graphql",
+        f"/repos/{REPOSITORY}/issues/{PR_NUMBER}/comments",
+    ]
     (comment,) = plan_comments(github)
     assert comment["user"]["login"] == BOT
     assert "1 to update" in comment["body"]
@@ -112,12 +89,12 @@ def test_comment_is_created_once_then_updated(
     second = actions.run(models)
     assert second.code == 0, second.log
     methods = [method for method, _ in github.requests]
-    assert "POST" not in methods
     assert methods.count("PATCH") == 1
-    # The identity is looked up once (GET /user, 403 for an installation token),
-    # then both pages of comments.
-    assert next(target for method, target in github.requests if method == "GET") == "/user"
-    assert methods.count("GET") == 3
+    # The identity is looked up once (GraphQL's viewer answers for an installation
+    # token too), then both pages of comments.
+    assert github.requests[0] == ("POST", "/graphql")
+    assert methods.count("POST") == 1
+    assert methods.count("GET") == 2
     (updated,) = plan_comments(github)
     assert updated["id"] == comment["id"]
     assert "`contextWindow` | `32768` | `131072`" in updated["body"]
@@ -210,11 +187,12 @@ def test_comment_says_where_when_and_what_merging_does(
     digest = run.outputs["plan-digest"]
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest)
     assert data == {
-        "project": f"{models}/ → {registry.url}",
+        "project": f"models/ → {registry.url}",
         "digest": digest,
         "head": HEAD_SHA,
         "run": "42",
         "artifact": run.outputs["artifact-name"],
+        "workflow": ".github/workflows/registry-plan.yml",
     }
     commit = f"[`{HEAD_SHA[:7]}`](https://github.example/{REPOSITORY}/commit/{HEAD_SHA})"
     assert f"Planned at {commit}" in body
@@ -273,6 +251,29 @@ def test_plan_mode_on_a_push_plans_without_a_comment(
     edit_model(models, CHAT_ID, contextWindow=32768)
     run = actions.run(models, event_name="push", mode="plan")
     assert (run.code, run.outputs["has-changes"]) == (0, "false")
+
+
+@pytest.mark.parametrize("mode", ["", "pr"])
+def test_a_merge_group_is_planned_and_never_reported_as_drift(
+    actions: Actions, github: FakeGitHub, models: Path, mode: str
+) -> None:
+    edit_model(models, CHAT_ID, contextWindow=65536)
+    edit_model(models, EMBED_ID, displayName="Embeddings")  # two pull requests' changes
+    run = actions.run(models, event_name="merge_group", mode=mode)
+    assert run.code == 0, run.log
+    assert run.outputs["result"] == "changes"
+    assert json.loads(run.outputs["changed-ids"]) == [EMBED_ID, CHAT_ID]
+    assert "2 to update" in run.summary
+    assert github.issues == []
+    assert github.comments == {}
+    assert "drift" not in run.log.lower()
+
+    # A group whose plan apply would refuse fails the queue.
+    edit_model(models, IMMUTABLE_ID, contextWindow=1)
+    run = actions.run(models, event_name="merge_group", mode=mode)
+    assert run.code == 1
+    assert run.outputs["result"] == "conflict"
+    assert github.issues == []
 
 
 def test_read_only_conflict_fails_the_check(
@@ -427,11 +428,6 @@ def test_pull_request_target_is_refused_unless_opted_in(
     assert "allow-pull-request-target: true" in run.log
     assert registry.requests() == []
     assert github.requests == []
-    allowed = actions.run(
-        models, event_name="pull_request_target", inputs={"allow_pull_request_target": "true"}
-    )
-    assert allowed.code == 0, allowed.log
-    assert len(plan_comments(github)) == 1
 
 
 # -- configuration precedence ------------------------------------------------------
@@ -560,7 +556,7 @@ def test_drift_fails_and_names_the_drifted_entries(actions: Actions, models: Pat
     assert run.outputs["result"] == "changes"
     drifted = [EMBED_ID, CHAT_ID]
     assert json.loads(run.outputs["changed-ids"]) == drifted
-    assert f"Drift: 2 registry entries differ from `{models}/` on `main`" in run.summary
+    assert "Drift: 2 registry entries differ from `models/` on `main`" in run.summary
     for entry in drifted:
         assert f"- `{entry}`" in run.summary
     (annotation,) = [line for line in run.log.splitlines() if line.startswith("::error")]
@@ -584,7 +580,7 @@ def test_drift_opens_updates_and_closes_one_issue_per_project(
     first = actions.run(models, event_name="schedule")
     assert first.code == 2
     (issue,) = [i for i in drift_issues(github) if i["user"]["login"] == BOT]
-    assert issue["title"] == f"Registry drift: {registry.url} differs from {models}/"
+    assert issue["title"] == f"Registry drift: {registry.url} differs from models/"
     assert is_marked(issue["body"], "drift", project(models, registry))
     assert "1 registry entry differs" in issue["body"]
     assert "`rpm` | `600` | `1200`" in issue["body"]
@@ -621,7 +617,8 @@ def test_drift_opens_updates_and_closes_one_issue_per_project(
     # No drift and no issue: nothing to close, nothing written.
     github.requests.clear()
     assert actions.run(models, event_name="schedule").code == 0
-    assert all(method == "GET" for method, _ in github.requests)
+    # Only reads (the identity is a GraphQL query, which is a POST).
+    assert all(method == "GET" or target == "/graphql" for method, target in github.requests)
 
 
 def test_drift_lists_unhealthy_models_in_its_summary_and_issue(
@@ -758,6 +755,11 @@ def test_entry_point_outside_actions_says_where_it_runs(tmp_path: Path) -> None:
         ("pr", "push", "pr"),
         ("drift", "pull_request", "drift"),
         ("apply", "push", "apply"),
+        ("auto", "merge_group", "plan"),
+        ("pr", "merge_group", "plan"),
+        ("drift", "merge_group", "drift"),
+        ("auto", "issue_comment", "replan"),
+        ("apply", "issue_comment", "apply"),
     ],
 )
 def test_resolve_mode(mode: str, event: str, resolved: str) -> None:
@@ -799,7 +801,7 @@ def test_client_follows_pages_and_maps_errors(github: FakeGitHub) -> None:
         assert found is not None and found["id"] == target["id"]
         assert client.find_comment(PR_NUMBER, lambda body: "not ours" in body) is None
         assert client.find_comment(PR_NUMBER + 1, lambda body: True) is None
-    assert [target for _, target in github.requests].count("/user") == 1
+    assert [target for _, target in github.requests].count("/graphql") == 1
     with (
         GitHubClient(github.url, "wrong-token", REPOSITORY) as client,
         pytest.raises(GitHubError, match="returned 401: Bad credentials") as error,
@@ -808,38 +810,21 @@ def test_client_follows_pages_and_maps_errors(github: FakeGitHub) -> None:
     assert "wrong-token" not in str(error.value)
 
 
-def test_a_plan_too_long_for_a_comment_is_cut_and_says_where_the_rest_is() -> None:
-    context = ActionsContext("pull_request", REPOSITORY, run_id="42")
-    pull = PullRequest(PR_NUMBER, REPOSITORY, REPOSITORY, HEAD_SHA)
-    line = "| `field` | `before` | `after` |\n"
-    body = "### registry-sync plan\n\n" + line * 3000  # about 96,000 characters
-    run = PlanRun(0, body, "", {"actions": []})
-    text = _comment(
-        body, run, ProjectKey("models", "https://r"), "plan-x", ActionOptions(), context, pull
-    )
-    assert len(text) <= 65536
-    assert "*…cut to fit a comment; the full plan is in the `plan-x` artifact of " in text
-    assert text.endswith("**Next:** Merging changes nothing in `https://r`.\n")
-    assert "\n| `field` | `before` | `after` |\n\n*…cut" in text  # cut at a line's end
-
-
-def test_a_drift_issue_holds_the_plan_cut_to_size(github: FakeGitHub) -> None:
-    context = ActionsContext(
-        "schedule", REPOSITORY, api_url=github.url, run_id="42", token=GITHUB_TOKEN
-    )
-    body = "### registry-sync plan\n\n" + "| `field` | `before` | `after` |\n" * 3000
-    log = ActionLog(io.StringIO(), context)
-    _open_or_update_issue(
-        context,
-        log,
-        ProjectKey("models", "https://r"),
-        "### Drift\n\n",
-        PlanRun(2, body, "", {"actions": []}),
-    )
+def test_a_drift_issue_holds_the_plan_within_the_limit_with_its_markup_whole(
+    actions: Actions, github: FakeGitHub, registry: RegistryServer, models: Path
+) -> None:
+    add_bulk_models(models, 400)  # 400 entries missing from the registry
+    run = actions.run(models, event_name="schedule")
+    assert run.code == 2, run.log
     (issue,) = github.issues
-    assert len(issue["body"]) <= 65536
-    assert issue["body"].endswith("| `field` | `before` | `after` |\n\n*…cut; see the run.*\n")
-    assert issue["title"] == "Registry drift: https://r differs from models/"
+    body = issue["body"]
+    assert len(body) <= 65536
+    assert is_marked(body, "drift", project(models, registry))
+    assert "### ❌ Drift: 400 registry entries differ from `models/` on `main`" in body
+    assert body.count("<details>") == body.count("</details>") > 0
+    assert "**Not shown:** " in body
+    assert "[this workflow run](https://github.example/acme/models/actions/runs/42)" in body
+    assert issue["title"] == f"Registry drift: {registry.url} differs from models/"
 
 
 def test_an_environment_has_its_own_comment_plan_and_overlay_lines(

@@ -6,14 +6,11 @@ registry and a fake GitHub API, both over real HTTP on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from fake_github import BOT, FakeGitHub, serve
+from fake_github import BOT, FakeGitHub
 from github_actions import (
-    API_KEY,
     CHAT_ID,
     EMBED_ID,
     HEAD_SHA,
@@ -23,56 +20,35 @@ from github_actions import (
     Actions,
     Run,
     edit_model,
-    make_models,
 )
 
 from registry_sync.github import plan_digest, unreviewed
 from registry_sync.github.review import read_marker
 from registry_sync.testing import Fault, RegistryServer
 
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with serve(FakeGitHub()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def registry(registry_seed: dict[str, Any]) -> Iterator[RegistryServer]:
-    with RegistryServer(seed=registry_seed, api_key=API_KEY) as server:
-        yield server
-
-
-@pytest.fixture
-def models(tmp_path: Path, registry_seed: dict[str, Any]) -> Path:
-    return make_models(tmp_path / "models", registry_seed)
-
-
-@pytest.fixture
-def actions(
-    tmp_path: Path, github: FakeGitHub, registry: RegistryServer, monkeypatch: pytest.MonkeyPatch
-) -> Actions:
-    monkeypatch.chdir(tmp_path)
-    return Actions(tmp_path, github, registry)
+# The fixtures the GitHub tests share (github, registry, models, actions).
+pytest_plugins = ["github_fixtures"]
 
 
 def review(actions: Actions, models: Path, *, upload: bool = True, code: int = 0) -> Run:
     """The pull request's plan run (run 42), its artifact, then the merge (``code``:
     the plan check's expected exit code; a merge can happen despite a red check)."""
     actions.run_id = "42"
-    run = actions.run(models)
+    run = actions.run(models, upload=upload)
     assert run.code == code, run.log
-    if upload:
-        # What action.yml's upload-artifact step does with the plan file.
-        plan = actions.plan_file.read_text(encoding="utf-8")
-        actions.github.upload("42", run.outputs["artifact-name"], {"registry-sync-plan.json": plan})
     actions.github.merge(MERGE_SHA, PR_NUMBER, HEAD_SHA)
     actions.run_id = "50"
     return run
 
 
 def apply(actions: Actions, models: Path, **environ: Any) -> Run:
-    return actions.run(models, event_name="push", mode="apply", **environ)
+    return actions.run(
+        models,
+        event_name="push",
+        mode="apply",
+        inputs={"plan_workflow": "registry-plan.yml"},
+        **environ,
+    )
 
 
 def replies(github: FakeGitHub) -> list[str]:
@@ -102,10 +78,12 @@ def test_the_reviewed_plan_is_applied_and_reported_on_the_pull_request(
     assert live(registry, CHAT_ID)["contextWindow"] == 65536
     assert run.outputs["result"] == "complete"
     assert run.outputs["plan-digest"] == reviewed.outputs["plan-digest"]
-    # The digests match: the artifact is not even needed.
-    assert not any("/actions/" in target for _, target in github.requests)
+    # The comment is only a pointer: the run is checked and its artifact read.
+    targets = [target for _, target in github.requests]
+    assert "/repos/acme/models/actions/runs/42" in targets
+    assert any(target.endswith("/zip") for target in targets)
     (reply,) = replies(github)
-    assert f"### ✅ registry-sync applied: `{models}/` → `{registry.url}`" in reply
+    assert f"### ✅ registry-sync applied: `models/` → `{registry.url}`" in reply
     assert f"Commit `{MERGE_SHA[:7]}`" in reply
     assert f"| `{CHAT_ID}` | update | ✅ done | updated |" in reply
     assert run.summary in reply
@@ -154,7 +132,7 @@ def test_a_merged_tree_that_plans_something_else_is_refused(
         ) in text
         assert f"{EMBED_ID}: update was not in the reviewed plan" in text
         assert f"{CHAT_ID}: update differs from the reviewed update" in text
-        assert "Nothing was applied. Re-run the pull request's plan job, or open a new" in text
+        assert "Nothing was applied. The way on: someone with write access comments" in text
     assert "::error title=registry-sync apply::apply refused" in run.log
 
 
@@ -216,7 +194,10 @@ def test_a_plan_comment_written_by_someone_else_is_not_a_review(
     ours["user"]["login"] = "mallory"  # the same body, marker and digest, another author
     run = apply(actions, models)
     assert run.code == 1
-    assert f"pull request #{PR_NUMBER} shows no plan for {models}/ → {registry.url}" in run.log
+    assert (
+        f"pull request #{PR_NUMBER} shows no plan for models/ → {registry.url} made by "
+        ".github/workflows/registry-plan.yml"
+    ) in run.log
     assert writes(registry) == []
 
 
@@ -241,6 +222,7 @@ def test_a_comment_without_a_plan_is_not_a_review(
     edit_model(models, CHAT_ID, contextWindow="big")
     assert actions.run(models).code == 1  # invalid: the comment holds no plan
     github.merge(MERGE_SHA, PR_NUMBER, HEAD_SHA)
+    actions.run_id = "50"
     edit_model(models, CHAT_ID, contextWindow=65536)
     run = apply(actions, models)
     assert run.code == 1
@@ -258,12 +240,13 @@ def test_an_artifact_that_is_not_the_reviewed_plan_is_refused(
     document["actions"][0]["reason"] = "edited"
     name = reviewed.outputs["artifact-name"]
     github.upload("42", name, {"plan.json": json.dumps(document)})
-    edit_model(models, CHAT_ID, contextWindow=32768)  # only part of it is left
     run = apply(actions, models)
     assert run.code == 1
-    assert f"the artifact {name} of run 42 is not the plan whose digest the comment shows" in (
-        run.summary
-    )
+    assert (
+        f"the plan comment on #{PR_NUMBER} shows the digest "
+        f"{reviewed.outputs['plan-digest'][7:19]}, but the plan run 42 made "
+        f"{plan_digest(document)[7:19]}: the comment was changed, so it is not trusted"
+    ) in run.summary
     assert writes(registry) == []
 
 
@@ -273,12 +256,13 @@ def test_a_missing_artifact_is_refused_with_the_reason(
     edit_model(models, CHAT_ID, contextWindow=65536)
     edit_model(models, EMBED_ID, displayName="Embeddings")
     review(actions, models, upload=False)
-    edit_model(models, CHAT_ID, contextWindow=32768)
     run = apply(actions, models)
     assert run.code == 1
-    assert "and whether it is what is left of it cannot be checked:" in run.summary
-    assert "downloading the artifact registry-sync-plan-" in run.summary
-    assert "artifacts expire, so re-run the pull request" in run.summary
+    assert "the reviewed plan cannot be read: downloading the artifact registry-sync-plan-" in (
+        run.summary
+    )
+    assert "failed: it has none by that name" in run.summary
+    assert writes(registry) == []
 
 
 def test_a_merge_that_changes_nothing_applies_nothing(
@@ -287,7 +271,7 @@ def test_a_merge_that_changes_nothing_applies_nothing(
     review(actions, models)
     run = apply(actions, models)
     assert run.code == 0, run.log
-    assert "Nothing to apply" in run.summary
+    assert "nothing to apply" in run.summary
     assert run.outputs["has-changes"] == "false"
     assert writes(registry) == []
 
@@ -349,9 +333,35 @@ NO_OP = {"id": "c", "action": "no-op"}
 def test_the_digest_is_of_the_canonical_plan_without_the_tool_version() -> None:
     reordered = dict(reversed(list(document(UPDATE).items())))
     assert plan_digest(reordered) == plan_digest(document(UPDATE, version="9.9.9"))
-    assert plan_digest(document(UPDATE)) != plan_digest(document(UPDATE, NO_OP))
-    # A key a later format version adds takes part without any change here.
-    assert plan_digest({**document(UPDATE), "violations": []}) != plan_digest(document(UPDATE))
+    assert plan_digest(document(UPDATE)) != plan_digest(document(UPDATE, REPLACE))
+    assert plan_digest(document(UPDATE)) != plan_digest({**document(UPDATE), "prune": True})
+    assert plan_digest(document(UPDATE)) != plan_digest(
+        document({**UPDATE, "live_fingerprint": "sha256:9"})
+    )
+
+
+def test_the_digest_covers_what_is_written_not_where_it_was_declared() -> None:
+    here = {**UPDATE, "file": "models/a.yaml", "line": 3, "changes": [{"path": "rpm"}]}
+    moved = {
+        **UPDATE,
+        "file": "models/renamed/a.yaml",
+        "line": 4,
+        "changes": [{"path": "rpm", "origin": "overlays/x.yaml:2"}],
+    }
+    unmanaged = {"id": "other-team:x", "action": "unmanaged", "file": None, "line": None}
+    assert plan_digest(document(here)) == plan_digest(document(moved))
+    assert plan_digest(document(here)) == plan_digest(
+        {
+            **document(here, NO_OP, unmanaged),
+            "summary": {"unmanaged": 1},
+            "untargeted": 1,
+            "violations": [],
+        }
+    )
+    assert unreviewed(document(moved), document(here)) == []
+    # A conflict writes nothing but blocks apply: it takes part.
+    conflict = {"id": "d", "action": "read-only", "conflict": True}
+    assert plan_digest(document(here, conflict)) != plan_digest(document(here))
 
 
 def test_live_health_takes_no_part_in_the_digest_or_the_review() -> None:

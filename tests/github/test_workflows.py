@@ -44,6 +44,12 @@ PERMISSIONS = {
     },
     ("registry-drift.yml", "drift"): {"contents": "read", "issues": "write"},
     ("registry-plan-environments.yml", "plan"): {"contents": "read", "pull-requests": "write"},
+    ("registry-replan.yml", "plan"): {"contents": "read", "pull-requests": "write"},
+    ("registry-replan.yml", "apply"): {
+        "contents": "read",
+        "pull-requests": "write",
+        "actions": "read",
+    },
     **{
         ("registry-apply-environments.yml", f"{step}-{environment}"): permissions
         for environment in ("staging", "production")
@@ -152,10 +158,17 @@ def test_the_plan_example_says_what_a_read_only_token_answers() -> None:
 
 
 def test_examples_plan_and_apply_on_models_and_on_the_configuration() -> None:
-    for name in ("registry-plan.yml", "registry-apply.yml"):
+    for name, event in (("registry-plan.yml", "pull_request"), ("registry-apply.yml", "push")):
         workflow = load(ROOT / "examples" / "github" / name)
-        (event,) = triggers(workflow).values()
-        assert event["paths"] == ["models/**", "registry-sync.yaml"], name
+        assert triggers(workflow)[event]["paths"] == ["models/**", "registry-sync.yaml"], name
+
+
+def test_the_plan_examples_check_merge_queue_groups() -> None:
+    for name in ("registry-plan.yml", "registry-plan-environments.yml"):
+        workflow = load(ROOT / "examples" / "github" / name)
+        # No paths filter: a merge queue waits for a required check that never runs.
+        assert triggers(workflow)["merge_group"] is None, name
+        assert "github.ref" in workflow["concurrency"]["group"], name
 
 
 def test_example_apply_is_gated_and_shares_a_group_with_drift() -> None:

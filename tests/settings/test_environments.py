@@ -272,7 +272,7 @@ def test_the_action_resolves_an_environment_like_the_cli(repo: Path) -> None:
         "MKA1_PROD_API_KEY",
     )
     assert settings_arguments(options) == ["--env", "production", "--config", "registry-sync.yaml"]
-    assert project_key(options).text == "models/ → https://prod.example.com (production)"
+    assert project_key(options, None).text == "models/ → https://prod.example.com (production)"
     given = resolve_options(
         ActionInputs(registry_env="staging", api_url="http://127.0.0.1:9"), config, environ
     )
