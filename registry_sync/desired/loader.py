@@ -22,6 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from registry_sync.desired.bounds import WorkBudget, count_nodes
 from registry_sync.desired.parsecache import CachedDocument, CachedFile, ParseCache, content_key
 from registry_sync.errors import ConfigError
 from registry_sync.gcpause import gc_paused
@@ -181,6 +182,7 @@ def load_models(
     declared: list[_Declared] = []
     real_root = os.path.realpath(models_dir)
     below = len(os.path.join(os.fspath(models_dir), ""))  # where the part below it starts
+    budget = WorkBudget()
     with gc_paused():
         if cache is not None:
             cache.open(models_dir, api)
@@ -193,6 +195,7 @@ def load_models(
                 found, empty = _cached_file(
                     _Unread(display, "", path=path, root=real_root), cached, declared
                 )
+                size, nodes = info.st_size if info else 0, cached.nodes
             else:
                 # No status (gone, or a folder without search permission): opening it says why.
                 link = info is not None and stat.S_ISLNK(info.st_mode)
@@ -200,12 +203,17 @@ def load_models(
                 if source is None:
                     continue
                 known = written.get(Path(path).absolute()) if written else None
-                found, empty = _check_file(source, declared, cache, known, api)
+                found, empty, nodes = _check_file(source, declared, cache, known, api)
+                size = len(source.raw)
                 if cache is not None and not link and source.status is not None:
                     cache.remember(path[below:], source.status, source.key)
             if empty:
                 notes.append(f"{display}: empty file, skipped")
             problems.extend(_capped(found))
+            over = budget.charge(size, nodes)
+            if over is not None:
+                problems.append(Problem(display, 0, "", over))
+                break
         if cache is not None:
             cache.save()
     definitions = _unique_ids(declared, problems)
@@ -580,18 +588,20 @@ def _check_file(
     cache: ParseCache | None,
     known: dict[str, Any] | None = None,
     api: str = "registry",
-) -> tuple[list[Problem], bool]:
-    """The file's problems, and whether it is empty; its declared ids go to ``declared``.
-    ``known`` is the one document the file holds, when its writer knows it."""
+) -> tuple[list[Problem], bool, int]:
+    """The file's problems, whether it is empty and its YAML nodes; its declared ids
+    go to ``declared``. ``known`` is the one document the file holds, when its writer
+    knows it."""
     cached = cache.get(source.key) if cache is not None else None
     if cached is not None:
-        return _cached_file(source, cached, declared)
+        return (*_cached_file(source, cached, declared), cached.nodes)
     if known is not None:
         documents, error = [Document(0, _first_line(source.text), known, False)], None
+        nodes = count_nodes(known)
     else:
-        from registry_sync.yamlio.source import parse_documents  # a warm run parses nothing
+        from registry_sync.yamlio.source import parse_counted  # a warm run parses nothing
 
-        documents, error = parse_documents(source.text, may_hold_secrets_elsewhere)
+        documents, error, nodes = parse_counted(source.text, may_hold_secrets_elsewhere)
     found = []
     empty = False
     if error is not None:
@@ -611,11 +621,12 @@ def _check_file(
             ),
             tuple((problem.line, problem.path, problem.message) for problem in found),
             empty,
+            nodes,
         )
         # The reader saw every value it built: no walk of the types again when it
         # found them all plain (the warnings are numbers and text).
         cache.put(source.key, entry, exact=all(d.document.json_exact for d in mine))
-    return found, empty
+    return found, empty, nodes
 
 
 def _first_line(text: str) -> int:
