@@ -204,6 +204,7 @@ def load_models(
                     continue
                 known = written.get(Path(path).absolute()) if written else None
                 found, empty, nodes = _check_file(source, declared, cache, known, api)
+                source.forget_map()
                 size = len(source.raw)
                 if cache is not None and not link and source.status is not None:
                     cache.remember(path[below:], source.status, source.key)
@@ -495,6 +496,12 @@ class _Source:
         line = self.map.line_of(document.index, path) or document.line
         return Problem(self.display, line, format_path(path), message)
 
+    def forget_map(self) -> None:
+        """Drop the source map, built again if a later problem needs a line: the
+        declared ids keep their file's source to the end of the run, and a map costs
+        some hundreds of bytes a node (20 files of 100,000 nodes kept 1 GB)."""
+        self.__dict__.pop("map", None)
+
 
 @dataclass(frozen=True)
 class _Unread(_Source):
@@ -513,7 +520,7 @@ class _Unread(_Source):
         return _source_map(text)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Declared:
     """A document that names an id: a definition if valid, a clash if repeated."""
 
@@ -522,6 +529,13 @@ class _Declared:
     document: Document
     valid: bool
     body: dict[str, Any]  # the document's mapping without its nulls
+
+
+def _skeleton(item: _Declared) -> _Declared:
+    """``item`` without its data: what a repeated id needs (a file of 33,000 invalid
+    documents kept 20 MB that way, for nothing)."""
+    document = Document(item.document.index, item.document.line, None, False)
+    return replace(item, document=document, body={})
 
 
 def _namer(root: Path, cwd: Path) -> Callable[[str], str]:
@@ -611,7 +625,8 @@ def _check_file(
     mine: list[_Declared] = []
     for document in documents:
         mine.extend(_check_document(source, document, found, api))
-    declared.extend(mine)
+    # An invalid document is kept only to find its id repeated: without its data.
+    declared.extend(item if item.valid else _skeleton(item) for item in mine)
     if cache is not None and all(problem.severity == "warning" for problem in found):
         # Never a file with errors: an inline secret is one, so none is ever cached.
         entry = CachedFile(
@@ -762,11 +777,13 @@ def _secret_message(data: dict[str, Any], path: PathParts) -> str:
 
 
 def _unique_ids(declared: list[_Declared], problems: list[Problem]) -> list[DesiredDefinition]:
-    """The valid definitions whose id is declared once; a problem for each repeat."""
+    """The valid definitions whose id is declared once; a problem for each repeat, at
+    most :data:`MAX_PROBLEMS_PER_FILE` a file and a count of the rest."""
     by_id: dict[str, list[_Declared]] = {}
     for item in declared:
         by_id.setdefault(item.id, []).append(item)
     definitions: list[DesiredDefinition] = []
+    repeats: dict[str, list[tuple[_Declared, _Declared]]] = {}  # file -> (repeat, first)
     for definition_id, items in by_id.items():
         if len(items) == 1:
             item = items[0]
@@ -777,23 +794,41 @@ def _unique_ids(declared: list[_Declared], problems: list[Problem]) -> list[Desi
                     )
                 )
             continue
-        first = f"{items[0].source.display}:{_id_line(items[0])}"
         for item in items[1:]:
-            line = _id_line(item)
-            place = f"{item.source.display}:{line}"
-            problems.append(
-                Problem(
-                    item.source.display,
-                    line,
-                    "id",
-                    f"duplicate id '{definition_id}': declared at {first} and at {place}",
-                )
+            repeats.setdefault(item.source.display, []).append((item, items[0]))
+    shown = {
+        file: sorted(pairs, key=lambda pair: pair[0].document.index)[:MAX_PROBLEMS_PER_FILE]
+        for file, pairs in repeats.items()
+    }
+    lines = _id_lines([item for pairs in shown.values() for pair in pairs for item in pair])
+    for file, pairs in shown.items():
+        if len(repeats[file]) > len(pairs):
+            summary = (
+                f"{len(repeats[file])} ids in this file are declared before; the first "
+                f"{len(pairs)} are listed"
             )
+            problems.append(Problem(file, 0, "", summary))
+        for item, first in pairs:
+            place, at = f"{file}:{lines[id(item)]}", f"{first.source.display}:{lines[id(first)]}"
+            message = f"duplicate id '{item.id}': declared at {at} and at {place}"
+            problems.append(Problem(file, lines[id(item)], "id", message))
     return definitions
 
 
-def _id_line(item: _Declared) -> int:
-    return item.source.map.line_of(item.document.index, ("id",)) or item.document.line
+def _id_lines(items: list[_Declared]) -> dict[int, int]:
+    """The line of each item's id, by ``id(item)``: file by file, each file's source
+    map built once and dropped after (all of them at once could cost gigabytes)."""
+    by_source: dict[int, list[_Declared]] = {}
+    for item in items:
+        by_source.setdefault(id(item.source), []).append(item)
+    lines = {}
+    for group in by_source.values():
+        for item in group:
+            lines[id(item)] = (
+                item.source.map.line_of(item.document.index, ("id",)) or item.document.line
+            )
+        group[0].source.forget_map()
+    return lines
 
 
 # --- pydantic errors -> short human messages ---------------------------------------------
