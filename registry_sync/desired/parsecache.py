@@ -338,7 +338,9 @@ class ParseCache:
         return self._key
 
     def _folder_trusted(self, info: os.stat_result) -> bool:
-        if stat.S_ISDIR(info.st_mode) and owned_privately(info):
+        if not stat.S_ISDIR(info.st_mode):
+            return False  # a file in its place: nothing to read, nor to save (speed only)
+        if owned_privately(info):
             return True
         self._say(
             f"the parse cache folder {self.folder} is not yours or others can write to it: "

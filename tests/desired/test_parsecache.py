@@ -803,3 +803,12 @@ def test_an_unrelated_file_in_the_cache_folder_survives(models: Path, tmp_path: 
     (models / "new.yaml").write_text(CHAT.replace("meetkai:chat", "meetkai:new"))
     assert run(["validate", "--models-dir", "models"], folder).exit_code == 0  # saves, prunes
     assert unrelated.read_text() == '{"someone": "else"}'
+
+
+def test_a_file_in_the_place_of_the_cache_folder_costs_only_speed(
+    models: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "cache").write_text("not a folder")
+    said: list[str] = []
+    assert load_models(models, ParseCache(tmp_path / "cache", said.append)) == load_models(models)
+    assert said == [] and (tmp_path / "cache").read_text() == "not a folder"

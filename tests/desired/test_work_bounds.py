@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from registry_sync.cli import cli
 from registry_sync.desired import bounds
 from registry_sync.desired.bounds import count_nodes
+from registry_sync.desired.loader import load_models
 from registry_sync.settings.defaults import CACHE_DIR_ENV
 from registry_sync.testing import MINIMAL_MODEL_YAML
 from registry_sync.yamlio.files import MAX_FILE_NODES
@@ -109,3 +110,18 @@ def test_the_files_of_a_run_past_a_total_bound_are_refused_at_the_file_that_pass
         ), run
         assert "the bound on one run" in stderr
         assert "m3.yaml" not in stderr  # not read: its unknown field is not reported
+
+
+def test_repeated_ids_are_listed_a_hundred_a_file_with_a_count(models: Path) -> None:
+    (models / "a.yaml").write_text(MINIMAL_MODEL_YAML)
+    (models / "b.yaml").write_text(("---\n" + MINIMAL_MODEL_YAML) * 150)
+    problems = [str(problem) for problem in load_models(models).problems]
+    assert problems[0] == (
+        "models/b.yaml: 150 ids in this file are declared before; the first 100 are listed"
+    )
+    assert len(problems) == 101
+    assert problems[1] == (
+        "models/b.yaml:2: id: duplicate id 'meetkai:chat': declared at models/a.yaml:1 "
+        "and at models/b.yaml:2"
+    )
+    assert problems[-1].startswith(f"models/b.yaml:{2 + 99 * 11}: id: duplicate id")
