@@ -651,7 +651,8 @@ def test_a_cache_file_copied_in_the_place_of_another_is_not_used(tmp_path: Path)
     """A digest is made for one cache file: another file's (another models folder,
     another API generation) does not pass in its place."""
     cache = ParseCache(tmp_path / "cache")
-    folders, pack_of = [], {}
+    folders: list[Path] = []
+    pack_of: dict[str, Path] = {}
     for name in ("a", "b"):
         folder = tmp_path / name / "models"
         folder.mkdir(parents=True)
