@@ -499,7 +499,7 @@ class _Source:
     def forget_map(self) -> None:
         """Drop the source map, built again if a later problem needs a line: the
         declared ids keep their file's source to the end of the run, and a map costs
-        some hundreds of bytes a node (20 files of 100,000 nodes kept 1 GB)."""
+        some hundreds of bytes a node (a run may read 2,000,000)."""
         self.__dict__.pop("map", None)
 
 
@@ -533,7 +533,7 @@ class _Declared:
 
 def _skeleton(item: _Declared) -> _Declared:
     """``item`` without its data: what a repeated id needs (a file of 33,000 invalid
-    documents kept 20 MB that way, for nothing)."""
+    documents kept 5 MB more that way, for nothing)."""
     document = Document(item.document.index, item.document.line, None, False)
     return replace(item, document=document, body={})
 

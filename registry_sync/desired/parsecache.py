@@ -90,7 +90,7 @@ STALE_AFTER = 30 * 86_400
 _MARK_USED_AFTER = 86_400
 _FORMAT = 3
 # The first line of every file this module writes: with the name, what marks it as ours.
-_HEADER = b"registry-sync parse cache 3\n"
+_HEADER = f"registry-sync parse cache {_FORMAT}\n".encode()
 # What this module writes in the folder: a cache file, or one being written; and
 # what format 2 wrote (pruned by the same rule: a stale file with its header).
 _OWN = (

@@ -19,7 +19,7 @@ memory after it is parsed, whatever its aliases do. libyaml's own bounds hold to
 plain key runs at most 1,024 characters before its ``:``.
 
 What parsing itself builds is bounded too: a text of more than ``max_nodes`` nodes
-(:data:`MAX_FILE_NODES` unless the caller has less left) is refused as the node past
+(:data:`MAX_FILE_NODES` unless the caller says otherwise) is refused as the node past
 the bound is composed, before the rest of the text is, since every node costs some
 hundreds of bytes until the document is built (a 10 MB file of 669,000 short lines
 took 1.6 GB).
