@@ -1,12 +1,12 @@
 """Benchmark: reading the parse cache of N model files, JSON against the alternatives.
 
 Fills a cache with `registry-sync validate` over plan_bench's generated files, then
-times (CPU, best of --repeat, collector paused as the loader runs) decoding the
-cache file with json, and for scale only, marshal and pickle: neither is used, a
-cache restored from CI must be read as data, and both run code or crash on
-crafted input. Also times what a warm run does per entry (decode with type
-checks) and what a cold run's put does (the type walk, against the JSON round
-trip it replaced).
+times (CPU, best of --repeat, collector paused as the loader runs) checking the
+cache file's digest and decoding it with json, and for scale only, marshal and
+pickle: neither is used, a cache restored from CI must be read as data, and both
+run code or crash on crafted input. Also times what a warm run does per entry
+(decode with type checks) and what a cold run's put does (the type walk, against
+the JSON round trip it replaced).
 
     python benchmarks/cache_bench.py --models 10000
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hmac
 import json
 import marshal
 import os
@@ -29,7 +30,7 @@ from typing import Any
 
 from plan_bench import generate
 
-from registry_sync.desired.parsecache import _decode, _plain
+from registry_sync.desired.parsecache import KEY_NAME, _decode, _plain
 from registry_sync.settings.defaults import CACHE_DIR_ENV
 
 
@@ -55,13 +56,17 @@ def main() -> None:
         command = [sys.executable, "-m", "registry_sync", "validate", "--models-dir", str(models)]
         env = {**os.environ, CACHE_DIR_ENV: str(root / "cache")}
         subprocess.run(command, env=env, check=True, capture_output=True)
-        (pack,) = (root / "cache").glob("*.json")
+        (pack,) = (root / "cache").glob("parse-*.cache")
         raw = pack.read_bytes()
+        # A header line, the JSON, and a line with the HMAC-SHA256 of the JSON.
+        raw = raw[raw.index(b"\n") + 1 : -66]
+        key = (root / "cache" / KEY_NAME).read_bytes()
         data: dict[str, Any] = json.loads(raw)
         entries = list(data["entries"].values())
         packed, pickled = marshal.dumps(data), pickle.dumps(data, protocol=5)
         print(f"cache of {args.models} files: {len(raw) / 1e6:.1f} MB of JSON")
         rows = [
+            ("HMAC-SHA256 of the file (used)", lambda: hmac.digest(key, raw, "sha256")),
             ("json.loads (used)", lambda: json.loads(raw)),
             ("marshal.loads (unsafe)", lambda: marshal.loads(packed)),
             ("pickle.loads (unsafe)", lambda: pickle.loads(pickled)),
@@ -70,7 +75,7 @@ def main() -> None:
             ("JSON round trip (old put)", lambda: [json.loads(json.dumps(e)) for e in entries]),
         ]
         for name, work in rows:
-            print(f"  {name:<27}{best(work, args.repeat):7.3f} s CPU")
+            print(f"  {name:<31}{best(work, args.repeat):7.3f} s CPU")
 
 
 if __name__ == "__main__":

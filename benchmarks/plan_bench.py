@@ -212,15 +212,18 @@ def add_overlay(root: Path, count: int, registry: Path) -> tuple[Path, Path, Pat
     return config, overlay, overlaid
 
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Run a command in a fresh process: (CPU seconds, peak RSS in MB) of that process."""
+def timed(
+    command: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0, 2)
+) -> tuple[float, float]:
+    """Run a command in a fresh process: (CPU seconds, peak RSS in MB) of that process;
+    an exit code not in ``ok`` stops the benchmark."""
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=errors, env={**os.environ, **(env or {})}
         )
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode not in (0, 2):
+        if process.returncode not in ok:
             errors.seek(0)
             sys.stderr.write(errors.read()[-2000:].decode(errors="replace"))
             raise SystemExit(f"command failed ({process.returncode}): {' '.join(command)}")

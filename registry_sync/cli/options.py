@@ -387,5 +387,5 @@ def plan_request(
         replace=replace,
         strict=strict,
         targets=targets,
-        cache=parse_cache(use_cache),
+        cache=parse_cache(use_cache, output.err),
     )

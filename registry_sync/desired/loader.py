@@ -22,6 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from registry_sync.desired.bounds import WorkBudget, count_nodes
 from registry_sync.desired.parsecache import CachedDocument, CachedFile, ParseCache, content_key
 from registry_sync.errors import ConfigError
 from registry_sync.gcpause import gc_paused
@@ -199,6 +200,7 @@ def load_models(
     declared: list[_Declared] = []
     real_root = os.path.realpath(models_dir)
     below = len(os.path.join(os.fspath(models_dir), ""))  # where the part below it starts
+    budget = WorkBudget()
     with gc_paused():
         if cache is not None:
             cache.open(models_dir, api)
@@ -211,6 +213,7 @@ def load_models(
                 found, empty = _cached_file(
                     _Unread(display, "", path=path, root=real_root), cached, declared
                 )
+                size, nodes = info.st_size if info else 0, cached.nodes
             else:
                 # No status (gone, or a folder without search permission): opening it says why.
                 link = info is not None and stat.S_ISLNK(info.st_mode)
@@ -218,12 +221,18 @@ def load_models(
                 if source is None:
                     continue
                 known = written.get(Path(path).absolute()) if written else None
-                found, empty = _check_file(source, declared, cache, known, api)
+                found, empty, nodes = _check_file(source, declared, cache, known, api)
+                source.forget_map()
+                size = len(source.raw)
                 if cache is not None and not link and source.status is not None:
                     cache.remember(path[below:], source.status, source.key)
             if empty:
                 notes.append(f"{display}: empty file, skipped")
             problems.extend(_capped(found))
+            over = budget.charge(size, nodes)
+            if over is not None:
+                problems.append(Problem(display, 0, "", over))
+                break
         if cache is not None:
             cache.save()
     definitions = _unique_ids(declared, problems)
@@ -505,6 +514,12 @@ class _Source:
         line = self.map.line_of(document.index, path) or document.line
         return Problem(self.display, line, format_path(path), message)
 
+    def forget_map(self) -> None:
+        """Drop the source map, built again if a later problem needs a line: the
+        declared ids keep their file's source to the end of the run, and a map costs
+        some hundreds of bytes a node (a run may read 2,000,000)."""
+        self.__dict__.pop("map", None)
+
 
 @dataclass(frozen=True)
 class _Unread(_Source):
@@ -523,7 +538,7 @@ class _Unread(_Source):
         return _source_map(text)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Declared:
     """A document that names an id: a definition if valid, a clash if repeated."""
 
@@ -532,6 +547,13 @@ class _Declared:
     document: Document
     valid: bool
     body: dict[str, Any]  # the document's mapping without its nulls
+
+
+def _skeleton(item: _Declared) -> _Declared:
+    """``item`` without its data: what a repeated id needs (a file of 33,000 invalid
+    documents kept 5 MB more that way, for nothing)."""
+    document = Document(item.document.index, item.document.line, None, False)
+    return replace(item, document=document, body={})
 
 
 def _namer(root: Path, cwd: Path) -> Callable[[str], str]:
@@ -598,18 +620,20 @@ def _check_file(
     cache: ParseCache | None,
     known: dict[str, Any] | None = None,
     api: str = "registry",
-) -> tuple[list[Problem], bool]:
-    """The file's problems, and whether it is empty; its declared ids go to ``declared``.
-    ``known`` is the one document the file holds, when its writer knows it."""
+) -> tuple[list[Problem], bool, int]:
+    """The file's problems, whether it is empty and its YAML nodes; its declared ids
+    go to ``declared``. ``known`` is the one document the file holds, when its writer
+    knows it."""
     cached = cache.get(source.key) if cache is not None else None
     if cached is not None:
-        return _cached_file(source, cached, declared)
+        return (*_cached_file(source, cached, declared), cached.nodes)
     if known is not None:
         documents, error = [Document(0, _first_line(source.text), known, False)], None
+        nodes = count_nodes(known)
     else:
-        from registry_sync.yamlio.source import parse_documents  # a warm run parses nothing
+        from registry_sync.yamlio.source import parse_counted  # a warm run parses nothing
 
-        documents, error = parse_documents(source.text, may_hold_secrets_elsewhere)
+        documents, error, nodes = parse_counted(source.text, may_hold_secrets_elsewhere)
     found = []
     empty = False
     if error is not None:
@@ -619,7 +643,8 @@ def _check_file(
     mine: list[_Declared] = []
     for document in documents:
         mine.extend(_check_document(source, document, found, api))
-    declared.extend(mine)
+    # An invalid document is kept only to find its id repeated: without its data.
+    declared.extend(item if item.valid else _skeleton(item) for item in mine)
     if cache is not None and all(problem.severity == "warning" for problem in found):
         # Never a file with errors: an inline secret is one, so none is ever cached.
         entry = CachedFile(
@@ -629,11 +654,12 @@ def _check_file(
             ),
             tuple((problem.line, problem.path, problem.message) for problem in found),
             empty,
+            nodes,
         )
         # The reader saw every value it built: no walk of the types again when it
         # found them all plain (the warnings are numbers and text).
         cache.put(source.key, entry, exact=all(d.document.json_exact for d in mine))
-    return found, empty
+    return found, empty, nodes
 
 
 def _first_line(text: str) -> int:
@@ -778,11 +804,13 @@ def _secret_message(data: dict[str, Any], path: PathParts) -> str:
 
 
 def _unique_ids(declared: list[_Declared], problems: list[Problem]) -> list[DesiredDefinition]:
-    """The valid definitions whose id is declared once; a problem for each repeat."""
+    """The valid definitions whose id is declared once; a problem for each repeat, at
+    most :data:`MAX_PROBLEMS_PER_FILE` a file and a count of the rest."""
     by_id: dict[str, list[_Declared]] = {}
     for item in declared:
         by_id.setdefault(item.id, []).append(item)
     definitions: list[DesiredDefinition] = []
+    repeats: dict[str, list[tuple[_Declared, _Declared]]] = {}  # file -> (repeat, first)
     for definition_id, items in by_id.items():
         if len(items) == 1:
             item = items[0]
@@ -793,23 +821,41 @@ def _unique_ids(declared: list[_Declared], problems: list[Problem]) -> list[Desi
                     )
                 )
             continue
-        first = f"{items[0].source.display}:{_id_line(items[0])}"
         for item in items[1:]:
-            line = _id_line(item)
-            place = f"{item.source.display}:{line}"
-            problems.append(
-                Problem(
-                    item.source.display,
-                    line,
-                    "id",
-                    f"duplicate id '{definition_id}': declared at {first} and at {place}",
-                )
+            repeats.setdefault(item.source.display, []).append((item, items[0]))
+    shown = {
+        file: sorted(pairs, key=lambda pair: pair[0].document.index)[:MAX_PROBLEMS_PER_FILE]
+        for file, pairs in repeats.items()
+    }
+    lines = _id_lines([item for pairs in shown.values() for pair in pairs for item in pair])
+    for file, pairs in shown.items():
+        if len(repeats[file]) > len(pairs):
+            summary = (
+                f"{len(repeats[file])} ids in this file are declared before; the first "
+                f"{len(pairs)} are listed"
             )
+            problems.append(Problem(file, 0, "", summary))
+        for item, first in pairs:
+            place, at = f"{file}:{lines[id(item)]}", f"{first.source.display}:{lines[id(first)]}"
+            message = f"duplicate id '{item.id}': declared at {at} and at {place}"
+            problems.append(Problem(file, lines[id(item)], "id", message))
     return definitions
 
 
-def _id_line(item: _Declared) -> int:
-    return item.source.map.line_of(item.document.index, ("id",)) or item.document.line
+def _id_lines(items: list[_Declared]) -> dict[int, int]:
+    """The line of each item's id, by ``id(item)``: file by file, each file's source
+    map built once and dropped after (all of them at once could cost gigabytes)."""
+    by_source: dict[int, list[_Declared]] = {}
+    for item in items:
+        by_source.setdefault(id(item.source), []).append(item)
+    lines = {}
+    for group in by_source.values():
+        for item in group:
+            lines[id(item)] = (
+                item.source.map.line_of(item.document.index, ("id",)) or item.document.line
+            )
+        group[0].source.forget_map()
+    return lines
 
 
 # --- pydantic errors -> short human messages ---------------------------------------------

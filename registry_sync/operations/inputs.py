@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from registry_sync.desired.checks import Warn
 from registry_sync.desired.load import load_desired, load_for_generation
 from registry_sync.desired.loader import LoadResult
 from registry_sync.desired.parsecache import ParseCache, default_cache
@@ -82,9 +83,10 @@ def policy_rules(settings: Settings, allow_delete_all: bool, allowed: tuple[str,
     )
 
 
-def parse_cache(use: bool) -> ParseCache | None:
-    """The parse cache runs read and fill (``--no-cache`` passes False: none)."""
-    return default_cache() if use else None
+def parse_cache(use: bool, warn: Warn | None = None) -> ParseCache | None:
+    """The parse cache runs read and fill (``--no-cache`` passes False: none); why it
+    is not used (a folder or file others can write, say) goes to ``warn``."""
+    return default_cache(warn) if use else None
 
 
 def environment_names(config_file: Path | None, given: tuple[str, ...]) -> list[str]:

@@ -12,7 +12,7 @@ __all__ = ["Document", "PathParts", "YamlError"]
 PathParts = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Document:
     """One YAML document of a file, constructed to plain Python data."""
 

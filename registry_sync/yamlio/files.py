@@ -18,6 +18,7 @@ from registry_sync.printable import printable
 
 __all__ = [
     "MAX_FILE_BYTES",
+    "MAX_FILE_NODES",
     "Unreadable",
     "display_path",
     "printable_path",
@@ -28,6 +29,10 @@ __all__ = [
 ]
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
+# Nodes (each key, value, list and mapping as written; an alias is none) in one text,
+# counted as it is parsed (yamlio.source). A model is about 80; at this bound the
+# costliest file measured (33,333 documents of an id only) peaks at 154 MB.
+MAX_FILE_NODES = 100_000
 # Non-blocking: opening a FIFO must not wait for a writer. No following: a link was
 # judged by its target already, and must not be swapped for another in between.
 _OPEN_FLAGS = (

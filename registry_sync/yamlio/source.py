@@ -17,6 +17,12 @@ deeper than :data:`MAX_DEPTH` and integers longer than :data:`MAX_INT_DIGITS` di
 are errors at their line. So no text costs more than a fixed amount of time and
 memory after it is parsed, whatever its aliases do. libyaml's own bounds hold too: a
 plain key runs at most 1,024 characters before its ``:``.
+
+What parsing itself builds is bounded too: a text of more than ``max_nodes`` nodes
+(:data:`MAX_FILE_NODES` unless the caller says otherwise) is refused as the node past
+the bound is composed, before the rest of the text is, since every node costs some
+hundreds of bytes until the document is built (a 10 MB file of 669,000 short lines
+took 1.6 GB).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from registry_sync.schema.values import format_path
 
 # Re-exported: what parse_documents returns.
 from registry_sync.yamlio.document import Document, PathParts, YamlError
+from registry_sync.yamlio.files import MAX_FILE_NODES
 
 __all__ = [
     "JUDGED_LENGTH",
@@ -46,6 +53,7 @@ __all__ = [
     "MAX_INT_DIGITS",
     "DuplicateKey",
     "SourceMap",
+    "parse_counted",
     "parse_documents",
     "plain_tag",
 ]
@@ -85,8 +93,10 @@ class _Loader(_FastLoader):
     hand everything else to PyYAML's SafeConstructor, so results are the same.
     """
 
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str, max_nodes: int = MAX_FILE_NODES) -> None:
         super().__init__(stream)
+        self.nodes = 0  # composed so far
+        self.max_nodes = max_nodes
         self.repeated_key = False
         # Of the document being built (see Document): a null scalar, or a value that
         # JSON would not give back as it is. Set on the rare paths only.
@@ -100,9 +110,13 @@ class _Loader(_FastLoader):
         self.unjudged = False
 
     # libyaml calls these three for every node. The base methods also serve path
-    # resolvers, which safe loading never has.
+    # resolvers, which safe loading never has. This one counts the nodes: as the
+    # composer calls it before it builds each, raising here stops the text's
+    # composition at the bound.
     def descend_resolver(self, current_node: Node | None, current_index: object) -> None:
-        pass
+        self.nodes += 1
+        if self.nodes > self.max_nodes:
+            raise _TooManyNodes(_line_near(current_node, current_index))
 
     def ascend_resolver(self) -> None:
         pass
@@ -238,6 +252,29 @@ class _NearABound(Exception):
     """A tree near a bound of :func:`_measure`, which decides, and says where."""
 
 
+class _TooManyNodes(yaml.YAMLError):
+    """The text has more nodes than the loader's ``max_nodes``; ``line`` is near the
+    first node past the bound. A YAMLError: a SourceMap stops there as at a syntax
+    error."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def _line_near(parent: Node | None, index: object) -> int:
+    """The line of the node being composed below ``parent``: that of its key, or of
+    the end of the sibling before it (0 for a document's root)."""
+    if isinstance(index, Node):
+        return index.start_mark.line + 1
+    if parent is None or not parent.value:
+        return 0 if parent is None else parent.start_mark.line + 1
+    before = parent.value[-1]
+    node = before[1] if isinstance(before, tuple) else before
+    mark = node.end_mark or node.start_mark
+    return int(mark.line) + 1
+
+
 # What PyYAML's constructors raise, beyond YAMLError, on text its tag cannot read.
 _UNREADABLE = (
     ArithmeticError,
@@ -291,13 +328,25 @@ def parse_documents(
     """Parse every document of ``text``; stop at the first syntax error.
 
     Documents before the error are returned. A document whose construction fails
-    (an unknown tag, say) ends the parse with its error too. ``judge`` is asked, for
-    each document, about the text keys and the text values holding ``://`` or at
-    least :data:`JUDGED_LENGTH` characters long it has,
-    anywhere; its answer is the document's ``flagged`` (True when not asked, or when
-    the reader built part of it without seeing every key and value).
+    (an unknown tag, say) ends the parse with its error too, and so does the node
+    past :data:`MAX_FILE_NODES`. ``judge`` is asked, for each document, about the
+    text keys and the text values holding ``://`` or at least :data:`JUDGED_LENGTH`
+    characters long it has, anywhere; its answer is the document's ``flagged`` (True
+    when not asked, or when the reader built part of it without seeing every key and
+    value).
     """
-    loader = _Loader(text)
+    documents, error, _ = parse_counted(text, judge)
+    return documents, error
+
+
+def parse_counted(
+    text: str,
+    judge: Callable[[set[str], list[str]], bool] | None = None,
+    max_nodes: int = MAX_FILE_NODES,
+) -> tuple[list[Document], YamlError | None, int]:
+    """:func:`parse_documents`, bounded at ``max_nodes`` nodes, with the number of
+    nodes composed: past ``max_nodes`` when that is the error."""
+    loader = _Loader(text, max_nodes)
     documents: list[Document] = []
     spent = _Expansion()
     # An alias is written `*name`: text without a `*` is a tree, which building checks
@@ -325,7 +374,7 @@ def parse_documents(
             if data is _NOT_BUILT:
                 shape_error = _measure(node, spent)
                 if shape_error is not None:
-                    return documents, shape_error
+                    return documents, shape_error, loader.nodes
                 loader.repeated_key = False
                 loader.null_seen = loader.not_json = loader.unjudged = False
                 loader.names = set()
@@ -342,11 +391,17 @@ def parse_documents(
                     flagged=(judge is None or loader.unjudged or judge(loader.names, loader.links)),
                 )
             )
+    except _TooManyNodes as exc:
+        message = (
+            f"more than {max_nodes:,} YAML nodes (keys, values, lists and mappings), the "
+            "bound on one file; a model is a few dozen: split the file"
+        )
+        return documents, YamlError(exc.line, message), loader.nodes
     except yaml.YAMLError as exc:
-        return documents, _describe_yaml_error(exc, text)
+        return documents, _describe_yaml_error(exc, text), loader.nodes
     finally:
         loader.dispose()
-    return documents, None
+    return documents, None, loader.nodes
 
 
 def _describe_yaml_error(exc: yaml.YAMLError, text: str) -> YamlError:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime
 import gc
+import hmac
 import json
 import os
+import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -43,23 +46,40 @@ def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def packs(cache: ParseCache) -> list[Path]:
-    return sorted(cache.folder.glob("*.json"))
+    return sorted(cache.folder.glob("parse-*.cache"))
+
+
+HEADER = b"registry-sync parse cache 3\n"
+
+
+def records(pack: Path) -> dict[str, Any]:
+    """What a cache file holds: {"files": ..., "entries": ...}."""
+    raw = pack.read_bytes()
+    assert raw.startswith(HEADER)
+    found: dict[str, Any] = json.loads(raw[len(HEADER) : -66])
+    return found
 
 
 def entries(cache: ParseCache) -> list[list[Any]]:
-    """Every stored entry, as JSON: [documents, warnings, empty]."""
-    found = []
-    for pack in packs(cache):
-        found.extend(json.loads(pack.read_text())["entries"].values())
-    return found
+    """Every stored entry, as JSON: [documents, warnings, empty, nodes]."""
+    return [entry for pack in packs(cache) for entry in records(pack)["entries"].values()]
+
+
+def write_records(pack: Path, found: dict[str, Any]) -> None:
+    """Write ``found`` as the cache itself would, its digest made with its key: what
+    the next run reads is then what the test planted."""
+    secret = (pack.parent / parsecache.KEY_NAME).read_bytes()
+    key = parsecache._file_key(secret, pack.stem.removeprefix("parse-").encode())
+    body = json.dumps(found).encode()
+    pack.write_bytes(HEADER + body + parsecache._trailer(hmac.new(key, body, "sha256")))
 
 
 def rewrite(cache: ParseCache, change: Callable[[list[Any]], None]) -> None:
     (pack,) = packs(cache)
-    data = json.loads(pack.read_text())
-    for entry in data["entries"].values():
+    found = records(pack)
+    for entry in found["entries"].values():
         change(entry)
-    pack.write_text(json.dumps(data))
+    write_records(pack, found)
 
 
 def tamper(cache: ParseCache, model_id: str, of: str = "meetkai:chat") -> None:
@@ -111,9 +131,11 @@ def test_a_corrupt_cache_file_is_ignored_and_rewritten(
         [],
         {"documents": [[1]]},
         None,
-        [[["meetkai:chat", True, 0, 1, "not a mapping"]], [], False],
-        [[], [[1, "too short"]], False],
-        [[], [], "not a boolean"],
+        [[["meetkai:chat", True, 0, 1, "not a mapping"]], [], False, 1],
+        [[], [[1, "too short"]], False, 1],
+        [[], [], "not a boolean", 1],
+        [[], [], False, "not a count"],
+        [[], [], False],
     ],
 )
 def test_a_corrupt_entry_is_ignored_and_rewritten(
@@ -122,9 +144,10 @@ def test_a_corrupt_entry_is_ignored_and_rewritten(
     cache = ParseCache(tmp_path / "cache")
     expected = load_models(models, cache)
     (pack,) = packs(cache)
-    data = json.loads(pack.read_text())
-    data["entries"] = {key: garbage for key in data["entries"]}
-    pack.write_text(json.dumps(data))
+    found = records(pack)
+    write_records(
+        pack, {name: data if name == "files" else garbage for name, data in found.items()}
+    )
     assert load_models(models, cache) == expected
     assert entries(cache)[0][0][0][0] == "meetkai:chat"
 
@@ -189,7 +212,7 @@ def test_only_what_json_gives_back_equal_is_kept(tmp_path: Path, value: Any, kep
     cache.put("k", CachedFile((CachedDocument("x", True, 0, 1, body),), (), False))
     cache.save()
     stored = entries(cache) if packs(cache) else []
-    assert stored == ([[[["x", True, 0, 1, body]], [], False]] if kept else [])
+    assert stored == ([[[["x", True, 0, 1, body]], [], False, 0]] if kept else [])
 
 
 @pytest.mark.parametrize(
@@ -380,7 +403,7 @@ def cache_of(models: Path) -> ParseCache:
 
 def stored_files(cache: ParseCache) -> dict[str, Any]:
     (pack,) = packs(cache)
-    files: dict[str, Any] = json.loads(pack.read_text())["files"]
+    files: dict[str, Any] = records(pack)["files"]
     return files
 
 
@@ -517,9 +540,7 @@ def test_corrupt_status_records_are_ignored(aged: dict[str, Path], garbage: Any)
     cache = cache_of(models)
     expected = load_models(models, cache)
     (pack,) = packs(cache)
-    data = json.loads(pack.read_text())
-    data["files"] = garbage
-    pack.write_text(json.dumps(data))
+    write_records(pack, {**records(pack), "files": garbage})
     assert load_models(models, cache) == expected
     assert [d.id for d in expected.definitions] == BOTH
     assert sorted(stored_files(cache)) == ["chat.yaml", "other.yaml"]
@@ -540,7 +561,7 @@ def test_concurrent_runs_leave_one_whole_cache(aged: dict[str, Path]) -> None:
     assert [run.returncode for run in runs] == [0, 0, 0, 0]
     assert all(output["ids"] == BOTH for output in outputs)
     assert sorted(stored_files(cache)) == ["chat.yaml", "other.yaml"]
-    assert not list(cache.folder.glob(".tmp-*"))
+    assert not list(cache.folder.glob(".parse-*.tmp"))
     assert load(models, cache)["opened"] == []
 
 
@@ -553,21 +574,242 @@ def test_cache_files_unused_for_a_month_go_and_those_in_use_stay(
     month = parsecache.STALE_AFTER + 86_400
     old = time.time() - month
     folder = cache.folder
-    stale = folder / ("a" * 64 + ".json")  # another folder's, or another version's
-    left_over = folder / ".tmp-123-0"  # a run that died while writing
-    foreign = folder / "notes.txt"  # not this tool's: never touched
-    recent = folder / ("b" * 64 + ".json")
-    for path in (stale, left_over, foreign, recent):
-        path.write_text("{}")
-    for path in (stale, left_over, foreign, mine):
-        os.utime(path, (old, old))
+    legacy = b'{"format":2,"files":{}}'  # what the cache wrote before format 3
+    ours = {
+        "parse-" + "a" * 64 + ".cache": HEADER,  # another folder's, or another version's
+        ".parse-123-0.tmp": HEADER,  # a run that died while writing
+        "c" * 64 + ".json": legacy,
+        ".tmp-123-0": legacy,
+    }
+    not_ours = {
+        "notes.txt": HEADER,  # not this tool's name: never touched
+        "d" * 64 + ".json": b"{}",  # this tool's old name, not its header
+        "parse-" + "e" * 64 + ".cache": b"registry-sync parse cache 9\n",
+    }
+    recent = folder / ("parse-" + "b" * 64 + ".cache")
+    recent.write_bytes(HEADER)
+    for name, text in {**ours, **not_ours}.items():
+        (folder / name).write_bytes(text)
+        os.utime(folder / name, (old, old))
+    os.utime(mine, (old, old))
 
     load_models(models, cache)  # reads mine (marking it used); nothing changed: no save
     assert mine.stat().st_mtime > old + month / 2
-    assert stale.exists()
+    assert all((folder / name).exists() for name in ours)
     (models / "new.yaml").write_text(CHAT.replace("meetkai:chat", "meetkai:new"))
     load_models(models, cache)  # saves, and prunes
 
     assert sorted(path.name for path in folder.iterdir()) == sorted(
-        [mine.name, foreign.name, recent.name]
+        [mine.name, recent.name, parsecache.KEY_NAME, *not_ours]
     )
+
+
+# --- a cache, never a source of truth ---------------------------------------------------
+
+
+def hand_edit(pack: Path, change: Callable[[list[Any]], None]) -> None:
+    """Change every entry of ``pack`` as a person with an editor would: the digest
+    stays as it was."""
+    raw = pack.read_bytes()
+    found = records(pack)
+    for entry in found["entries"].values():
+        change(entry)
+    pack.write_bytes(HEADER + json.dumps(found).encode() + raw[-66:])
+
+
+def attack(entry: list[Any]) -> None:
+    for document in entry[0]:
+        document[4]["baseUrl"] = "https://attacker.example/v1"
+        document[4]["auth"] = {"type": "none"}
+
+
+def test_a_hand_edited_entry_is_not_used_nor_written_back(models: Path, tmp_path: Path) -> None:
+    cache = ParseCache(tmp_path / "cache")
+    expected = load_models(models, cache)
+    (pack,) = packs(cache)
+    hand_edit(pack, attack)
+    assert "attacker" in pack.read_text()
+    assert load_models(models, cache) == expected
+    assert "attacker" not in pack.read_text()  # the file was parsed, its entry written again
+    assert entries(cache)[0][0][0][0] == "meetkai:chat"
+
+
+def test_plan_shows_the_files_not_a_hand_edited_cache(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    shutil.copytree(ROOT / "models", models)
+    plan = ["plan", "--models-dir", str(models), "--registry-file", str(EXAMPLE_REGISTRY)]
+    first = run(plan, tmp_path / "cache")
+    (pack,) = packs(ParseCache(tmp_path / "cache"))
+    hand_edit(pack, attack)
+    again = run(plan, tmp_path / "cache")
+    assert (again.exit_code, again.stdout) == (first.exit_code, first.stdout)
+    assert "attacker" not in again.output
+    assert "attacker" not in pack.read_text()
+
+
+def test_a_cache_file_copied_in_the_place_of_another_is_not_used(tmp_path: Path) -> None:
+    """A digest is made for one cache file: another file's (another models folder,
+    another API generation) does not pass in its place."""
+    cache = ParseCache(tmp_path / "cache")
+    folders: list[Path] = []
+    pack_of: dict[str, Path] = {}
+    for name in ("a", "b"):
+        folder = tmp_path / name / "models"
+        folder.mkdir(parents=True)
+        (folder / "chat.yaml").write_text(CHAT)  # the same bytes: the same content key
+        load_models(folder, cache)
+        (pack_of[name],) = set(packs(cache)) - set(pack_of.values())
+        folders.append(folder)
+    signed = records(pack_of["a"])
+    for entry in signed["entries"].values():
+        entry[0][0][0] = entry[0][0][4]["id"] = "from:a"
+    write_records(pack_of["a"], signed)
+    pack_of["b"].write_bytes(pack_of["a"].read_bytes())
+    assert [d.id for d in load_models(folders[0], cache).definitions] == ["from:a"]
+    assert [d.id for d in load_models(folders[1], cache).definitions] == ["meetkai:chat"]
+
+
+def test_the_cache_makes_its_folder_and_key_private(models: Path, tmp_path: Path) -> None:
+    cache = ParseCache(tmp_path / "deep" / "cache")
+    load_models(models, cache)
+    (pack,) = packs(cache)
+    assert stat.S_IMODE(cache.folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((cache.folder / parsecache.KEY_NAME).stat().st_mode) == 0o600
+    assert stat.S_IMODE(pack.stat().st_mode) == 0o600
+
+
+def filled(models: Path, folder: Path) -> ParseCache:
+    """A cache of ``models`` whose entry is planted (signed with its key): a load that
+    reads it finds ``from:cache``."""
+    cache = ParseCache(folder)
+    load_models(models, cache)
+    tamper(cache, "from:cache")
+    assert [d.id for d in load_models(models, cache).definitions] == ["from:cache"]
+    return cache
+
+
+def test_a_folder_others_can_write_to_is_not_used_and_said_once(
+    models: Path, tmp_path: Path
+) -> None:
+    filled(models, tmp_path / "cache")
+    (tmp_path / "cache").chmod(0o777)
+    before = {path.name: path.read_bytes() for path in (tmp_path / "cache").iterdir()}
+    said: list[str] = []
+    cache = ParseCache(tmp_path / "cache", said.append)
+    for _ in range(2):
+        assert [d.id for d in load_models(models, cache).definitions] == ["meetkai:chat"]
+    assert said == [
+        f"warning: the parse cache folder {tmp_path / 'cache'} is not yours or others can "
+        f"write to it: not using the cache; set {CACHE_DIR_ENV} to a folder of your own"
+    ]
+    # Neither read nor written: what others may have put there stays as it was.
+    assert {path.name: path.read_bytes() for path in (tmp_path / "cache").iterdir()} == before
+
+
+def test_validate_warns_on_stderr_of_a_cache_others_can_write_to(
+    models: Path, tmp_path: Path
+) -> None:
+    cache = ParseCache(tmp_path / "cache")
+    load_models(models, cache)
+    rewrite(cache, lambda entry: entry[1].append([3, "modelId", "planted in the cache"]))
+    (tmp_path / "cache").chmod(0o770)  # writable by the group
+    result = run(["validate", "--models-dir", "models", "--strict"], tmp_path / "cache")
+    assert result.exit_code == 0  # a warning about the cache fails no check
+    assert result.stderr.count("warning: the parse cache folder") == 1
+    assert "planted" not in result.output
+
+
+def test_a_foreign_cache_is_not_used(
+    models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As another user sees this user's cache (tests cannot chown as a non-root user:
+    the user id is the one that differs)."""
+    filled(models, tmp_path / "cache")
+    monkeypatch.setattr(os, "getuid", lambda: os.stat(tmp_path).st_uid + 1)
+    said: list[str] = []
+    loaded = load_models(models, ParseCache(tmp_path / "cache", said.append))
+    assert [d.id for d in loaded.definitions] == ["meetkai:chat"]
+    assert len(said) == 1 and "not yours" in said[0]
+
+
+def stat_of(mode: int, uid: int) -> os.stat_result:
+    return os.stat_result((mode, 1, 1, 1, uid, 0, 0, 0, 0, 0))
+
+
+@pytest.mark.parametrize(
+    ("mode", "foreign", "unreadable", "trusted"),
+    [
+        (0o600, False, True, True),
+        (0o644, False, False, True),
+        (0o755, False, False, True),
+        (0o644, False, True, False),  # a key others can read: they could sign records
+        (0o620, False, False, False),
+        (0o602, False, False, False),
+        (0o1777, False, False, False),
+        (0o600, True, False, False),
+        (0o700, True, True, False),
+    ],
+)
+def test_only_what_is_the_users_own_and_no_one_elses_to_write_is_trusted(
+    mode: int, foreign: bool, unreadable: bool, trusted: bool
+) -> None:
+    info = stat_of(stat.S_IFREG | mode, os.getuid() + foreign)
+    assert parsecache.owned_privately(info, unreadable=unreadable) is trusted
+
+
+def test_a_cache_file_others_can_write_to_is_not_read_and_is_replaced(
+    models: Path, tmp_path: Path
+) -> None:
+    cache = filled(models, tmp_path / "cache")
+    (pack,) = packs(cache)
+    pack.chmod(0o666)
+    said: list[str] = []
+    loaded = load_models(models, ParseCache(tmp_path / "cache", said.append))
+    assert [d.id for d in loaded.definitions] == ["meetkai:chat"]
+    assert said == [
+        f"warning: the parse cache file {pack} is not yours or others can write to it: "
+        "not reading it"
+    ]
+    assert stat.S_IMODE(pack.stat().st_mode) == 0o600  # written again, as the cache's own
+    assert entries(cache)[0][0][0][0] == "meetkai:chat"
+
+
+def test_a_key_others_can_read_is_not_used(models: Path, tmp_path: Path) -> None:
+    cache = filled(models, tmp_path / "cache")
+    key = cache.folder / parsecache.KEY_NAME
+    key.chmod(0o644)
+    said: list[str] = []
+    loaded = load_models(models, ParseCache(tmp_path / "cache", said.append))
+    assert [d.id for d in loaded.definitions] == ["meetkai:chat"]
+    assert len(said) == 1 and "parse cache key" in said[0]
+    assert stat.S_IMODE(key.stat().st_mode) == 0o644  # left for the user to remove
+
+
+def test_a_new_key_makes_every_entry_a_miss(models: Path, tmp_path: Path) -> None:
+    cache = filled(models, tmp_path / "cache")
+    (cache.folder / parsecache.KEY_NAME).unlink()
+    assert [d.id for d in load_models(models, cache).definitions] == ["meetkai:chat"]
+    assert (cache.folder / parsecache.KEY_NAME).exists()
+    assert entries(cache)[0][0][0][0] == "meetkai:chat"
+
+
+def test_an_unrelated_file_in_the_cache_folder_survives(models: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o700)
+    unrelated = folder / ("f" * 64 + ".json")  # the name format 2 gave its files
+    unrelated.write_text('{"someone": "else"}')
+    old = time.time() - parsecache.STALE_AFTER - 86_400
+    os.utime(unrelated, (old, old))
+    assert run(["validate", "--models-dir", "models"], folder).exit_code == 0
+    (models / "new.yaml").write_text(CHAT.replace("meetkai:chat", "meetkai:new"))
+    assert run(["validate", "--models-dir", "models"], folder).exit_code == 0  # saves, prunes
+    assert unrelated.read_text() == '{"someone": "else"}'
+
+
+def test_a_file_in_the_place_of_the_cache_folder_costs_only_speed(
+    models: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "cache").write_text("not a folder")
+    said: list[str] = []
+    assert load_models(models, ParseCache(tmp_path / "cache", said.append)) == load_models(models)
+    assert said == [] and (tmp_path / "cache").read_text() == "not a folder"

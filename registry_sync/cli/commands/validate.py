@@ -70,7 +70,11 @@ def validate(
 
         settings = resolved(config_file, environment)
         request = ValidateRequest(
-            settings.models_dir, settings.scope(), strict, parse_cache(use_cache), settings.api
+            settings.models_dir,
+            settings.scope(),
+            strict,
+            parse_cache(use_cache, output.err),
+            settings.api,
         )
         return run_validate(request, output, output_format)
 
