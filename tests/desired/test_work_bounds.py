@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from registry_sync.desired.bounds import LoadLimits, count_nodes
 from registry_sync.desired.loader import load_models
 from registry_sync.settings.config import ProjectConfig
 from registry_sync.settings.defaults import CACHE_DIR_ENV
-from registry_sync.testing import MINIMAL_MODEL_YAML
+from registry_sync.testing import MINIMAL_MODEL_YAML, list_response
 from registry_sync.yamlio.files import MAX_FILE_NODES
 from registry_sync.yamlio.source import parse_counted, parse_documents
 
@@ -140,6 +141,32 @@ def test_raising_the_total_bound_lets_the_run_through_and_lowering_it_refuses_it
         code, stderr = validate(cache)
         assert code == 1
         assert stderr.splitlines()[0].startswith("models/m3.yaml: with this file, the model")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["graph", "--files-only"],
+        ["plan", "--registry-file", "registry.json", "--api", "registry", "--no-cache"],
+    ],
+)
+def test_every_command_reading_the_files_honours_the_configured_bound(
+    models: Path, command: list[str]
+) -> None:
+    four_models(models)
+    Path("registry.json").write_text(json.dumps(list_response([])))
+    config = Path("registry-sync.yaml")
+    config.write_text("limits:\n  total_nodes: 60\n")
+    refused = CliRunner().invoke(cli, command)
+    assert refused.exit_code == 1
+    assert refused.stderr.splitlines()[0].startswith(
+        "models/m2.yaml: with this file, the model files hold more than 60 YAML nodes"
+    )
+    assert "raise limits.total_nodes in registry-sync.yaml" in refused.stderr
+    config.write_text("limits:\n  total_nodes: 600\n")
+    passed = CliRunner().invoke(cli, command)
+    assert "the bound on one run" not in passed.stderr
+    assert "models/m3.yaml:11: bogus: unknown field" in passed.stderr  # every file read
 
 
 def test_the_default_total_bound_is_the_documented_one() -> None:
