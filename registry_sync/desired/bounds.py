@@ -81,7 +81,7 @@ class WorkBudget:
             "(10,000 models hold about 800,000 nodes and 7 MB); the files after it are "
             "not read: keep only model files in the models folder, or raise "
             f"limits.{setting} in {CONFIG_FILE} (a larger run takes more memory: about "
-            "1.2 GB at 100,000 models)"
+            "1.4 GB at 100,000 models)"
         )
 
 

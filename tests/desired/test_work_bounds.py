@@ -116,7 +116,7 @@ def test_the_files_of_a_run_past_a_total_bound_are_refused_at_the_file_that_pass
             "bound on one run (10,000 models hold about 800,000 nodes and 7 MB); the files "
             "after it are not read: keep only model files in the models folder, or raise "
             f"limits.{setting} in registry-sync.yaml (a larger run takes more memory: "
-            "about 1.2 GB at 100,000 models)"
+            "about 1.4 GB at 100,000 models)"
         ), run
         assert "m3.yaml" not in stderr  # not read: its unknown field is not reported
 
