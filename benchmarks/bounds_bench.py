@@ -1,7 +1,8 @@
 """Benchmark: the peak memory of the costliest inputs within the bound on work.
 
-Each file is bounded at ``MAX_FILE_NODES`` YAML nodes (and 10 MB), a run's files at
-``MAX_TOTAL_NODES`` nodes and ``MAX_TOTAL_BYTES`` in all. This writes inputs right at
+Each file is bounded at ``MAX_FILE_NODES`` YAML nodes (and 10 MB), a run's files by default at
+``DEFAULT_TOTAL_NODES`` nodes and ``DEFAULT_TOTAL_BYTES`` in all (``limits:`` in
+registry-sync.yaml raises them, at a cost plan_bench.py measures). This writes inputs right at
 those bounds, in the shapes that cost the most per node, and prints the CPU time and
 peak RSS of ``registry-sync validate --no-cache`` on each, in a fresh process (most
 of them are invalid: validate exits 1, after reporting every problem):
@@ -30,7 +31,7 @@ from pathlib import Path
 import yaml
 from plan_bench import definition, timed
 
-from registry_sync.desired.bounds import MAX_TOTAL_BYTES, MAX_TOTAL_NODES
+from registry_sync.settings.defaults import DEFAULT_TOTAL_BYTES, DEFAULT_TOTAL_NODES
 from registry_sync.yamlio.files import MAX_FILE_BYTES, MAX_FILE_NODES
 
 N = MAX_FILE_NODES
@@ -97,7 +98,7 @@ def valid_models(count: int) -> Callable[[Path], None]:
     return write
 
 
-FILES = MAX_TOTAL_NODES // N
+FILES = DEFAULT_TOTAL_NODES // N
 CASES: dict[str, tuple[str, Callable[[Path], None]]] = {
     "documents": ("one file: 100,000 one-node documents", one_file(scalar_documents)),
     "ids": ("one file: 33,333 documents of an id only", one_file(id_documents)),
@@ -114,8 +115,8 @@ CASES: dict[str, tuple[str, Callable[[Path], None]]] = {
         many_files(id_documents, FILES),
     ),
     "total-models": (
-        f"a run: {MAX_TOTAL_NODES // 79:,} valid models (79 nodes each)",
-        valid_models(MAX_TOTAL_NODES // 79),
+        f"a run: {DEFAULT_TOTAL_NODES // 79:,} valid models (79 nodes each)",
+        valid_models(DEFAULT_TOTAL_NODES // 79),
     ),
     "past-file": ("refused: one file of 100,001 nodes", one_file(past_one_file)),
     "issue-23": ("refused: issue 23's 10 MB of 669,000 lines", one_file(issue_23)),
@@ -132,7 +133,7 @@ def main() -> None:
         return
     print(
         f"bounds: {MAX_FILE_NODES:,} nodes and {MAX_FILE_BYTES // 2**20} MB a file, "
-        f"{MAX_TOTAL_NODES:,} nodes and {MAX_TOTAL_BYTES // 2**20} MB a run"
+        f"{DEFAULT_TOTAL_NODES:,} nodes and {DEFAULT_TOTAL_BYTES // 2**20} MB a run"
     )
     floor_cpu, floor_peak = timed([sys.executable, "-m", "registry_sync", "--version"])
     print(f"  {'registry-sync --version (the floor)':<52}{floor_cpu:6.2f} s {floor_peak:6.0f} MB")

@@ -47,6 +47,7 @@ from typing import Any
 import yaml
 
 from registry_sync.desired.parsecache import SETTLE_NS
+from registry_sync.settings.defaults import DEFAULT_TOTAL_BYTES, DEFAULT_TOTAL_NODES
 from registry_sync.testing import list_response, registry_model
 
 # When every live entry was created and last updated (epoch milliseconds).
@@ -107,7 +108,8 @@ def definition(index: int) -> dict[str, Any]:
 
 
 def generate(root: Path, count: int) -> tuple[Path, Path, int]:
-    """Write N model files and a registry with ~1% drift; returns (models, registry, extra)."""
+    """Write N model files, a registry with ~1% drift and the project's
+    registry-sync.yaml (its limits); returns (models, registry, extra)."""
     models = root / "models"
     models.mkdir()
     data = []
@@ -135,6 +137,14 @@ def generate(root: Path, count: int) -> tuple[Path, Path, int]:
         data.append(unmanaged)
     registry = root / "registry.json"
     registry.write_text(json.dumps(list_response(data)), encoding="utf-8")
+    # A model here holds about 80 YAML nodes and 700 bytes: past about 25,000 models
+    # the files pass the default bound on a run's work, which the project raises.
+    (root / "registry-sync.yaml").write_text(
+        "limits:\n"
+        f"  total_nodes: {max(DEFAULT_TOTAL_NODES, count * 100)}\n"
+        f"  total_bytes: {max(DEFAULT_TOTAL_BYTES, count * 1000)}\n",
+        encoding="utf-8",
+    )
     missing = len([i for i in range(count) if i % 100 == 3])
     return models, registry, extra - missing
 
@@ -179,8 +189,9 @@ def list_drifted(registry: Path, count: int) -> Path:
 
 
 def add_overlay(root: Path, count: int, registry: Path) -> tuple[Path, Path, Path]:
-    """An environment whose overlay touches every tenth model, and a registry holding
-    the overlaid values; returns (config, overlay folder, registry)."""
+    """An environment whose overlay touches every tenth model (added to the project's
+    registry-sync.yaml), and a registry holding the overlaid values; returns
+    (config, overlay folder, registry)."""
     overlay = root / "overlays" / "bench"
     overlay.mkdir(parents=True)
     document = json.loads(registry.read_text(encoding="utf-8"))
@@ -201,7 +212,7 @@ def add_overlay(root: Path, count: int, registry: Path) -> tuple[Path, Path, Pat
     overlaid.write_text(json.dumps(document), encoding="utf-8")
     config = root / "registry-sync.yaml"
     config.write_text(
-        "environments:\n"
+        config.read_text(encoding="utf-8") + "environments:\n"
         "  bench:\n"
         "    api_url: https://registry.invalid\n"
         "    api_key_env: BENCH_KEY\n"
@@ -266,6 +277,7 @@ def bench(count: int, repeat: int, drift: bool, memory_only: bool, overlay: bool
             return [
                 *(sys.executable, "-m", "registry_sync", "plan", "--models-dir", str(models)),
                 *("--registry-file", str(saved), "--no-color"),
+                *("--config", str(root / "registry-sync.yaml")),
             ]
 
         def fresh_cache() -> dict[str, str]:
@@ -299,8 +311,8 @@ def bench(count: int, repeat: int, drift: bool, memory_only: bool, overlay: bool
             saved = list_drifted(registry, count - count // 100)
             runs["list drift"] = (plan_cmd(saved), fresh_cache)
         if overlay:
-            config, folder, overlaid = add_overlay(root, count, registry)
-            overlay_cmd = [*plan_cmd(overlaid), "--config", str(config), "--env", "bench"]
+            _, folder, overlaid = add_overlay(root, count, registry)
+            overlay_cmd = [*plan_cmd(overlaid), "--env", "bench"]
             runs["overlay floor"] = (
                 [*floor_cmd[:-2], str(overlaid), str(extra), str(folder)],
                 dict,

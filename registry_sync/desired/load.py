@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from registry_sync.desired.bounds import LoadLimits
 from registry_sync.desired.loader import LoadResult, load_models
 from registry_sync.desired.overlay import effective_definitions
 from registry_sync.errors import InvalidModels
@@ -22,11 +23,14 @@ def load_effective(
     config: ProjectConfig | None = None,
     cache: ParseCache | None = None,
     api: str = "registry",
+    limits: LoadLimits | None = None,
 ) -> LoadResult:
     """Load models/ (through ``cache``) as the environment ``config`` selects sees it,
     with its overlay, variables and owns, validated for API generation ``api``; every
-    problem stays in the result."""
-    result = load_models(models_dir, cache, api=api)
+    problem stays in the result. ``limits`` bound the files' work; None: those
+    ``config`` sets (the defaults without one)."""
+    bound = limits or LoadLimits.of(config)
+    result = load_models(models_dir, cache, api=api, limits=bound)
     if config is not None:
         result = effective_definitions(result, config, api)
     return result
@@ -39,10 +43,11 @@ def load_desired(
     config: ProjectConfig | None = None,
     cache: ParseCache | None = None,
     api: str = "registry",
+    limits: LoadLimits | None = None,
 ) -> LoadResult:
     """:func:`load_effective`, raising :class:`InvalidModels` with every problem if any
     error (or, with ``strict``, any warning) was found; warnings stay in the result."""
-    result = load_effective(models_dir, config, cache, api)
+    result = load_effective(models_dir, config, cache, api, limits)
     if result.failing(strict=strict):
         raise InvalidModels(result.problems)
     return result
@@ -55,6 +60,7 @@ def load_for_generation(
     strict: bool = False,
     config: ProjectConfig | None = None,
     cache: ParseCache | None = None,
+    limits: LoadLimits | None = None,
 ) -> LoadResult | None:
     """What to load before the registry is asked which API generation it speaks:
     :func:`load_desired` for the ``api`` pinned. Unpinned, the files as the registry
@@ -63,11 +69,13 @@ def load_for_generation(
     them again once the registry has said). Problems both generations find raise at
     once, so files broken either way never cost a request."""
     if api is not None:
-        return load_desired(models_dir, strict=strict, config=config, cache=cache, api=api)
-    result = load_effective(models_dir, config, cache)
+        return load_desired(
+            models_dir, strict=strict, config=config, cache=cache, api=api, limits=limits
+        )
+    result = load_effective(models_dir, config, cache, limits=limits)
     if not result.failing(strict=strict):
         return result
-    catalog = load_effective(models_dir, config, cache, "catalog")
+    catalog = load_effective(models_dir, config, cache, "catalog", limits)
     if not catalog.failing(strict=strict):
         return None
     common = set(result.failing(strict=strict)) & set(catalog.failing(strict=strict))

@@ -22,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from registry_sync.desired.bounds import WorkBudget, count_nodes
+from registry_sync.desired.bounds import DEFAULT_LIMITS, LoadLimits, WorkBudget, count_nodes
 from registry_sync.desired.parsecache import CachedDocument, CachedFile, ParseCache, content_key
 from registry_sync.errors import ConfigError
 from registry_sync.gcpause import gc_paused
@@ -166,6 +166,7 @@ def load_models(
     cache: ParseCache | None = None,
     written: Mapping[Path, dict[str, Any]] | None = None,
     api: str = "registry",
+    limits: LoadLimits = DEFAULT_LIMITS,
 ) -> LoadResult:
     """Load and validate every YAML file below ``models_dir``, recursively, in path order.
 
@@ -175,8 +176,9 @@ def load_models(
     files just written (absolute paths) to the one mapping each is known to load as
     (export's round trip, tested there): they are checked without parsing them. Each
     definition is validated for the API generation ``api`` (``registry`` or
-    ``catalog``). Raises :class:`ConfigError` when ``models_dir`` is missing or not a
-    directory.
+    ``catalog``). The files together are bounded by ``limits``: the file that passes
+    one is an error, and no file after it is read. Raises :class:`ConfigError` when
+    ``models_dir`` is missing or not a directory.
     """
     if not models_dir.exists():
         raise ConfigError(
@@ -200,7 +202,7 @@ def load_models(
     declared: list[_Declared] = []
     real_root = os.path.realpath(models_dir)
     below = len(os.path.join(os.fspath(models_dir), ""))  # where the part below it starts
-    budget = WorkBudget()
+    budget = WorkBudget(limits)
     with gc_paused():
         if cache is not None:
             cache.open(models_dir, api)

@@ -184,7 +184,9 @@ def _plan_mode(
             log.output("result", "error")
             return EXIT_ERROR
 
-    problems = validate(options.models_dir, context.workspace, log, environment_config(options))
+    problems = validate(
+        options.models_dir, context.workspace, log, environment_config(options), options.limits
+    )
     if problems:
         publish(_invalid_markdown(options.models_dir, problems))
         log.output("result", "invalid")

@@ -105,7 +105,9 @@ def run(
         )
     require_api_key(options, environ, "mode apply")
     job = _Job(options, context, environ, log, project_key(options, context.workspace))
-    problems = validate(options.models_dir, context.workspace, log, environment_config(options))
+    problems = validate(
+        options.models_dir, context.workspace, log, environment_config(options), options.limits
+    )
     if problems:
         log.summary(
             f"### ❌ Not applied\n\n{code_span(str(options.models_dir) + '/')} is invalid "

@@ -46,7 +46,9 @@ def run(
     options: ActionOptions, context: ActionsContext, environ: Mapping[str, str], log: ActionLog
 ) -> int:
     """Check for drift; keep the project's drift issue in step; returns the exit code."""
-    problems = validate(options.models_dir, context.workspace, log, environment_config(options))
+    problems = validate(
+        options.models_dir, context.workspace, log, environment_config(options), options.limits
+    )
     if problems:
         log.summary(
             f"### ❌ {code_span(str(options.models_dir) + '/')} is invalid: "

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from registry_sync.desired.bounds import DEFAULT_LIMITS, LoadLimits
 from registry_sync.errors import ConfigError
 from registry_sync.settings.config import ProjectConfig
 from registry_sync.settings.defaults import (
@@ -82,6 +83,8 @@ class ActionOptions:
     require_approval: bool = False
     # In drift mode, also a pull request accepting the drift (registry-sync pull).
     drift_pull_request: bool = False
+    # limits: of registry-sync.yaml, the bound on the model files' work.
+    limits: LoadLimits = DEFAULT_LIMITS
 
 
 def resolve_options(
@@ -117,6 +120,7 @@ def resolve_options(
         plan_workflow=inputs.plan_workflow,
         require_approval=bool(_flag("require-approval", inputs.require_approval)),
         drift_pull_request=bool(_flag("drift-pull-request", inputs.drift_pull_request)),
+        limits=LoadLimits.of(config),
     )
 
 

@@ -75,7 +75,9 @@ def plan_again(
         refusal = _not_allowed(github, command)
     if refusal:
         return _answer_refusal(context, log, command, refusal)
-    problems = validate(options.models_dir, context.workspace, log, environment_config(options))
+    problems = validate(
+        options.models_dir, context.workspace, log, environment_config(options), options.limits
+    )
     if problems:
         return _answer_refusal(
             context, log, command, f"{project.folder} is invalid on {context.sha[:7]}"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from registry_sync.desired.bounds import LoadLimits
 from registry_sync.desired.load import load_effective
 from registry_sync.errors import ConfigError
 from registry_sync.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
@@ -149,12 +150,16 @@ def environment_config(options: ActionOptions) -> ProjectConfig | None:
 
 
 def validate(
-    models_dir: Path, workspace: Path | None, log: ActionLog, config: ProjectConfig | None = None
+    models_dir: Path,
+    workspace: Path | None,
+    log: ActionLog,
+    config: ProjectConfig | None = None,
+    limits: LoadLimits | None = None,
 ) -> list[Problem]:
     """Load the models folder (as the environment ``config`` selects sees it, if
-    given); log every problem and annotate it on its file."""
+    given, within ``limits``); log every problem and annotate it on its file."""
     with log.group(f"registry-sync validate --models-dir {models_dir}"):
-        result = load_effective(models_dir, config)
+        result = load_effective(models_dir, config, limits=limits)
         lines = [f"note: {note}" for note in result.notes]
         lines.extend(str(problem) for problem in result.problems)
         log.untrusted("\n".join(lines))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from registry_sync.desired.bounds import DEFAULT_LIMITS, LoadLimits
 from registry_sync.desired.loader import check_reroute_graph, check_reroute_targets, load_models
 from registry_sync.errors import ConfigError, ExportError
 from registry_sync.export.activation import (
@@ -38,7 +39,8 @@ class ExportRequest:
     From a catalog, the activation choices go to the project configuration:
     ``config_file`` (``--config``), else the one found from the current folder up to
     the repository root, else a new ``registry-sync.yaml`` in the current folder;
-    ``environment`` is the environment selected (``--env``), if any."""
+    ``environment`` is the environment selected (``--env``), if any. The files
+    written are read back within ``limits``."""
 
     source: LiveSource
     out_dir: Path
@@ -47,6 +49,7 @@ class ExportRequest:
     force: bool = False
     config_file: Path | None = None
     environment: str | None = None
+    limits: LoadLimits = DEFAULT_LIMITS
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def export_models(
     written = write_export(exported, request.out_dir, force=request.force, on_progress=on_progress)
     _write_config(edit)
     problems, others = _unloadable(
-        request.out_dir, written, exported, {e.id: e.definition for e in live}, state.api
+        request, written, exported, {e.id: e.definition for e in live}, state.api
     )
     files = [
         WrittenFile(
@@ -177,7 +180,7 @@ def _config_edit(request: ExportRequest, live: list[LiveEntry], exported: set[st
 
 
 def _unloadable(
-    out_dir: Path,
+    request: ExportRequest,
     written: list[Path],
     exported: Export,
     live: Mapping[str, Mapping[str, Any]],
@@ -194,7 +197,7 @@ def _unloadable(
         for path, file in zip(written, exported.files, strict=True)
         if file.definition is not None
     }
-    result = load_models(out_dir, written=known, api=api)
+    result = load_models(request.out_dir, written=known, api=api, limits=request.limits)
     # Warnings (e.g. a {url, method} health check kept as the registry holds it) are
     # validate's to show: the files load.
     references = [

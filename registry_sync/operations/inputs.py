@@ -1,10 +1,12 @@
 """What every use case is given, built from the settings: the live registry they
-name, the rules a plan is judged by, the environments selected, the parse cache."""
+name, the rules a plan is judged by, the environments selected, the parse cache,
+the bound on the files' work."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from registry_sync.desired.bounds import LoadLimits
 from registry_sync.desired.checks import Warn
 from registry_sync.desired.load import load_desired, load_for_generation
 from registry_sync.desired.loader import LoadResult
@@ -23,6 +25,7 @@ __all__ = [
     "desired_and_live",
     "environment_names",
     "live_source",
+    "load_limits",
     "parse_cache",
     "policy_rules",
     "url_setting",
@@ -89,6 +92,11 @@ def parse_cache(use: bool, warn: Warn | None = None) -> ParseCache | None:
     return default_cache(warn) if use else None
 
 
+def load_limits(settings: Settings) -> LoadLimits:
+    """The bound on one run's work the settings set (``limits:`` of registry-sync.yaml)."""
+    return LoadLimits.of(settings.scope())
+
+
 def environment_names(config_file: Path | None, given: tuple[str, ...]) -> list[str]:
     """The environments ``--env`` names, in the order given; ``all`` is every one of
     registry-sync.yaml, in its order. Unknown names are reported when selected."""
@@ -115,17 +123,21 @@ def desired_and_live(
     config: ProjectConfig | None = None,
     strict: bool = False,
     cache: ParseCache | None = None,
+    limits: LoadLimits | None = None,
 ) -> tuple[LoadResult, LiveState]:
     """models/ (as the environment ``config`` selects sees it) and the live registry,
     the files validated for the API generation the registry speaks: pinned
     (``source.api``), or found when the registry is asked. Invalid files raise
     :class:`~registry_sync.errors.InvalidModels` before any request when the pinned
-    generation, or both, refuse them."""
+    generation, or both, refuse them. ``limits`` bound the files' work; None: those
+    ``config`` sets (the defaults without one)."""
     first = load_for_generation(
-        models_dir, api=source.api, strict=strict, config=config, cache=cache
+        models_dir, api=source.api, strict=strict, config=config, cache=cache, limits=limits
     )
     live = fetch_live(source, source.api_key())
     if first is not None and (source.api is not None or live.api == "registry"):
         return first, live
-    again = load_desired(models_dir, strict=strict, config=config, cache=cache, api=live.api)
+    again = load_desired(
+        models_dir, strict=strict, config=config, cache=cache, api=live.api, limits=limits
+    )
     return again, live

@@ -8,6 +8,7 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+from registry_sync.desired.bounds import LoadLimits
 from registry_sync.desired.checks import Warn
 from registry_sync.desired.load import load_effective
 from registry_sync.errors import EditRefused, ExportError
@@ -72,7 +73,9 @@ def pull(request: PullRequest, warn: Warn | None = None) -> PullOutcome:
     computed = plan_from(request.plan, desired, state, warn)
     base = None
     if scope.environment is not None:
-        models = load_effective(settings.models_dir, None, request.plan.cache, state.api)
+        # The files as written, without the environment's overlay and variables.
+        limits = LoadLimits.of(scope)
+        models = load_effective(settings.models_dir, None, request.plan.cache, state.api, limits)
         base = {definition.id: definition for definition in models.definitions}
     found = pull_edits(
         computed,

@@ -31,6 +31,9 @@ one explicitly. Every key is optional::
       activate:                        # platform names turned on (not owned: not declared)
         - {name: "meetkai:functionary-medium", source: serving}   # serving or cluster
       switch: ["acme:chat"]            # names that may be taken from another source
+    limits:                            # the bound on one run's work, all model files
+      total_nodes: 2000000             # together: YAML nodes (a model is about 80)
+      total_bytes: 67108864            # and bytes; raise them for a larger registry
     environments:                      # optional: several registries from one models/
       staging:
         api_url: https://staging-gateway.example.com   # required
@@ -99,6 +102,7 @@ _KEYS = (
     "policy",
     "owns",
     "activation",
+    "limits",
     "environments",
 )
 # The rails and defaults an environment's entry may set over the top level.
@@ -121,6 +125,8 @@ _IGNORE_KEYS = ("id", "fields")
 # activation: in registry-sync.yaml, and the ProjectConfig field each key sets.
 _ACTIVATION_KEYS = ("inactive", "activate", "switch")
 _ACTIVATE_KEYS = ("name", "source")
+# limits: in registry-sync.yaml; each key is the ProjectConfig field it sets.
+_LIMIT_KEYS = ("total_nodes", "total_bytes")
 # A registry name as the API takes it (the model_id of POST /registry): one word.
 _NAME = re.compile(r"^\S+$")
 _GLOB_CHARACTERS = frozenset("*?[")
@@ -162,6 +168,9 @@ class ProjectConfig:
     inactive: tuple[str, ...] = ()
     activate: tuple[tuple[str, str], ...] = ()
     switch: tuple[str, ...] = ()
+    # limits: the bound on one run's work (None: the default of settings.defaults).
+    total_nodes: int | None = None
+    total_bytes: int | None = None
 
     def select(self, name: str) -> ProjectConfig:
         """This configuration for the environment ``name``: each key its entry sets
@@ -336,6 +345,7 @@ class _Checker:
             deny=self._policy(data),
             owns=self._strings(data, ("owns",)),
             **self._activation(data),
+            **self._limits(data),
             environments=self._environments(data, folder),
         )
 
@@ -372,7 +382,9 @@ class _Checker:
         """One environment's entry (this checker's prefix is its path)."""
         before = len(self.problems)
         for key in data:
-            if key not in _ENVIRONMENT_KEYS:
+            if key == "limits":
+                self.problem((key,), "set at the top level only: one run's files are bounded once")
+            elif key not in _ENVIRONMENT_KEYS:
                 self.problem((str(key),), _unknown_key(str(key), _ENVIRONMENT_KEYS))
         api_url = self._api_url(data)
         api = self._api(data)
@@ -446,6 +458,31 @@ class _Checker:
             self.problem(("max_deletes",), f"expected a count (0 or more), got {json_kind(value)}")
             return None
         return value
+
+    def _limits(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``limits:`` mapping: the keys it sets, as :class:`ProjectConfig` fields."""
+        limits = data.get("limits")
+        if limits is None:
+            return {}
+        if not isinstance(limits, dict):
+            self.problem(
+                ("limits",),
+                f"expected a mapping with total_nodes or total_bytes, got {json_kind(limits)}",
+            )
+            return {}
+        found: dict[str, int] = {}
+        for key, value in limits.items():
+            path: PathParts = ("limits", str(key))
+            if key not in _LIMIT_KEYS:
+                self.problem(path, _unknown_key(str(key), _LIMIT_KEYS))
+            elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                unit = "YAML nodes" if key == "total_nodes" else "bytes"
+                self.problem(
+                    path, f"expected a whole number of {unit} (1 or more), got {_count(value)}"
+                )
+            else:
+                found[key] = value
+        return found
 
     def _policy(self, data: Mapping[str, Any]) -> frozenset[str]:
         policy = data.get("policy")
@@ -734,6 +771,14 @@ def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
     if close:
         return f"unknown key; did you mean '{close}'?"
     return "unknown key; expected one of " + ", ".join(repr(name) for name in allowed)
+
+
+def _count(value: Any) -> str:
+    """What a count setting was given, as a message may show it: a number (never a
+    secret) as written, anything else by its kind."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return json_kind(value)
 
 
 def _relative_to(folder: Path, value: str) -> Path:

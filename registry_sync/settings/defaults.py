@@ -19,6 +19,8 @@ __all__ = [
     "DEFAULT_PARALLELISM",
     "DEFAULT_RETRY_BUDGET",
     "DEFAULT_TIMEOUT",
+    "DEFAULT_TOTAL_BYTES",
+    "DEFAULT_TOTAL_NODES",
     "ON_BEHALF_OF_VARIABLE",
     "POLICY_RISKS",
     "READ_ONLY_DIR",
@@ -40,6 +42,11 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRY_BUDGET = 15.0
 DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 DEFAULT_PARALLELISM = 4
+# The bound on one run's work: the YAML nodes and bytes of all model files together
+# (limits.total_nodes and limits.total_bytes in registry-sync.yaml raise or lower it).
+# 10,000 models of plan_bench's kind hold about 800,000 nodes and 7 MB.
+DEFAULT_TOTAL_NODES = 2_000_000
+DEFAULT_TOTAL_BYTES = 64 * 1024 * 1024
 # The risk classes a policy may deny and --allow let through (values of plan.model.Risk).
 POLICY_RISKS = ("destructive", "breaking")
 # The platform sources activation.activate may name (byo names are activated by

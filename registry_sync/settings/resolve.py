@@ -20,7 +20,8 @@ environment entry, which beats the file's top level. A named environment's
 registry is its own: ``MKA1_API_URL`` is not read for it (an ``--api-url`` flag
 still wins), and its key comes from its ``api_key_env``. ``MKA1_API`` is read for
 it (as the rule says: a variable wins over the entry's ``api``). Its overlay, variables and
-``owns`` are carried in :class:`Settings` for the loader (:mod:`registry_sync.desired.overlay`).
+``owns`` are carried in :class:`Settings` for the loader (:mod:`registry_sync.desired.overlay`),
+with the limits on a run's work (``limits:``, top level only).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from registry_sync.settings.defaults import (
     DEFAULT_MODELS_DIR,
     DEFAULT_RETRY_BUDGET,
     DEFAULT_TIMEOUT,
+    DEFAULT_TOTAL_BYTES,
+    DEFAULT_TOTAL_NODES,
     ON_BEHALF_OF_VARIABLE,
 )
 
@@ -128,6 +131,8 @@ SETTINGS: tuple[Spec, ...] = (
     Spec("inactive", "activation.inactive", None, (), "none"),
     Spec("activate", "activation.activate", None, (), "none"),
     Spec("switch", "activation.switch", None, (), "none"),
+    Spec("total_nodes", "limits.total_nodes", None, DEFAULT_TOTAL_NODES, f"{DEFAULT_TOTAL_NODES}"),
+    Spec("total_bytes", "limits.total_bytes", None, DEFAULT_TOTAL_BYTES, f"{DEFAULT_TOTAL_BYTES}"),
 )
 # The settings that only the catalog API uses.
 ACTIVATION_SETTINGS = ("inactive", "activate", "switch")
@@ -172,6 +177,10 @@ class Settings:
     inactive: tuple[str, ...]
     activate: tuple[tuple[str, str], ...]
     switch: tuple[str, ...]
+    # limits: of registry-sync.yaml, the bound on one run's work: the YAML nodes and
+    # bytes of all model files together.
+    total_nodes: int
+    total_bytes: int
     origins: Mapping[str, Origin] = field(default_factory=dict)
     # The environment selected (None without one), and what only it can set: where
     # its key is, its overlay and variables, its own api_url (which an --api-url flag
@@ -212,6 +221,8 @@ class Settings:
             environment=self.environment,
             overlay=self.overlay,
             vars=self.vars,
+            total_nodes=self.total_nodes,
+            total_bytes=self.total_bytes,
         )
 
 

@@ -466,6 +466,21 @@ def test_export_from_a_saved_registry_file(tmp_path: Path) -> None:
     assert (out / "meetkai/fast-chat-v1.yaml").exists()
 
 
+def test_the_files_written_are_read_back_within_the_configured_bound(tmp_path: Path) -> None:
+    config = tmp_path / "registry-sync.yaml"
+    args = ["export", "--registry-file", str(EXAMPLE_REGISTRY), "--config", str(config)]
+    config.write_text("limits:\n  total_nodes: 30\n")
+    small = run([*args, "--out-dir", str(tmp_path / "small")])
+    assert small.exit_code == 0, small.stderr
+    assert "the bound on one run" in small.stderr
+    assert "raise limits.total_nodes in registry-sync.yaml" in small.stderr
+    config.write_text("limits:\n  total_nodes: 3000\n")
+    raised = run([*args, "--out-dir", str(tmp_path / "raised")])
+    assert raised.exit_code == 0, raised.stderr
+    assert "the bound on one run" not in raised.stderr
+    assert "will not load" not in raised.stderr
+
+
 def test_missing_key_says_what_to_do(shapes_server: RegistryServer, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli,

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from registry_sync.cli import cli
-from registry_sync.desired import bounds
-from registry_sync.desired.bounds import count_nodes
+from registry_sync.desired.bounds import LoadLimits, count_nodes
 from registry_sync.desired.loader import load_models
+from registry_sync.settings.config import ProjectConfig
 from registry_sync.settings.defaults import CACHE_DIR_ENV
-from registry_sync.testing import MINIMAL_MODEL_YAML
+from registry_sync.testing import MINIMAL_MODEL_YAML, list_response
 from registry_sync.yamlio.files import MAX_FILE_NODES
 from registry_sync.yamlio.source import parse_counted, parse_documents
 
@@ -85,31 +86,95 @@ def test_a_stream_that_fails_later_is_counted_up_to_its_error() -> None:
     assert error is not None and len(documents) == 1
 
 
-@pytest.mark.parametrize(
-    ("bound", "limit", "held"),
-    [
-        ("MAX_TOTAL_NODES", 60, "more than 60 YAML nodes (keys, values, lists and mappings)"),
-        ("MAX_TOTAL_BYTES", 500, "more than"),
-    ],
-)
-def test_the_files_of_a_run_past_a_total_bound_are_refused_at_the_file_that_passes_it(
-    models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bound: str, limit: int, held: str
-) -> None:
+def four_models(models: Path) -> None:
+    """Four model files of 27 nodes and 208 bytes each; the last has an unknown field."""
     for index in range(4):
         text = MINIMAL_MODEL_YAML.replace("meetkai:chat", f"meetkai:chat-{index}")
         (models / f"m{index}.yaml").write_text(text + ("bogus: 1\n" if index == 3 else ""))
-    # 27 nodes and 208 bytes each: the third file passes either bound.
     assert parse_counted((models / "m0.yaml").read_text())[2] == 27
     assert (models / "m0.yaml").stat().st_size == 208
-    monkeypatch.setattr(bounds, bound, limit)
+
+
+@pytest.mark.parametrize(
+    ("setting", "limit", "held"),
+    [
+        ("total_nodes", 60, "more than 60 YAML nodes (keys, values, lists and mappings)"),
+        ("total_bytes", 500, "more than 500 bytes"),
+    ],
+)
+def test_the_files_of_a_run_past_a_total_bound_are_refused_at_the_file_that_passes_it(
+    models: Path, tmp_path: Path, setting: str, limit: int, held: str
+) -> None:
+    four_models(models)
+    Path("registry-sync.yaml").write_text(f"limits:\n  {setting}: {limit}\n")
     for run in ("cold", "warm"):  # the cache keeps each file's nodes: the same verdict
         code, stderr = validate(tmp_path / "cache")
         assert code == 1, run
-        assert stderr.splitlines()[0].startswith(
-            f"models/m2.yaml: with this file, the model files hold {held}"
+        # The third file passes either bound.
+        assert stderr.splitlines()[0] == (
+            f"models/m2.yaml: with this file, the model files hold {held} in all, the "
+            "bound on one run (10,000 models hold about 800,000 nodes and 7 MB); the files "
+            "after it are not read: keep only model files in the models folder, or raise "
+            f"limits.{setting} in registry-sync.yaml (a larger run takes more memory: "
+            "about 1.4 GB at 100,000 models)"
         ), run
-        assert "the bound on one run" in stderr
         assert "m3.yaml" not in stderr  # not read: its unknown field is not reported
+
+
+@pytest.mark.parametrize("run", ["cold", "warm"])
+def test_raising_the_total_bound_lets_the_run_through_and_lowering_it_refuses_it_again(
+    models: Path, tmp_path: Path, run: str
+) -> None:
+    four_models(models)
+    cache = tmp_path / "cache" if run == "warm" else tmp_path / "cache" / "unused"
+    files = sorted(models.iterdir())
+    nodes = sum(parse_counted(path.read_text())[2] for path in files)
+    size = sum(path.stat().st_size for path in files)
+    config = Path("registry-sync.yaml")
+    config.write_text(f"limits:\n  total_nodes: {nodes}\n  total_bytes: {size}\n")  # exactly
+    code, stderr = validate(tmp_path / "cache")  # fills the cache: every file is read
+    assert code == 1 and any((tmp_path / "cache").iterdir())
+    assert stderr.splitlines()[0] == "models/m3.yaml:11: bogus: unknown field"
+    # One node, then one byte, fewer: a warm run counts the cached files' nodes too.
+    for lowered in (f"{nodes - 1}\n  total_bytes: {size}", f"{nodes}\n  total_bytes: {size - 1}"):
+        config.write_text(f"limits:\n  total_nodes: {lowered}\n")
+        code, stderr = validate(cache)
+        assert code == 1
+        assert stderr.splitlines()[0].startswith("models/m3.yaml: with this file, the model")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["graph", "--files-only"],
+        ["plan", "--registry-file", "registry.json", "--api", "registry", "--no-cache"],
+    ],
+)
+def test_every_command_reading_the_files_honours_the_configured_bound(
+    models: Path, command: list[str]
+) -> None:
+    four_models(models)
+    Path("registry.json").write_text(json.dumps(list_response([])))
+    config = Path("registry-sync.yaml")
+    config.write_text("limits:\n  total_nodes: 60\n")
+    refused = CliRunner().invoke(cli, command)
+    assert refused.exit_code == 1
+    assert refused.stderr.splitlines()[0].startswith(
+        "models/m2.yaml: with this file, the model files hold more than 60 YAML nodes"
+    )
+    assert "raise limits.total_nodes in registry-sync.yaml" in refused.stderr
+    config.write_text("limits:\n  total_nodes: 600\n")
+    passed = CliRunner().invoke(cli, command)
+    assert "the bound on one run" not in passed.stderr
+    assert "models/m3.yaml:11: bogus: unknown field" in passed.stderr  # every file read
+
+
+def test_the_default_total_bound_is_the_documented_one() -> None:
+    assert LoadLimits() == LoadLimits(2_000_000, 64 * 1024 * 1024)
+    assert LoadLimits.of(None) == LoadLimits.of(ProjectConfig()) == LoadLimits()
+    assert LoadLimits.of(ProjectConfig(total_nodes=5_000_000)) == LoadLimits(
+        5_000_000, 64 * 1024 * 1024
+    )
 
 
 def test_repeated_ids_are_listed_a_hundred_a_file_with_a_count(models: Path) -> None:

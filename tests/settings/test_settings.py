@@ -272,7 +272,8 @@ def test_config_prints_every_setting_and_where_it_came_from(repo: Path) -> None:
         "policy: {destructive: deny}\n"
         "activation:\n  inactive: ['m:*-preview']\n"
         "  activate:\n    - {name: 'meetkai:functionary-medium', source: serving}\n"
-        "    - {name: 'meetkai:whisper', source: cluster}\n",
+        "    - {name: 'meetkai:whisper', source: cluster}\n"
+        "limits:\n  total_nodes: 3000000\n",
     )
 
     result = run("config", env={"MKA1_API_URL": "http://127.0.0.1:9", "MKA1_API": "catalog"})

@@ -99,6 +99,7 @@ def export(
 
     def run() -> int:
         from registry_sync.operations.export import ExportRequest
+        from registry_sync.operations.inputs import load_limits
 
         settings = resolved(config_file, environment)
         if merge:
@@ -114,6 +115,7 @@ def export(
             force,
             config_file=config_file,
             environment=environment,
+            limits=load_limits(settings),
         )
         return run_export(request, output)
 

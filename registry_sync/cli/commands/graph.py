@@ -58,9 +58,11 @@ def graph(
         settings = resolved(config_file)
         live = live_registry(settings, source, output)
         from registry_sync.operations.graph import GraphRequest, reroute_edges
+        from registry_sync.operations.inputs import load_limits
         from registry_sync.render.graph import GRAPH_FORMATS
 
-        edges = reroute_edges(GraphRequest(settings.models_dir, live, files_only))
+        request = GraphRequest(settings.models_dir, live, files_only, load_limits(settings))
+        edges = reroute_edges(request)
         output.out(GRAPH_FORMATS[output_format](edges), nl=False)
         return EXIT_OK
 
