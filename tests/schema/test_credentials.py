@@ -19,10 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry_sync.schema.credentials import (
-    _GATE,
-    _SHAPE,
     SHAPES,
+    _gate,
     _literal_led,
+    _shape,
     has_credential_shape,
     is_high_entropy,
     looks_like_credential,
@@ -157,16 +157,16 @@ def test_the_quick_search_finds_every_key_the_full_one_does(
     key = data.draw(st.from_regex(pattern, fullmatch=True), label=what)
     around = st.text(alphabet=st.characters(codec="utf-8"), max_size=20)
     text = data.draw(around) + key + data.draw(around)
-    assert _SHAPE.search(key) is not None
-    assert _GATE.search(key) is not None
-    if _SHAPE.search(text) is not None:  # not when a GitLab token runs on into the text
-        assert _GATE.search(text) is not None
+    assert _shape().search(key) is not None
+    assert _gate().search(key) is not None
+    if _shape().search(text) is not None:  # not when a GitLab token runs on into the text
+        assert _gate().search(text) is not None
 
 
 @pytest.mark.parametrize("text", [*SAMPLES.values(), *PLAIN, JWT[:40]])
 def test_the_quick_search_answers_as_the_full_one_on_the_samples(text: str) -> None:
-    if _SHAPE.search(text) is not None:
-        assert _GATE.search(text) is not None
+    if _shape().search(text) is not None:
+        assert _gate().search(text) is not None
 
 
 @pytest.mark.parametrize(
