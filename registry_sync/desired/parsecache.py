@@ -56,7 +56,6 @@ import json
 import math
 import os
 import re
-import secrets
 import stat
 import sys
 import time
@@ -97,7 +96,8 @@ _OWN = (
     (re.compile(r"parse-[0-9a-f]{64}\.cache|\.parse-\d+-\d+\.tmp"), _HEADER),
     (re.compile(r"[0-9a-f]{64}\.json|\.tmp-\d+-\d+"), b'{"format":2,"files":{'),
 )
-# The key of the files' digests, beside them.
+# The key of the files' digests, beside them: random bytes from os.urandom, which is
+# what secrets.token_bytes returns, without importing secrets (and random) each run.
 KEY_NAME = "registry-sync-parse-cache.key"
 _KEY_BYTES = 32
 _TRAILER = 66  # a newline, the 64 hexadecimal digits of HMAC-SHA256, a newline
@@ -328,7 +328,7 @@ class ParseCache:
                 with contextlib.suppress(FileExistsError):
                     made = os.open(self.folder / KEY_NAME, _CREATE_FLAGS, 0o600)
                     try:
-                        os.write(made, secrets.token_bytes(_KEY_BYTES))
+                        os.write(made, os.urandom(_KEY_BYTES))
                     finally:
                         os.close(made)
                 secret = self._read_key()

@@ -192,13 +192,11 @@ def may_hold_secrets_elsewhere(names: set[str], texts: list[str]) -> bool:
     reader collects both while building a file's data, so the loader need not walk
     it again). No key the schema does not define is named like a credential's, no
     link is secret, no text has a key's shape or holds :data:`PLACEHOLDER_SECRET`."""
-    verdicts = _KEY_VERDICTS
-    for name in names:
-        credential = verdicts.get(name)
-        if credential is None:
-            credential = _free_form_credential(name)
-        if credential:
-            return True
+    # The names of a registry repeat: those known to be plain go in one set operation.
+    if not _PLAIN_NAMES.issuperset(names):
+        for name in names.difference(_PLAIN_NAMES):
+            if _free_form_credential(name):
+                return True
     # One search over them all: no format spans a line break.
     joined = "\n".join(texts)
     if has_credential_shape(joined) or PLACEHOLDER_SECRET in joined:
@@ -291,8 +289,9 @@ def _named(key: str, verdicts: dict[str, bool]) -> bool:
 
 
 # Key name -> whether it is a free-form key named like a credential's: the names of a
-# registry repeat.
+# registry repeat. And the names known not to be.
 _KEY_VERDICTS: dict[str, bool] = {}
+_PLAIN_NAMES: set[str] = set()
 _MAX_KEY_VERDICTS = 65_536
 
 
@@ -302,6 +301,8 @@ def _free_form_credential(name: str) -> bool:
         verdict = name not in _schema_names() and _credential_name(name)
         if len(_KEY_VERDICTS) < _MAX_KEY_VERDICTS:
             _KEY_VERDICTS[name] = verdict
+            if not verdict:
+                _PLAIN_NAMES.add(name)
     return verdict
 
 

@@ -15,8 +15,14 @@ from detect_secrets.plugins.sendgrid import SendGridDetector
 from detect_secrets.plugins.slack import SlackDetector
 from detect_secrets.plugins.stripe import StripeDetector
 from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from registry_sync.schema.credentials import (
+    SHAPES,
+    _gate,
+    _literal_led,
+    _shape,
     has_credential_shape,
     is_high_entropy,
     looks_like_credential,
@@ -137,3 +143,43 @@ def test_random_looking_text(text: str, random: bool) -> None:
 )
 def test_where_credentials_go(value: str, credential: bool) -> None:
     assert looks_like_credential(value) is credential
+
+
+@pytest.mark.parametrize(("what", "pattern"), SHAPES, ids=[what for what, _ in SHAPES])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_the_quick_search_finds_every_key_the_full_one_does(
+    what: str, pattern: str, data: st.DataObject
+) -> None:
+    # The full search runs only where the quick one found something: a key of any
+    # format, alone or in any text around it, found by the full search is found by
+    # the quick one.
+    key = data.draw(st.from_regex(pattern, fullmatch=True), label=what)
+    around = st.text(alphabet=st.characters(codec="utf-8"), max_size=20)
+    text = data.draw(around) + key + data.draw(around)
+    assert _shape().search(key) is not None
+    assert _gate().search(key) is not None
+    if _shape().search(text) is not None:  # not when a GitLab token runs on into the text
+        assert _gate().search(text) is not None
+
+
+@pytest.mark.parametrize("text", [*SAMPLES.values(), *PLAIN, JWT[:40]])
+def test_the_quick_search_answers_as_the_full_one_on_the_samples(text: str) -> None:
+    if _shape().search(text) is not None:
+        assert _gate().search(text) is not None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "branches"),
+    [
+        ("[rs]k_", ["rk_", "sk_"]),
+        ("[xX]o", ["xo", "Xo"]),
+        ("[0-3a]:", ["0:", "1:", "2:", "3:", "a:"]),
+        ("sk-[a-z]", ["sk-[a-z]"]),  # led by a literal already
+        ("[^a]b", ["[^a]b"]),  # anything else stays as it is
+        ("[.a]b", ["[.a]b"]),
+        ("(?:a|b)c", ["(?:a|b)c"]),
+    ],
+)
+def test_a_leading_class_becomes_a_branch_per_character(pattern: str, branches: list[str]) -> None:
+    assert _literal_led(pattern) == branches

@@ -138,3 +138,12 @@ def test_the_readers_judgement_never_hides_a_secret(text: str) -> None:
 )
 def test_redact_text(text: str, shown: str) -> None:
     assert redact_text(text) == shown
+
+
+def test_a_name_is_judged_the_same_the_second_time() -> None:
+    # The verdicts on names are remembered (the names of a registry repeat).
+    from registry_sync.schema.secrets import may_hold_secrets_elsewhere
+
+    for _ in range(2):
+        assert may_hold_secrets_elsewhere({"id", "extraHeadersSecret"}, [])
+        assert not may_hold_secrets_elsewhere({"id", "temperatureFloor"}, [])
