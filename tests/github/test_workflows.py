@@ -171,11 +171,25 @@ def test_the_plan_examples_check_merge_queue_groups() -> None:
         assert "github.ref" in workflow["concurrency"]["group"], name
 
 
-def test_example_apply_is_gated_and_shares_a_group_with_drift() -> None:
+def test_example_applies_share_one_group_that_the_drift_check_stays_out_of() -> None:
+    examples = ROOT / "examples" / "github"
+    apply = load(examples / "registry-apply.yml")
+    drift = load(examples / "registry-drift.yml")
+    others = [
+        load(examples / "registry-apply-environments.yml")["concurrency"],
+        load(examples / "registry-replan.yml")["jobs"]["apply"]["concurrency"],
+    ]
+    # Never two applies at once, and none cancelled while running.
+    assert apply["concurrency"] == {"group": "registry-sync-main", "cancel-in-progress": False}
+    assert all(group == apply["concurrency"] for group in others)
+    # GitHub cancels the older pending run of a group: a nightly drift check in the
+    # apply's group would cancel an apply waiting for approval.
+    assert drift["concurrency"]["group"] != apply["concurrency"]["group"]
+    assert drift["concurrency"]["cancel-in-progress"] is False
+
+
+def test_example_apply_is_gated() -> None:
     apply = load(ROOT / "examples" / "github" / "registry-apply.yml")
-    drift = load(ROOT / "examples" / "github" / "registry-drift.yml")
-    assert apply["concurrency"] == drift["concurrency"]
-    assert apply["concurrency"]["cancel-in-progress"] is False
     plan, gated = apply["jobs"]["plan"], apply["jobs"]["apply"]
     (step,) = [s for s in plan["steps"] if s.get("id") == "plan"]
     assert step["with"]["mode"] == "plan"
