@@ -475,17 +475,26 @@ def _status(info: os.stat_result) -> list[int]:
     ]
 
 
+# The packages whose code decides what loading a model file finds.
+_LOADING_LAYERS = ("desired", "settings", "yamlio", "schema")
+
+
 @cache
 def _salt() -> bytes:
     """What decides what validating a file finds, besides its bytes: the tool's
-    version, the source of every module of the package (read, not imported: the
+    version, the source of every module loading can reach (read, not imported: the
     warm path must not build the definition models) and pydantic's version file."""
     from registry_sync import _version
 
     digest = hashlib.sha256(f"{_FORMAT}\0{_version.__version__}\0".encode())
     package = Path(__file__).parent.parent
-    # The schema data of each API generation decides what validation finds too.
-    for module in sorted([*package.rglob("*.py"), *(package / "schema").rglob("*.json")]):
+    # Loading reaches only the layers below it (the import-linter contracts hold
+    # desired/ to them) and the top-level modules; the schema data of each API
+    # generation decides what validation finds too.
+    found = [*package.glob("*.py"), *(package / "schema").rglob("*.json")]
+    for layer in _LOADING_LAYERS:
+        found.extend((package / layer).rglob("*.py"))
+    for module in sorted(found):
         name = module.relative_to(package).as_posix()
         digest.update(name.encode() + b"\0" + module.read_bytes())
     spec = find_spec("pydantic")  # a top-level name: found, not imported
